@@ -1,0 +1,3 @@
+from ertui.cli import main
+
+main()

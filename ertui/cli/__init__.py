@@ -1,0 +1,62 @@
+"""`ertui …`: parse, call one core function, print. Expected errors become one
+sentence on stderr (exit 2 for bad input, 1 otherwise), never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ertui import __version__
+from ertui.cli.common import ErtuiGroup, Obj
+
+
+@click.group(cls=ErtuiGroup, invoke_without_command=True)
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    default=None,
+    help="Store: an SQLAlchemy URL or an SQLite file path (default: $ERTUI_DB, "
+    "then a file in the user data dir).",
+)
+@click.version_option(__version__, prog_name="ertui")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None) -> None:
+    """ertui: a terminal console for a server's outgoing mail.
+
+    Without a command, opens the console.
+    """
+    ctx.obj = Obj(db_url)
+    if ctx.invoked_subcommand is None:
+        from ertui.cli.console import run_console
+
+        run_console(ctx.obj)
+
+
+def _register() -> None:
+    from ertui.cli import admin_host, mta
+
+    for module in (mta, admin_host):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    # Commands of later parts register themselves when present.
+    import importlib
+
+    for name in ("mta_test", "queue", "worker", "user", "demo"):
+        try:
+            mod: Any = importlib.import_module(f"ertui.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ertui.cli.{name}":
+                raise
+            continue
+        mod.register(cli)
+
+
+_register()
+
+
+def main() -> None:
+    cli.main(prog_name="ertui")
+    sys.exit(0)

@@ -1,0 +1,72 @@
+"""What every command shares: the store handle, error handling, JSON output, secrets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ertui.errors import ErtuiError
+
+
+class Obj:
+    """The context object: the store URL, and its engine made on first use."""
+
+    def __init__(self, db_url: str | None) -> None:
+        self.db_url = db_url
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ertui.db import make_engine
+
+            self._engine = make_engine(self.db_url)
+        return self._engine
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"ertui: {message}", err=True)
+    sys.exit(code)
+
+
+class ErtuiGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ErtuiError as exc:
+            fail(str(exc), exc.exit_code)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            fail(f"the store cannot be read or written: {reason}.")
+        except KeyboardInterrupt:
+            fail("interrupted.", 130)
+
+
+def engine(ctx: click.Context) -> Engine:
+    obj = ctx.find_object(Obj)
+    assert obj is not None
+    return obj.engine
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def read_secret(from_stdin: bool, prompt: str = "Password") -> str | None:
+    """A password from stdin (``--password-stdin``) or a no-echo prompt on a terminal.
+
+    There is deliberately no ``--password`` option: argv is visible to every
+    user of the box.
+    """
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+        return value or None
+    if sys.stdin.isatty():
+        value = click.prompt(prompt, hide_input=True, default="", show_default=False)
+        return str(value) or None
+    return None

@@ -1,0 +1,193 @@
+"""`ertui mta …`: list, add, edit, remove, enable, disable."""
+
+from __future__ import annotations
+
+import click
+
+from ertui import mtas
+from ertui.cli.common import engine, fail, print_json, read_secret
+from ertui.errors import ValidationError
+from ertui.models import Security
+
+SECURITY_LABEL = {"none": "None", "ssl": "SSL", "starttls": "STARTTLS"}
+
+
+@click.group("mta")
+def mta_group() -> None:
+    """Message Transfer Agents: the servers mail is relayed through."""
+
+
+@mta_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the MTAs."""
+    rows = mtas.list_mtas(engine(ctx))
+    if as_json:
+        print_json([mtas.to_dict(m) for m in rows])
+        return
+    if not rows:
+        click.echo("No MTA yet: add one with `ertui mta add --description TEXT --host HOST`.")
+        return
+    head = f"{'ID':>3}  {'DESCRIPTION':<20} {'HOST':<28} {'PORT':>5}  {'SECURITY':<8}  "
+    click.echo(head + f"{'AUTH':<14} {'MAX':>3}  STATE")
+    for m in rows:
+        auth = m.username if m.use_auth and m.username else "—"
+        state = "Enabled" if m.enabled else "Disabled"
+        click.echo(
+            f"{m.id:>3}  {m.description[:20]:<20} {m.host[:28]:<28} {m.port:>5}  "
+            f"{SECURITY_LABEL[m.security]:<8}  {auth[:14]:<14} {m.max_connections:>3}  {state}"
+        )
+
+
+def _security_option(ssl: bool | None, starttls: bool | None) -> Security | None:
+    """--ssl/--starttls/--no-ssl/--no-starttls to a mode, or None when unchanged."""
+    if ssl and starttls:
+        raise ValidationError("Security", "Enable SSL and Enable STARTTLS exclude each other.")
+    if ssl:
+        return Security.SSL
+    if starttls:
+        return Security.STARTTLS
+    if ssl is False or starttls is False:
+        return Security.NONE
+    return None
+
+
+@mta_group.command("add")
+@click.option("--description", required=True, help="A name for this MTA (unique).")
+@click.option("--host", required=True, help="Host name or IP address of the MTA.")
+@click.option("--port", type=str, default=None, help="Port (default: 25, 465 with SSL, 587 with STARTTLS).")
+@click.option("--ssl", is_flag=True, help="Implicit TLS (SSL), port 465 by default.")
+@click.option("--starttls", is_flag=True, help="STARTTLS, port 587 by default.")
+@click.option("--username", default=None, help="Turns on User/Pass Authorization.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--max-connections", type=str, default="5", show_default=True)
+@click.option("--disabled", is_flag=True, help="Add it disabled.")
+@click.option("--no-verify-tls", is_flag=True, help="Do not verify the server certificate.")
+@click.pass_context
+def add_cmd(
+    ctx: click.Context,
+    description: str,
+    host: str,
+    port: str | None,
+    ssl: bool,
+    starttls: bool,
+    username: str | None,
+    password_stdin: bool,
+    max_connections: str,
+    disabled: bool,
+    no_verify_tls: bool,
+) -> None:
+    """Add an MTA."""
+    security = _security_option(ssl or None, starttls or None) or Security.NONE
+    if password_stdin and not username:
+        raise ValidationError("Password", "--password-stdin needs --username.")
+    password = read_secret(password_stdin) if username else None
+    m = mtas.add(
+        engine(ctx),
+        description=description,
+        host=host,
+        port=port,
+        security=security,
+        username=username,
+        password=password,
+        max_connections=max_connections,
+        enabled=not disabled,
+        verify_tls=not no_verify_tls,
+    )
+    click.echo(f"Added MTA {m.id} {m.description!r}: {m.host}:{m.port} {SECURITY_LABEL[m.security]}.")
+
+
+@mta_group.command("edit")
+@click.argument("mta")
+@click.option("--description", default=None)
+@click.option("--host", default=None)
+@click.option("--port", type=str, default=None)
+@click.option("--ssl/--no-ssl", default=None)
+@click.option("--starttls/--no-starttls", default=None)
+@click.option("--username", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read a new password from stdin.")
+@click.option("--no-auth", is_flag=True, help="Turn User/Pass Authorization off.")
+@click.option("--max-connections", type=str, default=None)
+@click.option("--enabled/--disabled", default=None)
+@click.option("--verify-tls/--no-verify-tls", default=None)
+@click.pass_context
+def edit_cmd(
+    ctx: click.Context,
+    mta: str,
+    description: str | None,
+    host: str | None,
+    port: str | None,
+    ssl: bool | None,
+    starttls: bool | None,
+    username: str | None,
+    password_stdin: bool,
+    no_auth: bool,
+    max_connections: str | None,
+    enabled: bool | None,
+    verify_tls: bool | None,
+) -> None:
+    """Edit an MTA (by id or description); what is left out stays as it is."""
+    if no_auth and (username or password_stdin):
+        raise ValidationError("Username", "--no-auth cannot be combined with --username or --password-stdin.")
+    security = _security_option(ssl, starttls)
+    eng = engine(ctx)
+    current = mtas.get(eng, mta)
+    if security is None and (ssl is False and current.security == "ssl"):
+        security = Security.NONE
+    password = read_secret(password_stdin) if (password_stdin or (username and not current.use_auth)) else None
+    m = mtas.edit(
+        eng,
+        current.id or mta,
+        description=description,
+        host=host,
+        port=port,
+        security=security,
+        use_auth=False if no_auth else None,
+        username=username,
+        password=password,
+        max_connections=max_connections,
+        enabled=enabled,
+        verify_tls=verify_tls,
+    )
+    click.echo(f"Saved MTA {m.id} {m.description!r}: {m.host}:{m.port} {SECURITY_LABEL[m.security]}.")
+
+
+@mta_group.command("remove")
+@click.argument("mta")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def remove_cmd(ctx: click.Context, mta: str, yes: bool) -> None:
+    """Remove an MTA."""
+    eng = engine(ctx)
+    m = mtas.get(eng, mta)
+    if not yes:
+        import sys
+
+        if not sys.stdin.isatty():
+            fail(f"refusing to remove MTA {m.description!r} without --yes (stdin is not a terminal).", 2)
+        if not click.confirm(f"Remove MTA {m.id} {m.description!r} ({m.host}:{m.port})?"):
+            fail("nothing removed.", 1)
+    mtas.remove(eng, m.id or mta)
+    click.echo(f"Removed MTA {m.id} {m.description!r}.")
+
+
+@mta_group.command("enable")
+@click.argument("mta")
+@click.pass_context
+def enable_cmd(ctx: click.Context, mta: str) -> None:
+    """Enable an MTA: the worker starts sending through it."""
+    m = mtas.set_enabled(engine(ctx), mta, True)
+    click.echo(f"Enabled MTA {m.id} {m.description!r}.")
+
+
+@mta_group.command("disable")
+@click.argument("mta")
+@click.pass_context
+def disable_cmd(ctx: click.Context, mta: str) -> None:
+    """Disable an MTA: no new connection goes to it."""
+    m = mtas.set_enabled(engine(ctx), mta, False)
+    click.echo(f"Disabled MTA {m.id} {m.description!r}.")
+
+
+COMMANDS = [mta_group]

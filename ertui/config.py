@@ -1,0 +1,53 @@
+"""Where ertui keeps things: the store URL, the data and config folders, the key file.
+
+Linux paths follow platformdirs (so ``XDG_DATA_HOME`` / ``XDG_CONFIG_HOME`` move
+them); ``ERTUI_DB`` chooses another store and ``ERTUI_SECRET_KEY`` another key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_config_path, user_data_path
+
+APP_NAME = "ertui"
+ENV_DB = "ERTUI_DB"
+ENV_SECRET_KEY = "ERTUI_SECRET_KEY"
+
+
+def data_dir() -> Path:
+    return user_data_path(APP_NAME, appauthor=False)
+
+
+def config_dir() -> Path:
+    return user_config_path(APP_NAME, appauthor=False)
+
+
+def default_db_path() -> Path:
+    return data_dir() / "ertui.db"
+
+
+def key_file_path() -> Path:
+    return config_dir() / "secret.key"
+
+
+def normalize_db_url(value: str) -> str:
+    """An SQLAlchemy URL as it is, or a plain path meaning an SQLite file."""
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    return f"sqlite:///{path.resolve()}"
+
+
+def resolve_db_url(explicit: str | None = None) -> str:
+    """``--db`` wins, then ``ERTUI_DB``, then the SQLite file in the data dir."""
+    for candidate in (explicit, os.environ.get(ENV_DB)):
+        if candidate:
+            return normalize_db_url(candidate)
+    return normalize_db_url(str(default_db_path()))
+
+
+def make_private_dir(path: Path) -> None:
+    """Create a folder (and parents) readable by its owner only, if missing."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)

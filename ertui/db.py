@@ -1,0 +1,144 @@
+"""The store: an engine factory (never an engine at import time) and its schema.
+
+SQLite gets WAL, a busy timeout, foreign keys and synchronous=NORMAL; the file
+is created mode 0600 with its parent folders. PostgreSQL goes through psycopg.
+The schema is managed by the Alembic revisions shipped in ``ertui/migrations``
+and brought up to date whenever a store is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from ertui.config import make_private_dir, resolve_db_url
+from ertui.errors import StoreError
+from ertui.migrations import HEAD_REVISION
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the file (and folders) owner-only before SQLite does it with the umask."""
+    make_private_dir(path.parent)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """An engine for ``url`` (or the configured store), with its schema up to date."""
+    url = resolve_db_url(url)
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception as exc:  # sqlalchemy raises ArgumentError for junk
+        raise StoreError(f"The store URL {url!r} is not a valid database URL.") from exc
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        path = _sqlite_path(url)
+        if path is not None:
+            try:
+                _prepare_sqlite_file(path)
+            except OSError as exc:
+                raise StoreError(f"The store file {path} cannot be created: {exc.strerror}.") from exc
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    elif backend == "postgresql":
+        if make_url(url).drivername == "postgresql":
+            url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(url, **kwargs)
+    except Exception as exc:
+        raise StoreError(f"The store at {url!r} cannot be opened: {exc}.") from exc
+    if backend == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+    if migrate:
+        try:
+            ensure_schema(engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreError(f"The store at {redact_url(url)} cannot be opened: {reason}.") from exc
+    return engine
+
+
+def redact_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except SQLAlchemyError:
+            return None
+        return None if row is None else str(row[0])
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Only one process migrates a store at a time."""
+    path = _sqlite_path(str(engine.url))
+    if engine.dialect.name == "sqlite" and path is not None:
+        with open(f"{path}.migrate-lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(4242017)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(4242017)"))
+                conn.commit()
+    else:
+        yield
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Apply the shipped migrations up to head; cheap when already there."""
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    with _migration_lock(engine):
+        if current_revision(engine) == HEAD_REVISION:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", "ertui:migrations")
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+def session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)

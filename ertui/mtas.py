@@ -1,0 +1,303 @@
+"""The MTA service: list, get, add, edit, remove, enable/disable, and the port rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from ertui import validate
+from ertui.db import session
+from ertui.errors import NotFoundError, ValidationError
+from ertui.models import Mta, Security
+from ertui.timeutil import iso, utcnow
+from ertui.vault import Vault
+
+DEFAULT_PORTS: dict[Security, int] = {
+    Security.NONE: 25,
+    Security.SSL: 465,
+    Security.STARTTLS: 587,
+}
+MODE_PORTS = frozenset(DEFAULT_PORTS.values())
+DEFAULT_MAX_CONNECTIONS = 5
+DEFAULT_TIMEOUT = 30.0
+
+
+def security_from_flags(ssl: bool, starttls: bool) -> Security:
+    if ssl and starttls:
+        raise ValidationError("Security", "Enable SSL and Enable STARTTLS exclude each other.")
+    if ssl:
+        return Security.SSL
+    if starttls:
+        return Security.STARTTLS
+    return Security.NONE
+
+
+def port_for_mode(current: int | None, security: Security) -> int:
+    """The port after the security mode changed: a typed port is kept,
+    an empty one or one still at 25/465/587 follows the mode."""
+    if current is None or current in MODE_PORTS:
+        return DEFAULT_PORTS[security]
+    return current
+
+
+@dataclass(frozen=True)
+class MtaConfig:
+    """Everything needed to open an SMTP session, saved or not yet saved."""
+
+    host: str
+    port: int
+    security: Security = Security.NONE
+    use_auth: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    verify_tls: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+    id: int | None = None
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.description or f"{self.host}:{self.port}"
+
+
+def config_for(mta: Mta, vault: Vault | None = None) -> MtaConfig:
+    """The session settings of a saved MTA, with its password decrypted."""
+    password = None
+    if mta.use_auth and mta.password_enc:
+        password = (vault or Vault.load()).decrypt(mta.password_enc)
+    return MtaConfig(
+        host=mta.host,
+        port=mta.port,
+        security=Security(mta.security),
+        use_auth=mta.use_auth,
+        username=mta.username,
+        password=password,
+        verify_tls=mta.verify_tls,
+        timeout=mta.timeout,
+        id=mta.id,
+        description=mta.description,
+    )
+
+
+def to_dict(mta: Mta) -> dict[str, Any]:
+    """The public view of an MTA (``mta list --json``): never a password."""
+    return {
+        "id": mta.id,
+        "description": mta.description,
+        "host": mta.host,
+        "port": mta.port,
+        "security": mta.security,
+        "use_auth": mta.use_auth,
+        "username": mta.username,
+        "max_connections": mta.max_connections,
+        "enabled": mta.enabled,
+        "verify_tls": mta.verify_tls,
+        "timeout": mta.timeout,
+        "last_success_at": iso(mta.last_success_at),
+        "last_error": mta.last_error,
+        "last_error_at": iso(mta.last_error_at),
+        "consecutive_failures": mta.consecutive_failures,
+        "sent_count": mta.sent_count,
+    }
+
+
+def list_mtas(engine: Engine) -> list[Mta]:
+    with session(engine) as s:
+        return list(s.exec(select(Mta).order_by(col(Mta.id))).all())
+
+
+def get(engine: Engine, ref: str | int) -> Mta:
+    """An MTA by numeric id or by description (case does not matter)."""
+    with session(engine) as s:
+        mta: Mta | None = None
+        text = str(ref).strip()
+        if text.isdigit():
+            mta = s.get(Mta, int(text))
+        if mta is None:
+            mta = s.exec(select(Mta).where(Mta.description_key == text.lower())).first()
+        if mta is None:
+            raise NotFoundError(f"There is no MTA with the id or description {text!r}.")
+        return mta
+
+
+def _check_unique(engine: Engine, desc: str, exclude_id: int | None) -> None:
+    with session(engine) as s:
+        q = select(Mta.id).where(Mta.description_key == desc.lower())
+        if exclude_id is not None:
+            q = q.where(Mta.id != exclude_id)
+        if s.exec(q).first() is not None:
+            raise ValidationError(
+                "Description", f"Description {desc!r} is already used by another MTA."
+            )
+
+
+def add(
+    engine: Engine,
+    *,
+    description: str,
+    host: str,
+    port: int | str | None = None,
+    security: Security = Security.NONE,
+    username: str | None = None,
+    password: str | None = None,
+    max_connections: int | str = DEFAULT_MAX_CONNECTIONS,
+    enabled: bool = True,
+    verify_tls: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    vault: Vault | None = None,
+) -> Mta:
+    """Validate everything, then write once; on bad input nothing is written."""
+    desc = validate.description(description)
+    hostname = validate.host(host)
+    the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
+    limit = validate.max_connections(max_connections)
+    use_auth = username is not None and username.strip() != ""
+    user = validate.username(username) if use_auth and username is not None else None
+    if use_auth and not password:
+        raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
+    _check_unique(engine, desc, None)
+    enc = (vault or Vault.load()).encrypt(password) if use_auth and password else None
+    mta = Mta(
+        description=desc,
+        description_key=desc.lower(),
+        host=hostname,
+        port=the_port,
+        security=security.value,
+        use_auth=use_auth,
+        username=user,
+        password_enc=enc,
+        max_connections=limit,
+        enabled=enabled,
+        verify_tls=verify_tls,
+        timeout=timeout,
+    )
+    with session(engine) as s:
+        s.add(mta)
+        s.commit()
+        s.refresh(mta)
+    return mta
+
+
+_UNSET: Any = object()
+
+
+def edit(
+    engine: Engine,
+    ref: str | int,
+    *,
+    description: str | None = None,
+    host: str | None = None,
+    port: int | str | None = None,
+    security: Security | None = None,
+    use_auth: bool | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    max_connections: int | str | None = None,
+    enabled: bool | None = None,
+    verify_tls: bool | None = None,
+    timeout: float | None = None,
+    vault: Vault | None = None,
+) -> Mta:
+    """Change what is given; a password left out keeps the stored one."""
+    mta = get(engine, ref)
+    changes: dict[str, Any] = {}
+    if description is not None:
+        desc = validate.description(description)
+        _check_unique(engine, desc, mta.id)
+        changes["description"] = desc
+        changes["description_key"] = desc.lower()
+    if host is not None:
+        changes["host"] = validate.host(host)
+    new_security = security if security is not None else Security(mta.security)
+    if port not in (None, ""):
+        changes["port"] = validate.port(port)
+    elif security is not None and new_security.value != mta.security:
+        changes["port"] = port_for_mode(mta.port, new_security)
+    if security is not None:
+        changes["security"] = new_security.value
+    if max_connections is not None:
+        changes["max_connections"] = validate.max_connections(max_connections)
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if verify_tls is not None:
+        changes["verify_tls"] = verify_tls
+    if timeout is not None:
+        if not 0 < timeout <= 600:
+            raise ValidationError("Timeout", "Timeout must be from 0 to 600 seconds.")
+        changes["timeout"] = timeout
+    auth = mta.use_auth if use_auth is None else use_auth
+    if username is not None and username.strip():
+        auth = True if use_auth is None else use_auth
+    if auth:
+        if username is not None:
+            changes["username"] = validate.username(username)
+        elif not mta.username:
+            raise ValidationError("Username", "Username is required when User/Pass Authorization is on.")
+        if password:
+            changes["password_enc"] = (vault or Vault.load()).encrypt(password)
+        elif not mta.password_enc:
+            raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
+        changes["use_auth"] = True
+    else:
+        changes.update(use_auth=False, username=None, password_enc=None)
+    with session(engine) as s:
+        row = s.get(Mta, mta.id)
+        if row is None:
+            raise NotFoundError(f"The MTA {mta.description!r} was removed meanwhile.")
+        for key, value in changes.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()
+        s.add(row)
+        s.commit()
+        s.refresh(row)
+        return row
+
+
+def remove(engine: Engine, ref: str | int) -> Mta:
+    mta = get(engine, ref)
+    with session(engine) as s:
+        row = s.get(Mta, mta.id)
+        if row is not None:
+            s.delete(row)
+            s.commit()
+    return mta
+
+
+def set_enabled(engine: Engine, ref: str | int, enabled: bool) -> Mta:
+    return edit(engine, ref, enabled=enabled)
+
+
+def record_success(engine: Engine, mta_id: int, when: datetime | None = None) -> None:
+    """Health after a delivery or test that the server accepted."""
+    with session(engine) as s:
+        row = s.get(Mta, mta_id)
+        if row is None:
+            return
+        row.last_success_at = when or utcnow()
+        row.consecutive_failures = 0
+        row.cooldown_until = None
+        s.add(row)
+        s.commit()
+
+
+def record_failure(engine: Engine, mta_id: int, error: str, when: datetime | None = None) -> None:
+    """Health after a failure of the MTA itself (or of a test through it)."""
+    with session(engine) as s:
+        row = s.get(Mta, mta_id)
+        if row is None:
+            return
+        row.last_error = error
+        row.last_error_at = when or utcnow()
+        row.consecutive_failures += 1
+        s.add(row)
+        s.commit()
+
+
+def count_enabled(engine: Engine) -> int:
+    with session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(Mta).where(col(Mta.enabled))).one())

@@ -1,0 +1,107 @@
+"""Settings: the master server host name for email links, and the administrator
+account whose address is the sender of every email."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from ertui import validate
+from ertui.db import session
+from ertui.errors import ErtuiError
+from ertui.models import Setting, User
+
+MASTER_HOST_KEY = "master_host_name"
+ADMIN_USERNAME = "admin"
+
+
+@dataclass(frozen=True)
+class HostName:
+    name: str
+    is_default: bool
+    problem: str | None  # the validation sentence when it is not a valid FQDN
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
+
+
+def default_host_name() -> str:
+    return socket.getfqdn()
+
+
+def get_setting(engine: Engine, key: str) -> str | None:
+    with session(engine) as s:
+        row = s.get(Setting, key)
+        return None if row is None else row.value
+
+
+def put_setting(engine: Engine, key: str, value: str) -> None:
+    with session(engine) as s:
+        row = s.get(Setting, key)
+        if row is None:
+            row = Setting(key=key, value=value)
+        else:
+            row.value = value
+        s.add(row)
+        s.commit()
+
+
+def master_host(engine: Engine) -> HostName:
+    """The configured name, or this host's FQDN (flagged when it is not one)."""
+    stored = get_setting(engine, MASTER_HOST_KEY)
+    name = stored if stored else default_host_name()
+    return HostName(name=name, is_default=not stored, problem=validate.fqdn_problem(name))
+
+
+def set_master_host(engine: Engine, value: str) -> str:
+    name = validate.fqdn(value)
+    put_setting(engine, MASTER_HOST_KEY, name)
+    return name
+
+
+class NoAdminAddressError(ErtuiError):
+    """Nothing can be sent before the administrator has an email address."""
+
+
+NO_ADMIN_ADDRESS = (
+    "The administrator account has no email address, and every email is sent from it; "
+    "set one with `ertui admin set-email ADDRESS` (or `A` in the console)."
+)
+
+
+def admin_user(engine: Engine) -> User:
+    with session(engine) as s:
+        user = s.exec(select(User).where(col(User.is_default_admin))).first()
+        if user is None:  # the migration creates it; recreate if someone deleted it
+            user = User(username=ADMIN_USERNAME, is_default_admin=True)
+            s.add(user)
+            s.commit()
+            s.refresh(user)
+        return user
+
+
+def admin_email(engine: Engine) -> str | None:
+    return admin_user(engine).email
+
+
+def require_admin_email(engine: Engine) -> str:
+    address = admin_email(engine)
+    if not address:
+        raise NoAdminAddressError(NO_ADMIN_ADDRESS)
+    return address
+
+
+def set_admin_email(engine: Engine, value: str) -> str:
+    address = validate.email(value, field="Administrator email address")
+    admin = admin_user(engine)
+    with session(engine) as s:
+        row = s.get(User, admin.id)
+        assert row is not None
+        row.email = address
+        s.add(row)
+        s.commit()
+    return address

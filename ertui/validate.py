@@ -1,0 +1,162 @@
+"""Pure checks shared by every front end. Each failure names the field and the rule."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+from ertui.errors import ValidationError
+
+MAX_HOST_LEN = 253
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_FORBIDDEN_HEADER_CHARS = ("\r", "\n", "\0")
+
+
+def _is_ip_literal(value: str) -> bool:
+    candidate = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def _hostname_problem(value: str) -> str | None:
+    """None if ``value`` is an RFC 1123 host name, else what is wrong with it."""
+    if "://" in value:
+        return "must not include a scheme such as smtp://"
+    if any(ch.isspace() for ch in value):
+        return "must not contain spaces"
+    if "/" in value:
+        return "must not include a path"
+    if ":" in value:
+        return "must not include a port (use the port field)"
+    if len(value) > MAX_HOST_LEN:
+        return f"must be at most {MAX_HOST_LEN} characters"
+    name = value[:-1] if value.endswith(".") else value
+    if not name:
+        return "must not be empty"
+    for label in name.split("."):
+        if not _LABEL.match(label):
+            return (
+                "must be a host name made of letters, digits and hyphens "
+                "(labels of 1-63 characters, not starting or ending with a hyphen)"
+            )
+    if name.rsplit(".", 1)[-1].isdigit():
+        return "must be a host name or a valid IP address"
+    return None
+
+
+def host(value: str, field: str = "Host Name") -> str:
+    """An RFC 1123 host name or an IPv4/IPv6 literal, at most 253 characters."""
+    value = value.strip()
+    if not value:
+        raise ValidationError(field, f"{field} is required.")
+    if len(value) > MAX_HOST_LEN:
+        raise ValidationError(field, f"{field} must be at most {MAX_HOST_LEN} characters.")
+    if _is_ip_literal(value):
+        return value[1:-1] if value.startswith("[") else value
+    problem = _hostname_problem(value)
+    if problem:
+        raise ValidationError(field, f"{field} {problem}.")
+    return value
+
+
+def port(value: object, field: str = "Host Port") -> int:
+    """An integer from 1 to 65535 (a digit string is accepted)."""
+    if isinstance(value, bool):
+        raise ValidationError(field, f"{field} must be a whole number from 1 to 65535.")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isdigit():
+            raise ValidationError(field, f"{field} must be a whole number from 1 to 65535.")
+        value = int(text)
+    if not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValidationError(field, f"{field} must be a whole number from 1 to 65535.")
+    return value
+
+
+def description(value: str, field: str = "Description") -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 100:
+        raise ValidationError(field, f"{field} must be 1 to 100 characters long.")
+    header_text(value, field)
+    return value
+
+
+def max_connections(value: object, field: str = "Max. Concurrent Connections") -> int:
+    rule = f"{field} must be a whole number from 1 to 100."
+    if isinstance(value, bool):
+        raise ValidationError(field, rule)
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise ValidationError(field, rule)
+        value = int(value.strip())
+    if not isinstance(value, int) or not 1 <= value <= 100:
+        raise ValidationError(field, rule)
+    return value
+
+
+def email(value: str, field: str = "Email address") -> str:
+    """A deliverable-looking address (syntax only, no DNS); returns it normalized."""
+    value = value.strip()
+    if not value:
+        raise ValidationError(field, f"{field} is required.")
+    if any(ch in value for ch in _FORBIDDEN_HEADER_CHARS):
+        raise ValidationError(field, f"{field} must not contain line breaks or NUL characters.")
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        reason = str(exc).rstrip(".")
+        raise ValidationError(
+            field, f"{field} {value!r} is not a valid email address: {reason}."
+        ) from None
+    return str(result.normalized)
+
+
+def fqdn(value: str, field: str = "Master Server Host Name") -> str:
+    """A fully qualified domain name: two or more labels, nothing else."""
+    value = value.strip()
+    if not value:
+        raise ValidationError(field, f"{field} is required.")
+    if _is_ip_literal(value):
+        raise ValidationError(
+            field, f"{field} must be a fully qualified domain name, not an IP address."
+        )
+    problem = _hostname_problem(value)
+    if problem:
+        raise ValidationError(field, f"{field} {problem}.")
+    name = value[:-1] if value.endswith(".") else value
+    if "." not in name:
+        raise ValidationError(
+            field,
+            f"{field} must be a fully qualified domain name with two or more labels, "
+            "such as mail.example.com.",
+        )
+    return name.lower()
+
+
+def fqdn_problem(value: str) -> str | None:
+    """The sentence ``fqdn`` would raise, or None when ``value`` is a valid FQDN."""
+    try:
+        fqdn(value)
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def header_text(value: str, field: str = "Subject") -> str:
+    """Text that goes into a mail header: no CR, LF or NUL."""
+    if any(ch in value for ch in _FORBIDDEN_HEADER_CHARS):
+        raise ValidationError(field, f"{field} must not contain line breaks or NUL characters.")
+    return value
+
+
+def username(value: str, field: str = "Username") -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 255:
+        raise ValidationError(field, f"{field} must be 1 to 255 characters long.")
+    header_text(value, field)
+    return value

@@ -1,0 +1,59 @@
+"""MTA passwords encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256).
+
+The key comes from ``ERTUI_SECRET_KEY`` or a file in the user config dir, made
+on first use with mode 0600. The store only ever holds the Fernet token.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from ertui.config import ENV_SECRET_KEY, key_file_path, make_private_dir
+from ertui.errors import VaultError
+
+
+class Vault:
+    def __init__(self, key: bytes) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise VaultError(
+                "The secret key is not a valid Fernet key (32 url-safe base64-encoded bytes)."
+            ) from exc
+
+    @classmethod
+    def load(cls, key_file: Path | None = None) -> Vault:
+        env = os.environ.get(ENV_SECRET_KEY)
+        if env:
+            return cls(env.strip().encode())
+        path = key_file or key_file_path()
+        if not path.exists():
+            make_private_dir(path.parent)
+            key = Fernet.generate_key()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it first; read theirs
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(key)
+        try:
+            return cls(path.read_bytes().strip())
+        except OSError as exc:
+            raise VaultError(f"The secret key file {path} cannot be read: {exc.strerror}.") from exc
+
+    def encrypt(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, ValueError) as exc:
+            raise VaultError(
+                "The stored MTA password cannot be decrypted with this secret key; "
+                f"set the key it was saved with ({ENV_SECRET_KEY} or the key file) "
+                "or enter the password again."
+            ) from exc
