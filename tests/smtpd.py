@@ -1,0 +1,255 @@
+"""Real SMTP servers for the tests: aiosmtpd (plain, SSL, STARTTLS, AUTH) and a
+few raw misbehaving servers, each on 127.0.0.1 with a free port (port 0).
+
+Every server runs its own event loop in a thread, so tests can drive a client
+from their own loop, from a thread, or from a subprocess (the CLI, a worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+@dataclass
+class Behaviour:
+    """How the server answers; tests change it while the server runs."""
+
+    # recipient -> SMTP reply to RCPT TO (e.g. "451 4.3.0 try later")
+    rcpt_replies: dict[str, str] = field(default_factory=dict)
+    # a reply to every RCPT TO, unless rcpt_replies has one for the address
+    rcpt_reply: str | None = None
+    mail_reply: str | None = None
+    data_reply: str | None = None
+    # abort the connection when the message data has arrived, before replying
+    drop_in_data: bool = False
+    # seconds to sleep in DATA (to hold a connection busy)
+    data_delay: float = 0.0
+
+
+class _LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+
+class SmtpServer:
+    """An aiosmtpd server. ``mode`` is "plain", "ssl" (implicit TLS) or "starttls"."""
+
+    def __init__(
+        self,
+        mode: str = "plain",
+        *,
+        server_ctx: ssl.SSLContext | None = None,
+        auth: dict[str, str] | None = None,
+        hostname: str = "mx.test.local",
+    ) -> None:
+        self.mode = mode
+        self.server_ctx = server_ctx
+        self.auth = auth  # username -> password; None: no AUTH offered
+        self.hostname = hostname
+        self.behaviour = Behaviour()
+        self.received: list[Received] = []
+        self.open_connections = 0
+        self.max_seen_connections = 0
+        self.connections_total = 0
+        self.auth_attempts: list[str] = []  # usernames tried
+        self._lock = threading.Lock()
+        self._lt = _LoopThread()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    # -- aiosmtpd handler hooks --------------------------------------------
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.behaviour.mail_reply:
+            return self.behaviour.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        reply = self.behaviour.rcpt_replies.get(address) or self.behaviour.rcpt_reply
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.behaviour.data_delay:
+            await asyncio.sleep(self.behaviour.data_delay)
+        if self.behaviour.drop_in_data:
+            assert server.transport is not None
+            server.transport.abort()
+            return "451 never sent"
+        if self.behaviour.data_reply:
+            return self.behaviour.data_reply
+        with self._lock:
+            self.received.append(
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(envelope.content or b""))
+            )
+            n = len(self.received)
+        return f"250 2.0.0 Ok: queued as TEST{n:05d}"
+
+    def _authenticator(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert self.auth is not None
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user = data.login.decode()
+        with self._lock:
+            self.auth_attempts.append(user)
+        ok = self.auth.get(user) == data.password.decode()
+        return AuthResult(success=ok, handled=False)
+
+    # -- lifecycle -----------------------------------------------------------
+    def _factory(self) -> SMTP:
+        outer = self
+        kwargs: dict[str, Any] = {"hostname": self.hostname, "ident": "aiosmtpd-test"}
+        if self.mode == "starttls":
+            kwargs["tls_context"] = self.server_ctx
+            kwargs["require_starttls"] = False
+        if self.auth is not None:
+            kwargs["authenticator"] = self._authenticator
+            kwargs["auth_require_tls"] = self.mode == "starttls"
+        else:
+            kwargs["auth_require_tls"] = False
+
+        class CountingSMTP(SMTP):  # type: ignore[misc]
+            def connection_made(self, transport: Any) -> None:
+                with outer._lock:
+                    outer.open_connections += 1
+                    outer.connections_total += 1
+                    outer.max_seen_connections = max(
+                        outer.max_seen_connections, outer.open_connections
+                    )
+                super().connection_made(transport)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                with outer._lock:
+                    outer.open_connections -= 1
+                super().connection_lost(exc)
+
+        return CountingSMTP(self, **kwargs)
+
+    def start(self) -> SmtpServer:
+        async def _start() -> asyncio.Server:
+            ctx = self.server_ctx if self.mode == "ssl" else None
+            return await asyncio.get_running_loop().create_server(
+                self._factory, "127.0.0.1", 0, ssl=ctx
+            )
+
+        self._server = self._lt.run(_start())
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            if self._server is not None:
+                self._server.close()
+
+        try:
+            self._lt.run(_stop())
+        finally:
+            self._lt.stop()
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RawServer:
+    """A TCP server that runs ``script(reader, writer)`` for each connection.
+
+    Used for servers that misbehave: never speak, greet with 421, answer with
+    garbage.
+    """
+
+    def __init__(
+        self,
+        script: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]],
+    ) -> None:
+        self.script = script
+        self.connections_total = 0
+        self._lt = _LoopThread()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    def start(self) -> RawServer:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections_total += 1
+            try:
+                await self.script(reader, writer)
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                writer.close()
+
+        async def _start() -> asyncio.Server:
+            return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+        self._server = self._lt.run(_start())
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            if self._server is not None:
+                self._server.close()
+
+        try:
+            self._lt.run(_stop())
+        finally:
+            self._lt.stop()
+
+    def __enter__(self) -> RawServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accepts the connection and never says a word."""
+    await asyncio.sleep(3600)
+
+
+async def greet_421(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"421 4.3.2 mx.test.local Service not available, closing channel\r\n")
+    await writer.drain()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
