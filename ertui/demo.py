@@ -1,0 +1,197 @@
+"""The demo: an embedded SMTP sink on 127.0.0.1 and a store set up to deliver to it.
+
+``ertui demo`` uses :func:`demo_environment`: a fresh temporary store (or the
+one given), an aiosmtpd sink on a free loopback port that counts what it
+receives, two MTAs — one pointing at the sink, one at a closed port so that
+failover is visible — an administrator address, a master host name and a few
+dozen queued messages. Everything goes through the core services; nothing
+here imports Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.engine import Engine
+
+from ertui import mtas, settings
+from ertui.errors import NotFoundError
+from ertui.models import MessageKind, Security
+
+HEALTHY_MTA = "Demo sink"
+BROKEN_MTA = "Broken relay (closed port)"
+ADMIN_EMAIL = "admin@ertui-demo.example.com"
+MASTER_HOST = "console.ertui-demo.example.com"
+DEFAULT_MESSAGES = 36
+
+_SUBJECTS = (
+    "Scan finished: {n} new matches",
+    "[URGENT] Data breach report #{n}",
+    "Weekly summary for target group {n}",
+    "Password recovery for user{n}",
+    "Agent offline: host-{n} [bold]not reachable[/bold]",
+    "Remediation task {n} assigned to you",
+)
+
+
+class DemoSink:
+    """An aiosmtpd server on 127.0.0.1 (free port) that accepts and counts mail."""
+
+    def __init__(self, hostname: str = "sink.ertui-demo.local") -> None:
+        self.hostname = hostname
+        self.port = 0
+        self.recipients: list[str] = []
+        self._count = 0
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="ertui-demo-sink", daemon=True
+        )
+        self._server: asyncio.Server | None = None
+
+    @property
+    def received(self) -> int:
+        with self._lock:
+            return self._count
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self._lock:
+            self._count += 1
+            self.recipients.extend(str(r) for r in envelope.rcpt_tos)
+            n = self._count
+        return f"250 2.0.0 Ok: queued as DEMO{n:05d}"
+
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def start(self) -> DemoSink:
+        self._thread.start()
+
+        async def _start() -> asyncio.Server:
+            return await asyncio.get_running_loop().create_server(
+                lambda: SMTP(self, hostname=self.hostname, ident="ertui demo sink"),
+                "127.0.0.1",
+                0,
+            )
+
+        self._server = self._run(_start())
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            if self._server is not None:
+                self._server.close()
+
+        try:
+            if self._thread.is_alive():
+                self._run(_stop())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+
+    def __enter__(self) -> DemoSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _put_mta(engine: Engine, description: str, port: int) -> None:
+    """Add the MTA, or point an existing one of that name at ``port`` (a reused --db)."""
+    try:
+        existing = mtas.get(engine, description)
+    except NotFoundError:
+        mtas.add(
+            engine,
+            description=description,
+            host="127.0.0.1",
+            port=port,
+            security=Security.NONE,
+            max_connections=2,
+            timeout=5.0,
+        )
+        return
+    assert existing.id is not None
+    mtas.edit(engine, existing.id, host="127.0.0.1", port=port, enabled=True)
+
+
+def demo_messages(count: int) -> list[tuple[str, str, str]]:
+    """(recipient, subject, body) for ``count`` sample messages."""
+    items = []
+    for i in range(1, count + 1):
+        subject = _SUBJECTS[i % len(_SUBJECTS)].format(n=i)
+        to = f"operator{i:02d}@ertui-demo.example.com"
+        body = f"Hello,\n\nthis is demo message {i} of {count}, queued by `ertui demo`.\n"
+        items.append((to, subject, body))
+    return items
+
+
+def setup_store(engine: Engine, sink_port: int, *, messages: int = DEFAULT_MESSAGES) -> list[int]:
+    """Two MTAs (healthy first, broken second), admin address, host name, queued mail.
+
+    Returns the ids of the queued messages.
+    """
+    from ertui import queue  # the queue service; imported late so the sink works alone
+
+    _put_mta(engine, HEALTHY_MTA, sink_port)
+    _put_mta(engine, BROKEN_MTA, closed_port())
+    settings.set_admin_email(engine, ADMIN_EMAIL)
+    settings.set_master_host(engine, MASTER_HOST)
+    ids: list[int] = []
+    for to, subject, body in demo_messages(messages):
+        ids.extend(queue.enqueue(engine, to, subject, body, MessageKind.NOTIFICATION))
+    return ids
+
+
+@dataclass
+class Demo:
+    engine: Engine
+    sink: DemoSink
+    db_url: str
+    message_ids: list[int]
+
+    def status_line(self) -> str:
+        return f"Demo sink received {self.sink.received} messages"
+
+
+@contextlib.contextmanager
+def demo_environment(
+    db_url: str | None = None, *, messages: int = DEFAULT_MESSAGES
+) -> Iterator[Demo]:
+    """The sink running and the store ready; everything stopped (and a temporary
+    store removed) on the way out."""
+    from ertui.db import make_engine
+
+    tmpdir: Path | None = None
+    if not db_url:
+        tmpdir = Path(tempfile.mkdtemp(prefix="ertui-demo-"))
+        db_url = f"sqlite:///{tmpdir / 'demo.db'}"
+    try:
+        with DemoSink() as sink:
+            engine = make_engine(db_url)
+            try:
+                ids = setup_store(engine, sink.port, messages=messages)
+                yield Demo(engine=engine, sink=sink, db_url=db_url, message_ids=ids)
+            finally:
+                engine.dispose()
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
