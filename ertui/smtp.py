@@ -1,7 +1,6 @@
 """SMTP transport (aiosmtplib), outcome classification and the test send.
 
-INTERFACE CONTRACT (the queue worker and the console code against this; the
-bodies are being written now):
+INTERFACE CONTRACT (the queue worker and the console code against this):
 
 - ``ErrorKind``: the closed set of failure kinds.
 - ``Outcome``: the result of opening a session or sending one message.
@@ -12,15 +11,43 @@ bodies are being written now):
   TLS, EHLO, AUTH); ``await send(sender, recipient, data)`` -> Outcome (RSET
   between messages is handled inside); ``await close()``; ``is_open``.
   ``send`` on a session that is not open opens it first.
+- ``classify(exc, stage, config)`` -> Outcome: every exception from the
+  network, ssl or aiosmtplib turned into a kind, a code, a text and a hint.
 - ``test_send(engine, config, to)`` -> TestResult: the Test button.
+
+Security modes: ``ssl`` is implicit TLS (``use_tls=True``), ``starttls`` an
+upgrade that must succeed, ``none`` no TLS at all (``start_tls=False``, never
+aiosmtplib's silent auto-upgrade). Certificates are verified against the
+default CA store (which honours ``SSL_CERT_FILE``/``SSL_CERT_DIR``) unless the
+MTA has ``verify_tls`` off.
+
+Permanent vs temporary: an outcome is ``permanent`` for a 5xx reply to the
+greeting, EHLO, MAIL, RCPT or DATA and for an address that cannot be sent at
+all; everything else — 4xx, network, timeouts, TLS and authentication — is
+temporary. A 421 reply to the greeting is ``greeting``; a 421 to any later
+command ("service closing") is ``disconnected``: both are MTA failures.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import ssl
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
+import aiosmtplib
+from aiosmtplib.typing import Default
+
+from ertui.models import Security
 from ertui.mtas import MtaConfig
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ertui.vault import Vault
 
 
 class ErrorKind(StrEnum):
@@ -61,6 +88,15 @@ class Outcome:
     def mta_failure(self) -> bool:
         return not self.ok and self.kind not in MESSAGE_KINDS
 
+    @property
+    def summary(self) -> str:
+        """One line for a status column or ``last_error``: kind, code, text."""
+        if self.ok:
+            return self.message
+        code = f" {self.code}" if self.code is not None else ""
+        kind = self.kind.value if self.kind is not None else "error"
+        return f"{kind}{code}: {self.message}".strip()
+
 
 @dataclass
 class TestResult:
@@ -70,4 +106,368 @@ class TestResult:
     __test__ = False  # not a pytest class
 
 
-__all__ = ["ACCEPTED", "ErrorKind", "MtaConfig", "Outcome", "TestResult"]
+class Transcript:
+    """The lines of an SMTP dialogue for an operator: ``C:`` client, ``S:``
+    server, ``*`` notes (TLS, certificate). Every line goes through
+    :meth:`scrub`, which removes the given secrets in raw and base64 form."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        self.lines: list[str] = []
+        self._secrets: list[str] = []
+        for secret in secrets or []:
+            self.add_secret(secret)
+
+    def add_secret(self, secret: str, username: str | None = None) -> None:
+        import base64
+
+        if not secret:
+            return
+        forms = {secret}
+        raw = secret.encode("utf-8")
+        user = (username or "").encode("utf-8")
+        for blob in (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw):
+            forms.add(base64.b64encode(blob).decode("ascii"))
+            forms.add(base64.b64encode(blob).decode("ascii").rstrip("="))
+        self._secrets.extend(sorted(forms, key=len, reverse=True))
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "<redacted>")
+        return text
+
+    def note(self, text: str) -> None:
+        self.lines.append(self.scrub(f"* {text}"))
+
+    def client(self, text: str) -> None:
+        self.lines.append(self.scrub(f"C: {text}"))
+
+    def server(self, code: int, message: str) -> None:
+        parts = message.split("\n") if message else [""]
+        for i, part in enumerate(parts):
+            sep = "-" if i < len(parts) - 1 else " "
+            self.lines.append(self.scrub(f"S: {code}{sep}{part}".rstrip()))
+
+
+@lru_cache(maxsize=8)
+def _make_tls_context(verify: bool, cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def tls_context(verify: bool) -> ssl.SSLContext:
+    """A client context: the default CA store (``SSL_CERT_FILE``/``SSL_CERT_DIR``
+    honoured), host name and chain checked unless ``verify`` is False. Cached:
+    loading the CA store for every connection would cost the worker dearly."""
+    return _make_tls_context(
+        verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    )
+
+
+def classify(exc: BaseException, stage: str, config: MtaConfig | None = None) -> Outcome:
+    """Turn any exception from a session into an Outcome (see ertui.smtp_classify).
+
+    ``stage`` is where it happened: connect, ehlo, starttls, auth, mail, rcpt,
+    data, rset.
+    """
+    from ertui.smtp_classify import classify_exception
+
+    return classify_exception(exc, stage, config)
+
+
+class _TracedSMTP(aiosmtplib.SMTP):
+    """aiosmtplib.SMTP that writes each command and reply to a transcript,
+    with AUTH data redacted. Only used when a transcript is asked for, so the
+    worker's hot path runs the plain class."""
+
+    def __init__(self, transcript: Transcript, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transcript = transcript
+        self._auth_continues = False
+
+    def _render(self, args: tuple[bytes, ...]) -> str:
+        if self._auth_continues:
+            return "<redacted>"
+        if args and args[0].upper() == b"AUTH":
+            shown = b" ".join(args[:2]).decode("ascii", "replace")
+            return shown + (" <redacted>" if len(args) > 2 else "")
+        return b" ".join(args).decode("utf-8", "replace")
+
+    async def execute_command(
+        self, *args: bytes, timeout: float | Default | None = Default.token  # noqa: ASYNC109
+    ) -> aiosmtplib.SMTPResponse:
+        self.transcript.client(self._render(args))
+        is_auth = bool(args) and (args[0].upper() == b"AUTH" or self._auth_continues)
+        response = await super().execute_command(*args, timeout=timeout)
+        self.transcript.server(response.code, response.message)
+        self._auth_continues = is_auth and response.code == 334
+        return response
+
+
+def _tls_notes(smtp: aiosmtplib.SMTP, transcript: Transcript) -> None:
+    from ertui.mailtest import describe_tls
+
+    for line in describe_tls(smtp.get_transport_info("ssl_object")):
+        transcript.note(line)
+
+
+class SmtpSession:
+    """One SMTP connection to one MTA; many messages can go through it.
+
+    The send path without a transcript does no formatting or logging: the
+    queue worker calls it for every message.
+    """
+
+    def __init__(
+        self, config: MtaConfig, helo_name: str, *, transcript: Transcript | None = None
+    ) -> None:
+        self.config = config
+        self.helo_name = helo_name
+        self.transcript = transcript
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._eightbit = False
+        self._smtputf8 = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._smtp is not None and self._smtp.is_connected
+
+    async def open(self) -> Outcome:
+        """Connect, TLS, EHLO and AUTH. Never raises for a network or SMTP failure."""
+        if self.is_open:
+            return Outcome(ok=True, code=250, message="already open")
+        self._drop()
+        cfg = self.config
+        t = self.transcript
+        kwargs: dict[str, Any] = {
+            "hostname": cfg.host,
+            "port": cfg.port,
+            "timeout": cfg.timeout,
+            "use_tls": cfg.security == Security.SSL,
+            "start_tls": False,
+        }
+        if cfg.security != Security.NONE:
+            kwargs["tls_context"] = tls_context(cfg.verify_tls)
+        stage = "connect"
+        smtp: aiosmtplib.SMTP | None = None
+        try:
+            kwargs["local_hostname"] = self.helo_name
+            smtp = _TracedSMTP(t, **kwargs) if t is not None else aiosmtplib.SMTP(**kwargs)
+            if t is not None:
+                mode = {Security.SSL: "SSL (implicit TLS)", Security.STARTTLS: "STARTTLS"}
+                t.note(
+                    f"connecting to {cfg.host} port {cfg.port}, "
+                    f"{mode.get(cfg.security, 'no TLS')}"
+                    + ("" if cfg.security == Security.NONE else
+                       f", certificate verification {'on' if cfg.verify_tls else 'off'}")
+                    + f", timeout {cfg.timeout:g} s"
+                )
+            greeting = await smtp.connect()
+            if t is not None:
+                if cfg.security == Security.SSL:
+                    _tls_notes(smtp, t)
+                t.server(greeting.code, greeting.message)
+            stage = "ehlo"
+            reply = await self._ehlo(smtp)
+            if cfg.security == Security.STARTTLS:
+                stage = "starttls"
+                if not smtp.supports_extension("starttls"):
+                    smtp.close()
+                    return self._starttls_missing()
+                if t is not None:
+                    t.client("STARTTLS")
+                tls_reply = await smtp.starttls()
+                if t is not None:
+                    t.server(tls_reply.code, tls_reply.message)
+                    _tls_notes(smtp, t)
+                stage = "ehlo"
+                reply = await self._ehlo(smtp)
+            if cfg.use_auth:
+                stage = "auth"
+                reply = await self._login(smtp)
+        except Exception as exc:
+            if smtp is not None:
+                smtp.close()
+            outcome = classify(exc, stage, cfg)
+            if t is not None:
+                t.note(f"failed: {outcome.summary}")
+            if outcome.kind == ErrorKind.TIMEOUT and stage == "connect":
+                outcome = await self._diagnose_silence(outcome)
+            return outcome
+        self._smtp = smtp
+        self._eightbit = smtp.supports_extension("8bitmime")
+        self._smtputf8 = smtp.supports_extension("smtputf8")
+        return Outcome(ok=True, code=reply.code, message=reply.message)
+
+    async def _ehlo(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
+        try:
+            return await smtp.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not smtp.is_connected:
+                raise
+            return await smtp.helo()
+
+    async def _login(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
+        """AUTH with the first method both sides know; a 535 (credentials
+        rejected) is final — retrying other methods only risks a lockout."""
+        cfg = self.config
+        if not smtp.supports_extension("auth"):
+            raise AuthUnsupportedError("the server does not offer AUTH")
+        methods = smtp.supported_auth_methods
+        if not methods:
+            offered = " ".join(smtp.server_auth_methods).upper() or "none"
+            raise AuthUnsupportedError(
+                f"no authentication method in common (server offers: {offered})"
+            )
+        user, password = cfg.username or "", cfg.password or ""
+        error: aiosmtplib.SMTPAuthenticationError | None = None
+        for name in methods:
+            method = getattr(smtp, f"auth_{name.replace('-', '')}")
+            try:
+                response: aiosmtplib.SMTPResponse = await method(user, password)
+                return response
+            except aiosmtplib.SMTPAuthenticationError as exc:
+                error = exc
+                if exc.code == 535 or not smtp.is_connected:
+                    break
+        assert error is not None
+        raise error
+
+    def _starttls_missing(self) -> Outcome:
+        from ertui.smtp_classify import starttls_missing
+
+        outcome = starttls_missing(self.config)
+        if self.transcript is not None:
+            self.transcript.note(f"failed: {outcome.summary}")
+        return outcome
+
+    async def _diagnose_silence(self, outcome: Outcome) -> Outcome:
+        from ertui.smtp_classify import diagnose_silence
+
+        better = await diagnose_silence(self.config, outcome)
+        if better is not outcome and self.transcript is not None:
+            self.transcript.note(better.message)
+        return better
+
+    async def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+        """One message to one recipient. Opens the session first if needed."""
+        smtp = self._smtp
+        if smtp is None or not smtp.is_connected:
+            opened = await self.open()
+            if not opened.ok:
+                return opened
+            smtp = self._smtp
+            assert smtp is not None
+        stage = "mail"
+        try:
+            options: list[str] = []
+            if self._eightbit and not data.isascii():
+                options.append("BODY=8BITMIME")
+            if not (sender.isascii() and recipient.isascii()):
+                if not self._smtputf8:
+                    raise SmtpUtf8UnsupportedError(sender if not sender.isascii() else recipient)
+                options.append("SMTPUTF8")
+                await smtp.mail(sender, options=options, encoding="utf-8")
+                stage = "rcpt"
+                await smtp.rcpt(recipient, encoding="utf-8")
+            else:
+                await smtp.mail(sender, options=options)
+                stage = "rcpt"
+                await smtp.rcpt(recipient)
+            stage = "data"
+            if self.transcript is not None:
+                return await self._traced_data(smtp, data)
+            reply = await smtp.data(data)
+        except Exception as exc:
+            return await self._failed(smtp, exc, stage)
+        return Outcome(ok=True, code=reply.code, message=reply.message)
+
+    async def _traced_data(self, smtp: aiosmtplib.SMTP, data: bytes) -> Outcome:
+        t = self.transcript
+        assert t is not None
+        t.client("DATA")
+        t.client(f"<message: {len(data)} bytes>")
+        t.client(".")
+        try:
+            reply = await smtp.data(data)
+        except Exception as exc:
+            if isinstance(exc, aiosmtplib.SMTPResponseException):
+                t.server(exc.code, exc.message)
+            return await self._failed(smtp, exc, "data")
+        t.server(reply.code, reply.message)
+        return Outcome(ok=True, code=reply.code, message=reply.message)
+
+    async def _failed(self, smtp: aiosmtplib.SMTP, exc: Exception, stage: str) -> Outcome:
+        outcome = classify(exc, stage, self.config)
+        if self.transcript is not None:
+            self.transcript.note(f"failed: {outcome.summary}")
+        if outcome.mta_failure:
+            self._drop()
+        elif smtp.is_connected:
+            # The envelope may be half built: reset it for the next message.
+            try:
+                await smtp.rset()
+            except Exception:
+                self._drop()
+        return outcome
+
+    async def close(self) -> None:
+        """QUIT politely (briefly), then drop the connection. Never raises."""
+        smtp = self._smtp
+        self._smtp = None
+        if smtp is None:
+            return
+        if smtp.is_connected:
+            with contextlib.suppress(Exception):  # closing anyway
+                await smtp.quit(timeout=min(self.config.timeout, 5.0))
+        smtp.close()
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    async def __aenter__(self) -> SmtpSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class AuthUnsupportedError(Exception):
+    """The server offers no AUTH, or no method aiosmtplib speaks."""
+
+
+class SmtpUtf8UnsupportedError(Exception):
+    """An address is not ASCII and the server does not offer SMTPUTF8."""
+
+
+async def test_send(
+    engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None
+) -> TestResult:
+    """The Test button: a short email from the administrator to ``to`` through
+    this MTA only, with a transcript. See ertui.mailtest."""
+    from ertui.mailtest import run_test_send
+
+    return await run_test_send(engine, config, to, vault=vault)
+
+
+test_send.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+__all__ = [
+    "ACCEPTED",
+    "MESSAGE_KINDS",
+    "ErrorKind",
+    "MtaConfig",
+    "Outcome",
+    "SmtpSession",
+    "TestResult",
+    "Transcript",
+    "classify",
+    "test_send",
+    "tls_context",
+]
