@@ -101,7 +101,7 @@ def test_max_connections(value: object, ok: bool) -> None:
     if ok:
         assert validate.max_connections(value) == int(value)  # type: ignore[call-overload]
     else:
-        with pytest.raises(ValidationError, match="Max. Concurrent Connections must be a whole number from 1 to 100"):
+        with pytest.raises(ValidationError, match=r"Max\. Concurrent Connections must be a whole number from 1 to 100"):
             validate.max_connections(value)
 
 

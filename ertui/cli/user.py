@@ -1,0 +1,117 @@
+"""`ertui user …`: accounts and password recovery."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ertui import recovery, users
+from ertui.cli.common import engine, fail, print_json, read_secret
+from ertui.errors import ValidationError
+
+
+@click.group("user")
+def user_group() -> None:
+    """User accounts and password recovery."""
+
+
+@user_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the users."""
+    rows = users.list_users(engine(ctx))
+    if as_json:
+        print_json([users.to_dict(u) for u in rows])
+        return
+    for u in rows:
+        role = " (default administrator)" if u.is_default_admin else ""
+        click.echo(f"{u.username:<24} {u.email or '—'}{role}")
+
+
+def _new_password(from_stdin: bool, required: bool) -> str | None:
+    if from_stdin:
+        return read_secret(True)
+    if sys.stdin.isatty():
+        first = click.prompt("New password", hide_input=True, default="", show_default=False)
+        if not first and not required:
+            return None
+        again = click.prompt("Repeat it", hide_input=True, default="", show_default=False)
+        if first != again:
+            raise ValidationError("Password", "The two passwords do not match.")
+        return str(first)
+    if required:
+        raise ValidationError("Password", "Password is required: use --password-stdin or a terminal.")
+    return None
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--email", default=None, help="The user's email address (needed for recovery).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.pass_context
+def add_cmd(ctx: click.Context, username: str, email: str | None, password_stdin: bool) -> None:
+    """Add a user (password from a prompt or --password-stdin)."""
+    users.check_username(username)
+    password = _new_password(password_stdin, required=False)
+    u = users.add_user(engine(ctx), username, email=email, password=password)
+    click.echo(f"Added user {u.username!r}{' <' + u.email + '>' if u.email else ''}.")
+
+
+@user_group.command("set-email")
+@click.argument("username")
+@click.argument("address")
+@click.pass_context
+def set_email_cmd(ctx: click.Context, username: str, address: str) -> None:
+    """Set a user's email address."""
+    u = users.set_email(engine(ctx), username, address)
+    click.echo(f"User {u.username!r}: {u.email}")
+
+
+@user_group.command("remove")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def remove_cmd(ctx: click.Context, username: str, yes: bool) -> None:
+    """Remove a user (never the default administrator)."""
+    eng = engine(ctx)
+    u = users.get_user(eng, username)
+    if u.is_default_admin:
+        users.remove_user(eng, username)  # raises the sentence
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(f"refusing to remove user {u.username!r} without --yes (stdin is not a terminal).", 2)
+        if not click.confirm(f"Remove user {u.username!r}?"):
+            fail("nothing removed.", 1)
+    users.remove_user(eng, username)
+    click.echo(f"Removed user {u.username!r}.")
+
+
+@user_group.command("recover")
+@click.argument("username")
+@click.pass_context
+def recover_cmd(ctx: click.Context, username: str) -> None:
+    """Enqueue a password-recovery email for USERNAME."""
+    req = recovery.request_recovery(engine(ctx), username)
+    click.echo(
+        f"Queued password-recovery email {req.message_id} to {req.email}; "
+        f"the link uses {req.link_host} and expires at {req.expires_at:%Y-%m-%d %H:%M} UTC."
+    )
+
+
+@user_group.command("reset-password")
+@click.argument("username")
+@click.option("--token", required=True, help="The token from the recovery link.")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
+@click.pass_context
+def reset_cmd(ctx: click.Context, username: str, token: str, password_stdin: bool) -> None:
+    """Set a new password with the token from a recovery email."""
+    password = _new_password(password_stdin, required=True)
+    assert password is not None
+    recovery.reset_password(engine(ctx), username, token, password)
+    click.echo(f"Password of {username!r} changed.")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(user_group)

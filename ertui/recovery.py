@@ -1,0 +1,159 @@
+"""Password recovery: single-use tokens, stored hashed, sent through the queue.
+
+A token is 256 bits from ``secrets``; the store keeps only its SHA-256, so a
+copy of the database cannot reset anyone's password. The link is built from
+the stored "Master Server Host Name for Email Links" alone — never from a
+request — by ``reset_link``, which the console's Edit Host preview uses too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from ertui import queue, settings, users
+from ertui.db import session
+from ertui.errors import ErtuiError
+from ertui.models import MessageKind, RecoveryToken, User
+from ertui.timeutil import as_utc, utcnow
+
+TOKEN_MINUTES_KEY = "recovery_token_minutes"
+DEFAULT_TOKEN_MINUTES = 60
+MAX_REQUESTS_PER_HOUR = 5
+INVALID_TOKEN = "This password-reset token is invalid, expired or already used."
+NO_ADDRESS = "A valid email address is required for password recovery: user {name!r} has none."
+
+
+class RecoveryError(ErtuiError):
+    """A refused recovery request or reset (one sentence, nothing leaked)."""
+
+
+class InvalidTokenError(RecoveryError, ValueError):
+    exit_code = 2
+
+
+def reset_link(host: str, token: str) -> str:
+    """The password-reset link for ``token`` on the master server ``host``."""
+    return f"https://{host}/reset-password?token={quote(token, safe='')}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_lifetime(engine: Engine) -> timedelta:
+    raw = settings.get_setting(engine, TOKEN_MINUTES_KEY)
+    minutes = int(raw) if raw and raw.isdigit() and int(raw) > 0 else DEFAULT_TOKEN_MINUTES
+    return timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class RecoveryRequest:
+    username: str
+    email: str
+    message_id: int
+    expires_at: datetime
+    link_host: str
+
+
+def _body(user: User, host: str, link: str, minutes: int) -> str:
+    return (
+        f"Hello {user.username},\n\n"
+        f"Someone asked to reset the password of the account {user.username!r} on {host}.\n"
+        f"Open this link within {minutes} minutes to choose a new password:\n\n"
+        f"{link}\n\n"
+        "The link works once. If you did not ask for this, ignore this email:\n"
+        "your password stays as it is.\n"
+    )
+
+
+def request_recovery(engine: Engine, username: str, *, now: datetime | None = None) -> RecoveryRequest:
+    """Issue a new token (revoking older ones) and enqueue the recovery email."""
+    now = as_utc(now) if now else utcnow()
+    user = users.get_user(engine, username)
+    if not user.email:
+        raise RecoveryError(NO_ADDRESS.format(name=user.username))
+    settings.require_admin_email(engine)
+    with session(engine) as s:
+        recent = s.exec(
+            select(func.count())
+            .select_from(RecoveryToken)
+            .where(RecoveryToken.user_id == user.id, col(RecoveryToken.created_at) > now - timedelta(hours=1))
+        ).one()
+    if recent >= MAX_REQUESTS_PER_HOUR:
+        raise RecoveryError(
+            f"User {user.username!r} already got {MAX_REQUESTS_PER_HOUR} recovery emails in the "
+            "last hour; try again later."
+        )
+    host = settings.master_host(engine).name
+    lifetime = token_lifetime(engine)
+    token = secrets.token_urlsafe(32)  # 256 bits
+    link = reset_link(host, token)
+    ids = queue.enqueue(
+        engine,
+        user.email,
+        f"Password recovery for {user.username}",
+        _body(user, host, link, int(lifetime.total_seconds() // 60)),
+        MessageKind.PASSWORD_RECOVERY,
+    )
+    with session(engine) as s:
+        s.execute(
+            update(RecoveryToken)
+            .where(
+                col(RecoveryToken.user_id) == user.id,
+                col(RecoveryToken.used_at).is_(None),
+                col(RecoveryToken.revoked_at).is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        assert user.id is not None
+        s.add(
+            RecoveryToken(
+                user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + lifetime
+            )
+        )
+        s.commit()
+    return RecoveryRequest(user.username, user.email, ids[0], now + lifetime, host)
+
+
+def reset_password(
+    engine: Engine, username: str, token: str, new_password: str, *, now: datetime | None = None
+) -> None:
+    """Set a new password with a valid token, once; any problem is one sentence."""
+    now = as_utc(now) if now else utcnow()
+    users.check_new_password(new_password)
+    with session(engine) as s:
+        row = s.exec(
+            select(RecoveryToken, User)
+            .join(User, col(User.id) == col(RecoveryToken.user_id))
+            .where(RecoveryToken.token_hash == hash_token(token.strip()))
+        ).first()
+        if row is None:
+            raise InvalidTokenError(INVALID_TOKEN)
+        tok, user = row
+        if (
+            user.username != username.strip()
+            or tok.used_at is not None
+            or tok.revoked_at is not None
+            or as_utc(tok.expires_at) <= now
+        ):
+            raise InvalidTokenError(INVALID_TOKEN)
+        # Status-guarded: two resets racing with one token cannot both win.
+        claimed = s.execute(
+            update(RecoveryToken)
+            .where(col(RecoveryToken.id) == tok.id, col(RecoveryToken.used_at).is_(None))
+            .values(used_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidTokenError(INVALID_TOKEN)
+        user.password_hash = users.hash_password(new_password)
+        s.add(user)
+        s.commit()
+

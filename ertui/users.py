@@ -1,0 +1,145 @@
+"""User accounts, as much as password recovery needs: name, address, password hash.
+
+Passwords are hashed with scrypt (standard library), salted, and checked in
+constant time. The default administrator ``admin`` can never be removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from ertui import validate
+from ertui.db import session
+from ertui.errors import ErtuiError, NotFoundError, ValidationError
+from ertui.models import User
+from ertui.timeutil import iso
+
+MIN_PASSWORD_LEN = 8
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    b64 = base64.b64encode
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    if not stored or not stored.startswith("scrypt$"):
+        return False
+    _, n, r, p, salt, digest = stored.split("$")
+    expected = base64.b64decode(digest)
+    got = hashlib.scrypt(
+        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+        dklen=len(expected),
+    )
+    return hmac.compare_digest(got, expected)
+
+
+def check_username(value: str) -> str:
+    value = value.strip()
+    if not _USERNAME.match(value):
+        raise ValidationError(
+            "Username",
+            "Username must be 1 to 64 letters, digits or . _ @ - and start with a letter or digit.",
+        )
+    return value
+
+
+def check_new_password(value: str | None) -> str:
+    if not value or len(value) < MIN_PASSWORD_LEN:
+        raise ValidationError(
+            "Password", f"Password must be at least {MIN_PASSWORD_LEN} characters long."
+        )
+    return value
+
+
+def to_dict(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "is_default_admin": user.is_default_admin,
+        "has_password": user.password_hash is not None,
+        "created_at": iso(user.created_at),
+    }
+
+
+def list_users(engine: Engine) -> list[User]:
+    with session(engine) as s:
+        return list(s.exec(select(User).order_by(col(User.id))).all())
+
+
+def get_user(engine: Engine, username: str) -> User:
+    with session(engine) as s:
+        user = s.exec(select(User).where(User.username == username.strip())).first()
+    if user is None:
+        raise NotFoundError(f"There is no user named {username.strip()!r}.")
+    return user
+
+
+def add_user(
+    engine: Engine, username: str, *, email: str | None = None, password: str | None = None
+) -> User:
+    name = check_username(username)
+    address = validate.email(email, field="Email address") if email else None
+    pw_hash = hash_password(check_new_password(password)) if password is not None else None
+    with session(engine) as s:
+        if s.exec(select(User.id).where(User.username == name)).first() is not None:
+            raise ValidationError("Username", f"Username {name!r} is already taken.")
+        user = User(username=name, email=address, password_hash=pw_hash)
+        s.add(user)
+        s.commit()
+        s.refresh(user)
+        return user
+
+
+def set_email(engine: Engine, username: str, email: str) -> User:
+    address = validate.email(email, field="Email address")
+    return _update(engine, username, email=address)
+
+
+def set_password(engine: Engine, username: str, password: str) -> User:
+    return _update(engine, username, password_hash=hash_password(check_new_password(password)))
+
+
+def _update(engine: Engine, username: str, **values: Any) -> User:
+    user = get_user(engine, username)
+    with session(engine) as s:
+        row = s.get(User, user.id)
+        if row is None:
+            raise NotFoundError(f"There is no user named {username!r}.")
+        for key, value in values.items():
+            setattr(row, key, value)
+        s.add(row)
+        s.commit()
+        s.refresh(row)
+        return row
+
+
+class ProtectedUserError(ErtuiError):
+    """The default administrator is the sender of every email and stays."""
+
+
+def remove_user(engine: Engine, username: str) -> User:
+    user = get_user(engine, username)
+    if user.is_default_admin:
+        raise ProtectedUserError(
+            f"The default administrator {user.username!r} cannot be removed: "
+            "its address is the sender of every email."
+        )
+    with session(engine) as s:
+        row = s.get(User, user.id)
+        if row is not None:
+            s.delete(row)
+            s.commit()
+    return user
