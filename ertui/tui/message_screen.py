@@ -1,0 +1,223 @@
+"""One message from the Mail Queue: its fields, its attempt log and its body."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.markup import escape
+from textual.message import Message as TMessage
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from ertui import queue
+from ertui.errors import ErtuiError, NotFoundError
+from ertui.models import Attempt, Message, MessageStatus
+from ertui.tui import queue_format as fmt
+from ertui.tui.queue_actions import QueueActionDone, run_action
+from ertui.tui.queue_confirm import confirm_screen
+
+ATTEMPT_COLUMNS = (
+    ("started", "Started"),
+    ("mta", "MTA"),
+    ("outcome", "Outcome"),
+    ("code", "Code"),
+    ("ms", "Took"),
+    ("text", "Server reply or error"),
+)
+
+
+class MessageLoaded(TMessage):
+    def __init__(
+        self, msg: Message | None, attempts: list[Attempt], names: dict[int, str], error: str | None
+    ) -> None:
+        super().__init__()
+        self.msg = msg
+        self.attempts = attempts
+        self.names = names
+        self.error = error
+
+
+def summary(msg: Message, names: dict[int, str]) -> Table:
+    """The message's fields as a two-column grid; every value plain text."""
+    ref = fmt.now()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    mta = names.get(msg.last_mta_id, f"#{msg.last_mta_id}") if msg.last_mta_id else fmt.DASH
+    waiting = msg.status in (MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)
+    rows: list[tuple[str, Text]] = [
+        ("Status", fmt.status_text(msg.status)),
+        ("To", Text(msg.recipient)),
+        ("From", Text(msg.sender)),
+        ("Subject", Text(msg.subject)),
+        ("Kind", Text(msg.kind)),
+        ("Queued", Text(fmt.local_and_relative(msg.created_at, ref))),
+        ("Attempts", Text(str(msg.attempts))),
+        ("Last attempt", Text(fmt.local_and_relative(msg.last_attempt_at, ref))),
+        ("Next attempt",
+         Text(fmt.local_and_relative(msg.next_attempt_at, ref) if waiting else fmt.DASH)),
+        ("Expires", Text(fmt.local_and_relative(msg.expires_at, ref))),
+        ("Last MTA", Text(mta)),
+        ("Last error", Text(msg.last_error or fmt.DASH, style="red" if msg.last_error else "")),
+    ]
+    if msg.status == MessageStatus.SENT.value:
+        rows.append(("Sent", Text(fmt.local_and_relative(msg.sent_at, ref))))
+        rows.append(("Server reply", Text(msg.server_reply or fmt.DASH)))
+    rows.append(("Message-ID", Text(msg.message_id, style="dim")))
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid
+
+
+def attempt_cells(a: Attempt, names: dict[int, str]) -> tuple[Text, ...]:
+    mta = a.mta_description or (names.get(a.mta_id, f"#{a.mta_id}") if a.mta_id else fmt.DASH)
+    style = {"sent": "green", "deferred": "yellow", "failed": "bold red", "mta_error": "red"}
+    return (
+        Text(fmt.local_and_relative(a.started_at)),
+        Text(fmt.one_line(mta, 24)),
+        Text(a.outcome, style=style.get(a.outcome, "")),
+        Text(str(a.code) if a.code is not None else fmt.DASH),
+        Text(f"{a.duration_ms} ms", justify="right"),
+        Text(fmt.one_line(a.text, 200) or fmt.DASH),
+    )
+
+
+class MessageScreen(Screen[None]):
+    """A message with its attempt log; r/h/delete act on it, Esc goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="message.back", tooltip="Back to the Mail Queue"),
+        Binding("r", "retry", "Retry", id="message.retry", tooltip="Retry this message now"),
+        Binding("h", "hold", "Hold/Release", id="message.hold",
+                tooltip="Hold this message (not delivered) or release it"),
+        Binding("delete", "delete", "Delete", key_display="del", id="message.delete",
+                tooltip="Delete this message (asks first)"),
+    ]
+
+    def __init__(self, engine: Engine, message_id: int, *,
+                 poll_seconds: float | None = 1.0) -> None:
+        super().__init__(id="message-screen")
+        self.engine = engine
+        self.message_id = message_id
+        self.poll_seconds = poll_seconds
+        self.msg: Message | None = None
+        self._attempt_ids: set[int] = set()
+        self.title = f"Message #{message_id}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="message-scroll"):
+            yield Static(Text("Loading…", style="dim"), id="message-summary")
+            yield Static(Text("Attempts", style="bold"), classes="message-heading")
+            table: DataTable[Text] = DataTable(id="message-attempts", cursor_type="row")
+            for key, label in ATTEMPT_COLUMNS:
+                table.add_column(label, key=key)
+            yield table
+            yield Static(Text("No delivery attempt yet.", style="dim"), id="message-no-attempts")
+            yield Static(Text("Body", style="bold"), classes="message-heading")
+            yield Static(id="message-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#message-attempts", DataTable).display = False
+        self.query_one("#message-scroll", VerticalScroll).focus()
+        self.reload()
+        if self.poll_seconds:
+            self.set_interval(self.poll_seconds, self.reload)
+
+    def on_delivery_notice(self, _message: TMessage) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self._load(self.message_id)
+
+    @work(thread=True, exclusive=True, group="message-load")
+    def _load(self, message_id: int) -> None:
+        worker = get_current_worker()
+        try:
+            msg = queue.get_message(self.engine, message_id)
+            attempts = queue.attempts_for(self.engine, message_id)
+            names = queue.mta_names(self.engine)
+            loaded = MessageLoaded(msg, attempts, names, None)
+        except NotFoundError:
+            loaded = MessageLoaded(None, [], {}, f"Message #{message_id} is gone (deleted).")
+        except (ErtuiError, SQLAlchemyError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            loaded = MessageLoaded(None, [], {}, f"The store cannot be read: {reason}.")
+        if not worker.is_cancelled:
+            self.post_message(loaded)
+
+    @on(MessageLoaded)
+    def _loaded(self, event: MessageLoaded) -> None:
+        if event.msg is None:
+            self.msg = None
+            self.query_one("#message-summary", Static).update(
+                Text(event.error or "", style="bold red")
+            )
+            return
+        self.msg = event.msg
+        self.query_one("#message-summary", Static).update(summary(event.msg, event.names))
+        self.query_one("#message-body", Static).update(Text(event.msg.body))
+        table = self.query_one("#message-attempts", DataTable)
+        for a in event.attempts:  # the log only grows: append what is new
+            if a.id is not None and a.id not in self._attempt_ids:
+                table.add_row(*attempt_cells(a, event.names), key=str(a.id))
+                self._attempt_ids.add(a.id)
+        table.display = bool(self._attempt_ids)
+        self.query_one("#message-no-attempts", Static).display = not self._attempt_ids
+
+    # -- actions --------------------------------------------------------------
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _need_message(self) -> Message | None:
+        if self.msg is None:
+            self.notify("This message is not there (any more).", severity="warning")
+        return self.msg
+
+    def action_retry(self) -> None:
+        if self._need_message() is not None:
+            self._act("retry")
+
+    def action_hold(self) -> None:
+        msg = self._need_message()
+        if msg is not None:
+            self._act("release" if msg.status == MessageStatus.HELD.value else "hold")
+
+    def action_delete(self) -> None:
+        msg = self._need_message()
+        if msg is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act("delete")
+
+        question = f"Delete message #{msg.id} to {msg.recipient}? It cannot be undone."
+        self.app.push_screen(confirm_screen(question, "Delete message"), answered)
+
+    @work(thread=True, group="message-action")
+    def _act(self, action: str) -> None:
+        try:
+            text = run_action(self.engine, action, [self.message_id])
+            self.post_message(QueueActionDone(action, text, ok=True))
+        except (ErtuiError, SQLAlchemyError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            self.post_message(QueueActionDone(action, reason, ok=False))
+
+    @on(QueueActionDone)
+    def _done(self, event: QueueActionDone) -> None:
+        self.notify(escape(event.text), severity="information" if event.ok else "error")
+        if event.ok and event.action == "delete":
+            self.dismiss(None)
+            return
+        self.reload()

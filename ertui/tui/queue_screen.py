@@ -1,0 +1,360 @@
+"""The Mail Queue screen: one page of the queue at a time, updated in place.
+
+Only one page (``PAGE_SIZE`` rows) is ever read from the store, by offset, with
+a count of the whole filter; ``]`` and ``[`` turn pages. A poll reloads the
+current page off the UI thread and reconciles it with the table by message id:
+changed cells are updated with ``update_cell``, rows that left the filter are
+removed, new ones added, and the cursor stays on the message it was on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import get_current_worker
+
+from ertui import queue
+from ertui.errors import ErtuiError
+from ertui.models import MessageStatus
+from ertui.tui import queue_format as fmt
+from ertui.tui.queue_actions import QueueActionDone, run_action
+from ertui.tui.queue_confirm import confirm_screen
+
+PAGE_SIZE = 100
+STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    status: str
+    recipient: str
+    cells: tuple[Text, ...]
+
+
+class PageLoaded(Message):
+    """A page read by the loader thread, for the state (status, search, offset) it was asked for."""
+
+    def __init__(
+        self, key: tuple[str, str, int], rows: list[Row], total: int, offset: int, error: str | None
+    ) -> None:
+        super().__init__()
+        self.key = key
+        self.rows = rows
+        self.total = total
+        self.page_offset = offset
+        self.error = error
+
+
+def _db_error(exc: Exception) -> str:
+    if isinstance(exc, ErtuiError):
+        return str(exc)
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return f"The store cannot be read: {reason}."
+
+
+class QueueScreen(Screen[None]):
+    """Unsent mail (or failed, held, sent, all), a page at a time."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="queue.back", tooltip="Back to Mail Settings"),
+        Binding("slash", "filter", "Filter", key_display="/", id="queue.filter",
+                tooltip="Filter by receiver, subject or message id"),
+        Binding("s", "cycle_status", "Status", id="queue.status",
+                tooltip="Show unsent, failed, held, sent or all messages"),
+        Binding("r", "retry", "Retry", id="queue.retry", tooltip="Retry this message now"),
+        Binding("h", "hold", "Hold/Release", id="queue.hold",
+                tooltip="Hold this message (not delivered) or release it"),
+        Binding("delete", "delete", "Delete", key_display="del", id="queue.delete",
+                tooltip="Delete this message (asks first)"),
+        Binding("R", "retry_all", "Retry failed", key_display="R", id="queue.retry_all",
+                tooltip="Retry every failed message now"),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]",
+                id="queue.next_page", tooltip="Show the next page"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="[",
+                id="queue.prev_page", tooltip="Show the previous page"),
+    ]
+
+    def __init__(self, engine: Engine, *, poll_seconds: float | None = POLL_SECONDS) -> None:
+        super().__init__(id="queue-screen")
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.status = "unsent"
+        self.search = ""
+        self.page_offset = 0
+        self.total = 0
+        self.loaded = False  # a page has been shown at least once
+        self.load_error: str | None = None
+        self._rows: dict[int, Row] = {}
+        self._pending_top = True  # move the cursor to the top when the next page arrives
+        self._timer: Timer | None = None
+        self.title = "Mail Queue"
+
+    # -- layout ---------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="queue-info")
+        yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels",
+                    id="queue-filter")
+        table: DataTable[Text] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        for col in fmt.COLUMNS:
+            table.add_column(col.label, key=col.key, width=col.width)
+        yield table
+        yield Static(id="queue-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#queue-filter", Input).display = False
+        self.query_one("#queue-empty", Static).display = False
+        self.query_one("#queue-table", DataTable).focus()
+        self._show_info()
+        self.reload(top=True)
+        if self.poll_seconds:
+            self._timer = self.set_interval(self.poll_seconds, self.reload)
+
+    def on_delivery_notice(self, _message: Message) -> None:
+        """The console's worker finished an attempt (ertui.tui.messages.DeliveryNotice)."""
+        if self.loaded:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.loaded:
+            self.reload()
+
+    # -- loading --------------------------------------------------------------
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#queue-table", DataTable)
+
+    def reload(self, top: bool = False) -> None:
+        """Read the current page again (off the UI thread)."""
+        if top:
+            self._pending_top = True
+        self._load(self.status, self.search, self.page_offset)
+
+    @work(thread=True, exclusive=True, group="queue-page")
+    def _load(self, status: str, search: str, offset: int) -> None:
+        worker = get_current_worker()
+        rows: list[Row] = []
+        total = 0
+        error: str | None = None
+        try:
+            term = search or None
+            total = queue.count_messages(self.engine, status=status, search=term)
+            if offset >= total:
+                offset = max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE)
+            msgs = queue.list_messages(
+                self.engine, status=status, search=term, limit=PAGE_SIZE, offset=offset
+            )
+            names = queue.mta_names(self.engine)
+            ref = fmt.now()
+            rows = [
+                Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref))
+                for m in msgs
+                if m.id is not None
+            ]
+        except (ErtuiError, SQLAlchemyError) as exc:
+            error = _db_error(exc)
+        if not worker.is_cancelled:
+            self.post_message(PageLoaded((status, search, offset), rows, total, offset, error))
+
+    @on(PageLoaded)
+    def _page_loaded(self, event: PageLoaded) -> None:
+        if event.key[:2] != (self.status, self.search):
+            return  # asked for before the filter changed; a newer load follows
+        self.load_error = event.error
+        if event.error is None:
+            self.page_offset = event.page_offset
+            self.total = event.total
+            self._reconcile(event.rows)
+            self.loaded = True
+        self._show_info()
+
+    def _reconcile(self, rows: list[Row]) -> None:
+        """Make the table show ``rows`` (in that order) without moving the cursor
+        off the message it is on."""
+        table = self.table
+        cursor_id = self.current_id()
+        cursor_index = table.cursor_row
+        wanted = {r.id: r for r in rows}
+        for gone in [i for i in self._rows if i not in wanted]:
+            table.remove_row(str(gone))
+            del self._rows[gone]
+        keys = [c.key for c in fmt.COLUMNS]
+        added = False
+        for row in rows:
+            old = self._rows.get(row.id)
+            if old is None:
+                table.add_row(*row.cells, key=str(row.id))
+                added = True
+            elif old.cells != row.cells:
+                for key, new, before in zip(keys, row.cells, old.cells, strict=True):
+                    if new != before:
+                        table.update_cell(str(row.id), key, new)
+            self._rows[row.id] = row
+        if added:  # new rows were appended: put them where the page has them
+            position = {str(r.id): n for n, r in enumerate(rows)}
+            table.sort("id", key=lambda cell: position[cell.plain])
+        if not rows:
+            pass
+        elif self._pending_top:
+            table.move_cursor(row=0, scroll=True)
+        elif cursor_id is not None and cursor_id in self._rows:
+            table.move_cursor(row=table.get_row_index(str(cursor_id)), scroll=False)
+        else:
+            table.move_cursor(row=min(cursor_index, len(rows) - 1), scroll=False)
+        self._pending_top = False
+
+    def _show_info(self) -> None:
+        info = Text()
+        info.append(f" {self.status.capitalize()}", style="bold")
+        if self.search:
+            info.append("  filter ")
+            info.append(f"“{self.search}”", style="bold")
+        if self.load_error:
+            info.append(f"  {self.load_error}", style="bold red")
+        elif not self.loaded:
+            info.append("  loading…", style="dim")
+        elif self.total == 0:
+            info.append("  no messages")
+        else:
+            pages = (self.total - 1) // PAGE_SIZE + 1
+            page = self.page_offset // PAGE_SIZE + 1
+            last = min(self.page_offset + PAGE_SIZE, self.total)
+            info.append(f"  {self.total:,} messages · page {page:,} of {pages:,} · ")
+            info.append(f"rows {self.page_offset + 1:,}–{last:,}")
+        extra = getattr(self.app, "extra_status", "")  # the demo's sink count
+        if isinstance(extra, str) and extra:
+            info.append(f"  ·  {extra}", style="dim")
+        self.query_one("#queue-info", Static).update(info)
+        empty = self.query_one("#queue-empty", Static)
+        empty.display = self.loaded and self.total == 0 and not self.load_error
+        empty.update(Text(self._empty_sentence()))
+
+    def _empty_sentence(self) -> str:
+        what = {"all": "No message", "unsent": "No unsent message"}.get(
+            self.status, f"No {self.status} message"
+        )
+        if self.search:
+            return f"{what} matches “{self.search}”; / changes the filter, s the status."
+        return f"{what} in the queue; s shows another status."
+
+    # -- the cursor row -------------------------------------------------------
+    def current_id(self) -> int | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(row_key.value) if row_key.value is not None else None
+
+    def _current_row(self) -> Row | None:
+        current = self.current_id()
+        if current is None:
+            self.notify("There is no message here.", severity="warning")
+            return None
+        return self._rows.get(current)
+
+    # -- actions --------------------------------------------------------------
+    def action_back(self) -> None:
+        flt = self.query_one("#queue-filter", Input)
+        if flt.display:
+            flt.value = self.search
+            flt.display = False
+            self.table.focus()
+            return
+        self.dismiss(None)
+
+    def action_filter(self) -> None:
+        flt = self.query_one("#queue-filter", Input)
+        flt.display = True
+        flt.value = self.search
+        flt.focus()
+
+    @on(Input.Submitted, "#queue-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        event.input.display = False
+        self.search = event.value.strip()
+        self.page_offset = 0
+        self.table.focus()
+        self._show_info()
+        self.reload(top=True)
+
+    def action_cycle_status(self) -> None:
+        index = STATUS_FILTERS.index(self.status)
+        self.status = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
+        self.page_offset = 0
+        self.loaded = False
+        self._show_info()
+        self.reload(top=True)
+
+    def action_page(self, step: int) -> None:
+        target = self.page_offset + step * PAGE_SIZE
+        if target < 0 or target >= self.total:
+            self.notify("There is no page there.", severity="warning", timeout=2)
+            return
+        self.page_offset = target
+        self.reload(top=True)
+
+    @on(DataTable.RowSelected, "#queue-table")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        from ertui.tui.message_screen import MessageScreen
+
+        if event.row_key.value is not None:
+            self.app.push_screen(MessageScreen(self.engine, int(event.row_key.value),
+                                               poll_seconds=self.poll_seconds))
+
+    def action_retry(self) -> None:
+        row = self._current_row()
+        if row is not None:
+            self._act("retry", [row.id])
+
+    def action_hold(self) -> None:
+        row = self._current_row()
+        if row is not None:
+            held = row.status == MessageStatus.HELD.value
+            self._act("release" if held else "hold", [row.id])
+
+    def action_delete(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        target = row.id
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act("delete", [target])
+
+        question = f"Delete message #{row.id} to {row.recipient}? It cannot be undone."
+        self.app.push_screen(confirm_screen(question, "Delete message"), answered)
+
+    def action_retry_all(self) -> None:
+        self._act("retry_all_failed", [])
+
+    @work(thread=True, group="queue-action")
+    def _act(self, action: str, ids: list[int]) -> None:
+        try:
+            text = run_action(self.engine, action, ids)
+            self.post_message(QueueActionDone(action, text, ok=True))
+        except (ErtuiError, SQLAlchemyError) as exc:
+            self.post_message(QueueActionDone(action, _db_error(exc), ok=False))
+
+    @on(QueueActionDone)
+    def _action_done(self, event: QueueActionDone) -> None:
+        # Plain text: notify() takes markup, so nothing from the store goes in unescaped.
+        from textual.markup import escape
+
+        self.notify(escape(event.text), severity="information" if event.ok else "error")
+        self.reload()
