@@ -1,0 +1,156 @@
+"""`ertui mta test`: send a test email through one MTA, saved or not yet saved.
+
+Exit 0 when the server accepted the mail, 1 when the test failed (kind, code,
+server text and a hint on stdout), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import click
+
+from ertui import mtas, validate
+from ertui.cli.common import engine, print_json, read_secret
+from ertui.errors import ValidationError
+from ertui.mtas import MtaConfig
+from ertui.smtp import TestResult, test_send
+
+
+def _config(
+    ctx: click.Context,
+    mta: str | None,
+    host: str | None,
+    port: str | None,
+    ssl: bool,
+    starttls: bool,
+    username: str | None,
+    password_stdin: bool,
+    no_verify_tls: bool,
+) -> MtaConfig:
+    if mta and host:
+        raise ValidationError("MTA", "Give either a saved MTA or --host, not both.")
+    if not mta and not host:
+        raise ValidationError("MTA", "Give a saved MTA (id or description) or --host HOST.")
+    if mta:
+        unsaved = {
+            "--port": port, "--ssl": ssl, "--starttls": starttls, "--username": username,
+            "--password-stdin": password_stdin, "--no-verify-tls": no_verify_tls,
+        }
+        given = [name for name, value in unsaved.items() if value]
+        if given:
+            raise ValidationError(
+                "MTA", f"{', '.join(given)} only go with --host; a saved MTA uses its settings."
+            )
+        return mtas.config_for(mtas.get(engine(ctx), mta))
+    assert host is not None
+    security = mtas.security_from_flags(ssl, starttls)
+    the_port = mtas.DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
+    if password_stdin and not username:
+        raise ValidationError("Password", "--password-stdin needs --username.")
+    user = validate.username(username) if username else None
+    password = read_secret(password_stdin) if user else None
+    if user and not password:
+        raise ValidationError(
+            "Password", "Password is required with --username (use --password-stdin)."
+        )
+    return MtaConfig(
+        host=validate.host(host),
+        port=the_port,
+        security=security,
+        use_auth=user is not None,
+        username=user,
+        password=password,
+        verify_tls=not no_verify_tls,
+    )
+
+
+def _as_dict(result: TestResult) -> dict[str, Any]:
+    o = result.outcome
+    return {
+        "ok": o.ok,
+        "kind": o.kind.value if o.kind else None,
+        "permanent": o.permanent,
+        "code": o.code,
+        "message": o.message,
+        "hint": o.hint,
+        "transcript": result.transcript,
+    }
+
+
+def _print(result: TestResult, show_transcript: bool) -> None:
+    if show_transcript:
+        for line in result.transcript:
+            click.echo(line)
+        click.echo("")
+    o = result.outcome
+    if o.ok:
+        click.echo(o.message)
+        return
+    code = f" {o.code}" if o.code is not None else ""
+    kind = o.kind.value if o.kind else "error"
+    nature = "permanent" if o.permanent else "temporary"
+    click.echo(f"Test failed: {kind}{code} ({nature})")
+    click.echo(f"Server said: {o.message}" if o.code is not None else f"Error: {o.message}")
+    if o.hint:
+        click.echo(f"Hint: {o.hint}")
+
+
+@click.command("test")
+@click.argument("mta", required=False)
+@click.option("--to", "to", required=True, metavar="ADDRESS", help="Recipient of the test email.")
+@click.option("--host", default=None, help="Test unsaved settings: host name or IP address.")
+@click.option("--port", type=str, default=None, help="Port (default: 25, 465 with SSL, 587 with STARTTLS).")
+@click.option("--ssl", is_flag=True, help="Implicit TLS (SSL).")
+@click.option("--starttls", is_flag=True, help="STARTTLS (must succeed).")
+@click.option("--username", default=None, help="Authenticate as USER.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--no-verify-tls", is_flag=True, help="Do not verify the server certificate.")
+@click.option("--transcript", "show_transcript", is_flag=True, help="Print the SMTP dialogue.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--timeout", type=float, default=None, hidden=True, metavar="SECONDS",
+              help="Connect and per-command timeout (expert).")
+@click.pass_context
+def test_cmd(
+    ctx: click.Context,
+    mta: str | None,
+    to: str,
+    host: str | None,
+    port: str | None,
+    ssl: bool,
+    starttls: bool,
+    username: str | None,
+    password_stdin: bool,
+    no_verify_tls: bool,
+    show_transcript: bool,
+    as_json: bool,
+    timeout: float | None,
+) -> None:
+    """Send a test email through one MTA (saved: MTA; unsaved: --host …).
+
+    Exit 0 when the server accepted the mail, 1 when the test failed, 2 for
+    bad input.
+    """
+    config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
+    if timeout is not None:
+        if not 0 < timeout <= 600:
+            raise ValidationError("Timeout", "Timeout must be from 0 to 600 seconds.")
+        from dataclasses import replace
+
+        config = replace(config, timeout=timeout)
+    result = asyncio.run(test_send(engine(ctx), config, to))
+    if as_json:
+        print_json(_as_dict(result))
+    else:
+        _print(result, show_transcript)
+    ctx.exit(0 if result.outcome.ok else 1)
+
+
+test_cmd.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def register(cli: click.Group) -> None:
+    group = cli.commands["mta"]
+    assert isinstance(group, click.Group)
+    group.add_command(test_cmd)
