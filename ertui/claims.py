@@ -1,0 +1,251 @@
+"""The worker's statements on the message table: claim, renew, release, results.
+
+- **Claim**: one atomic, status-guarded ``UPDATE … RETURNING``: due messages
+  (``queued``/``deferred`` with ``next_attempt_at`` passed, or ``sending`` whose
+  lease ran out because its worker died) become ``sending`` with this worker
+  as lease owner. On PostgreSQL the candidate rows are picked by a subquery
+  ``FOR UPDATE SKIP LOCKED``, so concurrent workers never wait on each other
+  nor claim the same row; SQLite serialises writers, so the statement is
+  atomic there as it is.
+- **Lease**: every claimed row carries ``lease_until``; ``renew`` pushes it on
+  for every row the worker holds, in one statement.
+- **Results** are written in batches (one transaction for many messages: the
+  status updates, the attempt log rows and the MTA counters). Each update is
+  guarded by ``status = 'sending' AND lease_owner = me``, so a row held, deleted
+  or re-claimed meanwhile is never overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from ertui.models import Attempt, Message, MessageStatus, Mta, WorkerRecord
+from ertui.timeutil import as_utc, utcnow
+
+T = Message.__table__  # type: ignore[attr-defined]
+A = Attempt.__table__  # type: ignore[attr-defined]
+M = Mta.__table__  # type: ignore[attr-defined]
+W = WorkerRecord.__table__  # type: ignore[attr-defined]
+
+SENDING = MessageStatus.SENDING.value
+
+
+@dataclass(eq=False)
+class Claimed:
+    """A message this worker holds, as the claim returned it."""
+
+    id: int
+    sender: str
+    recipient: str
+    raw: bytes
+    attempts: int
+    next_attempt_at: datetime
+    expires_at: datetime
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
+    last_mta_id: int | None = None
+    # During this claim: attempts made so far, MTAs that failed for it.
+    tries: int = 0
+    excluded: set[int] = field(default_factory=set)
+
+
+def claim(engine: Engine, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+    """Claim up to ``limit`` due messages, oldest due first."""
+    now = utcnow()
+    due = or_(
+        and_(T.c.status.in_(("queued", "deferred")), T.c.next_attempt_at <= now),
+        and_(T.c.status == SENDING, T.c.lease_until < now),
+    )
+    pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
+    if engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(T)
+        .where(T.c.id.in_(pick.scalar_subquery()), due)
+        .values(status=SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+        .returning(
+            T.c.id,
+            T.c.sender,
+            T.c.recipient,
+            T.c.raw,
+            T.c.attempts,
+            T.c.next_attempt_at,
+            T.c.expires_at,
+            T.c.last_attempt_at,
+            T.c.last_error,
+            T.c.last_mta_id,
+        )
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(stmt).all()
+    out = [
+        Claimed(
+            id=int(r[0]),
+            sender=r[1],
+            recipient=r[2],
+            raw=bytes(r[3]),
+            attempts=int(r[4]),
+            next_attempt_at=as_utc(r[5]),
+            expires_at=as_utc(r[6]),
+            last_attempt_at=None if r[7] is None else as_utc(r[7]),
+            last_error=r[8],
+            last_mta_id=r[9],
+        )
+        for r in rows
+    ]
+    out.sort(key=lambda c: (c.next_attempt_at, c.id))
+    return out
+
+
+def renew(engine: Engine, owner: str, lease_seconds: float, paused: bool) -> None:
+    """Push on the lease of every row this worker holds; beat its heart."""
+    now = utcnow()
+    until = now + timedelta(seconds=lease_seconds)
+    with engine.begin() as conn:
+        conn.execute(
+            update(T)
+            .where(T.c.status == SENDING, T.c.lease_owner == owner)
+            .values(lease_until=until)
+        )
+        conn.execute(update(W).where(W.c.id == owner).values(heartbeat_at=now, paused=paused))
+
+
+def release_held(engine: Engine, owner: str) -> int:
+    """Give back every row this worker still holds (a stop that could not finish)."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                update(T)
+                .where(T.c.status == SENDING, T.c.lease_owner == owner)
+                .values(
+                    status=case((T.c.attempts == 0, "queued"), else_="deferred"),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            ).rowcount
+        )
+
+
+def register_worker(engine: Engine, owner: str, hostname: str, pid: int) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(W.delete().where(W.c.id == owner))
+        conn.execute(
+            W.insert().values(
+                id=owner, hostname=hostname, pid=pid, started_at=now, heartbeat_at=now, paused=False
+            )
+        )
+
+
+def unregister_worker(engine: Engine, owner: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(W.delete().where(W.c.id == owner))
+
+
+_RESULT = (
+    update(T)
+    .where(T.c.id == bindparam("b_id"), T.c.status == SENDING, T.c.lease_owner == bindparam("b_owner"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=T.c.attempts + bindparam("b_inc"),
+        last_attempt_at=bindparam("b_last"),
+        next_attempt_at=bindparam("b_next"),
+        last_error=bindparam("b_error"),
+        last_mta_id=bindparam("b_mta"),
+        server_reply=bindparam("b_reply"),
+        sent_at=bindparam("b_sent"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
+
+def result_row(
+    msg: Claimed,
+    owner: str,
+    status: str,
+    *,
+    now: datetime,
+    next_at: datetime | None = None,
+    reply: str | None = None,
+) -> dict[str, Any]:
+    """Parameters of one result update (see ``write``)."""
+    return {
+        "b_id": msg.id,
+        "b_owner": owner,
+        "b_status": status,
+        "b_inc": msg.tries,
+        "b_last": now if msg.tries else msg.last_attempt_at,
+        "b_next": next_at or msg.next_attempt_at,
+        "b_error": msg.last_error,
+        "b_mta": msg.last_mta_id,
+        "b_reply": reply,
+        "b_sent": now if status == MessageStatus.SENT.value else None,
+    }
+
+
+def write(
+    engine: Engine,
+    results: list[dict[str, Any]],
+    attempts: list[dict[str, Any]],
+    successes: dict[int, tuple[int, datetime]],
+) -> None:
+    """One transaction: message results, attempt log rows, MTA health counters."""
+    with engine.begin() as conn:
+        _write(conn, results, attempts, successes)
+
+
+def _write(
+    conn: Connection,
+    results: list[dict[str, Any]],
+    attempts: list[dict[str, Any]],
+    successes: dict[int, tuple[int, datetime]],
+) -> None:
+    if results:
+        conn.execute(_RESULT, results)
+    if attempts:
+        conn.execute(A.insert(), attempts)
+    for mta_id, (n, when) in successes.items():
+        conn.execute(
+            update(M)
+            .where(M.c.id == mta_id)
+            .values(
+                sent_count=M.c.sent_count + n,
+                last_success_at=when,
+                consecutive_failures=0,
+                cooldown_until=None,
+            )
+        )
+
+
+def mta_failed(
+    engine: Engine, mta_id: int, error: str, base: float, cap: float
+) -> datetime | None:
+    """Record a failure of the MTA itself and start (or lengthen) its cooldown.
+
+    The cooldown doubles with each consecutive failure: base, 2×base, … up to cap.
+    Returns the new end of the cooldown (None when the MTA no longer exists).
+    """
+    now = utcnow()
+    with engine.begin() as conn:
+        row = conn.execute(select(M.c.consecutive_failures).where(M.c.id == mta_id)).first()
+        if row is None:
+            return None
+        failures = int(row[0]) + 1
+        until = now + timedelta(seconds=min(cap, base * 2 ** min(failures - 1, 30)))
+        conn.execute(
+            update(M)
+            .where(M.c.id == mta_id)
+            .values(
+                consecutive_failures=failures,
+                last_error=error,
+                last_error_at=now,
+                cooldown_until=until,
+            )
+        )
+    return until

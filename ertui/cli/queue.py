@@ -1,0 +1,212 @@
+"""`ertui send` and `ertui queue …`: enqueue mail and work the queue."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+
+from ertui import queue
+from ertui.cli.common import engine, fail, print_json
+from ertui.errors import ValidationError
+from ertui.timeutil import iso
+
+
+@click.command("send")
+@click.option("--to", "to", multiple=True, required=True, metavar="ADDRESS",
+              help="A recipient (repeat for several: one message each).")
+@click.option("--subject", required=True, help="The subject line.")
+@click.option("--body", default=None, help="The body text (default: read from stdin).")
+@click.option("--body-file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Read the body (UTF-8) from this file.")
+@click.pass_context
+def send_cmd(
+    ctx: click.Context, to: tuple[str, ...], subject: str, body: str | None, body_file: str | None
+) -> None:
+    """Queue an email to each recipient; prints the new message ids."""
+    if body is not None and body_file is not None:
+        raise ValidationError("Body", "--body and --body-file exclude each other.")
+    if body_file is not None:
+        try:
+            with open(body_file, encoding="utf-8") as fh:
+                text = fh.read()
+        except UnicodeDecodeError:
+            raise ValidationError("Body", f"--body-file {body_file} is not UTF-8 text.") from None
+    elif body is not None:
+        text = body
+    else:
+        text = sys.stdin.read()
+    ids = queue.enqueue(engine(ctx), list(to), subject, text)
+    for i in ids:
+        click.echo(i)
+
+
+@click.group("queue")
+def queue_group() -> None:
+    """The mail queue: list, show, stats, retry, hold, release, delete, purge."""
+
+
+def _age(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    secs = int(delta.total_seconds())
+    if secs < 120:
+        return f"{secs}s"
+    if secs < 7200:
+        return f"{secs // 60}m"
+    if secs < 172800:
+        return f"{secs // 3600}h"
+    return f"{secs // 86400}d"
+
+
+def _short(value: str | None, width: int) -> str:
+    text = (value or "").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@queue_group.command("list")
+@click.option("--status", default="unsent", show_default=True,
+              type=click.Choice(queue.STATUS_CHOICES))
+@click.option("--search", default=None, help="Match recipient, subject or id.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_cmd(
+    ctx: click.Context, status: str, search: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """List messages, newest first (default: every unsent message)."""
+    eng = engine(ctx)
+    rows = queue.list_messages(eng, status=status, search=search, limit=limit, offset=offset)
+    names = queue.mta_names(eng)
+
+    def mta(mid: int | None) -> str | None:
+        return None if mid is None else names.get(mid)
+
+    if as_json:
+        print_json([queue.message_to_dict(m, mta(m.last_mta_id)) for m in rows])
+        return
+    if not rows:
+        click.echo(f"No {status} messages." if status != "all" else "The queue is empty.")
+        return
+    click.echo(f"{'ID':>7}  {'STATUS':<8} {'TRIES':>5}  {'RECIPIENT':<28} {'SUBJECT':<24} LAST ERROR")
+    for m in rows:
+        click.echo(
+            f"{m.id:>7}  {m.status:<8} {m.attempts:>5}  {_short(m.recipient, 28):<28} "
+            f"{_short(m.subject, 24):<24} {_short(m.last_error, 60)}"
+        )
+    total = queue.count_messages(eng, status=status, search=search)
+    if total > offset + len(rows):
+        click.echo(f"… {total - offset - len(rows)} more (use --limit/--offset).")
+
+
+@queue_group.command("show")
+@click.argument("message_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show_cmd(ctx: click.Context, message_id: int, as_json: bool) -> None:
+    """A message and its attempt log."""
+    eng = engine(ctx)
+    m = queue.get_message(eng, message_id)
+    names = queue.mta_names(eng)
+    attempts = queue.attempts_for(eng, message_id)
+    data = queue.message_to_dict(m, names.get(m.last_mta_id) if m.last_mta_id else None)
+    if as_json:
+        data["attempt_log"] = [queue.attempt_to_dict(a) for a in attempts]
+        print_json(data)
+        return
+    for key in ("id", "status", "recipient", "sender", "subject", "kind", "attempts",
+                "created_at", "last_attempt_at", "next_attempt_at", "expires_at", "sent_at",
+                "mta", "last_error", "server_reply", "message_id"):
+        if data.get(key) is not None:
+            click.echo(f"{key.replace('_', ' ').capitalize() + ':':<17} {data[key]}")
+    click.echo("Attempts:" if attempts else "Attempts:        none yet")
+    for a in attempts:
+        code = f" {a.code}" if a.code is not None else ""
+        click.echo(f"  {iso(a.started_at)}  {a.mta_description or '—'}  {a.outcome}{code}  "
+                   f"{_short(a.text, 80)}  ({a.duration_ms} ms)")
+
+
+@queue_group.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Counts per status, the oldest unsent message's age, and why nothing moves."""
+    st = queue.stats(engine(ctx))
+    if as_json:
+        age = st.oldest_unsent_age
+        print_json({
+            "counts": st.counts,
+            "oldest_unsent_age_seconds": None if age is None else int(age.total_seconds()),
+            "stalled_reason": st.stalled_reason,
+            "workers": st.workers,
+        })
+        return
+    click.echo("  ".join(f"{k}: {v}" for k, v in st.counts.items()))
+    click.echo(f"Oldest unsent: {_age(st.oldest_unsent_age)}   Workers running: {st.workers}")
+    if st.stalled_reason:
+        click.echo(f"Stalled: {st.stalled_reason}.")
+
+
+def _ids(values: tuple[int, ...]) -> list[int]:
+    if not values:
+        raise ValidationError("ID", "Give at least one message id.")
+    return list(values)
+
+
+@queue_group.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Every failed message.")
+@click.pass_context
+def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
+    """Make messages due now (failed ones are queued again)."""
+    if all_failed and ids:
+        raise ValidationError("ID", "Give message ids or --all-failed, not both.")
+    n = queue.retry_all_failed(engine(ctx)) if all_failed else queue.retry(engine(ctx), _ids(ids))
+    click.echo(f"{n} message(s) due now.")
+
+
+@queue_group.command("hold")
+@click.argument("ids", nargs=-1, type=int)
+@click.pass_context
+def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
+    """Hold messages: the worker leaves them alone until released."""
+    click.echo(f"{queue.hold(engine(ctx), _ids(ids))} message(s) held.")
+
+
+@queue_group.command("release")
+@click.argument("ids", nargs=-1, type=int)
+@click.pass_context
+def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
+    """Release held messages."""
+    click.echo(f"{queue.release(engine(ctx), _ids(ids))} message(s) released.")
+
+
+@queue_group.command("delete")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def delete_cmd(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
+    """Delete messages and their attempt logs."""
+    wanted = _ids(ids)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("refusing to delete without --yes (stdin is not a terminal).", 2)
+        if not click.confirm(f"Delete {len(wanted)} message(s)?"):
+            fail("nothing deleted.", 1)
+    click.echo(f"{queue.delete(engine(ctx), wanted)} message(s) deleted.")
+
+
+@queue_group.command("purge")
+@click.option("--sent-older-than", "days", type=float, required=True, metavar="DAYS",
+              help="Delete sent messages delivered more than DAYS ago.")
+@click.pass_context
+def purge_cmd(ctx: click.Context, days: float) -> None:
+    """Delete old sent messages."""
+    click.echo(f"{queue.purge_sent(engine(ctx), days)} sent message(s) purged.")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(send_cmd)
+    cli.add_command(queue_group)

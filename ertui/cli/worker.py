@@ -1,0 +1,90 @@
+"""`ertui worker`: run the delivery worker in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import click
+
+from ertui.cli.common import engine
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def _logging(log_file: str | None, level: str) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file
+        else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("ertui")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--lease-seconds", type=click.FloatRange(1, 3600), default=None,
+              help="How long a claim lasts without renewal (default 30).")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Append the log here instead of stderr.")
+@click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="info",
+              show_default=True)
+@click.pass_context
+def worker_cmd(
+    ctx: click.Context, once: bool, lease_seconds: float | None, log_file: str | None,
+    log_level: str,
+) -> None:
+    """Deliver the mail queue over every enabled MTA (SIGTERM/SIGINT: graceful stop).
+
+    Tuning for tests and special cases comes from ERTUI_WORKER_<SETTING>
+    variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.sender.WorkerSettings).
+    """
+    from ertui.sender import DeliveryWorker, WorkerSettings
+
+    _logging(log_file, log_level)
+    eng = engine(ctx)
+    worker = DeliveryWorker(eng, WorkerSettings.from_env(lease_seconds=lease_seconds))
+    log = logging.getLogger("ertui.worker")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stops = 0
+
+        def on_signal() -> None:
+            nonlocal stops
+            stops += 1
+            if stops == 1:
+                log.info("stopping: finishing what is in flight (signal again to hurry)")
+                worker.request_stop()
+            else:
+                worker.settings.stop_timeout = 0
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal)
+        log.info("worker %s started%s", worker.id, " (once)" if once else "")
+        await worker.run(once=once)
+        log.info("worker %s stopped", worker.id)
+
+    loop = _new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(worker_cmd)

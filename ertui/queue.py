@@ -1,0 +1,408 @@
+"""The mail queue: enqueue, list, show, stats, and the operator's actions.
+
+Message states (see DESIGN.md): ``queued`` → ``sending`` → ``sent``;
+``sending`` → ``deferred`` (due again at ``next_attempt_at``) → ``sending`` …;
+``sending`` → ``failed``; any unsent state except ``sending`` ⇄ ``held``;
+``failed`` → ``queued`` by retry. The worker's own statements (claim, lease,
+results) live in ``ertui.claims``; connection slots in ``ertui.slots``.
+
+Listings are newest first (highest id first) and always paged (``limit``,
+``offset``), so a queue of 100,000 rows never loads every row; ``raw`` (the
+rendered bytes) is not loaded by listings.
+
+Lifetime: a message not delivered within ``lifetime`` (default 5 days, or
+``$ERTUI_MESSAGE_LIFETIME`` seconds) of being enqueued fails with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import defer
+from sqlalchemy.sql.elements import ColumnElement
+
+from ertui import render, settings, validate
+from ertui.db import session
+from ertui.errors import NotFoundError, ValidationError
+from ertui.models import Attempt, Message, MessageKind, MessageStatus, Mta, WorkerRecord
+from ertui.timeutil import as_utc, iso, utcnow
+
+DEFAULT_LIFETIME = timedelta(days=5)
+ENV_LIFETIME = "ERTUI_MESSAGE_LIFETIME"
+# A worker whose heartbeat is older than this is taken for dead by `stats`.
+WORKER_STALE = timedelta(seconds=90)
+
+STATUS_CHOICES = ("queued", "sending", "deferred", "held", "failed", "sent", "unsent", "all")
+UNSENT = ("queued", "sending", "deferred", "held", "failed")
+WAITING = ("queued", "sending", "deferred")
+
+T = Message.__table__  # type: ignore[attr-defined]
+A = Attempt.__table__  # type: ignore[attr-defined]
+_CHUNK = 500
+
+
+def default_lifetime() -> timedelta:
+    raw = os.environ.get(ENV_LIFETIME)
+    if raw:
+        try:
+            return timedelta(seconds=float(raw))
+        except ValueError:
+            raise ValidationError(
+                ENV_LIFETIME, f"{ENV_LIFETIME} must be a number of seconds."
+            ) from None
+    return DEFAULT_LIFETIME
+
+
+# -- enqueue ---------------------------------------------------------------------
+
+
+def enqueue(
+    engine: Engine,
+    to: str | list[str],
+    subject: str,
+    body: str,
+    kind: MessageKind = MessageKind.NOTIFICATION,
+    *,
+    lifetime: timedelta | None = None,
+) -> list[int]:
+    """One message per recipient; returns the new ids in recipient order."""
+    recipients = [to] if isinstance(to, str) else list(to)
+    if not recipients:
+        raise ValidationError("To", "To needs at least one email address.")
+    return enqueue_batch(engine, [(r, subject, body) for r in recipients], kind, lifetime=lifetime)
+
+
+def enqueue_batch(
+    engine: Engine,
+    items: Sequence[tuple[str, str, str]],
+    kind: MessageKind = MessageKind.NOTIFICATION,
+    *,
+    lifetime: timedelta | None = None,
+) -> list[int]:
+    """Many messages ``(recipient, subject, body)`` in one transaction.
+
+    Everything is validated before anything is written; each message's final
+    bytes are rendered here, once.
+    """
+    sender = settings.require_admin_email(engine)
+    host = settings.master_host(engine).name
+    now = utcnow()
+    expires = now + (lifetime if lifetime is not None else default_lifetime())
+    date = render.date_header(now)
+    checked: dict[str, str] = {}
+    subjects: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    for recipient, subject, body in items:
+        address = checked.get(recipient)
+        if address is None:
+            address = checked[recipient] = validate.email(recipient, field="To")
+        if subject not in subjects:
+            validate.header_text(subject, "Subject")
+            subjects.add(subject)
+        if "\0" in body:
+            raise ValidationError("Body", "Body must not contain NUL characters.")
+        mid = render.new_message_id(host)
+        raw = render.render(
+            sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date
+        )
+        rows.append(
+            {
+                "kind": kind.value,
+                "sender": sender,
+                "recipient": address,
+                "subject": subject,
+                "body": body,
+                "message_id": mid,
+                "raw": raw,
+                "status": MessageStatus.QUEUED.value,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                "expires_at": expires,
+            }
+        )
+    if not rows:
+        return []
+    stmt = insert(T).returning(T.c.id, sort_by_parameter_order=True)
+    with engine.begin() as conn:
+        return [int(r[0]) for r in conn.execute(stmt, rows)]
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def _status_filter(status: str) -> ColumnElement[bool] | None:
+    if status == "all":
+        return None
+    if status == "unsent":
+        return T.c.status.in_(UNSENT)  # type: ignore[no-any-return]
+    if status not in STATUS_CHOICES:
+        raise ValidationError(
+            "Status", f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}."
+        )
+    return T.c.status == status  # type: ignore[no-any-return]
+
+
+def _filters(status: str, search: str | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    flt = _status_filter(status)
+    if flt is not None:
+        where.append(flt)
+    if search and search.strip():
+        text = search.strip()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        alts = [
+            T.c.recipient.ilike(pattern, escape="\\"),
+            T.c.subject.ilike(pattern, escape="\\"),
+        ]
+        if text.isdigit():
+            alts.append(T.c.id == int(text))
+        where.append(or_(*alts))
+    return where
+
+
+def list_messages(
+    engine: Engine,
+    *,
+    status: str = "unsent",
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Message]:
+    """A page of messages, newest first; ``search`` matches recipient, subject or id."""
+    q = (
+        select(Message)
+        .where(*_filters(status, search))
+        .order_by(T.c.id.desc())
+        .limit(max(0, limit))
+        .offset(max(0, offset))
+        .options(defer(Message.raw))  # type: ignore[arg-type]
+    )
+    with session(engine) as s:
+        return list(s.scalars(q).all())
+
+
+def count_messages(engine: Engine, *, status: str = "unsent", search: str | None = None) -> int:
+    q = select(func.count()).select_from(T).where(*_filters(status, search))
+    with engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())
+
+
+def get_message(engine: Engine, id: int) -> Message:
+    with session(engine) as s:
+        msg = s.get(Message, int(id))
+        if msg is None:
+            raise NotFoundError(f"There is no message with the id {id}.")
+        return msg
+
+
+def attempts_for(engine: Engine, id: int) -> list[Attempt]:
+    """The attempt log of a message, oldest first."""
+    with session(engine) as s:
+        q = select(Attempt).where(A.c.message_id == int(id)).order_by(A.c.id)
+        return list(s.scalars(q).all())
+
+
+def mta_names(engine: Engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Mta.__table__.c.id, Mta.__table__.c.description))  # type: ignore[attr-defined]
+        return {int(r[0]): str(r[1]) for r in rows}
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    counts: dict[str, int]
+    oldest_unsent_age: timedelta | None  # oldest message still waiting to be delivered
+    stalled_reason: str | None  # why nothing moves, when it does not
+    workers: int = 0  # workers with a recent heartbeat
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.counts.get(s, 0) for s in WAITING)
+
+
+def stats(engine: Engine) -> QueueStats:
+    now = utcnow()
+    with engine.connect() as conn:
+        counts = {s.value: 0 for s in MessageStatus}
+        for status, n in conn.execute(select(T.c.status, func.count()).group_by(T.c.status)):
+            counts[str(status)] = int(n)
+        oldest = conn.execute(
+            select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING))
+        ).scalar()
+        W = WorkerRecord.__table__  # type: ignore[attr-defined]
+        live = conn.execute(
+            select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_STALE)
+        ).all()
+        M = Mta.__table__  # type: ignore[attr-defined]
+        enabled = conn.execute(
+            select(M.c.description, M.c.cooldown_until, M.c.last_error).where(M.c.enabled)
+        ).all()
+    age = None
+    if oldest is not None:
+        oldest_dt = oldest if isinstance(oldest, datetime) else datetime.fromisoformat(oldest)
+        age = max(timedelta(0), now - as_utc(oldest_dt))
+    waiting = sum(counts[s] for s in WAITING)
+    reason: str | None = None
+    if waiting:
+        cooling = [r for r in enabled if r[1] is not None and as_utc(r[1]) > now]
+        if not enabled:
+            reason = "no MTA is enabled (enable one with `ertui mta enable MTA`)"
+        elif len(cooling) == len(enabled):
+            first = cooling[0]
+            reason = (
+                f"every enabled MTA is failing and cooling down (last error of "
+                f"{first[0]!r}: {first[2] or 'unknown'})"
+            )
+        elif not live:
+            reason = "no worker is running (start one with `ertui worker`)"
+        elif all(bool(p) for (p,) in live):
+            reason = "every worker is paused"
+    if reason is None and not settings.admin_email(engine):
+        reason = "the administrator has no email address, so nothing can be enqueued"
+    return QueueStats(counts=counts, oldest_unsent_age=age, stalled_reason=reason, workers=len(live))
+
+
+# -- operator actions ----------------------------------------------------------------
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    items = sorted({int(i) for i in ids})
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _update(engine: Engine, ids: Iterable[int], guard: ColumnElement[bool], **values: Any) -> int:
+    n = 0
+    with engine.begin() as conn:
+        for chunk in _chunks(ids):
+            n += conn.execute(update(T).where(T.c.id.in_(chunk), guard).values(**values)).rowcount
+    return n
+
+
+def retry(engine: Engine, ids: Iterable[int]) -> int:
+    """Make messages due now: failed → queued with a fresh start (attempts 0, a new
+    lifetime; the attempt log keeps the history); queued/deferred → due now.
+    Held and sending messages are left alone. Returns how many changed."""
+    now = utcnow()
+    ids = list(ids)
+    n = _update(
+        engine,
+        ids,
+        T.c.status == MessageStatus.FAILED.value,
+        status=MessageStatus.QUEUED.value,
+        attempts=0,
+        next_attempt_at=now,
+        expires_at=now + default_lifetime(),
+    )
+    n += _update(
+        engine,
+        ids,
+        T.c.status.in_((MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)),
+        next_attempt_at=now,
+    )
+    return n
+
+
+def retry_all_failed(engine: Engine) -> int:
+    now = utcnow()
+    with engine.begin() as conn:
+        stmt = (
+            update(T)
+            .where(T.c.status == MessageStatus.FAILED.value)
+            .values(
+                status=MessageStatus.QUEUED.value,
+                attempts=0,
+                next_attempt_at=now,
+                expires_at=now + default_lifetime(),
+            )
+        )
+        return int(conn.execute(stmt).rowcount)
+
+
+def hold(engine: Engine, ids: Iterable[int]) -> int:
+    """Hold queued, deferred or failed messages (a message being sent is left alone)."""
+    return _update(
+        engine,
+        ids,
+        T.c.status.in_(("queued", "deferred", "failed")),
+        held_from=T.c.status,
+        status=MessageStatus.HELD.value,
+    )
+
+
+def release(engine: Engine, ids: Iterable[int]) -> int:
+    """Held messages go back to the state they were held from."""
+    return _update(
+        engine,
+        ids,
+        T.c.status == MessageStatus.HELD.value,
+        status=func.coalesce(T.c.held_from, MessageStatus.QUEUED.value),
+        held_from=None,
+    )
+
+
+def delete(engine: Engine, ids: Iterable[int]) -> int:
+    """Delete messages (and their attempt logs), whatever their state."""
+    n = 0
+    with engine.begin() as conn:
+        for chunk in _chunks(ids):
+            conn.execute(A.delete().where(A.c.message_id.in_(chunk)))
+            n += conn.execute(T.delete().where(T.c.id.in_(chunk))).rowcount
+    return n
+
+
+def purge_sent(engine: Engine, older_than_days: float) -> int:
+    """Delete sent messages delivered more than ``older_than_days`` ago."""
+    if older_than_days < 0:
+        raise ValidationError("Days", "Days must be zero or more.")
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    guard = and_(T.c.status == MessageStatus.SENT.value, T.c.sent_at < cutoff)
+    with engine.begin() as conn:
+        doomed = select(T.c.id).where(guard).scalar_subquery()
+        conn.execute(sql_delete(A).where(A.c.message_id.in_(doomed)))
+        return int(conn.execute(sql_delete(T).where(guard)).rowcount)
+
+
+# -- output -------------------------------------------------------------------------
+
+
+def message_to_dict(msg: Message, mta_description: str | None = None) -> dict[str, Any]:
+    """The ``--json`` shape of a message (times ISO 8601 UTC)."""
+    return {
+        "id": msg.id,
+        "recipient": msg.recipient,
+        "subject": msg.subject,
+        "status": msg.status,
+        "attempts": msg.attempts,
+        "last_attempt_at": iso(msg.last_attempt_at),
+        "next_attempt_at": iso(msg.next_attempt_at),
+        "last_error": msg.last_error,
+        "mta": mta_description,
+        "kind": msg.kind,
+        "sender": msg.sender,
+        "created_at": iso(msg.created_at),
+        "expires_at": iso(msg.expires_at),
+        "sent_at": iso(msg.sent_at),
+        "server_reply": msg.server_reply,
+        "message_id": msg.message_id,
+    }
+
+
+def attempt_to_dict(a: Attempt) -> dict[str, Any]:
+    return {
+        "started_at": iso(a.started_at),
+        "mta": a.mta_description,
+        "outcome": a.outcome,
+        "kind": a.kind,
+        "code": a.code,
+        "text": a.text,
+        "duration_ms": a.duration_ms,
+    }

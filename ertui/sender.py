@@ -1,0 +1,651 @@
+"""The delivery worker: claims due messages and sends them over every enabled MTA.
+
+How it works (one asyncio task per open SMTP connection, one dispatcher):
+
+- The dispatcher claims due messages in batches (``ertui.claims.claim``, an
+  atomic ``UPDATE … RETURNING``) into one shared in-memory line. Every open
+  connection takes the next message from that line as soon as it is free, so
+  the MTAs share the queue by free capacity: two equal MTAs each carry about
+  half, an MTA with more connections carries more.
+- Before opening a connection the worker leases a slot of that MTA in the
+  store (``ertui.slots``), so the MTA's max concurrent connections holds across
+  every worker process. Connections stay open for message after message and
+  close after ``idle_close_seconds`` without work or ``messages_per_connection``
+  messages.
+- A failure of the MTA itself (refused, timeout, TLS, authentication, a 421
+  greeting, a disconnect) sends the message straight back to the line for
+  another MTA, and the failing MTA cools down (``cooldown_base`` doubling up to
+  ``cooldown_max``, recorded on the MTA with its last error). When no healthy
+  MTA is left for a message it is released as ``deferred`` until the earliest
+  cooldown ends; such attempts never fail a message (only its lifetime does).
+- A temporary failure of the message (4xx to MAIL, RCPT or DATA) defers it:
+  ``backoff_base`` doubling up to ``backoff_max``; a permanent one (5xx) fails
+  it at once; past its lifetime or ``max_attempts`` it fails with that reason.
+- Results are written in batches: one transaction every ``flush_every``
+  results or ``flush_interval`` seconds, whichever comes first.
+- Leases (messages and slots) are renewed every ``lease_seconds / 3``; a
+  worker killed with SIGKILL stops renewing, and ``lease_seconds`` later its
+  messages are due again for any other worker.
+
+Crash-repeat bound: a message is delivered twice only if its worker dies after
+the server accepted it and before the result was written. With batched
+results that window holds at most about ``flush_every`` results plus the ones
+that arrive while a batch is being written, plus one in-flight message per open
+connection: with the defaults (100 results / 0.2 s) and 10 connections, a
+SIGKILL repeats at most ~100 + 10 deliveries (and far fewer at moderate rates,
+since a batch is written every 0.2 s). A graceful stop (SIGTERM/SIGINT,
+``request_stop``) repeats none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from secrets import token_hex
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from ertui import claims, mtas, settings, slots
+from ertui.claims import Claimed
+from ertui.models import MessageStatus, Mta
+from ertui.timeutil import as_utc, utcnow
+
+log = logging.getLogger("ertui.worker")
+R = TypeVar("R")
+
+ENV_PREFIX = "ERTUI_WORKER_"
+
+
+@dataclass
+class WorkerSettings:
+    """Every knob of the worker; ``from_env`` reads ``ERTUI_WORKER_<NAME>`` overrides
+    (e.g. ``ERTUI_WORKER_BACKOFF_BASE=0``), which the tests use."""
+
+    lease_seconds: float = 30.0
+    batch_size: int = 100  # messages per claim
+    flush_every: int = 100  # results per write
+    flush_interval: float = 0.2  # seconds between writes at most
+    backoff_base: float = 60.0  # first deferral; doubles per attempt
+    backoff_max: float = 3600.0
+    max_attempts: int = 30
+    idle_close_seconds: float = 5.0
+    messages_per_connection: int = 1000
+    poll_interval: float = 0.5  # look for new mail and MTA edits this often
+    cooldown_base: float = 5.0  # MTA cooldown after its first failure; doubles
+    cooldown_max: float = 600.0
+    stop_timeout: float = 60.0  # how long a graceful stop waits for sends in flight
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> WorkerSettings:
+        values: dict[str, Any] = {}
+        for name, f in cls.__dataclass_fields__.items():
+            raw = os.environ.get(ENV_PREFIX + name.upper())
+            if raw:
+                values[name] = int(raw) if f.type in ("int", int) else float(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def backoff(self, attempts: int) -> float:
+        return float(min(self.backoff_max, self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)))
+
+
+@dataclass(frozen=True)
+class DeliveryEvent:
+    message_id: int
+    mta_id: int | None
+    outcome: str  # "sent" | "deferred" | "failed" | "mta_error"
+    detail: str
+    at: datetime
+
+
+@dataclass
+class _MtaState:
+    row: Mta
+    config: mtas.MtaConfig | None  # None when it cannot be built (e.g. vault error)
+    config_error: str | None
+    key: tuple[Any, ...]
+    cooldown_until: datetime | None
+    conns: set[_Conn] = field(default_factory=set)
+    slots_full_until: float = 0.0
+
+    @property
+    def id(self) -> int:
+        assert self.row.id is not None
+        return self.row.id
+
+    def usable(self, now: datetime) -> bool:
+        return (
+            self.row.enabled
+            and self.config is not None
+            and (self.cooldown_until is None or self.cooldown_until <= now)
+        )
+
+
+@dataclass(eq=False)
+class _Conn:
+    mta: _MtaState
+    key: tuple[Any, ...]
+    slot_no: int | None = None
+    idle: bool = False
+    busy: bool = False
+    stale: bool = False  # config changed, slot lost or limit lowered: close when free
+
+
+def _config_key(m: Mta) -> tuple[Any, ...]:
+    return (m.host, m.port, m.security, m.use_auth, m.username, m.password_enc, m.verify_tls,
+            m.timeout, m.updated_at)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: WorkerSettings | None = None,
+        *,
+        on_event: Callable[[DeliveryEvent], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings or WorkerSettings()
+        self.on_event = on_event
+        self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{token_hex(4)}"
+        self._paused = False
+        self._stopping = False
+        self._mtas: dict[int, _MtaState] = {}
+        self._line: deque[Claimed] = deque()
+        self._results: list[dict[str, Any]] = []
+        self._attempts: list[dict[str, Any]] = []
+        self._successes: dict[int, tuple[int, datetime]] = {}
+        self._recent: dict[int, dict[int, int]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._executor: ThreadPoolExecutor | None = None
+        self._helo = "localhost"
+        self._vault: Any = None
+
+    # -- public controls ---------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        self._paused = True
+        self._poke()
+
+    def resume(self) -> None:
+        self._paused = False
+        self._poke()
+
+    def request_stop(self) -> None:
+        self._stopping = True
+        self._poke()
+
+    def open_connections(self) -> dict[int, int]:
+        return {mid: len(st.conns) for mid, st in self._mtas.items() if st.conns}
+
+    def recent_deliveries(self, mta_id: int, minutes: int = 10) -> list[int]:
+        """Messages sent through the MTA per minute, oldest minute first."""
+        now = int(time.time() // 60)
+        per = self._recent.get(mta_id, {})
+        return [per.get(m, 0) for m in range(now - minutes + 1, now + 1)]
+
+    # -- plumbing ------------------------------------------------------------------
+    async def _db(self, fn: Callable[..., R], *args: Any) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args))
+
+    def _poke(self) -> None:
+        """Wake the dispatcher; safe from any thread and from signal handlers."""
+        loop: asyncio.AbstractEventLoop | None = getattr(self, "_loop", None)
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _emit(self, msg: Claimed, mta_id: int | None, outcome: str, detail: str) -> None:
+        if outcome == "sent" and mta_id is not None:
+            minute = int(time.time() // 60)
+            per = self._recent.setdefault(mta_id, {})
+            per[minute] = per.get(minute, 0) + 1
+            if len(per) > 120:
+                for old in [m for m in per if m < minute - 60]:
+                    del per[old]
+        if self.on_event is not None:
+            try:
+                self.on_event(DeliveryEvent(msg.id, mta_id, outcome, detail, utcnow()))
+            except Exception:  # a listener must not stop deliveries
+                log.exception("delivery event listener failed")
+
+    # -- main loop -------------------------------------------------------------------
+    async def run(self, once: bool = False) -> None:
+        """Deliver until ``request_stop`` (or, with ``once``, until nothing is due)."""
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="ertui-db")
+        self._loop = asyncio.get_running_loop()
+        self._low = self.settings.batch_size // 2
+        self._wake = asyncio.Event()
+        self._cond = asyncio.Condition()
+        self._flush_wanted = asyncio.Event()
+        self._helo = settings.master_host(self.engine).name
+        await self._db(claims.register_worker, self.id, socket.gethostname()[:255], os.getpid())
+        flusher = asyncio.create_task(self._flusher())
+        renewer = asyncio.create_task(self._renewer())
+        try:
+            await self._dispatch(once)
+        finally:
+            await self._shutdown(flusher, renewer)
+
+    async def _dispatch(self, once: bool) -> None:
+        s = self.settings
+        next_refresh = next_claim = 0.0
+        last_claim_empty = False
+        while not self._stopping:
+            mono = time.monotonic()
+            if mono >= next_refresh:
+                await self._refresh_mtas()
+                next_refresh = mono + s.poll_interval
+            now = utcnow()
+            usable = [st for st in self._mtas.values() if st.usable(now)]
+            capacity = sum(st.row.max_connections for st in usable)
+            self._low = max(s.batch_size // 2, 2 * capacity)
+            if self._paused:
+                self._release_line()
+                await self._wake_conns()
+            elif usable and len(self._line) < self._low and mono >= next_claim:
+                got = await self._db(
+                    claims.claim, self.id, max(s.batch_size, 2 * capacity), s.lease_seconds
+                )
+                last_claim_empty = not got
+                if not got:
+                    next_claim = mono + s.poll_interval
+                for msg in got:
+                    if msg.expires_at <= utcnow():
+                        self._finish_expired(msg)
+                    else:
+                        self._line.append(msg)
+                if got:
+                    await self._wake_conns()
+            await self._release_stranded(usable)
+            self._open_connections(usable)
+            nothing_due = last_claim_empty or not usable or self._paused
+            if once and nothing_due and not self._line and not self._busy():
+                # Results may make something due again (a zero backoff): write, then look.
+                await self._flush()
+                if not usable or self._paused:
+                    return
+                again = await self._db(claims.claim, self.id, s.batch_size, s.lease_seconds)
+                if not again:
+                    return
+                last_claim_empty = False
+                self._line.extend(again)
+                await self._wake_conns()
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), s.poll_interval)
+
+    def _release_line(self) -> None:
+        """Claimed but not started: back to the queue, due as they were."""
+        now = utcnow()
+        while self._line:
+            m = self._line.popleft()
+            status = MessageStatus.QUEUED if m.attempts + m.tries == 0 else MessageStatus.DEFERRED
+            self._results.append(claims.result_row(m, self.id, status.value, now=now))
+        self._flush_wanted.set()
+
+    def _busy(self) -> bool:
+        return any(c.busy for st in self._mtas.values() for c in st.conns)
+
+    async def _wake_conns(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
+
+    async def _refresh_mtas(self) -> None:
+        rows: list[Mta] = await self._db(mtas.list_mtas)
+        seen: set[int] = set()
+        changed = False
+        for row in rows:
+            assert row.id is not None
+            seen.add(row.id)
+            key = _config_key(row)
+            st = self._mtas.get(row.id)
+            cooldown = as_utc(row.cooldown_until) if row.cooldown_until else None
+            if st is None or st.key != key:
+                config, error = self._build_config(row)
+                conns = st.conns if st else set()
+                st = _MtaState(row, config, error, key, cooldown, conns)
+                self._mtas[row.id] = st
+            else:
+                st.row = row
+                st.cooldown_until = cooldown
+            for c in st.conns:
+                if not c.stale and (c.key != key or not row.enabled or (
+                    c.slot_no is not None and c.slot_no >= row.max_connections
+                )):
+                    c.stale = True
+                    changed = True
+        for mid in list(self._mtas):
+            if mid not in seen:
+                for c in self._mtas[mid].conns:
+                    c.stale = True
+                    changed = True
+                self._mtas[mid].row.enabled = False
+                if not self._mtas[mid].conns:
+                    del self._mtas[mid]
+        if changed:
+            await self._wake_conns()
+
+    def _build_config(self, row: Mta) -> tuple[mtas.MtaConfig | None, str | None]:
+        try:
+            if row.use_auth and self._vault is None:
+                from ertui.vault import Vault
+
+                self._vault = Vault.load()
+            return mtas.config_for(row, self._vault), None
+        except Exception as exc:  # e.g. the key file is gone
+            return None, str(exc)
+
+    def _open_connections(self, usable: list[_MtaState]) -> None:
+        """Open connections while messages wait and no connection is free for them."""
+        if self._paused or not self._line:
+            return
+        mono = time.monotonic()
+        free = sum(1 for st in usable for c in st.conns if not c.busy and not c.stale)
+        want = len(self._line) - free
+        candidates = [
+            st for st in usable
+            if len(st.conns) < st.row.max_connections and st.slots_full_until <= mono
+        ]
+        while want > 0 and candidates:
+            for st in list(candidates):
+                if want <= 0:
+                    break
+                if not any(st.id not in m.excluded for m in self._line):
+                    candidates.remove(st)
+                    continue
+                conn = _Conn(st, st.key)
+                st.conns.add(conn)
+                self._spawn(self._connection(conn))
+                want -= 1
+                if len(st.conns) >= st.row.max_connections:
+                    candidates.remove(st)
+
+    async def _release_stranded(self, usable: list[_MtaState]) -> None:
+        """Messages no usable MTA may take (all failed for them) go back, deferred."""
+        ids = {st.id for st in usable}
+        stranded = [m for m in self._line if not (ids - m.excluded)]
+        if not stranded:
+            return
+        for m in stranded:
+            self._line.remove(m)
+        ends = [st.cooldown_until for st in self._mtas.values()
+                if st.row.enabled and st.cooldown_until is not None]
+        now = utcnow()
+        for m in stranded:
+            tried = m.attempts + m.tries > 0
+            if ends:
+                next_at: datetime | None = max(now, min(ends))
+            elif tried:
+                next_at = now + timedelta(seconds=self.settings.cooldown_base)
+            else:
+                next_at = None  # never tried: due as it was
+            status = MessageStatus.DEFERRED if tried else MessageStatus.QUEUED
+            self._results.append(
+                claims.result_row(m, self.id, status.value, now=now, next_at=next_at)
+            )
+            when = (next_at or m.next_attempt_at).isoformat(timespec="seconds")
+            log.info("deferred id=%d to=%s: no healthy MTA left; next attempt %s",
+                     m.id, m.recipient, when)
+            if tried:
+                self._emit(m, m.last_mta_id, "deferred", m.last_error or "no healthy MTA left")
+        self._flush_wanted.set()
+
+    def _finish_expired(self, msg: Claimed) -> None:
+        msg.last_error = "Not delivered within its lifetime" + (
+            f"; last error: {msg.last_error}" if msg.last_error else ""
+        )
+        now = utcnow()
+        self._results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=now))
+        log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, msg.last_error)
+        self._emit(msg, None, "failed", msg.last_error)
+
+    # -- one connection ----------------------------------------------------------------
+    async def _next_for(self, conn: _Conn) -> Claimed | None:
+        """The next message this connection may send, waiting up to the idle time."""
+        mta_id = conn.mta.id
+        deadline = time.monotonic() + self.settings.idle_close_seconds
+        while True:
+            if self._stopping or self._paused or conn.stale or not conn.mta.usable(utcnow()):
+                return None
+            for i, msg in enumerate(self._line):
+                if mta_id not in msg.excluded:
+                    del self._line[i]
+                    if len(self._line) < self._low:
+                        self._wake.set()
+                    return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            conn.idle = True
+            self._wake.set()
+            try:
+                async with self._cond:
+                    await asyncio.wait_for(self._cond.wait(), left)
+            except TimeoutError:
+                pass
+            finally:
+                conn.idle = False
+
+    async def _connection(self, conn: _Conn) -> None:
+        from ertui.smtp import SmtpSession  # the transport; imported late (it is large)
+
+        st = conn.mta
+        s = self.settings
+        session: Any = None
+        try:
+            slot = await self._db(slots.acquire, st.id, st.row.max_connections, self.id,
+                                  s.lease_seconds)
+            if slot is None:
+                st.slots_full_until = time.monotonic() + s.poll_interval
+                return
+            conn.slot_no = slot
+            assert st.config is not None
+            session = SmtpSession(st.config, self._helo)
+            opened = False
+            sent_here = 0
+            while sent_here < s.messages_per_connection:
+                if not opened:
+                    # Only open once there is something to send.
+                    if not any(st.id not in m.excluded for m in self._line):
+                        break
+                    outcome = await session.open()
+                    if not outcome.ok:
+                        await self._mta_down(st, outcome, None, 0.0)
+                        return
+                    opened = True
+                msg = await self._next_for(conn)
+                if msg is None:
+                    break
+                conn.busy = True
+                try:
+                    ok = await self._deliver(conn, session, msg, reused=sent_here > 0)
+                finally:
+                    conn.busy = False
+                if not ok:
+                    return
+                sent_here += 1
+        finally:
+            st.conns.discard(conn)
+            if session is not None:
+                try:
+                    await session.close()
+                except Exception:
+                    log.debug("closing a session failed", exc_info=True)
+            if conn.slot_no is not None:
+                await self._db(slots.release, st.id, conn.slot_no, self.id)
+            self._wake.set()
+
+    async def _deliver(self, conn: _Conn, session: Any, msg: Claimed, reused: bool) -> bool:
+        """Send one message; False when the connection must end (the MTA failed)."""
+        st = conn.mta
+        started = utcnow()
+        t0 = time.monotonic()
+        outcome = await session.send(msg.sender, msg.recipient, msg.raw)
+        if not outcome.ok and outcome.mta_failure and reused:
+            # A reused connection may have been closed by the server meanwhile:
+            # one fresh connection to the same MTA before calling it down.
+            await session.close()
+            outcome = await session.send(msg.sender, msg.recipient, msg.raw)
+        elapsed = time.monotonic() - t0
+        msg.tries += 1
+        msg.last_mta_id = st.id
+        text = outcome.message or ""
+        self._attempts.append({
+            "message_id": msg.id,
+            "mta_id": st.id,
+            "mta_description": st.row.description,
+            "started_at": started,
+            "duration_ms": int(elapsed * 1000),
+            "outcome": "sent" if outcome.ok else ("mta_error" if outcome.mta_failure else
+                                                  ("failed" if outcome.permanent else "deferred")),
+            "kind": outcome.kind.value if outcome.kind else None,
+            "code": outcome.code,
+            "text": text[:2000],
+        })
+        now = utcnow()
+        if outcome.ok:
+            msg.last_error = None
+            self._results.append(claims.result_row(
+                msg, self.id, MessageStatus.SENT.value, now=now, reply=text[:2000]))
+            n, _ = self._successes.get(st.id, (0, now))
+            self._successes[st.id] = (n + 1, now)
+            log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient,
+                     st.row.description, text)
+            self._emit(msg, st.id, "sent", text)
+        elif outcome.mta_failure:
+            await self._mta_down(st, outcome, msg, elapsed)
+            return False
+        else:
+            error = f"{outcome.code} {text}".strip() if outcome.code else text
+            msg.last_error = error
+            attempts = msg.attempts + msg.tries
+            if outcome.permanent:
+                self._fail(msg, error)
+            elif attempts >= self.settings.max_attempts:
+                self._fail(msg, f"Gave up after {attempts} attempts; last error: {error}")
+            else:
+                next_at = now + timedelta(seconds=self.settings.backoff(attempts))
+                if next_at >= msg.expires_at:
+                    self._fail(msg, f"Not delivered within its lifetime; last error: {error}")
+                else:
+                    self._results.append(claims.result_row(
+                        msg, self.id, MessageStatus.DEFERRED.value, now=now, next_at=next_at))
+                    log.info("deferred id=%d to=%s mta=%r next=%s: %s", msg.id, msg.recipient,
+                             st.row.description, next_at.isoformat(timespec="seconds"), error)
+                    self._emit(msg, st.id, "deferred", error)
+        if len(self._results) >= self.settings.flush_every:
+            self._flush_wanted.set()
+        return True
+
+    def _fail(self, msg: Claimed, error: str) -> None:
+        msg.last_error = error
+        self._results.append(
+            claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
+        log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
+        self._emit(msg, msg.last_mta_id, "failed", error)
+
+    async def _mta_down(self, st: _MtaState, outcome: Any, msg: Claimed | None,
+                        elapsed: float) -> None:
+        """The MTA failed: cool it down, hand the message to another MTA at once."""
+        text = outcome.message or str(outcome.kind)
+        error = f"{outcome.code} {text}".strip() if outcome.code else text
+        if st.cooldown_until is None or st.cooldown_until <= utcnow():
+            until = await self._db(claims.mta_failed, st.id, error, self.settings.cooldown_base,
+                                   self.settings.cooldown_max)
+            st.cooldown_until = until
+            log.warning("mta_error mta=%r: %s; cooling down until %s", st.row.description, error,
+                        until.isoformat(timespec="seconds") if until else "-")
+        for c in st.conns:
+            c.stale = True
+        if msg is not None:
+            msg.excluded.add(st.id)
+            msg.last_error = f"{st.row.description}: {error}"
+            self._line.appendleft(msg)
+            self._emit(msg, st.id, "mta_error", error)
+            await self._wake_conns()
+        self._wake.set()
+
+    # -- background: results and leases -------------------------------------------
+    async def _flush(self) -> None:
+        if not (self._results or self._attempts or self._successes):
+            return
+        results, self._results = self._results, []
+        attempts, self._attempts = self._attempts, []
+        successes, self._successes = self._successes, {}
+        await self._db(claims.write, results, attempts, successes)
+
+    async def _flusher(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_wanted.wait(), self.settings.flush_interval)
+            self._flush_wanted.clear()
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("writing results failed; retrying")
+                await asyncio.sleep(self.settings.flush_interval)
+
+    async def _renewer(self) -> None:
+        s = self.settings
+        while True:
+            await asyncio.sleep(max(0.05, s.lease_seconds / 3))
+            try:
+                await self._db(claims.renew, self.id, s.lease_seconds, self._paused)
+                held = await self._db(slots.renew, self.id, s.lease_seconds)
+            except Exception:
+                log.exception("renewing leases failed")
+                continue
+            for st in self._mtas.values():
+                for c in st.conns:
+                    if c.slot_no is not None and (st.id, c.slot_no) not in held:
+                        c.stale = True  # someone else took the slot: close this one
+
+    async def _shutdown(self, flusher: asyncio.Task[None], renewer: asyncio.Task[None]) -> None:
+        self._stopping = True
+        self._release_line()
+        await self._wake_conns()
+        conns = [t for t in self._tasks if not t.done()]
+        if conns:
+            _, pending = await asyncio.wait(conns, timeout=self.settings.stop_timeout)
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        flusher.cancel()
+        renewer.cancel()
+        await asyncio.gather(flusher, renewer, return_exceptions=True)
+        await self._flush()
+        await self._db(claims.release_held, self.id)
+        await self._db(slots.release_all, self.id)
+        await self._db(claims.unregister_worker, self.id)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
