@@ -4,7 +4,6 @@ sentence on stderr (exit 2 for bad input, 1 otherwise), never a traceback."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -35,26 +34,18 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
         run_console(ctx.obj)
 
 
-def _register() -> None:
-    from ertui.cli import admin_host, mta
-
-    for module in (mta, admin_host):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-    # Commands of later parts register themselves when present.
-    import importlib
-
-    for name in ("mta_test", "queue", "worker", "user", "demo"):
-        try:
-            mod: Any = importlib.import_module(f"ertui.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ertui.cli.{name}":
-                raise
-            continue
-        mod.register(cli)
-
-
-_register()
+# Command name -> the modules whose ``register(cli)`` provides it. Imported on
+# first use, so `ertui host show` does not pay for the SMTP stack or Textual.
+LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
+    "mta": ("ertui.cli.mta", "ertui.cli.mta_test"),
+    "host": ("ertui.cli.admin_host",),
+    "admin": ("ertui.cli.admin_host",),
+    "send": ("ertui.cli.queue",),
+    "queue": ("ertui.cli.queue",),
+    "worker": ("ertui.cli.worker",),
+    "user": ("ertui.cli.user",),
+    "demo": ("ertui.cli.demo",),
+}
 
 
 def main() -> None:

@@ -65,4 +65,7 @@ def admin_set_email(ctx: click.Context, address: str) -> None:
     click.echo(f"Administrator email address: {value}")
 
 
-COMMANDS = [host_group, admin_group]
+def register(cli: click.Group) -> None:
+    for group in (host_group, admin_group):
+        if group.name not in cli.commands:
+            cli.add_command(group)

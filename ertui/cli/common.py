@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Any, NoReturn
@@ -35,6 +36,28 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 class ErtuiGroup(click.Group):
+    """The top-level group: loads subcommands lazily, turns expected errors
+    into one sentence and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from ertui.cli import LAZY_COMMANDS
+
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from ertui.cli import LAZY_COMMANDS
+
+        if cmd_name not in self.commands:
+            for module_name in LAZY_COMMANDS.get(cmd_name, ()):
+                try:
+                    module = importlib.import_module(module_name)
+                except ModuleNotFoundError as exc:
+                    if exc.name != module_name:
+                        raise
+                    continue  # an optional part that is not installed
+                module.register(self)
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

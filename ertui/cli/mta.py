@@ -190,4 +190,6 @@ def disable_cmd(ctx: click.Context, mta: str) -> None:
     click.echo(f"Disabled MTA {m.id} {m.description!r}.")
 
 
-COMMANDS = [mta_group]
+def register(cli: click.Group) -> None:
+    if "mta" not in cli.commands:
+        cli.add_command(mta_group)
