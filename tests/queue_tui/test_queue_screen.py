@@ -45,3 +45,123 @@ async def test_shows_unsent_mail_with_the_columns(store: Engine) -> None:
         assert cell(table, 0, "next") == "due"
         info = str(pilot.app.screen.query_one("#queue-info", Static).render())
         assert "3 messages" in info and "page 1 of 1" in info
+
+
+async def test_live_update_changes_cells_and_keeps_the_cursor(store: Engine) -> None:
+    ids = fill(store, 5)  # shown newest first: ids[4], ids[3], ids[2], ...
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        table = screen.table
+        await pilot.press("down", "down")
+        assert screen.current_id() == ids[2]
+        # The worker defers the top message: one cell row changes in place.
+        set_fields(store, ids[4], status="deferred", attempts=1, last_error="451 4.3.0 try later")
+        screen.reload()
+        await settle(pilot)
+        assert cell(table, 0, "status") == "deferred"
+        assert cell(table, 0, "attempts") == "1"
+        assert cell(table, 0, "error") == "451 4.3.0 try later"
+        assert table.cursor_row == 2 and screen.current_id() == ids[2]
+        # The top message is sent (leaves "unsent"), a new one arrives: the cursor
+        # stays on the same message although its row index changed twice.
+        set_fields(store, ids[4], status="sent")
+        set_fields(store, ids[3], status="sent")
+        (new,) = queue.enqueue(store, "late@example.com", "Late", "b")
+        screen.reload()
+        await settle(pilot)
+        assert table.row_count == 4
+        assert cell(table, 0, "id") == str(new)
+        assert screen.current_id() == ids[2] and table.cursor_row == 1
+
+
+async def test_poll_picks_up_changes_by_itself(store: Engine) -> None:
+    ids = fill(store, 2)
+    async with QueueApp(store, poll_seconds=0.05).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = screen_of(pilot.app).table
+        set_fields(store, ids[1], status="failed", last_error="550 no such user")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if cell(table, 0, "status") == "failed":
+                break
+        assert cell(table, 0, "status") == "failed"
+
+
+async def test_slash_filters_by_text(store: Engine) -> None:
+    fill(store, 12)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        await pilot.press("slash")
+        await pilot.press(*"user011")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.search == "user011"
+        assert screen.table.row_count == 1
+        assert cell(screen.table, 0, "to") == "user011@example.com"
+        assert "“user011”" in str(screen.query_one("#queue-info", Static).render())
+        assert screen.table.has_focus
+        # Esc while editing cancels the edit and keeps the filter
+        await pilot.press("slash", "x", "escape")
+        await settle(pilot)
+        assert screen.search == "user011" and pilot.app.screen is screen
+        # an empty filter shows everything again
+        await pilot.press("slash", *["backspace"] * 8, "enter")
+        await settle(pilot)
+        assert screen.search == "" and screen.table.row_count == 12
+
+
+async def test_s_cycles_the_status_filter(store: Engine) -> None:
+    ids = fill(store, 4)
+    set_fields(store, ids[0], status="failed", attempts=5, last_error="550 5.1.1 unknown user")
+    set_fields(store, ids[1], status="held", held_from="queued")
+    set_fields(store, ids[2], status="sent")
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        seen: dict[str, set[str]] = {}
+        for _ in range(5):
+            seen[screen.status] = {cell(screen.table, r, "status")
+                                   for r in range(screen.table.row_count)}
+            await pilot.press("s")
+            await settle(pilot)
+        assert screen.status == "unsent"
+        assert seen == {
+            "unsent": {"failed", "held", "queued"},
+            "failed": {"failed"},
+            "held": {"held"},
+            "sent": {"sent"},
+            "all": {"failed", "held", "queued", "sent"},
+        }
+
+
+async def test_paging_loads_one_page_at_a_time(store: Engine, monkeypatch: object) -> None:
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    fill(store, 2 * PAGE_SIZE + 50)
+    limits: list[int] = []
+    real = queue.list_messages
+
+    def spy(*args: object, **kwargs: object) -> object:
+        limits.append(int(kwargs["limit"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queue, "list_messages", spy)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        info = screen.query_one("#queue-info", Static)
+        assert screen.table.row_count == PAGE_SIZE
+        assert "250 messages · page 1 of 3 · rows 1–100" in str(info.render())
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(pilot)
+        assert screen.table.row_count == 50
+        assert "page 3 of 3 · rows 201–250" in str(info.render())
+        assert cell(screen.table, 49, "to") == "user001@example.com"
+        await pilot.press("right_square_bracket")  # no page 4
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert "page 2 of 3" in str(info.render()) and screen.table.row_count == PAGE_SIZE
+    assert limits and max(limits) <= PAGE_SIZE
