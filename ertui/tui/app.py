@@ -1,0 +1,172 @@
+"""The console App: the Mail Settings screen first, the delivery worker behind it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from sqlalchemy.engine import Engine
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.markup import escape
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
+
+from ertui.tui.backend import DeliveryWorkerLike, make_delivery_worker
+from ertui.tui.commands import ErtuiCommands
+from ertui.tui.help_screen import HelpScreen
+from ertui.tui.messages import DeliveryNotice, WorkerStateChanged
+from ertui.tui.settings_screen import SettingsScreen
+from ertui.tui.styles import stylesheet_path
+
+# Worker states shown in the status line.
+RUNNING = "running"
+PAUSED = "paused"
+OFF = "off"
+UNAVAILABLE = "not available"
+STOPPED = "stopped"
+
+STOP_GRACE_SECONDS = 10.0
+EXTRA_REFRESH_SECONDS = 2.0
+
+
+class ErtuiApp(App[None]):
+    TITLE = "ertui"
+    SUB_TITLE = "Mail Settings"
+    CSS_PATH = stylesheet_path()
+    COMMANDS = App.COMMANDS | {ErtuiCommands}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help",
+                tooltip="List every key of this screen"),
+        Binding("colon", "command_palette", "Commands", show=False, id="palette",
+                tooltip="Run any action by name (also ctrl+p)"),
+        Binding("p", "toggle_worker", "Pause/Resume", id="toggle_worker",
+                tooltip="Pause or resume the background delivery worker"),
+    ]
+
+    worker_state: reactive[str] = reactive(OFF)
+    extra_status: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        start_worker: bool = True,
+        status_extra: Callable[[], str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.start_worker = start_worker
+        self.status_extra = status_extra
+        self.delivery: DeliveryWorkerLike | None = None
+        self._delivery_task: Worker[Any] | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(SettingsScreen(self.engine))
+        if self.status_extra is not None:
+            self._refresh_extra()
+            self.set_interval(EXTRA_REFRESH_SECONDS, self._refresh_extra)
+        if self.start_worker:
+            self._start_delivery()
+
+    # -- the status_extra hook (demo) -------------------------------------
+    def _refresh_extra(self) -> None:
+        if self.status_extra is None:
+            return
+        try:
+            self.extra_status = self.status_extra()
+        except Exception as exc:  # a demo hook must never take the console down
+            self.extra_status = f"({type(exc).__name__})"
+
+    # -- the delivery worker ----------------------------------------------
+    def _start_delivery(self) -> None:
+        self.delivery = make_delivery_worker(self.engine, self._on_delivery_event)
+        if self.delivery is None:
+            self.worker_state = UNAVAILABLE
+            return
+        self.worker_state = RUNNING
+        self._delivery_task = self._run_delivery()
+
+    @work(exclusive=True, group="delivery", name="delivery", exit_on_error=False)
+    async def _run_delivery(self) -> None:
+        assert self.delivery is not None
+        await self.delivery.run()
+
+    def _on_delivery_event(self, event: Any) -> None:
+        # Called by the worker (maybe from another thread): hand over as a message.
+        self.post_message(DeliveryNotice(event))
+
+    @on(DeliveryNotice)
+    def _forward_delivery(self, message: DeliveryNotice) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(DeliveryNotice(message.event))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "delivery":
+            return
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.post_message(WorkerStateChanged(STOPPED))
+            self.notify(
+                escape(f"The delivery worker stopped: {error}"),
+                title="Delivery worker",
+                severity="error",
+                timeout=15,
+            )
+        elif event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
+            self.post_message(WorkerStateChanged(STOPPED))
+
+    @on(WorkerStateChanged)
+    def _set_worker_state(self, message: WorkerStateChanged) -> None:
+        self.worker_state = message.state
+
+    def action_toggle_worker(self) -> None:
+        if self.delivery is None or self.worker_state not in (RUNNING, PAUSED):
+            reason = "is off in this console" if self.worker_state == OFF else (
+                f"is {self.worker_state}"
+            )
+            self.notify(f"The delivery worker {reason}.", severity="warning")
+            return
+        if self.delivery.paused:
+            self.delivery.resume()
+            self.worker_state = RUNNING
+            self.notify("Delivery worker resumed.")
+        else:
+            self.delivery.pause()
+            self.worker_state = PAUSED
+            self.notify("Delivery worker paused: nothing is sent until you press p again.")
+
+    async def stop_delivery(self) -> None:
+        """Ask the worker to finish what it is sending, then wait a little for it."""
+        if self.delivery is None:
+            return
+        self.delivery.request_stop()
+        task = self._delivery_task
+        if task is not None and task.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            try:
+                await asyncio.wait_for(task.wait(), STOP_GRACE_SECONDS)
+            except Exception:  # timeout, failure or cancellation: we are leaving anyway
+                task.cancel()
+        self.delivery = None
+
+    async def action_quit(self) -> None:
+        await self.stop_delivery()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        if self.delivery is not None:
+            self.delivery.request_stop()
+
+    # -- help ----------------------------------------------------------------
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+
+def run(engine: Engine, **kwargs: Any) -> None:
+    """Open the console on ``engine`` until the operator quits."""
+    ErtuiApp(engine, **kwargs).run()

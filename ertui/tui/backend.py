@@ -1,0 +1,88 @@
+"""The parts of the core that land in parallel (queue, sender, smtp, recovery),
+reached through guarded imports so the console runs before and after they do.
+
+Everything here calls the core; no rule lives in this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, Protocol, cast
+
+from sqlalchemy.engine import Engine
+
+
+class DeliveryWorkerLike(Protocol):
+    """What the console uses of ``ertui.sender.DeliveryWorker``."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    async def run(self, once: bool = False) -> Any: ...
+
+    def pause(self) -> Any: ...
+
+    def resume(self) -> Any: ...
+
+    def request_stop(self) -> Any: ...
+
+    def open_connections(self) -> dict[int, int]: ...
+
+    def recent_deliveries(self, mta_id: int, minutes: int = 10) -> list[int]: ...
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """``ertui.<name>`` if it exists yet, else None (a broken module still raises)."""
+    full = f"ertui.{name}"
+    try:
+        return importlib.import_module(full)
+    except ModuleNotFoundError as exc:
+        if exc.name == full:
+            return None
+        raise
+
+
+def make_delivery_worker(
+    engine: Engine, on_event: Callable[[Any], None]
+) -> DeliveryWorkerLike | None:
+    sender = optional_module("sender")
+    if sender is None or not hasattr(sender, "DeliveryWorker"):
+        return None
+    return cast(DeliveryWorkerLike, sender.DeliveryWorker(engine, on_event=on_event))
+
+
+QUEUE_COUNT_STATUSES = ("queued", "deferred", "failed")
+
+
+def queue_counts(engine: Engine) -> dict[str, int] | None:
+    """Counts per status from ``queue.stats`` (or ``count_messages``), None without a queue."""
+    queue = optional_module("queue")
+    if queue is None:
+        return None
+    if hasattr(queue, "stats"):
+        stats: Any = queue.stats(engine)
+        return {str(k): int(v) for k, v in dict(stats.counts).items()}
+    if hasattr(queue, "count_messages"):
+        return {s: int(queue.count_messages(engine, status=s)) for s in QUEUE_COUNT_STATUSES}
+    return None
+
+
+async def test_send(engine: Engine, config: Any, to: str) -> Any:
+    """``ertui.smtp.test_send`` (a TestResult), or an error when the transport is missing."""
+    smtp = optional_module("smtp")
+    func = getattr(smtp, "test_send", None)
+    if func is None:
+        raise RuntimeError("The SMTP transport is not built yet: ertui.smtp.test_send is missing.")
+    return await func(engine, config, to)
+
+
+def reset_link(host: str, token: str = "…") -> str:
+    """The password-recovery link the master host name produces."""
+    recovery = optional_module("recovery")
+    func = getattr(recovery, "reset_link", None)
+    if func is not None:
+        return str(func(host, token))
+    # TODO: the lead's ertui.recovery.reset_link(host, token) builds this; use it once it lands.
+    return f"https://{host}/reset-password?token={token}"

@@ -1,0 +1,58 @@
+"""The command palette (ctrl+p or `:`): every action of the current screen by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+from textual.types import IgnoreReturnCallbackType
+
+SKIP_ACTIONS = frozenset({"command_palette", "help_quit"})
+
+
+@dataclass(frozen=True)
+class ScreenCommand:
+    name: str
+    help: str
+    run: IgnoreReturnCallbackType
+
+
+def screen_commands(screen: Screen[object]) -> list[ScreenCommand]:
+    """One command per action of ours (a binding with an id) active on ``screen``."""
+    app = screen.app
+    by_action: dict[str, ScreenCommand] = {}
+    keys: dict[str, list[str]] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.id is None or not binding.description or binding.action in SKIP_ACTIONS:
+            continue
+        keys.setdefault(binding.action, []).append(app.get_key_display(binding))
+        if binding.action in by_action:
+            continue
+        by_action[binding.action] = ScreenCommand(
+            name=binding.description,
+            help=binding.tooltip,
+            run=partial(app.run_action, binding.action, active.node),
+        )
+    return [
+        ScreenCommand(cmd.name, f"{cmd.help}  [{' / '.join(keys[action])}]".strip(), cmd.run)
+        for action, cmd in by_action.items()
+    ]
+
+
+class ErtuiCommands(Provider):
+    """The actions of the screen the palette was opened on."""
+
+    async def discover(self) -> Hits:
+        for command in screen_commands(self.screen):
+            yield DiscoveryHit(command.name, command.run, help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for command in screen_commands(self.screen):
+            score = matcher.match(f"{command.name} {command.help}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.name), command.run,
+                          text=command.name, help=command.help)

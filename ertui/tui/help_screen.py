@@ -1,0 +1,68 @@
+"""Help (`?`): every key of the screen it was opened on."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Static
+
+from ertui.tui.commands import SKIP_ACTIONS
+
+
+def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
+    """(keys, action, what it does) for every binding active on ``screen``."""
+    app = screen.app
+    rows: dict[tuple[str, str], list[str]] = {}
+    tips: dict[tuple[str, str], str] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.description or binding.action in SKIP_ACTIONS - {"command_palette"}:
+            continue
+        ident = (binding.action, binding.description)
+        display = app.get_key_display(binding)
+        keys = rows.setdefault(ident, [])
+        if display not in keys:
+            keys.append(display)
+        tips.setdefault(ident, binding.tooltip)
+    return [(" / ".join(keys), desc, tips[(action, desc)]) for (action, desc), keys in rows.items()]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close", id="help_close", tooltip="Close the help"),
+        Binding("question_mark", "dismiss", "Close", show=False, id="help_close_q",
+                tooltip="Close the help"),
+        Binding("q", "dismiss", "Close", show=False, id="help_close_qq",
+                tooltip="Close the help"),
+    ]
+
+    def __init__(self, screen: Screen[object]) -> None:
+        super().__init__()
+        self.rows = key_rows(screen)
+        self.screen_title = screen.title or screen.__class__.__name__
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, expand=True, show_header=True, header_style="bold")
+        table.add_column("Key", no_wrap=True, style="bold")
+        table.add_column("Action", no_wrap=True)
+        table.add_column("What it does", ratio=1)
+        for keys, desc, tip in self.rows:
+            table.add_row(Text(keys), Text(desc), Text(tip))
+        with Vertical(id="help-box", classes="dialog") as box:
+            box.border_title = f"Keys — {self.screen_title}"
+            with VerticalScroll(id="help-body"):
+                yield Static(table, id="help-table")
+            yield Static(
+                Text("ctrl+p or : opens the command palette: every action by name."),
+                classes="dialog-hint",
+            )
+        yield Footer()
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

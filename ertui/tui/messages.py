@@ -1,0 +1,27 @@
+"""Messages the App sends down to its screens (workers post; handlers own state)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class DeliveryNotice(Message):
+    """The delivery worker finished an attempt (``ertui.sender.DeliveryEvent``).
+
+    The App forwards one to every screen on the stack; a screen refreshes
+    what it shows.
+    """
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class WorkerStateChanged(Message):
+    """The background delivery worker started, paused, resumed or stopped."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__()
+        self.state = state

@@ -1,0 +1,279 @@
+"""Add New MTA / Edit MTA: the web console's fields in its order, validated by the core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from sqlalchemy.engine import Engine
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Switch
+
+from ertui import mtas, validate
+from ertui.errors import ErtuiError, ValidationError
+from ertui.models import Mta, Security
+from ertui.tui.form_rows import FieldError, form_row
+from ertui.tui.test_dialog import TestDialog
+
+# The core names a field in ValidationError.field; this is where it is on the form.
+FIELD_IDS = {
+    "Description": "description",
+    "Host Name": "host",
+    "Host Port": "port",
+    "Security": "starttls",
+    "Username": "username",
+    "Password": "password",
+    "Max. Concurrent Connections": "max",
+}
+
+STORED_PASSWORD_HINT = "●●●●●●●● stored; leave empty to keep it"
+
+
+def _check_port(value: str) -> object:
+    return validate.port(value) if value.strip() else None
+
+
+CHECKS: dict[str, Callable[[str], object]] = {
+    "description": validate.description,
+    "host": validate.host,
+    "port": _check_port,
+    "max": validate.max_connections,
+    "username": validate.username,
+}
+
+
+class MtaForm(ModalScreen[str | None]):
+    """Dismisses with a sentence saying what was saved, or None when cancelled."""
+
+    AUTO_FOCUS = "#description"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+t", "test", "Test", id="form_test", priority=True,
+                tooltip="Test the values in the form, saved or not"),
+        Binding("ctrl+s", "save", "Ok", id="form_ok", priority=True,
+                tooltip="Check and save the MTA"),
+        Binding("escape", "cancel", "Cancel", id="form_cancel",
+                tooltip="Close without saving"),
+    ]
+
+    def __init__(self, engine: Engine, mta: Mta | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.mta = mta
+
+    @property
+    def editing(self) -> bool:
+        return self.mta is not None
+
+    def compose(self) -> ComposeResult:
+        m = self.mta
+        security = Security(m.security) if m else Security.NONE
+        with Vertical(id="form-box", classes="dialog") as box:
+            box.border_title = "Edit MTA" if m else "Add New MTA"
+            with VerticalScroll(id="form-body"):
+                yield form_row("Description", Input(m.description if m else "", compact=True,
+                                                    id="description", placeholder="e.g. Relay"))
+                yield FieldError("description")
+                yield form_row("Host Name", Input(m.host if m else "", compact=True, id="host",
+                                                  placeholder="e.g. smtp.gmail.com"))
+                yield FieldError("host")
+                port = str(m.port) if m else str(mtas.DEFAULT_PORTS[Security.NONE])
+                yield form_row("Host Port", Input(port, compact=True, id="port"))
+                yield FieldError("port")
+                yield form_row("Enable SSL", Switch(security == Security.SSL, id="ssl"))
+                yield form_row("Enable STARTTLS",
+                               Switch(security == Security.STARTTLS, id="starttls"))
+                yield FieldError("starttls")
+                yield form_row("Use User/Pass Authorization",
+                               Switch(bool(m and m.use_auth), id="use_auth"))
+                with Vertical(id="auth-fields"):
+                    yield form_row("Username", Input((m.username or "") if m else "",
+                                                     compact=True, id="username"))
+                    yield FieldError("username")
+                    stored = bool(m and m.password_enc)
+                    yield form_row("Password", Input(
+                        "", password=True, compact=True, id="password",
+                        placeholder=STORED_PASSWORD_HINT if stored else ""))
+                    yield FieldError("password")
+                max_conn = str(m.max_connections) if m else str(mtas.DEFAULT_MAX_CONNECTIONS)
+                yield form_row("Max. Concurrent Connections",
+                               Input(max_conn, compact=True, id="max"))
+                yield FieldError("max")
+                yield form_row("Verify TLS certificate",
+                               Switch(m.verify_tls if m else True, id="verify_tls"))
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Test", id="test")
+                yield Button("Ok", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_auth(self.query_one("#use_auth", Switch).value)
+
+    # -- reading the form --------------------------------------------------
+    def _text(self, field_id: str) -> str:
+        return self.query_one(f"#{field_id}", Input).value
+
+    def _switch(self, field_id: str) -> bool:
+        return self.query_one(f"#{field_id}", Switch).value
+
+    def _error(self, field_id: str) -> FieldError:
+        return self.query_one(f"#{field_id}-error", FieldError)
+
+    def _show_auth(self, on: bool) -> None:
+        self.query_one("#auth-fields").display = on
+
+    def _security(self) -> Security:
+        return mtas.security_from_flags(self._switch("ssl"), self._switch("starttls"))
+
+    def check_field(self, field_id: str) -> bool:
+        """Run the core's check on one field; show its sentence under it."""
+        check = CHECKS.get(field_id)
+        if check is None:
+            return True
+        try:
+            check(self._text(field_id))
+        except ValidationError as exc:
+            self._error(field_id).show(exc.message)
+            return False
+        self._error(field_id).show(None)
+        return True
+
+    def check_all(self) -> bool:
+        fields = ["description", "host", "port", "max"]
+        if self._switch("use_auth"):
+            fields.append("username")
+        results = [self.check_field(f) for f in fields]
+        return all(results)
+
+    # -- live behaviour ------------------------------------------------------
+    @on(Input.Blurred)
+    def _blurred(self, event: Input.Blurred) -> None:
+        field_id = event.input.id or ""
+        if field_id in CHECKS and (event.value.strip() or self._error(field_id).message):
+            self.check_field(field_id)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        field_id = event.input.id or ""
+        if field_id in CHECKS and self._error(field_id).message:
+            self.check_field(field_id)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "max":
+            self.action_save()
+        else:
+            self.focus_next()
+
+    @on(Switch.Changed, "#ssl, #starttls")
+    def _security_switched(self, event: Switch.Changed) -> None:
+        other = "#starttls" if event.switch.id == "ssl" else "#ssl"
+        if event.value:
+            with self.prevent(Switch.Changed):
+                self.query_one(other, Switch).value = False
+        self._error("starttls").show(None)
+        port = self.query_one("#port", Input)
+        text = port.value.strip()
+        if text and not text.isdigit():
+            return  # not a port yet: leave the operator's text alone
+        new_port = mtas.port_for_mode(int(text) if text else None, self._security())
+        port.value = str(new_port)
+        self._error("port").show(None)
+
+    @on(Switch.Changed, "#use_auth")
+    def _auth_switched(self, event: Switch.Changed) -> None:
+        self._show_auth(event.value)
+        if event.value:
+            self.call_after_refresh(self.query_one("#username", Input).focus)
+
+    # -- buttons and keys ------------------------------------------------------
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()
+
+    @on(Button.Pressed, "#test")
+    def _test(self) -> None:
+        self.action_test()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _core_error(self, exc: ErtuiError) -> None:
+        field_id = FIELD_IDS.get(getattr(exc, "field", ""), "")
+        if field_id:
+            self._error(field_id).show(str(exc))
+            self.query_one(f"#{field_id}").focus()
+        else:
+            self.notify(escape(str(exc)), severity="error", timeout=10)
+
+    def action_save(self) -> None:
+        if not self.check_all():
+            return
+        auth = self._switch("use_auth")
+        username = self._text("username") if auth else None
+        password = (self._text("password") or None) if auth else None
+        port = self._text("port").strip() or None
+        try:
+            security = self._security()
+            if self.mta is None:
+                saved = mtas.add(
+                    self.engine, description=self._text("description"), host=self._text("host"),
+                    port=port, security=security, username=username, password=password,
+                    max_connections=self._text("max"), verify_tls=self._switch("verify_tls"),
+                )
+                done = f"MTA {saved.description!r} added."
+            else:
+                assert self.mta.id is not None
+                saved = mtas.edit(
+                    self.engine, self.mta.id, description=self._text("description"),
+                    host=self._text("host"), port=port, security=security, use_auth=auth,
+                    username=username, password=password, max_connections=self._text("max"),
+                    verify_tls=self._switch("verify_tls"),
+                )
+                done = f"MTA {saved.description!r} saved."
+        except ErtuiError as exc:
+            self._core_error(exc)
+            return
+        self.dismiss(done)
+
+    def action_test(self) -> None:
+        """Test what is in the form now, saved or not."""
+        fields_ok = all([self.check_field("host"), self.check_field("port")])
+        auth = self._switch("use_auth")
+        if auth:
+            fields_ok = self.check_field("username") and fields_ok
+        if not fields_ok:
+            return
+        try:
+            security = self._security()
+            password = self._text("password") or None
+            if auth and password is None and self.mta is not None and self.mta.password_enc:
+                password = mtas.config_for(self.mta).password  # the stored one
+            if auth and not password:
+                raise ValidationError(
+                    "Password", "Password is required when User/Pass Authorization is on.")
+            port_text = self._text("port").strip()
+            config = mtas.MtaConfig(
+                host=validate.host(self._text("host")),
+                port=validate.port(port_text) if port_text else mtas.DEFAULT_PORTS[security],
+                security=security,
+                use_auth=auth,
+                username=validate.username(self._text("username")) if auth else None,
+                password=password if auth else None,
+                verify_tls=self._switch("verify_tls"),
+                timeout=self.mta.timeout if self.mta else mtas.DEFAULT_TIMEOUT,
+                description=self._text("description").strip(),
+            )
+        except ErtuiError as exc:
+            self._core_error(exc)
+            return
+        self.app.push_screen(TestDialog(self.engine, config))

@@ -1,0 +1,142 @@
+"""The List of Message Transfer Agents: one row per MTA, updated in place."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.events import Resize
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from ertui.models import Mta, Security
+from ertui.tui.timefmt import relative
+
+COLLAPSED = "◀"
+EXPANDED = "▼"
+
+# (key, label, fixed width or None for a share of what is left)
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("host", "Host Name", None),
+    ("description", "Description", None),
+    ("port", "Port", 5),
+    ("security", "Security", 8),
+    ("auth", "Authorization", None),
+    ("max", "Max", 3),
+    ("state", "Status", 8),
+    ("health", "Health", 11),
+)
+# how the flexible columns share the room left: host, description, auth
+FLEX_SHARES = {"host": 4, "description": 3, "auth": 2}
+FLEX_MIN = {"host": 10, "description": 8, "auth": 6}
+
+
+def health_text(mta: Mta) -> Text:
+    """Last success or last error, whichever is newer, as a relative time."""
+    ok, err = mta.last_success_at, mta.last_error_at
+    if err is not None and (ok is None or err >= ok):
+        return Text(f"✗ {relative(err)}", style="bold red")
+    if ok is not None:
+        return Text(f"✓ {relative(ok)}", style="green")
+    return Text("never used", style="dim")
+
+
+def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
+    marker = EXPANDED if expanded else COLLAPSED
+    return {
+        "host": Text(f"{marker} {mta.host}"),
+        "description": Text(mta.description),
+        "port": Text(str(mta.port), justify="right"),
+        "security": Text(Security(mta.security).label),
+        "auth": Text(mta.username or "—") if mta.use_auth else Text("—"),
+        "max": Text(str(mta.max_connections), justify="right"),
+        "state": Text("Enabled", style="green") if mta.enabled
+        else Text("Disabled", style="yellow"),
+        "health": health_text(mta),
+    }
+
+
+def column_widths(total: int) -> dict[str, int]:
+    """Widths that fit ``total`` cells (cell padding and scrollbar included)."""
+    padding = 2 * len(COLUMNS) + 2
+    fixed = sum(w for _, _, w in COLUMNS if w is not None)
+    room = max(total - padding - fixed, sum(FLEX_MIN.values()))
+    shares = sum(FLEX_SHARES.values())
+    widths: dict[str, int] = {}
+    for key, _, width in COLUMNS:
+        if width is not None:
+            widths[key] = width
+        else:
+            widths[key] = max(FLEX_MIN[key], room * FLEX_SHARES[key] // shares)
+    return widths
+
+
+class MtaTable(DataTable[Text]):
+    """Rows keyed by MTA id; Enter/→/← expand and collapse (the screen owns that state)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.toggle_expand", "Details", id="mta_toggle_details",
+                tooltip="Expand or collapse the MTA's details"),
+        Binding("right", "screen.expand", "Expand", show=False, id="mta_expand",
+                tooltip="Show the MTA's details"),
+        Binding("left", "screen.collapse", "Collapse", show=False, id="mta_collapse",
+                tooltip="Hide the MTA's details"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, id=id)
+        self._width = 0
+        self._shown: list[Mta] = []
+        self._expanded: int | None = None
+
+    def _build_columns(self, width: int) -> None:
+        self._width = width
+        widths = column_widths(width)
+        self.clear(columns=True)
+        for key, label, _ in COLUMNS:
+            self.add_column(Text(label), width=widths[key], key=key)
+
+    def on_mount(self) -> None:
+        self._build_columns(self.size.width or self.app.size.width)
+
+    def on_resize(self, event: Resize) -> None:
+        if event.size.width and abs(event.size.width - self._width) > 1:
+            current = self.current_id
+            self._build_columns(event.size.width)
+            self.show(self._shown, self._expanded, keep=current)
+
+    @property
+    def current_id(self) -> int | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return None if key.value is None else int(key.value)
+
+    def show(self, mtas: list[Mta], expanded: int | None, keep: int | None = None) -> None:
+        """Show ``mtas``: cells updated in place when the rows are the same MTAs."""
+        keep = self.current_id if keep is None else keep
+        self._shown, self._expanded = list(mtas), expanded
+        wanted = [str(m.id) for m in mtas]
+        present = [str(k.value) for k in self.rows]
+        if wanted == present:
+            for mta in mtas:
+                for col, cell in row_cells(mta, mta.id == expanded).items():
+                    self.update_cell(str(mta.id), col, cell)
+            return
+        self.clear()
+        for mta in mtas:
+            cells = row_cells(mta, mta.id == expanded)
+            self.add_row(*(cells[key] for key, _, _ in COLUMNS), key=str(mta.id))
+        if keep is not None:
+            self.select_id(keep)
+
+    def select_id(self, mta_id: int) -> None:
+        try:
+            index = self.get_row_index(str(mta_id))
+        except RowDoesNotExist:
+            return
+        self.move_cursor(row=index)

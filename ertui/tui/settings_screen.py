@@ -1,0 +1,354 @@
+"""Mail Settings, the first screen: MTAs, the master host name, the way to the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from ertui import mtas, settings
+from ertui.errors import ErtuiError
+from ertui.models import Mta
+from ertui.settings import HostName
+from ertui.tui.admin_dialog import AdminDialog
+from ertui.tui.backend import optional_module, queue_counts
+from ertui.tui.confirm import ConfirmDialog
+from ertui.tui.host_dialog import HostDialog
+from ertui.tui.messages import DeliveryNotice
+from ertui.tui.mta_detail import SPARK_MINUTES, MtaDetail
+from ertui.tui.mta_form import MtaForm
+from ertui.tui.mta_table import MtaTable
+from ertui.tui.test_dialog import TestDialog
+
+if TYPE_CHECKING:
+    from ertui.tui.app import ErtuiApp
+
+REFRESH_SECONDS = 2.0
+NEEDS_MTA = {"edit_mta", "remove_mta", "test_mta", "toggle_enabled", "toggle_expand",
+             "expand", "collapse"}
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """Everything the screen shows, read from the store in one go."""
+
+    mtas: list[Mta]
+    host: HostName
+    admin_email: str | None
+    queue: dict[str, int] | None
+
+
+def load_view(engine: Engine) -> SettingsView:
+    return SettingsView(
+        mtas=mtas.list_mtas(engine),
+        host=settings.master_host(engine),
+        admin_email=settings.admin_email(engine),
+        queue=queue_counts(engine),
+    )
+
+
+class SettingsScreen(Screen[None]):
+    TITLE = "Mail Settings"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add_mta", "Add MTA", id="add_mta", tooltip="Add a new MTA"),
+        Binding("e", "edit_mta", "Edit", id="edit_mta", tooltip="Edit the selected MTA"),
+        Binding("delete", "remove_mta", "Remove", id="remove_mta",
+                tooltip="Remove the selected MTA (asks first)"),
+        Binding("t", "test_mta", "Test", id="test_mta",
+                tooltip="Send a test email through the selected MTA"),
+        Binding("space", "toggle_enabled", "Enable/Disable", id="toggle_enabled",
+                tooltip="Enable or disable the selected MTA"),
+        Binding("h", "edit_host", "Host", id="edit_host",
+                tooltip="Edit the Master Server Host Name for Email Links"),
+        Binding("A", "admin", "Admin", id="admin",
+                tooltip="Update the Administrator Account (the sender address)"),
+        Binding("m", "mail_queue", "Queue", id="mail_queue", tooltip="View the Mail Queue"),
+        Binding("q", "app.quit", "Quit", id="quit",
+                tooltip="Quit the console (the worker finishes what it sends)"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, view: SettingsView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.view: SettingsView | None = None
+        self.expanded: int | None = None
+
+    @property
+    def ertui_app(self) -> ErtuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="mta-section"):
+            yield Static("List of Message Transfer Agents (MTA)", classes="section-title")
+            yield MtaTable(id="mta-table")
+            yield Static(id="mta-empty")
+            yield MtaDetail(id="mta-detail")
+        with Vertical(id="host-section"):
+            yield Static("Master Server Host Name for Email Links", classes="section-title")
+            yield Static(id="host-name")
+            yield Static(id="host-warning")
+        with Horizontal(id="bottom-bar"):
+            yield Static(id="status-line")
+            yield Static(id="queue-counts")
+            yield Button("View Mail Queue", id="queue-button", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(MtaTable).focus()
+        self.reload()
+        self.set_interval(REFRESH_SECONDS, self.refresh_in_background)
+        app = self.app
+        for name in ("worker_state", "extra_status"):
+            if hasattr(app, name):
+                self.watch(app, name, self._status_changed, init=False)
+
+    # -- loading -----------------------------------------------------------
+    def reload(self) -> None:
+        """Read the store now and show it (after an action of the operator)."""
+        try:
+            self.apply(load_view(self.engine))
+        except ErtuiError as exc:
+            self.notify(escape(str(exc)), severity="error")
+
+    @work(thread=True, exclusive=True, group="settings-refresh", exit_on_error=False)
+    def refresh_in_background(self) -> None:
+        self.post_message(self.Loaded(load_view(self.engine)))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self.apply(message.view)
+
+    @on(DeliveryNotice)
+    def _delivered(self) -> None:
+        self.refresh_in_background()
+
+    def _status_changed(self, _value: object) -> None:
+        if self.view is not None:
+            self._show_status(self.view)
+
+    def apply(self, view: SettingsView) -> None:
+        self.view = view
+        ids = {m.id for m in view.mtas}
+        if self.expanded not in ids:
+            self.expanded = None
+        table = self.query_one(MtaTable)
+        table.show(view.mtas, self.expanded)
+        table.display = bool(view.mtas)
+        empty = self.query_one("#mta-empty", Static)
+        empty.display = not view.mtas
+        empty.update(Text("No MTA yet: press a to add one (the web console's +Add MTA)."))
+        self._show_detail()
+        self._show_host(view.host)
+        self._show_status(view)
+        self._show_queue(view.queue)
+        self.refresh_bindings()
+
+    def _show_detail(self) -> None:
+        detail = self.query_one(MtaDetail)
+        mta = self._mta(self.expanded)
+        detail.display = mta is not None
+        if mta is None or mta.id is None:
+            return
+        worker = getattr(self.app, "delivery", None)
+        open_now: int | None = None
+        deliveries: list[int] | None = None
+        if worker is not None:
+            open_now = int(worker.open_connections().get(mta.id, 0))
+            deliveries = list(worker.recent_deliveries(mta.id, minutes=SPARK_MINUTES))
+        detail.show(mta, open_now, deliveries)
+
+    def _show_host(self, host: HostName) -> None:
+        line = Text(host.name, style="bold")
+        if host.is_default:
+            line.append("  (default: this host's name)", style="dim")
+        line.append("   h Edit Host", style="dim")
+        self.query_one("#host-name", Static).update(line)
+        warning = self.query_one("#host-warning", Static)
+        warning.display = host.problem is not None
+        if host.problem is not None:
+            warning.update(Text(f"⚠ {host.problem} Recovery links will not work: press h.",
+                                style="bold yellow"))
+
+    def _show_status(self, view: SettingsView) -> None:
+        state = str(getattr(self.app, "worker_state", "off"))
+        enabled = sum(1 for m in view.mtas if m.enabled)
+        text = Text()
+        text.append("Worker ", style="bold")
+        text.append(state, style="green" if state == "running" else "yellow")
+        text.append(" (p)" if state in ("running", "paused") else "")
+        text.append(f" · {enabled} of {len(view.mtas)} MTAs enabled")
+        extra = str(getattr(self.app, "extra_status", ""))
+        if extra:
+            text.append(f" · {extra}", style="cyan")
+        if enabled == 0:
+            hint = "press a to add one" if not view.mtas else "select one and press space"
+            text.append(f"\n⚠ No MTA is enabled, nothing is sent: {hint}.", style="bold yellow")
+        if not view.admin_email:
+            text.append("\n⚠ The administrator has no email address (the sender of every "
+                        "email): press A.", style="bold yellow")
+        self.query_one("#status-line", Static).update(text)
+
+    def _show_queue(self, counts: dict[str, int] | None) -> None:
+        widget = self.query_one("#queue-counts", Static)
+        if counts is None:
+            widget.update(Text("queue not\navailable", style="dim", justify="right"))
+            return
+        lines = Text(justify="right")
+        for i, status in enumerate(("queued", "deferred", "failed")):
+            n = int(counts.get(status, 0))
+            style = "bold red" if status == "failed" and n else ""
+            lines.append(f"{n} {status}", style=style)
+            if i < 2:
+                lines.append("\n")
+        widget.update(lines)
+
+    # -- selection -----------------------------------------------------------
+    def _mta(self, mta_id: int | None) -> Mta | None:
+        if self.view is None or mta_id is None:
+            return None
+        return next((m for m in self.view.mtas if m.id == mta_id), None)
+
+    def selected(self) -> Mta | None:
+        return self._mta(self.query_one(MtaTable).current_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NEEDS_MTA and self.is_mounted and self.selected() is None:
+            return None  # shown, dimmed: there is no MTA to act on
+        return True
+
+    @on(MtaTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    # -- expand / collapse --------------------------------------------------
+    def _set_expanded(self, mta_id: int | None) -> None:
+        self.expanded = mta_id
+        if self.view is not None:
+            self.query_one(MtaTable).show(self.view.mtas, self.expanded)
+            self._show_detail()
+
+    def action_toggle_expand(self) -> None:
+        mta = self.selected()
+        if mta is not None:
+            self._set_expanded(None if self.expanded == mta.id else mta.id)
+
+    def action_expand(self) -> None:
+        mta = self.selected()
+        if mta is not None:
+            self._set_expanded(mta.id)
+
+    def action_collapse(self) -> None:
+        self._set_expanded(None)
+
+    # -- MTA actions ---------------------------------------------------------
+    def _failed(self, exc: ErtuiError) -> None:
+        self.notify(escape(str(exc)), severity="error", timeout=10)
+
+    def action_add_mta(self) -> None:
+        self.app.push_screen(MtaForm(self.engine), self._form_closed)
+
+    def action_edit_mta(self) -> None:
+        mta = self.selected()
+        if mta is not None:
+            self.app.push_screen(MtaForm(self.engine, mta), self._form_closed)
+
+    def _form_closed(self, saved: str | None) -> None:
+        self.reload()
+        if saved:
+            self.notify(escape(saved))
+
+    def action_remove_mta(self) -> None:
+        mta = self.selected()
+        if mta is None or mta.id is None:
+            return
+        mta_id, name = mta.id, mta.description
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                mtas.remove(self.engine, mta_id)
+            except ErtuiError as exc:
+                self._failed(exc)
+                return
+            self.reload()
+            self.notify(escape(f"MTA {name!r} removed."))
+
+        question = (f"Remove the MTA {name!r} ({mta.host}:{mta.port})?\n"
+                    "Mail is then distributed over the other enabled MTAs.")
+        self.app.push_screen(ConfirmDialog(question, title="Remove MTA", yes="Remove"),
+                             answered)
+
+    def action_test_mta(self) -> None:
+        mta = self.selected()
+        if mta is None:
+            return
+        try:
+            config = mtas.config_for(mta)
+        except ErtuiError as exc:
+            self._failed(exc)
+            return
+        self.app.push_screen(TestDialog(self.engine, config), lambda _: self.reload())
+
+    def action_toggle_enabled(self) -> None:
+        mta = self.selected()
+        if mta is None or mta.id is None:
+            return
+        try:
+            row = mtas.set_enabled(self.engine, mta.id, not mta.enabled)
+        except ErtuiError as exc:
+            self._failed(exc)
+            return
+        self.reload()
+        state = "enabled" if row.enabled else "disabled"
+        self.notify(escape(f"MTA {row.description!r} {state}."))
+
+    # -- host, admin, queue --------------------------------------------------
+    def action_edit_host(self) -> None:
+        def closed(name: str | None) -> None:
+            self.reload()
+            if name:
+                self.notify(escape(f"Master Server Host Name set to {name}."))
+
+        self.app.push_screen(HostDialog(self.engine), closed)
+
+    def action_admin(self) -> None:
+        def closed(address: str | None) -> None:
+            self.reload()
+            if address:
+                self.notify(escape(f"Administrator email address set to {address}."))
+
+        self.app.push_screen(AdminDialog(self.engine), closed)
+
+    @on(Button.Pressed, "#queue-button")
+    def _queue_pressed(self) -> None:
+        self.action_mail_queue()
+
+    def action_mail_queue(self) -> None:
+        module: Any = optional_module("tui.queue_screen")
+        screen_class = getattr(module, "QueueScreen", None)
+        if screen_class is None:
+            self.notify("The Mail Queue screen is not built yet.", severity="warning")
+            return
+        self.app.push_screen(screen_class(self.engine))
+
+    def on_screen_resume(self) -> None:
+        if self.view is not None:
+            self.reload()

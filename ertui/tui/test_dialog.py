@@ -1,0 +1,177 @@
+"""Test Email Settings: send one test email through an MTA's settings, show what happened."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, LoadingIndicator, Static
+from textual.worker import Worker
+
+from ertui import settings, validate
+from ertui.errors import ErtuiError, ValidationError
+from ertui.mtas import MtaConfig
+from ertui.smtp import ACCEPTED
+from ertui.tui.backend import test_send
+from ertui.tui.form_rows import FieldError, form_row
+
+RECIPIENT_FIELD = "Test recipient"
+
+
+def outcome_text(outcome: Any) -> Text:
+    """The accepted sentence and the server's reply, or the error kind, text and hint."""
+    if outcome.ok:
+        text = Text(f"✓ {ACCEPTED}", style="bold green")
+        reply = f"{outcome.code} {outcome.message}" if outcome.code else outcome.message
+        if reply:
+            text.append("\nServer replied: ", style="bold")
+            text.append(str(reply))
+        return text
+    kind = str(getattr(outcome.kind, "value", outcome.kind) or "error").replace("_", " ")
+    text = Text(f"✗ {kind.capitalize()}", style="bold red")
+    if outcome.code:
+        text.append(f" ({outcome.code})", style="bold red")
+    text.append(" · permanent" if outcome.permanent else " · temporary", style="dim")
+    if outcome.message:
+        text.append("\n" + str(outcome.message))
+    if outcome.hint:
+        text.append("\nHint: ", style="bold yellow")
+        text.append(str(outcome.hint), style="yellow")
+    return text
+
+
+class TestDialog(ModalScreen[None]):
+    AUTO_FOCUS = "#to"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "send", "Ok", id="test_send", priority=True,
+                tooltip="Send the test email (Enter in the address does too)"),
+        Binding("escape", "cancel", "Cancel", id="test_cancel",
+                tooltip="Stop a running test, or close"),
+    ]
+
+    class Finished(Message):
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    class Failed(Message):
+        def __init__(self, sentence: str) -> None:
+            super().__init__()
+            self.sentence = sentence
+
+    def __init__(self, engine: Engine, config: MtaConfig) -> None:
+        super().__init__()
+        self.engine = engine
+        self.config = config
+        self.running: Worker[None] | None = None
+        self.admin_email = settings.admin_email(engine)
+
+    def compose(self) -> ComposeResult:
+        c = self.config
+        with Vertical(id="test-box", classes="dialog") as box:
+            box.border_title = "Test Email Settings"
+            yield Static(Text(f"Through {c.label}: {c.host}:{c.port}, {c.security.label}"
+                              + (f", user {c.username}" if c.use_auth else "")),
+                         id="test-target")
+            yield form_row("Send a test email to", Input(self.admin_email or "", compact=True,
+                                                         id="to", placeholder="name@example.com"))
+            yield FieldError("to")
+            if self.admin_email:
+                sender = Text(f"It is sent from the administrator's address {self.admin_email}.",
+                              style="dim")
+            else:
+                sender = Text("⚠ The administrator has no email address and every email is "
+                              "sent from it: set it with A on Mail Settings.", style="bold yellow")
+            yield Static(sender, id="test-sender")
+            with Horizontal(id="test-running"):
+                yield LoadingIndicator(id="test-spinner")
+                yield Static(Text("Sending… Esc cancels."), id="test-running-text")
+            yield Static(id="test-result")
+            with VerticalScroll(id="transcript-pane"):
+                yield Static(id="transcript")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Ok", id="ok", variant="primary")
+                yield Button("Close", id="close")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._set_running(False)
+        self.query_one("#test-result").display = False
+        self.query_one("#transcript-pane").display = False
+
+    def _set_running(self, running: bool) -> None:
+        self.query_one("#test-running").display = running
+        self.query_one("#ok", Button).disabled = running
+
+    # -- sending ---------------------------------------------------------------
+    @on(Input.Submitted, "#to")
+    @on(Button.Pressed, "#ok")
+    def _send(self) -> None:
+        self.action_send()
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.action_cancel()
+
+    def action_send(self) -> None:
+        if self.running is not None:
+            return
+        error = self.query_one("#to-error", FieldError)
+        try:
+            to = validate.email(self.query_one("#to", Input).value, field=RECIPIENT_FIELD)
+        except ValidationError as exc:
+            error.show(exc.message)
+            return
+        error.show(None)
+        self.query_one("#test-result").display = False
+        self.query_one("#transcript-pane").display = False
+        self._set_running(True)
+        self.running = self._run_test(to)
+
+    @work(exclusive=True, group="smtp-test", exit_on_error=False)
+    async def _run_test(self, to: str) -> None:
+        try:
+            result = await test_send(self.engine, self.config, to)
+        except ErtuiError as exc:
+            self.post_message(self.Failed(str(exc)))
+        except Exception as exc:  # a broken transport must not close the console
+            self.post_message(self.Failed(f"The test could not run: {type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(self.Finished(result))
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        self.running = None
+        self._set_running(False)
+        self._show(outcome_text(message.result.outcome), list(message.result.transcript))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.running = None
+        self._set_running(False)
+        self._show(Text(f"✗ {message.sentence}", style="bold red"), [])
+
+    def _show(self, result: Text, transcript: list[str]) -> None:
+        widget = self.query_one("#test-result", Static)
+        widget.display = True
+        widget.update(result)
+        pane = self.query_one("#transcript-pane", VerticalScroll)
+        pane.display = bool(transcript)
+        pane.border_title = "Transcript"
+        self.query_one("#transcript", Static).update(Text("\n".join(transcript)))
+
+    def action_cancel(self) -> None:
+        if self.running is not None:
+            self.running.cancel()
+            self.running = None
+            self._set_running(False)
+            self._show(Text("Test cancelled.", style="bold yellow"), [])
+            return
+        self.dismiss(None)
