@@ -34,7 +34,7 @@ EXTRA_REFRESH_SECONDS = 2.0
 
 class ErtuiApp(App[None]):
     TITLE = "ertui"
-    SUB_TITLE = "Mail Settings"
+    SUB_TITLE = ""
     CSS_PATH = stylesheet_path()
     COMMANDS = App.COMMANDS | {ErtuiCommands}
 
@@ -43,7 +43,7 @@ class ErtuiApp(App[None]):
                 tooltip="List every key of this screen"),
         Binding("colon", "command_palette", "Commands", show=False, id="palette",
                 tooltip="Run any action by name (also ctrl+p)"),
-        Binding("p", "toggle_worker", "Pause/Resume", id="toggle_worker",
+        Binding("p", "toggle_worker", "Pause", id="toggle_worker",
                 tooltip="Pause or resume the background delivery worker"),
     ]
 

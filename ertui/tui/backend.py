@@ -50,23 +50,32 @@ def make_delivery_worker(
     sender = optional_module("sender")
     if sender is None or not hasattr(sender, "DeliveryWorker"):
         return None
-    return cast(DeliveryWorkerLike, sender.DeliveryWorker(engine, on_event=on_event))
+    worker_settings = None
+    if hasattr(sender, "WorkerSettings") and hasattr(sender.WorkerSettings, "from_env"):
+        worker_settings = sender.WorkerSettings.from_env()  # ERTUI_WORKER_* overrides
+    return cast(
+        DeliveryWorkerLike,
+        sender.DeliveryWorker(engine, worker_settings, on_event=on_event),
+    )
 
 
 QUEUE_COUNT_STATUSES = ("queued", "deferred", "failed")
 
 
-def queue_counts(engine: Engine) -> dict[str, int] | None:
-    """Counts per status from ``queue.stats`` (or ``count_messages``), None without a queue."""
+def queue_stats(engine: Engine) -> tuple[dict[str, int] | None, str | None]:
+    """Counts per status and why nothing moves (``queue.stats``); (None, None) without a queue."""
     queue = optional_module("queue")
     if queue is None:
-        return None
+        return None, None
     if hasattr(queue, "stats"):
         stats: Any = queue.stats(engine)
-        return {str(k): int(v) for k, v in dict(stats.counts).items()}
+        counts = {str(k): int(v) for k, v in dict(stats.counts).items()}
+        reason = getattr(stats, "stalled_reason", None)
+        return counts, None if reason is None else str(reason)
     if hasattr(queue, "count_messages"):
-        return {s: int(queue.count_messages(engine, status=s)) for s in QUEUE_COUNT_STATUSES}
-    return None
+        counts = {s: int(queue.count_messages(engine, status=s)) for s in QUEUE_COUNT_STATUSES}
+        return counts, None
+    return None, None
 
 
 async def test_send(engine: Engine, config: Any, to: str) -> Any:
@@ -78,11 +87,10 @@ async def test_send(engine: Engine, config: Any, to: str) -> Any:
     return await func(engine, config, to)
 
 
-def reset_link(host: str, token: str = "…") -> str:
-    """The password-recovery link the master host name produces."""
+def reset_link_preview(host: str) -> str:
+    """The password-recovery link ``host`` produces, with "…" for the token."""
     recovery = optional_module("recovery")
     func = getattr(recovery, "reset_link", None)
     if func is not None:
-        return str(func(host, token))
-    # TODO: the lead's ertui.recovery.reset_link(host, token) builds this; use it once it lands.
-    return f"https://{host}/reset-password?token={token}"
+        return f"{func(host, '')}…"  # the core builds it; "…" stands for a token
+    return f"https://{host}/reset-password?token=…"

@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from ertui import settings, validate
 from ertui.errors import ErtuiError, ValidationError
-from ertui.tui.backend import reset_link
+from ertui.tui.backend import reset_link_preview
 from ertui.tui.form_rows import FieldError
 
 
@@ -56,7 +56,7 @@ class HostDialog(ModalScreen[str | None]):
         self.query_one("#host-input-error", FieldError).show(problem)
         name = value.strip().rstrip(".").lower() or "…"
         line = Text("Recovery link: ", style="bold")
-        line.append(reset_link(name, "…"), style="dim" if problem else "underline")
+        line.append(reset_link_preview(name), style="dim" if problem else "underline")
         self.query_one("#host-preview", Static).update(line)
 
     @on(Input.Changed, "#host-input")

@@ -17,45 +17,30 @@ def detail_text(mta: Mta, open_connections: int | None) -> Text:
     """Every setting and the health of ``mta`` (never its password)."""
     text = Text()
 
-    def field(name: str, value: str, style: str = "") -> None:
+    def field(name: str, value: str, style: str = "", end: str = " · ") -> None:
         text.append(f"{name}: ", style="bold")
         text.append(value, style=style)
+        text.append(end)
 
-    field("Description", mta.description)
-    text.append("   ")
-    field("Status", "Enabled" if mta.enabled else "Disabled",
-          "green" if mta.enabled else "yellow")
-    text.append("\n")
     field("Host", f"{mta.host}:{mta.port}")
-    text.append("   ")
     field("Security", Security(mta.security).label)
-    text.append("   ")
-    field("Verify TLS certificate", "yes" if mta.verify_tls else "no")
-    text.append("\n")
-    if mta.use_auth:
-        field("User/Pass Authorization", f"{mta.username} (password stored)")
-    else:
-        field("User/Pass Authorization", "off")
-    text.append("   ")
-    field("Max. Concurrent Connections", str(mta.max_connections))
-    text.append("   ")
-    field("Timeout", f"{mta.timeout:g} s")
-    text.append("\n")
+    field("Verify TLS cert.", "yes" if mta.verify_tls else "no", end="\n")
+    field("Auth", f"{mta.username} (password stored)" if mta.use_auth else "off")
+    field("Max. connections", str(mta.max_connections))
+    field("Timeout", f"{mta.timeout:g} s", end="\n")
     field("Messages sent", str(mta.sent_count))
-    text.append("   ")
     field("Open connections now",
-          "— (no worker here)" if open_connections is None else str(open_connections))
-    text.append("   ")
-    field("Last success", local(mta.last_success_at))
-    text.append("\n")
+          "— (no worker here)" if open_connections is None else str(open_connections),
+          end="\n")
+    field("Last success", local(mta.last_success_at), end="\n")
     if mta.last_error:
         failures = mta.consecutive_failures
         when = local(mta.last_error_at)
-        field("Last error", f"{when}, {failures} in a row" if failures else when, "red")
-        text.append("\n")
+        field("Last error", f"{when}, {failures} in a row" if failures else when, "red",
+              end="\n")
         text.append(mta.last_error, style="red")
     else:
-        field("Last error", "none")
+        field("Last error", "none", end="")
     return text
 
 
@@ -70,7 +55,7 @@ class MtaDetail(Vertical):
             yield Label("", id="detail-spark-total")
 
     def show(self, mta: Mta, open_connections: int | None, deliveries: list[int] | None) -> None:
-        self.border_title = f"▼ {mta.description}"
+        self.border_title = f"▼ {mta.description} · {'Enabled' if mta.enabled else 'Disabled'}"
         self.query_one("#detail-text", Static).update(detail_text(mta, open_connections))
         spark = self.query_one("#detail-spark", Sparkline)
         total = self.query_one("#detail-spark-total", Label)

@@ -22,13 +22,13 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("description", "Description", None),
     ("port", "Port", 5),
     ("security", "Security", 8),
-    ("auth", "Authorization", None),
+    ("auth", "Auth", None),
     ("max", "Max", 3),
     ("state", "Status", 8),
     ("health", "Health", 11),
 )
 # how the flexible columns share the room left: host, description, auth
-FLEX_SHARES = {"host": 4, "description": 3, "auth": 2}
+FLEX_SHARES = {"host": 5, "description": 3, "auth": 2}
 FLEX_MIN = {"host": 10, "description": 8, "auth": 6}
 
 
@@ -76,7 +76,7 @@ class MtaTable(DataTable[Text]):
     """Rows keyed by MTA id; Enter/→/← expand and collapse (the screen owns that state)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "screen.toggle_expand", "Details", id="mta_toggle_details",
+        Binding("enter", "screen.toggle_expand", "Details", show=False, id="mta_toggle_details",
                 tooltip="Expand or collapse the MTA's details"),
         Binding("right", "screen.expand", "Expand", show=False, id="mta_expand",
                 tooltip="Show the MTA's details"),

@@ -21,7 +21,7 @@ from ertui.errors import ErtuiError
 from ertui.models import Mta
 from ertui.settings import HostName
 from ertui.tui.admin_dialog import AdminDialog
-from ertui.tui.backend import optional_module, queue_counts
+from ertui.tui.backend import optional_module, queue_stats
 from ertui.tui.confirm import ConfirmDialog
 from ertui.tui.host_dialog import HostDialog
 from ertui.tui.messages import DeliveryNotice
@@ -46,19 +46,23 @@ class SettingsView:
     host: HostName
     admin_email: str | None
     queue: dict[str, int] | None
+    stalled: str | None = None
 
 
 def load_view(engine: Engine) -> SettingsView:
+    counts, stalled = queue_stats(engine)
     return SettingsView(
         mtas=mtas.list_mtas(engine),
         host=settings.master_host(engine),
         admin_email=settings.admin_email(engine),
-        queue=queue_counts(engine),
+        queue=counts,
+        stalled=stalled,
     )
 
 
 class SettingsScreen(Screen[None]):
     TITLE = "Mail Settings"
+    SUB_TITLE = "ertui"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add_mta", "Add MTA", id="add_mta", tooltip="Add a new MTA"),
@@ -67,14 +71,14 @@ class SettingsScreen(Screen[None]):
                 tooltip="Remove the selected MTA (asks first)"),
         Binding("t", "test_mta", "Test", id="test_mta",
                 tooltip="Send a test email through the selected MTA"),
-        Binding("space", "toggle_enabled", "Enable/Disable", id="toggle_enabled",
+        Binding("space", "toggle_enabled", "On/Off", id="toggle_enabled",
                 tooltip="Enable or disable the selected MTA"),
         Binding("h", "edit_host", "Host", id="edit_host",
                 tooltip="Edit the Master Server Host Name for Email Links"),
         Binding("A", "admin", "Admin", id="admin",
                 tooltip="Update the Administrator Account (the sender address)"),
         Binding("m", "mail_queue", "Queue", id="mail_queue", tooltip="View the Mail Queue"),
-        Binding("q", "app.quit", "Quit", id="quit",
+        Binding("q", "app.quit", "Quit", show=False, id="quit",
                 tooltip="Quit the console (the worker finishes what it sends)"),
     ]
 
@@ -108,7 +112,7 @@ class SettingsScreen(Screen[None]):
             yield Static(id="status-line")
             yield Static(id="queue-counts")
             yield Button("View Mail Queue", id="queue-button", variant="primary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(MtaTable).focus()
@@ -193,7 +197,8 @@ class SettingsScreen(Screen[None]):
         text.append("Worker ", style="bold")
         text.append(state, style="green" if state == "running" else "yellow")
         text.append(" (p)" if state in ("running", "paused") else "")
-        text.append(f" · {enabled} of {len(view.mtas)} MTAs enabled")
+        text.append(" ")
+        text.append(f"· {enabled} of {len(view.mtas)} MTAs enabled")
         extra = str(getattr(self.app, "extra_status", ""))
         if extra:
             text.append(f" · {extra}", style="cyan")
@@ -203,6 +208,8 @@ class SettingsScreen(Screen[None]):
         if not view.admin_email:
             text.append("\n⚠ The administrator has no email address (the sender of every "
                         "email): press A.", style="bold yellow")
+        elif enabled and view.stalled:
+            text.append(f"\n⚠ Mail is not moving: {view.stalled}.", style="bold yellow")
         self.query_one("#status-line", Static).update(text)
 
     def _show_queue(self, counts: dict[str, int] | None) -> None:

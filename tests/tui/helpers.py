@@ -1,0 +1,40 @@
+"""Small Pilot helpers for the console tests."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from ertui.tui.mta_table import MtaTable
+
+
+def static_text(app: App[object], selector: str) -> str:
+    widget = app.screen.query_one(selector, Static)
+    return str(widget.render())
+
+
+def screen_text(app: App[object]) -> str:
+    """Every Static, Label and Input value on the current screen, joined."""
+    parts: list[str] = []
+    for widget in app.screen.query("*"):
+        if isinstance(widget, Input):
+            parts.append(widget.value)
+        elif isinstance(widget, Static) and widget.display:
+            parts.append(str(widget.render()))
+    return "\n".join(parts)
+
+
+def table_rows(app: App[object]) -> list[list[str]]:
+    table = app.screen.query_one(MtaTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
+    """Focus an Input, clear it and type ``text`` key by key."""
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = ""
+    await pilot.pause()
+    await pilot.press(*list(text))
+    await pilot.pause()
