@@ -293,7 +293,14 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
     Held and sending messages are left alone. Returns how many changed."""
     now = utcnow()
     ids = list(ids)
+    # Waiting ones first, so a failed message just queued is not counted twice.
     n = _update(
+        engine,
+        ids,
+        T.c.status.in_((MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)),
+        next_attempt_at=now,
+    )
+    n += _update(
         engine,
         ids,
         T.c.status == MessageStatus.FAILED.value,
@@ -301,12 +308,6 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
         attempts=0,
         next_attempt_at=now,
         expires_at=now + default_lifetime(),
-    )
-    n += _update(
-        engine,
-        ids,
-        T.c.status.in_((MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)),
-        next_attempt_at=now,
     )
     return n
 

@@ -147,6 +147,15 @@ def _config_key(m: Mta) -> tuple[Any, ...]:
             m.timeout, m.updated_at)
 
 
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until the event is set or the timeout passes, whichever comes first."""
+    if event.is_set():
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -161,6 +170,7 @@ class DeliveryWorker:
         self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{token_hex(4)}"
         self._paused = False
         self._stopping = False
+        self._closing = False
         self._mtas: dict[int, _MtaState] = {}
         self._line: deque[Claimed] = deque()
         self._results: list[dict[str, Any]] = []
@@ -300,8 +310,7 @@ class DeliveryWorker:
                 await self._wake_conns()
                 continue
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), s.poll_interval)
+            await _wait(self._wake, s.poll_interval)
 
     def _release_line(self) -> None:
         """Claimed but not started: back to the queue, due as they were."""
@@ -448,8 +457,8 @@ class DeliveryWorker:
             conn.idle = True
             self._wake.set()
             try:
-                async with self._cond:
-                    await asyncio.wait_for(self._cond.wait(), left)
+                async with self._cond, asyncio.timeout(left):
+                    await self._cond.wait()
             except TimeoutError:
                 pass
             finally:
@@ -604,9 +613,8 @@ class DeliveryWorker:
         await self._db(claims.write, results, attempts, successes)
 
     async def _flusher(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_wanted.wait(), self.settings.flush_interval)
+        while not self._closing:
+            await _wait(self._flush_wanted, self.settings.flush_interval)
             self._flush_wanted.clear()
             try:
                 await self._flush()
@@ -640,7 +648,8 @@ class DeliveryWorker:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5)
-        flusher.cancel()
+        self._closing = True
+        self._flush_wanted.set()
         renewer.cancel()
         await asyncio.gather(flusher, renewer, return_exceptions=True)
         await self._flush()
