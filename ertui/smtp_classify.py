@@ -84,7 +84,7 @@ def classify_exception(exc: BaseException, stage: str, config: MtaConfig | None)
     if reply is not None:  # aiosmtplib's "invalid response": not SMTP at all
         return _fail(
             K.PROTOCOL,
-            f"the server's answer is not SMTP: {reply.message}",
+            f"the server's answer is not SMTP: {reply.message.strip()}",
             f"check that {_where(config)} is an SMTP port and the security mode is right",
         )
     if isinstance(exc, AuthUnsupportedError):
@@ -121,9 +121,18 @@ def classify_exception(exc: BaseException, stage: str, config: MtaConfig | None)
             f"nothing listens on port {port}; check the port (25 plain, 465 SSL, "
             "587 STARTTLS) and that the mail server is running",
         )
-    if _find(exc, ConnectionError) is not None or _find(exc, EOFError) is not None:
+    # aiosmtplib's own errors are ConnectionErrors too: look at what they wrap.
+    oserror = next(
+        (e for e in _chain(exc)
+         if isinstance(e, OSError) and not isinstance(e, aiosmtplib.SMTPException)),
+        None,
+    )
+    if (
+        isinstance(oserror, ConnectionError)
+        or _find(exc, aiosmtplib.SMTPServerDisconnected) is not None
+        or _find(exc, EOFError) is not None
+    ):
         return _disconnected(stage, config)
-    oserror = _find(exc, OSError)
     if oserror is not None:
         reason = oserror.strerror or str(oserror)
         return _fail(

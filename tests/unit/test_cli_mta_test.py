@@ -20,6 +20,7 @@ from ertui.cli import cli
 from ertui.cli.mta_test import _config
 from ertui.models import Security
 from tests.smtpd import SmtpServer, closed_port
+from tests.unit.test_smtp_session import silent_server
 
 ADMIN = "postmaster@example.org"
 SECRET = "cli-S3cret-pass"
@@ -141,16 +142,11 @@ def test_unknown_ca_then_no_verify_tls(
 
 
 def test_hidden_timeout_makes_a_silent_port_fail_fast(ready: Engine, db_url: str) -> None:
-    import asyncio
-
-    from tests.smtpd import RawServer
-
-    async def quiet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()
-
-    with RawServer(quiet) as srv:
+    server, script = silent_server()
+    with server as srv:
         result = run(db_url, "--host", "127.0.0.1", "--port", str(srv.port), "--to", TO,
                      "--timeout", "0.3", "--json")
+        script.wait_done()
     assert result.exit_code == 1
     assert json.loads(result.stdout)["kind"] == "timeout"
     help_text = CliRunner().invoke(cli, ["mta", "test", "--help"]).output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,10 +45,49 @@ def failed(outcome: Outcome, kind: ErrorKind) -> None:
     })
 
 
-async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Accepts the connection and never says a word; ends when the client hangs up
-    (the harness's own ``silent`` outlives the server and warns at exit)."""
-    await reader.read()
+class Quiet:
+    """A RawServer script that accepts connections and never says a word, ending
+    each when the client hangs up (``settle``/``wait_done`` let a test wait for that, so no
+    handler outlives the server's loop and warns at exit). ``first`` is written
+    once, if given."""
+
+    def __init__(self, first: bytes = b"") -> None:
+        self.first = first
+        self._open = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self._open += 1
+            self._idle.clear()
+        try:
+            if self.first:
+                writer.write(self.first)
+                await writer.drain()
+            await asyncio.wait_for(reader.read(), 10)
+        finally:
+            with self._lock:
+                self._open -= 1
+                if self._open == 0:
+                    self._idle.set()
+
+    def wait_done(self) -> None:
+        """From a thread whose event loop is not needed to close the client."""
+        self._idle.wait(5)
+
+    async def settle(self) -> None:
+        """From the client's event loop: let it close the sockets meanwhile."""
+        for _ in range(500):
+            if self._idle.is_set():
+                return
+            await asyncio.sleep(0.01)
+
+
+def silent_server(first: bytes = b"") -> tuple[RawServer, Quiet]:
+    script = Quiet(first)
+    return RawServer(script), script
 
 
 @pytest.fixture
@@ -252,16 +292,20 @@ async def test_closed_port_is_refused() -> None:
 
 
 async def test_silent_server_times_out() -> None:
-    with RawServer(silent) as srv:
+    server, script = silent_server()
+    with server as srv:
         outcome = await send_one(cfg(srv.port, timeout=0.3))
+        await script.settle()
     failed(outcome, ErrorKind.TIMEOUT)
     assert "no greeting" in outcome.message
     assert not outcome.permanent
 
 
 async def test_silent_server_with_ssl_times_out() -> None:
-    with RawServer(silent) as srv:
+    server, script = silent_server()
+    with server as srv:
         outcome = await send_one(cfg(srv.port, Security.SSL, timeout=0.3))
+        await script.settle()
     failed(outcome, ErrorKind.TIMEOUT)
 
 
