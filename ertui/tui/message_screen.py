@@ -16,7 +16,6 @@ from textual.markup import escape
 from textual.message import Message as TMessage
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import get_current_worker
 
 from ertui import queue
 from ertui.errors import ErtuiError, NotFoundError
@@ -82,12 +81,12 @@ def attempt_cells(a: Attempt, names: dict[int, str]) -> tuple[Text, ...]:
     mta = a.mta_description or (names.get(a.mta_id, f"#{a.mta_id}") if a.mta_id else fmt.DASH)
     style = {"sent": "green", "deferred": "yellow", "failed": "bold red", "mta_error": "red"}
     return (
-        Text(fmt.local_and_relative(a.started_at)),
+        Text(fmt.clock(a.started_at)),
         Text(fmt.one_line(mta, 24)),
         Text(a.outcome, style=style.get(a.outcome, "")),
         Text(str(a.code) if a.code is not None else fmt.DASH),
         Text(f"{a.duration_ms} ms", justify="right"),
-        Text(fmt.one_line(a.text, 200) or fmt.DASH),
+        Text(fmt.one_line(a.text, 80) or fmt.DASH),
     )
 
 
@@ -97,7 +96,7 @@ class MessageScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="message.back", tooltip="Back to the Mail Queue"),
         Binding("r", "retry", "Retry", id="message.retry", tooltip="Retry this message now"),
-        Binding("h", "hold", "Hold/Release", id="message.hold",
+        Binding("h", "hold", "Hold", id="message.hold",
                 tooltip="Hold this message (not delivered) or release it"),
         Binding("delete", "delete", "Delete", key_display="del", id="message.delete",
                 tooltip="Delete this message (asks first)"),
@@ -111,19 +110,21 @@ class MessageScreen(Screen[None]):
         self.poll_seconds = poll_seconds
         self.msg: Message | None = None
         self._attempt_ids: set[int] = set()
+        self._loading = False
+        self._reload_again = False
         self.title = f"Message #{message_id}"
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="message-scroll"):
             yield Static(Text("Loading…", style="dim"), id="message-summary")
-            yield Static(Text("Attempts", style="bold"), classes="message-heading")
+            yield Static("Attempts", classes="section-title")
             table: DataTable[Text] = DataTable(id="message-attempts", cursor_type="row")
             for key, label in ATTEMPT_COLUMNS:
                 table.add_column(label, key=key)
             yield table
             yield Static(Text("No delivery attempt yet.", style="dim"), id="message-no-attempts")
-            yield Static(Text("Body", style="bold"), classes="message-heading")
+            yield Static("Body", classes="section-title")
             yield Static(id="message-body")
         yield Footer()
 
@@ -138,11 +139,16 @@ class MessageScreen(Screen[None]):
         self.reload()
 
     def reload(self) -> None:
+        """Read the message again; one read at a time (a burst of events costs two)."""
+        if self._loading:
+            self._reload_again = True
+            return
+        self._loading = True
+        self._reload_again = False
         self._load(self.message_id)
 
-    @work(thread=True, exclusive=True, group="message-load")
+    @work(thread=True, group="message-load")
     def _load(self, message_id: int) -> None:
-        worker = get_current_worker()
         try:
             msg = queue.get_message(self.engine, message_id)
             attempts = queue.attempts_for(self.engine, message_id)
@@ -153,11 +159,13 @@ class MessageScreen(Screen[None]):
         except (ErtuiError, SQLAlchemyError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             loaded = MessageLoaded(None, [], {}, f"The store cannot be read: {reason}.")
-        if not worker.is_cancelled:
-            self.post_message(loaded)
+        self.post_message(loaded)
 
     @on(MessageLoaded)
     def _loaded(self, event: MessageLoaded) -> None:
+        self._loading = False
+        if self._reload_again:
+            self.reload()
         if event.msg is None:
             self.msg = None
             self.query_one("#message-summary", Static).update(

@@ -32,10 +32,10 @@ class QueueConfirm(ModalScreen[bool]):
         self.confirm_title = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="queue-confirm-box") as box:
+        with Vertical(id="queue-confirm-box", classes="dialog") as box:
             box.border_title = self.confirm_title
             yield Static(Text(self.question), id="queue-confirm-question")
-            with Horizontal(id="queue-confirm-buttons"):
+            with Horizontal(classes="dialog-buttons"):
                 yield Button("Yes (y)", id="queue-confirm-yes", variant="error")
                 yield Button("No (n)", id="queue-confirm-no", variant="primary")
 

@@ -61,6 +61,16 @@ def local(value: datetime | None) -> str:
     return as_utc(value).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def clock(value: datetime | None, ref: datetime | None = None) -> str:
+    """Local time of day, with the date when it is not today; and how long ago."""
+    if value is None:
+        return DASH
+    here = as_utc(value).astimezone()
+    today = as_utc(ref or now()).astimezone().date()
+    shown = here.strftime("%H:%M:%S" if here.date() == today else "%Y-%m-%d %H:%M")
+    return f"{shown} ({relative(value, ref)})"
+
+
 def local_and_relative(value: datetime | None, ref: datetime | None = None) -> str:
     if value is None:
         return DASH
@@ -91,26 +101,26 @@ def next_attempt(msg: Message, ref: datetime) -> str:
 class Column:
     key: str
     label: str
-    width: int | None  # None: as wide as the content
+    limit: int | None  # longer values are cut with "…"; the column fits its content
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("id", "#", None),
-    Column("to", "Receiver", 28),
-    Column("subject", "Subject", 32),
-    Column("status", "Status", 8),
-    Column("attempts", "Tries", 5),
-    Column("last", "Last attempt", 12),
-    Column("next", "Next attempt", 12),
+    Column("to", "Receiver", 26),
+    Column("subject", "Subject", 30),
+    Column("status", "Status", None),
+    Column("attempts", "Tries", None),
+    Column("last", "Last attempt", None),
+    Column("next", "Next attempt", None),
     Column("mta", "MTA", 18),
     Column("error", "Last error", 48),
 )
-WIDTHS = {c.key: c.width for c in COLUMNS}
+LIMITS = {c.key: c.limit for c in COLUMNS}
 
 
 def _cut(key: str, value: str | None) -> str:
-    width = WIDTHS[key]
-    return one_line(value, width) if width else (value or "")
+    limit = LIMITS[key]
+    return one_line(value, limit) if limit else (value or "")
 
 
 def row_cells(msg: Message, mta_names: Mapping[int, str], ref: datetime) -> tuple[Text, ...]:

@@ -22,7 +22,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.worker import get_current_worker
 
 from ertui import queue
 from ertui.errors import ErtuiError
@@ -75,15 +74,15 @@ class QueueScreen(Screen[None]):
         Binding("s", "cycle_status", "Status", id="queue.status",
                 tooltip="Show unsent, failed, held, sent or all messages"),
         Binding("r", "retry", "Retry", id="queue.retry", tooltip="Retry this message now"),
-        Binding("h", "hold", "Hold/Release", id="queue.hold",
+        Binding("h", "hold", "Hold", id="queue.hold",
                 tooltip="Hold this message (not delivered) or release it"),
         Binding("delete", "delete", "Delete", key_display="del", id="queue.delete",
                 tooltip="Delete this message (asks first)"),
-        Binding("R", "retry_all", "Retry failed", key_display="R", id="queue.retry_all",
+        Binding("R", "retry_all", "Retry all", key_display="R", id="queue.retry_all",
                 tooltip="Retry every failed message now"),
-        Binding("right_square_bracket", "page(1)", "Next page", key_display="]",
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]", show=False,
                 id="queue.next_page", tooltip="Show the next page"),
-        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="[",
+        Binding("left_square_bracket", "page(-1)", "Previous page", key_display="[", show=False,
                 id="queue.prev_page", tooltip="Show the previous page"),
     ]
 
@@ -100,6 +99,8 @@ class QueueScreen(Screen[None]):
         self._rows: dict[int, Row] = {}
         self._pending_top = True  # move the cursor to the top when the next page arrives
         self._timer: Timer | None = None
+        self._loading = False
+        self._reload_again = False
         self.title = "Mail Queue"
 
     # -- layout ---------------------------------------------------------------
@@ -110,7 +111,7 @@ class QueueScreen(Screen[None]):
                     id="queue-filter")
         table: DataTable[Text] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         for col in fmt.COLUMNS:
-            table.add_column(col.label, key=col.key, width=col.width)
+            table.add_column(col.label, key=col.key)
         yield table
         yield Static(id="queue-empty")
         yield Footer()
@@ -139,14 +140,23 @@ class QueueScreen(Screen[None]):
         return self.query_one("#queue-table", DataTable)
 
     def reload(self, top: bool = False) -> None:
-        """Read the current page again (off the UI thread)."""
+        """Read the current page again (off the UI thread).
+
+        One read at a time: asked while one runs, another follows it, so a burst
+        of delivery events costs two reads, not one per event.
+        """
         if top:
             self._pending_top = True
+        if self._loading:
+            self._reload_again = True
+            return
+        self._loading = True
+        self._reload_again = False
         self._load(self.status, self.search, self.page_offset)
 
-    @work(thread=True, exclusive=True, group="queue-page")
+    @work(thread=True, group="queue-page")
     def _load(self, status: str, search: str, offset: int) -> None:
-        worker = get_current_worker()
+        key = (status, search, offset)
         rows: list[Row] = []
         total = 0
         error: str | None = None
@@ -167,13 +177,16 @@ class QueueScreen(Screen[None]):
             ]
         except (ErtuiError, SQLAlchemyError) as exc:
             error = _db_error(exc)
-        if not worker.is_cancelled:
-            self.post_message(PageLoaded((status, search, offset), rows, total, offset, error))
+        self.post_message(PageLoaded(key, rows, total, offset, error))
 
     @on(PageLoaded)
     def _page_loaded(self, event: PageLoaded) -> None:
-        if event.key[:2] != (self.status, self.search):
-            return  # asked for before the filter changed; a newer load follows
+        self._loading = False
+        if event.key != (self.status, self.search, self.page_offset):
+            self.reload()  # asked for before the filter or page changed
+            return
+        if self._reload_again:
+            self.reload()
         self.load_error = event.error
         if event.error is None:
             self.page_offset = event.page_offset
@@ -235,6 +248,8 @@ class QueueScreen(Screen[None]):
             last = min(self.page_offset + PAGE_SIZE, self.total)
             info.append(f"  {self.total:,} messages · page {page:,} of {pages:,} · ")
             info.append(f"rows {self.page_offset + 1:,}–{last:,}")
+            if pages > 1:
+                info.append("  [ ] pages", style="dim")
         extra = getattr(self.app, "extra_status", "")  # the demo's sink count
         if isinstance(extra, str) and extra:
             info.append(f"  ·  {extra}", style="dim")

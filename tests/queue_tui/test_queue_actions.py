@@ -135,7 +135,7 @@ async def test_delete_from_the_message_view_goes_back(store: Engine) -> None:
 
 
 async def test_markup_in_a_subject_shows_literally(store: Engine) -> None:
-    subject = "[URGENT] [bold]x[/bold] [red] [/"
+    subject = "[URGENT] [b]x[/b] [red] [/"
     fill(store, 1, subject=subject)
     async with QueueApp(store).run_test(size=(140, 30)) as pilot:
         await settle(pilot)

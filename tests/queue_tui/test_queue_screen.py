@@ -165,3 +165,27 @@ async def test_paging_loads_one_page_at_a_time(store: Engine, monkeypatch: objec
         await settle(pilot)
         assert "page 2 of 3" in str(info.render()) and screen.table.row_count == PAGE_SIZE
     assert limits and max(limits) <= PAGE_SIZE
+
+
+async def test_a_burst_of_reloads_costs_two_reads(store: Engine, monkeypatch: object) -> None:
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    fill(store, 3)
+    calls: list[int] = []
+    real = queue.list_messages
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(queue, "list_messages", spy)
+        screen = screen_of(pilot.app)
+        for _ in range(50):  # as the console does on every delivery event
+            screen.reload()
+        await settle(pilot)
+        await settle(pilot)
+        assert 1 <= len(calls) <= 2
+        assert screen.table.row_count == 3
