@@ -29,7 +29,11 @@ def outcome_text(outcome: Any) -> Text:
     """The accepted sentence and the server's reply, or the error kind, text and hint."""
     if outcome.ok:
         text = Text(f"✓ {ACCEPTED}", style="bold green")
-        reply = f"{outcome.code} {outcome.message}" if outcome.code else outcome.message
+        reply = str(outcome.message)
+        if reply.startswith(ACCEPTED):  # the core says the sentence, then the reply
+            reply = reply[len(ACCEPTED):].lstrip(":").strip()
+        elif outcome.code and not reply.startswith(str(outcome.code)):
+            reply = f"{outcome.code} {reply}"
         if reply:
             text.append("\nServer replied: ", style="bold")
             text.append(str(reply))
