@@ -3,8 +3,8 @@
 - **Claim**: one atomic, status-guarded ``UPDATE … RETURNING``: due messages
   (``queued``/``deferred`` with ``next_attempt_at`` passed, or ``sending`` whose
   lease ran out because its worker died) become ``sending`` with this worker
-  as lease owner. On PostgreSQL the candidate rows are picked by a subquery
-  ``FOR UPDATE SKIP LOCKED``, so concurrent workers never wait on each other
+  as lease owner. On PostgreSQL the candidate rows are picked by a materialised
+  CTE ``FOR UPDATE SKIP LOCKED``, so concurrent workers never wait on each other
   nor claim the same row; SQLite serialises writers, so the statement is
   atomic there as it is.
 - **Lease**: every claimed row carries ``lease_until``; ``renew`` pushes it on
@@ -63,10 +63,14 @@ def claim(engine: Engine, owner: str, limit: int, lease_seconds: float) -> list[
     )
     pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
     if engine.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+        # A materialised CTE: PostgreSQL may otherwise re-run a LIMIT subquery
+        # inside a semi-join and claim more rows than asked for.
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        target = update(T).where(T.c.id == picked.c.id, due)
+    else:
+        target = update(T).where(T.c.id.in_(pick.scalar_subquery()), due)
     stmt = (
-        update(T)
-        .where(T.c.id.in_(pick.scalar_subquery()), due)
+        target
         .values(status=SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
         .returning(
             T.c.id,

@@ -1,0 +1,147 @@
+"""Claims and connection slots on a real SQLite file and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from ertui import claims, mtas, queue, settings, slots
+from ertui.models import Message, MtaSlot
+from ertui.timeutil import utcnow
+
+T = Message.__table__  # type: ignore[attr-defined]
+S = MtaSlot.__table__  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def any_store(any_engine: Engine) -> Engine:
+    settings.set_admin_email(any_engine, "admin@example.com")
+    settings.set_master_host(any_engine, "mail.example.com")
+    return any_engine
+
+
+def enqueue_n(engine: Engine, n: int) -> list[int]:
+    return queue.enqueue_batch(engine, [(f"u{i}@example.com", "s", "b") for i in range(n)])
+
+
+def test_claim_takes_due_rows_once_with_a_lease(any_store: Engine) -> None:
+    ids = enqueue_n(any_store, 5)
+    with any_store.begin() as conn:
+        conn.execute(update(T).where(T.c.id == ids[0]).values(status="held"))
+        conn.execute(update(T).where(T.c.id == ids[1]).values(
+            status="deferred", next_attempt_at=utcnow() + timedelta(hours=1)))
+    got = claims.claim(any_store, "w1", 10, 30)
+    assert [c.id for c in got] == ids[2:]
+    assert got[0].raw.startswith(b"From: admin@example.com")
+    assert claims.claim(any_store, "w2", 10, 30) == []  # held, not due, or leased
+    m = queue.get_message(any_store, ids[2])
+    assert m.status == "sending" and m.lease_owner == "w1"
+    assert m.lease_until is not None and m.lease_until > utcnow() + timedelta(seconds=20)
+
+
+def test_expired_lease_is_due_again_and_stale_results_are_ignored(any_store: Engine) -> None:
+    [mid] = enqueue_n(any_store, 1)
+    [c1] = claims.claim(any_store, "dead", 10, 30)
+    with any_store.begin() as conn:  # the first worker died: its lease ran out
+        conn.execute(update(T).values(lease_until=utcnow() - timedelta(seconds=1)))
+    [c2] = claims.claim(any_store, "alive", 10, 30)
+    assert c2.id == mid
+    c1.tries = 1
+    claims.write(any_store, [claims.result_row(c1, "dead", "failed", now=utcnow())], [], {})
+    assert queue.get_message(any_store, mid).status == "sending"  # the old owner cannot write
+    c2.tries = 1
+    claims.write(any_store, [claims.result_row(c2, "alive", "sent", now=utcnow())], [], {})
+    m = queue.get_message(any_store, mid)
+    assert (m.status, m.attempts, m.lease_owner) == ("sent", 1, None)
+
+
+def test_renew_pushes_on_only_my_leases(any_store: Engine) -> None:
+    enqueue_n(any_store, 2)
+    [a] = claims.claim(any_store, "w1", 1, 1)
+    [b] = claims.claim(any_store, "w2", 1, 1)
+    claims.renew(any_store, "w1", 60, paused=False)
+    assert queue.get_message(any_store, a.id).lease_until > utcnow() + timedelta(seconds=50)  # type: ignore[operator]
+    assert queue.get_message(any_store, b.id).lease_until < utcnow() + timedelta(seconds=2)  # type: ignore[operator]
+
+
+def test_concurrent_claimers_never_share_a_message(any_store: Engine) -> None:
+    enqueue_n(any_store, 300)
+    got: dict[str, list[int]] = {}
+
+    def worker(name: str) -> None:
+        mine: list[int] = []
+        while True:
+            batch = claims.claim(any_store, name, 7, 30)
+            if not batch:
+                break
+            mine += [c.id for c in batch]
+        got[name] = mine
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    everything = [i for ids in got.values() for i in ids]
+    assert len(everything) == 300 and len(set(everything)) == 300
+
+
+def test_slots_cap_connections_across_owners(any_store: Engine) -> None:
+    m = mtas.add(any_store, description="relay", host="127.0.0.1", port=2525, max_connections=2)
+    assert m.id is not None
+    a = slots.acquire(any_store, m.id, 2, "w1", 30)
+    b = slots.acquire(any_store, m.id, 2, "w2", 30)
+    assert {a, b} == {0, 1}
+    assert slots.acquire(any_store, m.id, 2, "w3", 30) is None
+    assert slots.leased(any_store) == {m.id: 2}
+    assert b is not None
+    slots.release(any_store, m.id, b, "w3")  # not the owner: nothing happens
+    assert slots.acquire(any_store, m.id, 2, "w3", 30) is None
+    slots.release(any_store, m.id, b, "w2")
+    assert slots.acquire(any_store, m.id, 2, "w3", 30) == b
+
+
+def test_expired_slot_is_free_and_renew_reports_what_is_held(any_store: Engine) -> None:
+    m = mtas.add(any_store, description="relay", host="127.0.0.1", port=2525, max_connections=1)
+    assert m.id is not None
+    assert slots.acquire(any_store, m.id, 1, "dead", 30) == 0
+    with any_store.begin() as conn:
+        conn.execute(update(S).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert slots.acquire(any_store, m.id, 1, "alive", 30) == 0
+    assert slots.renew(any_store, "dead", 30) == set()
+    assert slots.renew(any_store, "alive", 30) == {(m.id, 0)}
+
+
+def test_lowering_the_limit_makes_upper_slots_unleasable(any_store: Engine) -> None:
+    m = mtas.add(any_store, description="relay", host="127.0.0.1", port=2525, max_connections=3)
+    assert m.id is not None
+    for owner in ("a", "b"):
+        slots.acquire(any_store, m.id, 3, owner, 30)
+    slots.release(any_store, m.id, 0, "a")
+    # limit now 1: slot 0 is free, slot 1 is held by b, slot 2 is above the limit
+    assert slots.acquire(any_store, m.id, 1, "c", 30) == 0
+    assert slots.acquire(any_store, m.id, 1, "d", 30) is None
+
+
+def test_concurrent_slot_acquirers_respect_the_limit(any_store: Engine) -> None:
+    m = mtas.add(any_store, description="relay", host="127.0.0.1", port=2525, max_connections=3)
+    assert m.id is not None
+    results: list[int | None] = []
+    lock = threading.Lock()
+
+    def grab(owner: str) -> None:
+        slot = slots.acquire(any_store, m.id, 3, owner, 30)  # type: ignore[arg-type]
+        with lock:
+            results.append(slot)
+
+    threads = [threading.Thread(target=grab, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    taken = [r for r in results if r is not None]
+    assert sorted(taken) == [0, 1, 2] and len(results) == 8

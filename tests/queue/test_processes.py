@@ -1,0 +1,114 @@
+"""`ertui worker` as real processes sharing one store."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from ertui import queue
+from ertui.models import Message
+from ertui.sender import WorkerSettings
+from tests.queue.conftest import add_mta, start_worker, worker_env
+from tests.smtpd import SmtpServer
+
+T = Message.__table__  # type: ignore[attr-defined]
+
+
+def statuses(engine: Engine) -> Counter[str]:
+    with engine.connect() as conn:
+        return Counter({s: n for s, n in conn.execute(
+            select(T.c.status, func.count()).group_by(T.c.status))})
+
+
+def enqueue_n(engine: Engine, n: int) -> list[int]:
+    return queue.enqueue_batch(engine, [(f"u{i}@example.com", "s", "b") for i in range(n)])
+
+
+def wait_for(pred: object, what: str, seconds: float = 30) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if pred():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def finish(proc: subprocess.Popen[bytes], seconds: float = 60) -> tuple[int, str]:
+    try:
+        _, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError("worker did not exit: " + err.decode(errors="replace")) from None
+    return proc.returncode, err.decode(errors="replace")
+
+
+def test_two_worker_processes_never_exceed_max_connections(
+        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+    smtp_server.behaviour.data_delay = 0.01
+    add_mta(store, "relay", smtp_server.port, max_connections=3)
+    enqueue_n(store, 150)
+    procs = [start_worker(db_url, "--once") for _ in range(2)]
+    for p in procs:
+        code, err = finish(p)
+        assert code == 0, err
+    assert statuses(store) == Counter({"sent": 150})
+    recipients = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    assert len(recipients) == 150 and max(recipients.values()) == 1
+    assert 1 <= smtp_server.max_seen_connections <= 3
+
+
+def test_sigterm_finishes_in_flight_and_leaves_nothing_sending(
+        store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    smtp_server.behaviour.data_delay = 0.02
+    add_mta(store, "relay", smtp_server.port, max_connections=2)
+    enqueue_n(store, 300)
+    proc = start_worker(db_url, log=tmp_path / "worker.log")
+    wait_for(lambda: len(smtp_server.received) >= 10, "deliveries to start")
+    proc.send_signal(signal.SIGTERM)
+    code, err = finish(proc)
+    assert code == 0, err
+    counts = statuses(store)
+    assert counts["sending"] == 0
+    assert counts["sent"] == len(smtp_server.received)  # every acceptance recorded, no more
+    assert counts["queued"] > 0 and counts["sent"] + counts["queued"] == 300
+    log = (tmp_path / "worker.log").read_text()
+    assert log.count(" sent id=") == counts["sent"]  # one line per delivery outcome
+
+
+def test_sigkill_mid_drain_then_a_second_worker_finishes(
+        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+    smtp_server.behaviour.data_delay = 0.01
+    add_mta(store, "relay", smtp_server.port, max_connections=2)
+    ids = enqueue_n(store, 200)
+    env = worker_env(ERTUI_WORKER_FLUSH_INTERVAL="0.2")
+    first = start_worker(db_url, "--lease-seconds", "1", env=env)
+    wait_for(lambda: len(smtp_server.received) >= 40, "deliveries to start")
+    first.send_signal(signal.SIGKILL)
+    finish(first)
+    assert statuses(store)["sending"] > 0  # its claims are left behind, leased
+    time.sleep(1.2)  # the leases (and the slots) run out
+    second = start_worker(db_url, "--once", "--lease-seconds", "1", env=env)
+    code, err = finish(second)
+    assert code == 0, err
+    assert statuses(store) == Counter({"sent": 200})
+    per = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    assert set(per) == {f"u{i}@example.com" for i in range(len(ids))}  # nothing lost
+    repeats = sum(n - 1 for n in per.values())
+    # The documented bound: results not yet written (at most flush_every) plus
+    # one in-flight message per open connection.
+    assert repeats <= WorkerSettings().flush_every + 2
+    assert max(per.values()) <= 2
+
+
+@pytest.mark.parametrize("args", [["--lease-seconds", "0"], ["--log-level", "loud"]])
+def test_worker_bad_options_exit_2(db_url: str, store: Engine, args: list[str]) -> None:
+    code, err = finish(start_worker(db_url, "--once", *args))
+    assert code == 2 and "Traceback" not in err
