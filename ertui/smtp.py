@@ -30,6 +30,7 @@ command ("service closing") is ``disconnected``: both are MTA failures.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import ssl
@@ -221,6 +222,10 @@ class SmtpSession:
     queue worker calls it for every message.
     """
 
+    #: Seconds without a greeting (plain or STARTTLS) before the port is probed
+    #: for TLS; only when the timeout is clearly longer.
+    tls_probe_after: float = 2.0
+
     def __init__(
         self, config: MtaConfig, helo_name: str, *, transcript: Transcript | None = None
     ) -> None:
@@ -265,7 +270,7 @@ class SmtpSession:
                        f", certificate verification {'on' if cfg.verify_tls else 'off'}")
                     + f", timeout {cfg.timeout:g} s"
                 )
-            greeting = await smtp.connect()
+            greeting = await self._connect(smtp)
             if t is not None:
                 if cfg.security == Security.SSL:
                     _tls_notes(smtp, t)
@@ -301,6 +306,30 @@ class SmtpSession:
         self._eightbit = smtp.supports_extension("8bitmime")
         self._smtputf8 = smtp.supports_extension("smtputf8")
         return Outcome(ok=True, code=reply.code, message=reply.message)
+
+    async def _connect(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
+        """Connect and read the greeting. Without SSL, a port that has sent not
+        a byte after ``tls_probe_after`` seconds is probed on a second
+        connection: if it completes a TLS handshake it is an SSL port, and the
+        operator hears so now rather than after the whole timeout."""
+        cfg = self.config
+        wait = self.tls_probe_after
+        if cfg.security == Security.SSL or cfg.timeout <= wait * 1.5:
+            return await smtp.connect()
+        task = asyncio.ensure_future(smtp.connect())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=wait)
+            if not done and _nothing_received(smtp):
+                from ertui.smtp_classify import answers_tls
+
+                if await answers_tls(cfg.host, cfg.port, wait) and not task.done():
+                    raise SpeaksTlsError(f"no greeting within {wait:g} s")
+            return await task
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
 
     async def _ehlo(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
         try:
@@ -435,6 +464,18 @@ class SmtpSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _nothing_received(smtp: aiosmtplib.SMTP) -> bool:
+    """True while the TCP connection is up and the server has sent nothing."""
+    protocol = smtp.protocol
+    if protocol is None or not protocol.is_connected:
+        return False
+    return not getattr(protocol, "_buffer", b"")
+
+
+class SpeaksTlsError(Exception):
+    """The port completes a TLS handshake but was used without SSL."""
 
 
 class AuthUnsupportedError(Exception):

@@ -23,6 +23,7 @@ from ertui.smtp import (
     ErrorKind,
     Outcome,
     SmtpUtf8UnsupportedError,
+    SpeaksTlsError,
 )
 
 K = ErrorKind
@@ -87,6 +88,8 @@ def classify_exception(exc: BaseException, stage: str, config: MtaConfig | None)
             f"the server's answer is not SMTP: {reply.message.strip()}",
             f"check that {_where(config)} is an SMTP port and the security mode is right",
         )
+    if isinstance(exc, SpeaksTlsError):
+        return _speaks_tls()
     if isinstance(exc, AuthUnsupportedError):
         return _auth_unsupported(str(exc), config)
     if isinstance(exc, SmtpUtf8UnsupportedError):
@@ -360,8 +363,12 @@ async def diagnose_silence(config: MtaConfig, outcome: Outcome) -> Outcome:
     completes a TLS handshake, it is an SSL port used without SSL."""
     if config.security == Security.SSL or not outcome.message.startswith(NO_GREETING):
         return outcome
-    if not await _answers_tls(config.host, config.port, min(config.timeout, 5.0)):
+    if not await answers_tls(config.host, config.port, min(config.timeout, 5.0)):
         return outcome
+    return _speaks_tls()
+
+
+def _speaks_tls() -> Outcome:
     return _fail(
         K.PROTOCOL,
         "no SMTP greeting, but the port completes a TLS handshake: it expects SSL",
@@ -369,7 +376,8 @@ async def diagnose_silence(config: MtaConfig, outcome: Outcome) -> Outcome:
     )
 
 
-async def _answers_tls(host: str, port: int, seconds: float) -> bool:
+async def answers_tls(host: str, port: int, seconds: float) -> bool:
+    """Whether ``host:port`` completes a TLS handshake (nothing verified)."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE

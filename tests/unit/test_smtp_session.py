@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -45,14 +46,16 @@ def failed(outcome: Outcome, kind: ErrorKind) -> None:
     })
 
 
-class Quiet:
-    """A RawServer script that accepts connections and never says a word, ending
-    each when the client hangs up (``settle``/``wait_done`` let a test wait for that, so no
-    handler outlives the server's loop and warns at exit). ``first`` is written
-    once, if given."""
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
 
-    def __init__(self, first: bytes = b"") -> None:
-        self.first = first
+
+class Tracked:
+    """Wraps a RawServer script and counts running handlers, so a test can wait
+    until each has ended before the server's loop stops (a handler that outlives
+    it warns at exit)."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
         self._open = 0
         self._lock = threading.Lock()
         self._idle = threading.Event()
@@ -63,10 +66,7 @@ class Quiet:
             self._open += 1
             self._idle.clear()
         try:
-            if self.first:
-                writer.write(self.first)
-                await writer.drain()
-            await asyncio.wait_for(reader.read(), 10)
+            await self.script(reader, writer)
         finally:
             with self._lock:
                 self._open -= 1
@@ -85,8 +85,17 @@ class Quiet:
             await asyncio.sleep(0.01)
 
 
-def silent_server(first: bytes = b"") -> tuple[RawServer, Quiet]:
-    script = Quiet(first)
+def silent_server(first: bytes = b"") -> tuple[RawServer, Tracked]:
+    """A server that never says a word (but ``first``, if given), each
+    connection ending when the client hangs up."""
+
+    async def quiet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if first:
+            writer.write(first)
+            await writer.drain()
+        await asyncio.wait_for(reader.read(), 10)
+
+    script = Tracked(quiet)
     return RawServer(script), script
 
 
@@ -243,6 +252,41 @@ async def test_plain_or_starttls_against_an_ssl_port(
     failed(outcome, ErrorKind.PROTOCOL)
     assert "expects SSL" in outcome.message
     assert outcome.hint == IS_SSL_HINT
+
+
+@pytest.mark.timeout(30)
+async def test_plain_against_an_ssl_port_is_found_before_a_long_timeout(
+    ssl_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SmtpSession, "tls_probe_after", 0.2)
+    outcome = await send_one(cfg(ssl_server.port, timeout=120.0))
+    failed(outcome, ErrorKind.PROTOCOL)
+    assert outcome.hint == IS_SSL_HINT
+
+
+async def slow_greeter(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Greets after a pause (like sendmail's greet_pause), then takes EHLO and QUIT."""
+    await asyncio.sleep(0.6)
+    writer.write(b"220 slow.test ESMTP\r\n")
+    while line := await reader.readline():
+        if line.upper().startswith(b"QUIT"):
+            writer.write(b"221 bye\r\n")
+            await writer.drain()
+            return
+        writer.write(b"250 slow.test\r\n" if line.upper().startswith(b"EHLO") else b"502 no\r\n")
+        await writer.drain()
+
+
+async def test_a_slow_greeting_survives_the_tls_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SmtpSession, "tls_probe_after", 0.2)
+    script = Tracked(slow_greeter)
+    with RawServer(script) as srv:
+        session = SmtpSession(cfg(srv.port, timeout=10.0), HELO)
+        outcome = await session.open()
+        await session.close()
+        await script.settle()
+        assert srv.connections_total == 2  # the session and the probe
+    assert outcome.ok, outcome
 
 
 async def test_unknown_ca_fails_verification(ssl_server: SmtpServer) -> None:
