@@ -152,6 +152,8 @@ class Transcript:
 
 @lru_cache(maxsize=8)
 def _make_tls_context(verify: bool, cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    # cafile/capath are only cache keys: create_default_context() reads
+    # SSL_CERT_FILE/SSL_CERT_DIR itself, and a change must give a new context.
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if not verify:
         ctx.check_hostname = False
@@ -262,14 +264,7 @@ class SmtpSession:
             kwargs["local_hostname"] = self.helo_name
             smtp = _TracedSMTP(t, **kwargs) if t is not None else aiosmtplib.SMTP(**kwargs)
             if t is not None:
-                mode = {Security.SSL: "SSL (implicit TLS)", Security.STARTTLS: "STARTTLS"}
-                t.note(
-                    f"connecting to {cfg.host} port {cfg.port}, "
-                    f"{mode.get(cfg.security, 'no TLS')}"
-                    + ("" if cfg.security == Security.NONE else
-                       f", certificate verification {'on' if cfg.verify_tls else 'off'}")
-                    + f", timeout {cfg.timeout:g} s"
-                )
+                t.note(_connecting(cfg))
             greeting = await self._connect(smtp)
             if t is not None:
                 if cfg.security == Security.SSL:
@@ -464,6 +459,18 @@ class SmtpSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _connecting(cfg: MtaConfig) -> str:
+    mode = {Security.SSL: "SSL (implicit TLS)", Security.STARTTLS: "STARTTLS"}
+    verify = (
+        "" if cfg.security == Security.NONE
+        else f", certificate verification {'on' if cfg.verify_tls else 'off'}"
+    )
+    return (
+        f"connecting to {cfg.host} port {cfg.port}, {mode.get(cfg.security, 'no TLS')}"
+        f"{verify}, timeout {cfg.timeout:g} s"
+    )
 
 
 def _nothing_received(smtp: aiosmtplib.SMTP) -> bool:
