@@ -96,3 +96,25 @@ def test_master_host_name_used_in_message_id(store: Engine) -> None:
     settings.set_master_host(store, "er.corp.example.net")
     [mid] = queue.enqueue(store, "a@example.com", "s", "b")
     assert queue.get_message(store, mid).message_id.endswith("@er.corp.example.net>")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a..b@example.com", ".a@example.com", "a b@example.com",
+     "a@localhost", "a@example..com"],
+)
+def test_batch_checks_every_address_even_on_a_known_domain(store: Engine, address: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        queue.enqueue_batch(store, [("first@example.com", "s", "b"), (address, "s", "b")])
+    assert err.value.field == "To"
+    assert queue.count_messages(store, status="all") == 0
+
+
+def test_batch_normalizes_like_the_single_check(store: Engine) -> None:
+    from ertui import validate
+
+    addresses = ["Someone@EXAMPLE.com", "other+tag@Example.COM", "o'hara@example.com",
+                 "josé@example.com", "x@bücher.example"]
+    ids = queue.enqueue_batch(store, [(a, "s", "b") for a in addresses])
+    got = [queue.get_message(store, i).recipient for i in ids]
+    assert got == [validate.email(a) for a in addresses]
