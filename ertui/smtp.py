@@ -296,6 +296,8 @@ class SmtpSession:
                 t.note(f"failed: {outcome.summary}")
             if outcome.kind == ErrorKind.TIMEOUT and stage == "connect":
                 outcome = await self._diagnose_silence(outcome)
+            if outcome.kind == ErrorKind.TLS_CERTIFICATE and t is not None:
+                await self._untrusted_certificate_notes(t)
             return outcome
         self._smtp = smtp
         self._eightbit = smtp.supports_extension("8bitmime")
@@ -325,6 +327,26 @@ class SmtpSession:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
+
+    async def _untrusted_certificate_notes(self, t: Transcript) -> None:
+        """For the operator, the certificate that failed verification: fetched
+        again on a second, unverified connection (transcripts only)."""
+        cfg = self.config
+        probe = aiosmtplib.SMTP(
+            hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
+            local_hostname=self.helo_name, use_tls=cfg.security == Security.SSL,
+            start_tls=False, tls_context=tls_context(False),
+        )
+        try:
+            await probe.connect()
+            if cfg.security == Security.STARTTLS:
+                await probe.starttls()
+            t.note("the certificate presented (fetched again without verification):")
+            _tls_notes(probe, t)
+        except Exception:
+            t.note("the certificate could not be fetched again without verification")
+        finally:
+            probe.close()
 
     async def _ehlo(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
         try:

@@ -319,6 +319,52 @@ async def test_certificate_for_another_name_fails(ca: trustme.CA, trust_ca: Path
     assert "not valid for 127.0.0.1" in outcome.hint
 
 
+def starttls_answer(reply: bytes | None) -> Tracked:
+    """A server that offers STARTTLS and answers it with ``reply``, or with 220
+    and then never a TLS handshake (None)."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 raw.test ESMTP\r\n")
+        while line := await reader.readline():
+            upper = line.upper()
+            if upper.startswith(b"EHLO"):
+                writer.write(b"250-raw.test\r\n250 STARTTLS\r\n")
+            elif upper.startswith(b"STARTTLS") and reply is None:
+                writer.write(b"220 go ahead\r\n")
+                await writer.drain()
+                await asyncio.wait_for(reader.read(), 10)
+                return
+            elif upper.startswith(b"STARTTLS"):
+                writer.write(reply or b"")
+            elif upper.startswith(b"QUIT"):
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(b"502 5.5.1 not here\r\n")
+            await writer.drain()
+
+    return Tracked(script)
+
+
+async def test_starttls_refused_by_the_server() -> None:
+    script = starttls_answer(b"454 4.7.0 TLS not available due to local problem\r\n")
+    with RawServer(script) as srv:
+        outcome = await send_one(cfg(srv.port, Security.STARTTLS))
+        await script.settle()
+    failed(outcome, ErrorKind.STARTTLS_UNSUPPORTED)
+    assert (outcome.code, outcome.message) == (454, "4.7.0 TLS not available due to local problem")
+
+
+async def test_starttls_without_a_handshake_times_out() -> None:
+    script = starttls_answer(None)
+    with RawServer(script) as srv:
+        outcome = await send_one(cfg(srv.port, Security.STARTTLS, timeout=0.3))
+        await script.settle()
+    failed(outcome, ErrorKind.TIMEOUT)
+    assert "starttls" in outcome.message
+
+
 async def test_starttls_required_but_not_offered(smtp_server: SmtpServer) -> None:
     outcome = await send_one(cfg(smtp_server.port, Security.STARTTLS))
     failed(outcome, ErrorKind.STARTTLS_UNSUPPORTED)

@@ -111,6 +111,22 @@ async def test_tls_transcript_has_version_cipher_subject_and_expiry(
     assert "valid until (notAfter) 3000-01-01" in lines
 
 
+@pytest.mark.parametrize(
+    ("server_fixture", "security"),
+    [("ssl_server", Security.SSL), ("starttls_server", Security.STARTTLS)],
+)
+async def test_untrusted_certificate_is_shown_in_the_transcript(
+    ready: Engine, request: pytest.FixtureRequest, server_fixture: str, security: Security
+) -> None:
+    server: SmtpServer = request.getfixturevalue(server_fixture)
+    result = await smtp.test_send(ready, cfg(server.port, security), "ops@example.net")
+    assert result.outcome.kind == ErrorKind.TLS_CERTIFICATE
+    lines = "\n".join(result.transcript)
+    assert "the certificate presented (fetched again without verification):" in lines
+    assert "server certificate: subject " in lines and "(notAfter) 3000-01-01" in lines
+    assert server.received == []
+
+
 async def test_failure_keeps_kind_code_hint_and_transcript(
     ready: Engine, smtp_server: SmtpServer
 ) -> None:
