@@ -109,11 +109,11 @@ class QueueScreen(Screen[None]):
         yield Static(id="queue-info")
         yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels",
                     id="queue-filter")
+        yield Static(id="queue-empty")
         table: DataTable[Text] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         for col in fmt.COLUMNS:
             table.add_column(col.label, key=col.key)
         yield table
-        yield Static(id="queue-empty")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -234,19 +234,19 @@ class QueueScreen(Screen[None]):
         info = Text()
         info.append(f" {self.status.capitalize()}", style="bold")
         if self.search:
-            info.append("  filter ")
-            info.append(f"“{self.search}”", style="bold")
+            info.append(" · filter ")
+            info.append(f'"{self.search}"', style="bold")
         if self.load_error:
-            info.append(f"  {self.load_error}", style="bold red")
+            info.append(f" · {self.load_error}", style="bold red")
         elif not self.loaded:
-            info.append("  loading…", style="dim")
+            info.append(" · loading…", style="dim")
         elif self.total == 0:
-            info.append("  no messages")
+            info.append(" · no messages")
         else:
             pages = (self.total - 1) // PAGE_SIZE + 1
             page = self.page_offset // PAGE_SIZE + 1
             last = min(self.page_offset + PAGE_SIZE, self.total)
-            info.append(f"  {self.total:,} messages · page {page:,} of {pages:,} · ")
+            info.append(f" · {self.total:,} messages · page {page:,} of {pages:,} · ")
             info.append(f"rows {self.page_offset + 1:,}–{last:,}")
             if pages > 1:
                 info.append("  [ ] pages", style="dim")
@@ -263,7 +263,7 @@ class QueueScreen(Screen[None]):
             self.status, f"No {self.status} message"
         )
         if self.search:
-            return f"{what} matches “{self.search}”; / changes the filter, s the status."
+            return f'{what} matches "{self.search}"; / changes the filter, s the status.'
         return f"{what} in the queue; s shows another status."
 
     # -- the cursor row -------------------------------------------------------

@@ -100,7 +100,7 @@ async def test_slash_filters_by_text(store: Engine) -> None:
         assert screen.search == "user011"
         assert screen.table.row_count == 1
         assert cell(screen.table, 0, "to") == "user011@example.com"
-        assert "“user011”" in str(screen.query_one("#queue-info", Static).render())
+        assert "\"user011\"" in str(screen.query_one("#queue-info", Static).render())
         assert screen.table.has_focus
         # Esc while editing cancels the edit and keeps the filter
         await pilot.press("slash", "x", "escape")
