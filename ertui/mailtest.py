@@ -3,7 +3,6 @@ one MTA (not the queue), with a transcript an operator can read."""
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
@@ -13,39 +12,12 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings, validate
 from ertui.mtas import MtaConfig
-from ertui.smtp import ACCEPTED, Outcome, SmtpSession, TestResult, Transcript
+from ertui.smtp import ACCEPTED, Outcome, SmtpSession, TestResult
+from ertui.smtp_transcript import Transcript
 from ertui.timeutil import utcnow
 from ertui.vault import Vault
 
 TEST_SUBJECT = "ertui test email"
-
-
-def describe_tls(ssl_object: ssl.SSLObject | None) -> list[str]:
-    """Protocol version, cipher and the server certificate's subject and expiry."""
-    if ssl_object is None:
-        return []
-    lines: list[str] = []
-    cipher = ssl_object.cipher()
-    version = ssl_object.version() or "TLS"
-    if cipher is not None:
-        lines.append(f"TLS established: {version}, cipher {cipher[0]} ({cipher[2]} bits)")
-    else:
-        lines.append(f"TLS established: {version}")
-    der = ssl_object.getpeercert(binary_form=True)
-    if der:
-        from cryptography import x509
-
-        try:
-            cert = x509.load_der_x509_certificate(der)
-        except ValueError:
-            lines.append("server certificate: cannot be parsed")
-            return lines
-        subject = cert.subject.rfc4514_string() or "(empty subject)"
-        issuer = cert.issuer.rfc4514_string() or "(empty issuer)"
-        not_after = cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
-        lines.append(f"server certificate: subject {subject}")
-        lines.append(f"server certificate: issuer {issuer}, valid until (notAfter) {not_after}")
-    return lines
 
 
 def build_test_message(sender: str, to: str, helo_name: str, config: MtaConfig) -> bytes:

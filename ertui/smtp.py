@@ -40,10 +40,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
-from aiosmtplib.typing import Default
 
 from ertui.models import Security
 from ertui.mtas import MtaConfig
+from ertui.smtp_transcript import TracedSMTP, Transcript, connecting, tls_notes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -52,6 +52,22 @@ if TYPE_CHECKING:
 
 
 class ErrorKind(StrEnum):
+    """Why a session or a send failed. Only MESSAGE_KINDS are the message's
+    fault; all the others are the MTA's.
+
+    dns: the host name does not resolve. refused: nothing listens, or the
+    host cannot be reached. timeout: no answer within the MTA's timeout.
+    tls_handshake: TLS could not be negotiated (e.g. SSL on a plain port).
+    tls_certificate: the certificate failed verification. starttls_unsupported:
+    STARTTLS required but not offered or refused. greeting: a 4xx/5xx greeting
+    (421 included). auth_unsupported / auth_failed: AUTH not possible here /
+    rejected (535), or the server demands AUTH (530). sender_refused,
+    recipient_refused, data_refused: replies to MAIL, RCPT, DATA.
+    disconnected: the server closed the session (or replied 421 later).
+    protocol: anything else, e.g. a port that does not speak SMTP, or an SSL
+    port used without SSL.
+    """
+
     DNS = "dns"
     REFUSED = "refused"
     TIMEOUT = "timeout"
@@ -107,49 +123,6 @@ class TestResult:
     __test__ = False  # not a pytest class
 
 
-class Transcript:
-    """The lines of an SMTP dialogue for an operator: ``C:`` client, ``S:``
-    server, ``*`` notes (TLS, certificate). Every line goes through
-    :meth:`scrub`, which removes the given secrets in raw and base64 form."""
-
-    def __init__(self, secrets: list[str] | None = None) -> None:
-        self.lines: list[str] = []
-        self._secrets: list[str] = []
-        for secret in secrets or []:
-            self.add_secret(secret)
-
-    def add_secret(self, secret: str, username: str | None = None) -> None:
-        import base64
-
-        if not secret:
-            return
-        forms = {secret}
-        raw = secret.encode("utf-8")
-        user = (username or "").encode("utf-8")
-        for blob in (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw):
-            forms.add(base64.b64encode(blob).decode("ascii"))
-            forms.add(base64.b64encode(blob).decode("ascii").rstrip("="))
-        self._secrets.extend(sorted(forms, key=len, reverse=True))
-
-    def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "<redacted>")
-        return text
-
-    def note(self, text: str) -> None:
-        self.lines.append(self.scrub(f"* {text}"))
-
-    def client(self, text: str) -> None:
-        self.lines.append(self.scrub(f"C: {text}"))
-
-    def server(self, code: int, message: str) -> None:
-        parts = message.split("\n") if message else [""]
-        for i, part in enumerate(parts):
-            sep = "-" if i < len(parts) - 1 else " "
-            self.lines.append(self.scrub(f"S: {code}{sep}{part}".rstrip()))
-
-
 @lru_cache(maxsize=8)
 def _make_tls_context(verify: bool, cafile: str | None, capath: str | None) -> ssl.SSLContext:
     # cafile/capath are only cache keys: create_default_context() reads
@@ -179,42 +152,6 @@ def classify(exc: BaseException, stage: str, config: MtaConfig | None = None) ->
     from ertui.smtp_classify import classify_exception
 
     return classify_exception(exc, stage, config)
-
-
-class _TracedSMTP(aiosmtplib.SMTP):
-    """aiosmtplib.SMTP that writes each command and reply to a transcript,
-    with AUTH data redacted. Only used when a transcript is asked for, so the
-    worker's hot path runs the plain class."""
-
-    def __init__(self, transcript: Transcript, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.transcript = transcript
-        self._auth_continues = False
-
-    def _render(self, args: tuple[bytes, ...]) -> str:
-        if self._auth_continues:
-            return "<redacted>"
-        if args and args[0].upper() == b"AUTH":
-            shown = b" ".join(args[:2]).decode("ascii", "replace")
-            return shown + (" <redacted>" if len(args) > 2 else "")
-        return b" ".join(args).decode("utf-8", "replace")
-
-    async def execute_command(
-        self, *args: bytes, timeout: float | Default | None = Default.token  # noqa: ASYNC109
-    ) -> aiosmtplib.SMTPResponse:
-        self.transcript.client(self._render(args))
-        is_auth = bool(args) and (args[0].upper() == b"AUTH" or self._auth_continues)
-        response = await super().execute_command(*args, timeout=timeout)
-        self.transcript.server(response.code, response.message)
-        self._auth_continues = is_auth and response.code == 334
-        return response
-
-
-def _tls_notes(smtp: aiosmtplib.SMTP, transcript: Transcript) -> None:
-    from ertui.mailtest import describe_tls
-
-    for line in describe_tls(smtp.get_transport_info("ssl_object")):
-        transcript.note(line)
 
 
 class SmtpSession:
@@ -262,13 +199,13 @@ class SmtpSession:
         smtp: aiosmtplib.SMTP | None = None
         try:
             kwargs["local_hostname"] = self.helo_name
-            smtp = _TracedSMTP(t, **kwargs) if t is not None else aiosmtplib.SMTP(**kwargs)
+            smtp = TracedSMTP(t, **kwargs) if t is not None else aiosmtplib.SMTP(**kwargs)
             if t is not None:
-                t.note(_connecting(cfg))
+                t.note(connecting(cfg))
             greeting = await self._connect(smtp)
             if t is not None:
                 if cfg.security == Security.SSL:
-                    _tls_notes(smtp, t)
+                    tls_notes(smtp, t)
                 t.server(greeting.code, greeting.message)
             stage = "ehlo"
             reply = await self._ehlo(smtp)
@@ -282,7 +219,7 @@ class SmtpSession:
                 tls_reply = await smtp.starttls()
                 if t is not None:
                     t.server(tls_reply.code, tls_reply.message)
-                    _tls_notes(smtp, t)
+                    tls_notes(smtp, t)
                 stage = "ehlo"
                 reply = await self._ehlo(smtp)
             if cfg.use_auth:
@@ -342,7 +279,7 @@ class SmtpSession:
             if cfg.security == Security.STARTTLS:
                 await probe.starttls()
             t.note("the certificate presented (fetched again without verification):")
-            _tls_notes(probe, t)
+            tls_notes(probe, t)
         except Exception:
             t.note("the certificate could not be fetched again without verification")
         finally:
@@ -481,18 +418,6 @@ class SmtpSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-def _connecting(cfg: MtaConfig) -> str:
-    mode = {Security.SSL: "SSL (implicit TLS)", Security.STARTTLS: "STARTTLS"}
-    verify = (
-        "" if cfg.security == Security.NONE
-        else f", certificate verification {'on' if cfg.verify_tls else 'off'}"
-    )
-    return (
-        f"connecting to {cfg.host} port {cfg.port}, {mode.get(cfg.security, 'no TLS')}"
-        f"{verify}, timeout {cfg.timeout:g} s"
-    )
 
 
 def _nothing_received(smtp: aiosmtplib.SMTP) -> bool:
