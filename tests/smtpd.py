@@ -200,11 +200,16 @@ class RawServer:
         self.connections_total = 0
         self._lt = _LoopThread()
         self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
         self.port = 0
 
     def start(self) -> RawServer:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.connections_total += 1
+            task = asyncio.current_task()
+            if task is not None:
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
             try:
                 await self.script(reader, writer)
             except (ConnectionError, asyncio.CancelledError):
@@ -223,6 +228,10 @@ class RawServer:
         async def _stop() -> None:
             if self._server is not None:
                 self._server.close()
+            handlers = list(self._handlers)
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
 
         try:
             self._lt.run(_stop())
@@ -237,8 +246,8 @@ class RawServer:
 
 
 async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Accepts the connection and never says a word."""
-    await asyncio.sleep(3600)
+    """Accepts the connection and never says a word (until the client hangs up)."""
+    await reader.read()
 
 
 async def greet_421(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
