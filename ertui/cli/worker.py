@@ -79,6 +79,9 @@ def worker_cmd(
         await worker.run(once=once)
         log.info("worker %s stopped", worker.id)
 
+    # The store is written from a helper thread; a short GIL switch interval
+    # keeps that thread from stalling the event loop that drives the SMTP sessions.
+    sys.setswitchinterval(0.0005)
     loop = _new_loop()
     try:
         loop.run_until_complete(main())

@@ -1,0 +1,210 @@
+"""Drain benchmark: 10,000 messages of 1 KiB to one MTA with 10 connections.
+
+Run by hand (never by the test suite), as root or a user that may run
+``smtp-sink -u nobody`` (Debian package ``postfix``):
+
+    /work/venv/bin/python bench/drain.py [--count 10000] [--connections 10]
+                                         [--skip-naive] [--naive-count N]
+
+Starts Postfix's ``smtp-sink -u nobody 127.0.0.1:PORT 1000`` on a free port
+(stopped at the end) and prints msgs/s, side by side, for:
+
+1. ``ertui worker --once`` on a fresh SQLite store holding the 10,000 messages
+   (the whole process: start-up, claims, sends, result writes, exit);
+2. a bare aiosmtplib client sending the same bytes over 10 reused connections
+   (the client-side limit of Python + aiosmtplib);
+3. a naive loop that builds an ``EmailMessage`` and calls ``aiosmtplib.send``
+   per message;
+4. ``smtp-source -s 10 -d -m 10000 -l 1024`` (the machine's limit).
+
+The Python clients use uvloop when it is installed, as ``ertui worker`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ERTUI = str(Path(sys.executable).with_name("ertui"))
+SENDER = "admin@example.com"
+BODY = ("Ertui benchmark message. " * 40)[:718]  # the rendered message is 1 KiB
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Sink:
+        exe = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+        self.proc = subprocess.Popen(
+            [exe, "-u", "nobody", f"127.0.0.1:{self.port}", "1000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("smtp-sink did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+def prepare_store(tmp: str, port: int, count: int, connections: int) -> tuple[str, list[bytes]]:
+    from ertui import mtas, queue, settings
+    from ertui.db import make_engine
+
+    url = f"sqlite:///{tmp}/drain.db"
+    engine = make_engine(url)
+    settings.set_admin_email(engine, SENDER)
+    settings.set_master_host(engine, "bench.example.com")
+    mtas.add(engine, description="smtp-sink", host="127.0.0.1", port=port,
+             max_connections=connections)
+    items = [(f"user{i}@example.com", f"Benchmark message {i}", BODY) for i in range(count)]
+    ids = queue.enqueue_batch(engine, items)
+    sample = [queue.get_message(engine, i).raw for i in ids[:1]]
+    engine.dispose()
+    return url, sample
+
+
+def run_ertui(url: str, count: int, tmp: str) -> float:
+    from sqlalchemy import create_engine, text
+
+    log = Path(tmp) / "worker.log"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [ERTUI, "--db", url, "worker", "--once", "--log-file", str(log), "--log-level", "warning"],
+        capture_output=True,
+    )
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"ertui worker failed: {proc.stderr.decode()}")
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        sent = conn.execute(text("SELECT count(*) FROM message WHERE status='sent'")).scalar_one()
+    eng.dispose()
+    if sent != count:
+        raise SystemExit(f"ertui delivered {sent} of {count}")
+    return elapsed
+
+
+async def bare_client(port: int, data: bytes, count: int, connections: int) -> None:
+    import aiosmtplib
+
+    todo = iter(range(count))
+
+    async def one_connection() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp.connect()
+        for i in todo:
+            await smtp.sendmail(SENDER, [f"user{i}@example.com"], data)
+        await smtp.quit()
+
+    await asyncio.gather(*(one_connection() for _ in range(connections)))
+
+
+async def naive_loop(port: int, count: int) -> None:
+    import aiosmtplib
+
+    for i in range(count):
+        msg = EmailMessage()
+        msg["From"] = SENDER
+        msg["To"] = f"user{i}@example.com"
+        msg["Subject"] = f"Benchmark message {i}"
+        msg.set_content(BODY)
+        await aiosmtplib.send(msg, hostname="127.0.0.1", port=port, start_tls=False)
+
+
+def timed(coro: Any) -> float:
+    loop = new_loop()
+    try:
+        t0 = time.perf_counter()
+        loop.run_until_complete(coro)
+        return time.perf_counter() - t0
+    finally:
+        loop.close()
+
+
+def run_smtp_source(port: int, count: int, connections: int) -> float:
+    exe = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    t0 = time.perf_counter()
+    subprocess.run([exe, "-s", str(connections), "-d", "-m", str(count), "-l", "1024",
+                    f"127.0.0.1:{port}"], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=10_000)
+    ap.add_argument("--connections", type=int, default=10)
+    ap.add_argument("--naive-count", type=int, default=None,
+                    help="Messages for the naive loop (default: --count).")
+    ap.add_argument("--skip-naive", action="store_true")
+    args = ap.parse_args()
+    n, c = args.count, args.connections
+    try:
+        import uvloop  # noqa: F401
+
+        loop_name = "uvloop"
+    except ImportError:
+        loop_name = "asyncio"
+    rates: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, Sink() as sink:
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
+        url, sample = prepare_store(tmp, sink.port, n, c)
+        data = sample[0]
+        print(f"{n} messages of {len(data)} bytes, smtp-sink on 127.0.0.1:{sink.port}, "
+              f"{c} connections, {loop_name}")
+        rates["ertui worker --once"] = n / run_ertui(url, n, tmp)
+        rates[f"bare aiosmtplib, {c} connections"] = n / timed(bare_client(sink.port, data, n, c))
+        if not args.skip_naive:
+            nn = args.naive_count or n
+            rates["naive EmailMessage + aiosmtplib.send"] = nn / timed(naive_loop(sink.port, nn))
+        rates[f"smtp-source -s {c} -d -m {n} -l 1024"] = n / run_smtp_source(sink.port, n, c)
+    width = max(len(k) for k in rates)
+    for name, rate in rates.items():
+        print(f"  {name:<{width}}  {rate:>9,.0f} msgs/s")
+    ertui = rates["ertui worker --once"]
+    bare = rates[f"bare aiosmtplib, {c} connections"]
+    print(f"  ertui / bare client   = {ertui / bare:.2f}  (target ≥ 0.7)")
+    if "naive EmailMessage + aiosmtplib.send" in rates:
+        naive = rates["naive EmailMessage + aiosmtplib.send"]
+        print(f"  ertui / naive loop    = {ertui / naive:.1f}  (target ≥ 3)")
+    source = rates[f"smtp-source -s {c} -d -m {n} -l 1024"]
+    print(f"  ertui / smtp-source   = {ertui / source:.2f}")
+
+
+if __name__ == "__main__":
+    main()
