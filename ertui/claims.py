@@ -56,13 +56,33 @@ class Claimed:
 
 def claim(engine: Engine, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
     """Claim up to ``limit`` due messages, oldest due first."""
+    with engine.begin() as conn:
+        return _claim(conn, owner, limit, lease_seconds)
+
+
+def write_and_claim(
+    engine: Engine,
+    results: list[dict[str, Any]],
+    attempts: list[dict[str, Any]],
+    successes: dict[int, tuple[int, datetime]],
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+) -> list[Claimed]:
+    """``write`` then ``claim`` in one transaction: one commit instead of two."""
+    with engine.begin() as conn:
+        _write(conn, results, attempts, successes)
+        return _claim(conn, owner, limit, lease_seconds)
+
+
+def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
     now = utcnow()
     due = or_(
         and_(T.c.status.in_(("queued", "deferred")), T.c.next_attempt_at <= now),
         and_(T.c.status == SENDING, T.c.lease_until < now),
     )
     pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
-    if engine.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         # A materialised CTE: PostgreSQL may otherwise re-run a LIMIT subquery
         # inside a semi-join and claim more rows than asked for.
         picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
@@ -72,11 +92,10 @@ def claim(engine: Engine, owner: str, limit: int, lease_seconds: float) -> list[
     target = target.values(
         status=SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)
     )
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            rows = _claim_sqlite(conn, owner, now, now + timedelta(seconds=lease_seconds), limit)
-        else:
-            rows = list(conn.execute(target.returning(*(T.c[c] for c in _COLUMNS.split(", ")))))
+    if conn.dialect.name == "sqlite":
+        rows = _claim_sqlite(conn, owner, now, now + timedelta(seconds=lease_seconds), limit)
+    else:
+        rows = list(conn.execute(target.returning(*(T.c[c] for c in _COLUMNS.split(", ")))))
     out = [
         Claimed(
             id=int(r[0]),

@@ -85,6 +85,11 @@ class WorkerSettings:
     cooldown_base: float = 5.0  # MTA cooldown after its first failure; doubles
     cooldown_max: float = 600.0
     stop_timeout: float = 60.0  # how long a graceful stop waits for sends in flight
+    # Store calls on a helper thread (True) or inline on the event loop (False).
+    # Default: inline for SQLite, whose calls take a few milliseconds and whose
+    # helper thread would contend with the SMTP sessions for the GIL; a thread
+    # for PostgreSQL, whose calls wait on the network.
+    db_thread: bool | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> WorkerSettings:
@@ -119,10 +124,9 @@ class _MtaState:
     conns: set[_Conn] = field(default_factory=set)
     slots_full_until: float = 0.0
 
-    @property
-    def id(self) -> int:
+    def __post_init__(self) -> None:
         assert self.row.id is not None
-        return self.row.id
+        self.id: int = self.row.id
 
     def usable(self, now: datetime) -> bool:
         return (
@@ -210,6 +214,9 @@ class DeliveryWorker:
 
     # -- plumbing ------------------------------------------------------------------
     async def _db(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run a store call: on the helper thread, or inline for SQLite (see db_thread)."""
+        if self._executor is None:
+            return fn(self.engine, *args)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args))
 
@@ -249,7 +256,11 @@ class DeliveryWorker:
     # -- main loop -------------------------------------------------------------------
     async def run(self, once: bool = False) -> None:
         """Deliver until ``request_stop`` (or, with ``once``, until nothing is due)."""
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="ertui-db")
+        threaded = self.settings.db_thread
+        if threaded is None:
+            threaded = self.engine.dialect.name != "sqlite"
+        if threaded:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="ertui-db")
         self._loop = asyncio.get_running_loop()
         self._low = self.settings.batch_size // 2
         self._wake = asyncio.Event()
@@ -276,14 +287,20 @@ class DeliveryWorker:
             now = utcnow()
             usable = [st for st in self._mtas.values() if st.usable(now)]
             capacity = sum(st.row.max_connections for st in usable)
-            self._low = max(s.batch_size // 2, 2 * capacity)
+            claim_size = max(s.batch_size, 4 * capacity)
+            self._low = claim_size  # refill early: keep up to two claims' worth in hand
             if self._paused:
                 self._release_line()
                 await self._wake_conns()
             elif usable and len(self._line) < self._low and mono >= next_claim:
-                got = await self._db(
-                    claims.claim, self.id, max(s.batch_size, 2 * capacity), s.lease_seconds
-                )
+                results = self._take_results()
+                try:
+                    got = await self._db(
+                        claims.write_and_claim, *results, self.id, claim_size, s.lease_seconds
+                    )
+                except Exception:
+                    self._put_back(results)
+                    raise
                 last_claim_empty = not got
                 if not got:
                     next_claim = mono + s.poll_interval
@@ -604,13 +621,34 @@ class DeliveryWorker:
         self._wake.set()
 
     # -- background: results and leases -------------------------------------------
+    def _take_results(
+        self,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, tuple[int, datetime]]]:
+        taken = (self._results, self._attempts, self._successes)
+        self._results, self._attempts, self._successes = [], [], {}
+        return taken
+
+    def _put_back(
+        self,
+        taken: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, tuple[int, datetime]]],
+    ) -> None:
+        """A write failed: keep its rows for the next one."""
+        results, attempts, successes = taken
+        self._results[:0] = results
+        self._attempts[:0] = attempts
+        for mta_id, (n, when) in successes.items():
+            m, _ = self._successes.get(mta_id, (0, when))
+            self._successes[mta_id] = (n + m, when)
+
     async def _flush(self) -> None:
         if not (self._results or self._attempts or self._successes):
             return
-        results, self._results = self._results, []
-        attempts, self._attempts = self._attempts, []
-        successes, self._successes = self._successes, {}
-        await self._db(claims.write, results, attempts, successes)
+        taken = self._take_results()
+        try:
+            await self._db(claims.write, *taken)
+        except Exception:
+            self._put_back(taken)
+            raise
 
     async def _flusher(self) -> None:
         while not self._closing:
