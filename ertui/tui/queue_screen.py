@@ -246,7 +246,8 @@ class QueueScreen(Screen[None]):
             pages = (self.total - 1) // PAGE_SIZE + 1
             page = self.page_offset // PAGE_SIZE + 1
             last = min(self.page_offset + PAGE_SIZE, self.total)
-            info.append(f" · {self.total:,} messages · page {page:,} of {pages:,} · ")
+            noun = "message" if self.total == 1 else "messages"
+            info.append(f" · {self.total:,} {noun} · page {page:,} of {pages:,} · ")
             info.append(f"rows {self.page_offset + 1:,}–{last:,}")
             if pages > 1:
                 info.append("  [ ] pages", style="dim")
