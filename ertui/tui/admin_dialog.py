@@ -10,15 +10,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
 from ertui import settings
 from ertui.errors import ErtuiError, ValidationError
+from ertui.tui.dialog import Dialog
 from ertui.tui.form_rows import FieldError
 
 
-class AdminDialog(ModalScreen[str | None]):
+class AdminDialog(Dialog[str | None]):
     """Dismisses with the saved address, or None when cancelled. Enter confirms."""
 
     AUTO_FOCUS = "#admin-email"

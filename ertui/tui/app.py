@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState
 from ertui.tui.backend import DeliveryWorkerLike, make_delivery_worker
 from ertui.tui.commands import ErtuiCommands
 from ertui.tui.help_screen import HelpScreen
-from ertui.tui.messages import DeliveryNotice, WorkerStateChanged
+from ertui.tui.messages import DeliveryNotice, DeliveryStateChanged
 from ertui.tui.settings_screen import SettingsScreen
 from ertui.tui.styles import stylesheet_path
 
@@ -41,6 +41,11 @@ class ErtuiApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help",
                 tooltip="List every key of this screen"),
+        Binding("f1", "help", "Help", show=False, id="help_f1",
+                tooltip="List every key of this screen"),
+        # Naming command_palette here stops Textual adding ctrl+p itself: bind both.
+        Binding("ctrl+p", "command_palette", "Commands", priority=True, id="palette_ctrl_p",
+                tooltip="Run any action by name (also :)"),
         Binding("colon", "command_palette", "Commands", show=False, id="palette",
                 tooltip="Run any action by name (also ctrl+p)"),
         Binding("p", "toggle_worker", "Pause", id="toggle_worker",
@@ -109,7 +114,7 @@ class ErtuiApp(App[None]):
             return
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.post_message(WorkerStateChanged(STOPPED))
+            self.post_message(DeliveryStateChanged(STOPPED))
             self.notify(
                 escape(f"The delivery worker stopped: {error}"),
                 title="Delivery worker",
@@ -117,10 +122,10 @@ class ErtuiApp(App[None]):
                 timeout=15,
             )
         elif event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
-            self.post_message(WorkerStateChanged(STOPPED))
+            self.post_message(DeliveryStateChanged(STOPPED))
 
-    @on(WorkerStateChanged)
-    def _set_worker_state(self, message: WorkerStateChanged) -> None:
+    @on(DeliveryStateChanged)
+    def _set_worker_state(self, message: DeliveryStateChanged) -> None:
         self.worker_state = message.state
 
     def action_toggle_worker(self) -> None:

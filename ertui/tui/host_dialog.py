@@ -10,16 +10,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
 from ertui import settings, validate
 from ertui.errors import ErtuiError, ValidationError
 from ertui.tui.backend import reset_link_preview
+from ertui.tui.dialog import Dialog
 from ertui.tui.form_rows import FieldError
 
 
-class HostDialog(ModalScreen[str | None]):
+class HostDialog(Dialog[str | None]):
     """Dismisses with the saved name, or None when cancelled. Enter confirms."""
 
     AUTO_FOCUS = "#host-input"

@@ -7,7 +7,7 @@ from typing import Any
 from textual.message import Message
 
 
-class DeliveryNotice(Message):
+class DeliveryNotice(Message, bubble=False):
     """The delivery worker finished an attempt (``ertui.sender.DeliveryEvent``).
 
     The App forwards one to every screen on the stack; a screen refreshes
@@ -19,7 +19,7 @@ class DeliveryNotice(Message):
         self.event = event
 
 
-class WorkerStateChanged(Message):
+class DeliveryStateChanged(Message):
     """The background delivery worker started, paused, resumed or stopped."""
 
     def __init__(self, state: str) -> None:

@@ -11,12 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Switch
 
 from ertui import mtas, validate
 from ertui.errors import ErtuiError, ValidationError
 from ertui.models import Mta, Security
+from ertui.tui.dialog import Dialog
 from ertui.tui.form_rows import FieldError, form_row
 from ertui.tui.test_dialog import TestDialog
 
@@ -47,7 +47,7 @@ CHECKS: dict[str, Callable[[str], object]] = {
 }
 
 
-class MtaForm(ModalScreen[str | None]):
+class MtaForm(Dialog[str | None]):
     """Dismisses with a sentence saying what was saved, or None when cancelled."""
 
     AUTO_FOCUS = "#description"

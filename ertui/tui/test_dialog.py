@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, LoadingIndicator, Static
 from textual.worker import Worker
 
@@ -20,6 +19,7 @@ from ertui.errors import ErtuiError, ValidationError
 from ertui.mtas import MtaConfig
 from ertui.smtp import ACCEPTED
 from ertui.tui.backend import test_send
+from ertui.tui.dialog import Dialog
 from ertui.tui.form_rows import FieldError, form_row
 
 RECIPIENT_FIELD = "Test recipient"
@@ -51,7 +51,7 @@ def outcome_text(outcome: Any) -> Text:
     return text
 
 
-class TestDialog(ModalScreen[None]):
+class TestDialog(Dialog[None]):
     AUTO_FOCUS = "#to"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "Ok", id="test_send", priority=True,

@@ -38,3 +38,13 @@ async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
     await pilot.pause()
     await pilot.press(*list(text))
     await pilot.pause()
+
+
+async def wait_for(pilot: Pilot[object], condition: object, tries: int = 200) -> None:
+    """Let the app run until ``condition()`` holds (bounded; fails the test otherwise)."""
+    assert callable(condition)
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"condition never held: {condition}")

@@ -1,0 +1,114 @@
+"""Edit Host, Update Administrator Account, Help, the command palette and `:`."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from textual.command import CommandPalette
+from textual.widgets import Input
+
+from ertui import mtas, settings
+from ertui.tui.admin_dialog import AdminDialog
+from ertui.tui.help_screen import HelpScreen
+from ertui.tui.host_dialog import HostDialog
+from ertui.tui.mta_form import MtaForm
+from ertui.tui.settings_screen import SettingsScreen
+from tests.tui.conftest import HOST_NAME, make_app
+from tests.tui.helpers import static_text, type_into, wait_for
+
+
+async def test_edit_host_previews_the_link_validates_and_saves(store: Engine) -> None:
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        assert isinstance(pilot.app.screen, HostDialog)
+        assert pilot.app.screen.query_one("#host-input", Input).value == HOST_NAME
+        await type_into(pilot, "#host-input", "Mail.Example.org")
+        assert static_text(pilot.app, "#host-preview") == (
+            "Recovery link: https://mail.example.org/reset-password?token=…")
+        assert not pilot.app.screen.query_one("#host-input-error").display
+        await type_into(pilot, "#host-input", "mailhost")
+        assert static_text(pilot.app, "#host-input-error") == (
+            "Master Server Host Name must be a fully qualified domain name with two or more "
+            "labels, such as mail.example.com.")
+        await pilot.press("enter")
+        assert isinstance(pilot.app.screen, HostDialog)  # not saved
+        assert settings.master_host(store).is_default
+        await type_into(pilot, "#host-input", "Mail.Example.org")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SettingsScreen)
+        assert settings.master_host(store).name == "mail.example.org"
+        assert "mail.example.org" in static_text(pilot.app, "#host-name")
+
+
+async def test_edit_host_escape_cancels(store: Engine) -> None:
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        await type_into(pilot, "#host-input", "other.example.com")
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, SettingsScreen)
+        assert settings.master_host(store).is_default
+
+
+async def test_admin_dialog_sets_the_sender_address(engine: Engine) -> None:
+    async with make_app(engine).run_test(size=(80, 24)) as pilot:
+        assert "has no email address" in static_text(pilot.app, "#status-line")
+        await pilot.press("A")
+        assert isinstance(pilot.app.screen, AdminDialog)
+        await type_into(pilot, "#admin-email", "ops@@example")
+        await pilot.press("enter")
+        assert isinstance(pilot.app.screen, AdminDialog)
+        assert "is not a valid email address" in static_text(pilot.app, "#admin-email-error")
+        await type_into(pilot, "#admin-email", "ops@example.com")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SettingsScreen)
+        assert settings.admin_email(engine) == "ops@example.com"
+        assert "has no email address" not in static_text(pilot.app, "#status-line")
+        await pilot.press("A")
+        assert pilot.app.screen.query_one("#admin-email", Input).value == "ops@example.com"
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, SettingsScreen)
+
+
+async def test_help_lists_every_key_of_the_screen(store: Engine) -> None:
+    mtas.add(store, description="Relay", host="smtp.example.com")
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        keys = {desc: k for k, desc, _ in pilot.app.screen.rows}
+        for desc in ("Add MTA", "Edit", "Remove", "Test", "On/Off", "Details", "Expand",
+                     "Collapse", "Host", "Admin", "Queue", "Pause", "Help", "Quit"):
+            assert desc in keys, desc
+        assert keys["Remove"] == "del"
+        assert keys["Admin"] == "A"
+        await pilot.press("escape")
+        # help of a modal lists the modal's keys
+        await pilot.press("a")
+        pilot.app.screen.query_one("#ssl").focus()
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        descs = {desc for _, desc, _ in pilot.app.screen.rows}
+        assert {"Test", "Ok", "Cancel"} <= descs
+        assert "Add MTA" not in descs
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, MtaForm)
+
+
+async def test_palette_offers_actions_by_name(store: Engine) -> None:
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+        await pilot.press(*"add mta")
+        await wait_for(pilot, lambda: "Add MTA" in str(
+            pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MtaForm))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen))
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+        await pilot.press(*"administrator")
+        await wait_for(pilot, lambda: "Admin" in str(
+            pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, AdminDialog))
