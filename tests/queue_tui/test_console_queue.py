@@ -1,0 +1,63 @@
+"""The Mail Queue inside the console's App: `m` opens it, and it follows the
+background delivery worker live (a real aiosmtpd server answering 451)."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from ertui import mtas, queue
+from ertui.tui.app import ErtuiApp
+from ertui.tui.queue_screen import QueueScreen
+from tests.queue_tui.conftest import fill
+from tests.queue_tui.test_queue_screen import cell, settle
+from tests.smtpd import SmtpServer
+
+
+async def test_m_opens_the_queue_and_escape_goes_back(store: Engine) -> None:
+    fill(store, 3)
+    app = ErtuiApp(store, start_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        settings_screen = app.screen
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert app.screen.table.row_count == 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is settings_screen
+
+
+async def test_queue_follows_the_worker_without_moving_the_cursor(
+    store: Engine, smtp_server: SmtpServer
+) -> None:
+    smtp_server.behaviour.rcpt_reply = "451 4.3.0 Mailbox busy, try later"
+    mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
+    # real times (fill() pins them in the past, where they would have expired)
+    ids = queue.enqueue_batch(store, [(f"user{i}@example.com", f"Report {i}", "b") for i in (1, 2, 3)])
+    assert queue.hold(store, ids) == 3  # the worker leaves them alone for now
+    app = ErtuiApp(store, start_worker=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        # (the delivery worker never completes: wait on what is shown instead)
+        await pilot.pause(0.3)
+        await pilot.press("m")
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen.table.row_count == 3:
+                break
+        await pilot.press("down", "down")
+        assert screen.current_id() == ids[0]
+        queue.release(store, ids)  # as `ertui queue release` would, from elsewhere
+        for _ in range(150):
+            await pilot.pause(0.1)
+            statuses = [cell(screen.table, r, "status") for r in range(screen.table.row_count)]
+            if statuses == ["deferred"] * 3:
+                break
+        assert statuses == ["deferred"] * 3
+        assert [cell(screen.table, r, "attempts") for r in range(3)] == ["1"] * 3
+        assert cell(screen.table, 2, "mta") == "Relay"
+        assert "Mailbox busy" in cell(screen.table, 2, "error")
+        assert screen.current_id() == ids[0] and screen.table.cursor_row == 2
+        await app.stop_delivery()
