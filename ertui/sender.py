@@ -73,7 +73,7 @@ class WorkerSettings:
     (e.g. ``ERTUI_WORKER_BACKOFF_BASE=0``), which the tests use."""
 
     lease_seconds: float = 30.0
-    batch_size: int = 100  # messages per claim
+    batch_size: int = 200  # messages per claim (at least 4 per connection)
     flush_every: int = 100  # results per write
     flush_interval: float = 0.2  # seconds between writes at most
     backoff_base: float = 60.0  # first deferral; doubles per attempt
