@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import click
 
 from ertui.cli.common import Obj, fail
+
+
+def _exit_on_hangup() -> None:
+    """A closed terminal (SIGHUP) or a kill (SIGTERM) leaves through the ``with``
+    below, so the sink stops and the temporary store is removed."""
+
+    def leave(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, leave)
 
 
 @click.command("demo")
@@ -37,6 +51,7 @@ def demo_cmd(ctx: click.Context, db_url: str | None, messages: int) -> None:
         if exc.name and exc.name.startswith("ertui.tui"):
             fail("the console is not built yet.")
         raise
+    _exit_on_hangup()
     with demo_environment(url, messages=messages) as demo:
         sink = demo.sink
         run(demo.engine, status_extra=lambda: f"Demo sink received {sink.received} messages")
