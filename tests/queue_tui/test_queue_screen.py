@@ -189,3 +189,53 @@ async def test_a_burst_of_reloads_costs_two_reads(store: Engine, monkeypatch: ob
         await settle(pilot)
         assert 1 <= len(calls) <= 2
         assert screen.table.row_count == 3
+
+
+async def test_a_delivery_notice_reloads_the_page(store: Engine) -> None:
+    from ertui.tui.messages import DeliveryNotice
+
+    ids = fill(store, 2)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:  # no poll
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        set_fields(store, ids[1], status="deferred", attempts=1)
+        screen.post_message(DeliveryNotice(object()))
+        await settle(pilot)
+        assert cell(screen.table, 0, "status") == "deferred"
+
+
+async def test_a_store_error_is_shown_not_raised(store: Engine, monkeypatch: object) -> None:
+    import pytest
+
+    from ertui.errors import StoreError
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    fill(store, 2)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+
+        def broken(*_a: object, **_k: object) -> int:
+            raise StoreError("The store at sqlite:///x cannot be opened: disk I/O error.")
+
+        monkeypatch.setattr(queue, "count_messages", broken)
+        screen.reload()
+        await settle(pilot)
+        info = str(screen.query_one("#queue-info", Static).render())
+        assert "disk I/O error" in info
+        assert screen.table.row_count == 2  # what was shown stays
+
+
+async def test_the_last_page_emptied_falls_back_a_page(store: Engine) -> None:
+    ids = fill(store, PAGE_SIZE + 3)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert screen.table.row_count == 3
+        queue.delete(store, ids[:3])  # the oldest three: the whole second page
+        screen.reload()
+        await settle(pilot)
+        assert screen.page_offset == 0 and screen.table.row_count == PAGE_SIZE
+        assert "page 1 of 1" in str(screen.query_one("#queue-info", Static).render())
