@@ -185,6 +185,8 @@ class DeliveryWorker:
         self._executor: ThreadPoolExecutor | None = None
         self._helo = "localhost"
         self._vault: Any = None
+        self._next_refresh = self._next_claim = 0.0
+        self._last_claim_empty = False
 
     # -- public controls ---------------------------------------------------------
     @property
@@ -276,61 +278,82 @@ class DeliveryWorker:
             await self._shutdown(flusher, renewer)
 
     async def _dispatch(self, once: bool) -> None:
-        s = self.settings
-        next_refresh = next_claim = 0.0
-        last_claim_empty = False
         while not self._stopping:
-            mono = time.monotonic()
-            if mono >= next_refresh:
-                await self._refresh_mtas()
-                next_refresh = mono + s.poll_interval
-            now = utcnow()
-            usable = [st for st in self._mtas.values() if st.usable(now)]
-            capacity = sum(st.row.max_connections for st in usable)
-            claim_size = max(s.batch_size, 4 * capacity)
-            self._low = claim_size  # refill early: keep up to two claims' worth in hand
-            if self._paused:
-                self._release_line()
-                await self._wake_conns()
-            elif usable and len(self._line) < self._low and mono >= next_claim:
-                results = self._take_results()
-                try:
-                    got = await self._db(
-                        claims.write_and_claim, *results, self.id, claim_size, s.lease_seconds
-                    )
-                except Exception:
-                    self._put_back(results)
-                    raise
-                last_claim_empty = not got
-                if not got:
-                    next_claim = mono + s.poll_interval
-                for msg in got:
-                    if msg.expires_at <= utcnow():
-                        self._finish_expired(msg)
-                    else:
-                        self._line.append(msg)
-                if got:
-                    await self._wake_conns()
-            await self._release_stranded(usable)
-            self._open_connections(usable)
-            nothing_due = last_claim_empty or not usable or self._paused
-            if once and nothing_due and not self._line and not self._busy():
-                # Results may make something due again (a zero backoff): write, then look.
-                await self._flush()
-                if not usable or self._paused:
+            self._wake.clear()  # anything that happens during the step wakes the wait
+            try:
+                if await self._dispatch_step(once):
                     return
-                again = await self._db(claims.claim, self.id, s.batch_size, s.lease_seconds)
-                if not again:
-                    return
-                last_claim_empty = False
-                self._line.extend(again)
+            except Exception:
+                # The store may be briefly unreachable or locked: say so, go on.
+                log.exception("dispatching failed; trying again")
+                self._next_claim = time.monotonic() + self.settings.poll_interval
+            await _wait(self._wake, self.settings.poll_interval)
+
+    async def _dispatch_step(self, once: bool) -> bool:
+        """One round: refresh, claim, hand out, open connections. True: --once is done."""
+        s = self.settings
+        mono = time.monotonic()
+        if mono >= self._next_refresh:
+            await self._refresh_mtas()
+            self._next_refresh = mono + s.poll_interval
+        now = utcnow()
+        usable = [st for st in self._mtas.values() if st.usable(now)]
+        capacity = sum(st.row.max_connections for st in usable)
+        claim_size = max(s.batch_size, 4 * capacity)
+        self._low = claim_size  # refill early: keep up to two claims' worth in hand
+        if self._paused:
+            self._release_line()
+            await self._wake_conns()
+        elif usable and len(self._line) < self._low and mono >= self._next_claim:
+            results = self._take_results()
+            try:
+                got = await self._db(
+                    claims.write_and_claim, *results, self.id, claim_size, s.lease_seconds
+                )
+            except Exception:
+                self._put_back(results)
+                raise
+            self._last_claim_empty = not got
+            if not got:
+                self._next_claim = mono + s.poll_interval
+            for msg in got:
+                if msg.expires_at <= utcnow():
+                    self._finish_expired(msg)
+                else:
+                    self._line.append(msg)
+            if got:
                 await self._wake_conns()
-                continue
-            self._wake.clear()
-            await _wait(self._wake, s.poll_interval)
+        await self._release_stranded(usable)
+        self._open_connections(usable)
+        self._release_if_no_slot(usable)
+        nothing_due = self._last_claim_empty or not usable or self._paused
+        if once and nothing_due and not self._line and not self._busy():
+            # Results may make something due again (a zero backoff): write, then look.
+            await self._flush()
+            if not usable or self._paused:
+                return True
+            again = await self._db(claims.claim, self.id, s.batch_size, s.lease_seconds)
+            if not again:
+                return True
+            self._last_claim_empty = False
+            self._line.extend(again)
+            self._wake.set()
+            await self._wake_conns()
+        return False
+
+    def _release_if_no_slot(self, usable: list[_MtaState]) -> None:
+        """Other workers hold every slot: give our claimed messages back to them."""
+        if not self._line or any(st.conns for st in usable):
+            return
+        mono = time.monotonic()
+        if usable and all(st.slots_full_until > mono for st in usable):
+            self._release_line()
+            self._next_claim = mono + self.settings.poll_interval
 
     def _release_line(self) -> None:
         """Claimed but not started: back to the queue, due as they were."""
+        if not self._line:
+            return
         now = utcnow()
         while self._line:
             m = self._line.popleft()
@@ -494,7 +517,8 @@ class DeliveryWorker:
                 st.slots_full_until = time.monotonic() + s.poll_interval
                 return
             conn.slot_no = slot
-            assert st.config is not None
+            if st.config is None:  # it became unusable meanwhile
+                return
             session = SmtpSession(st.config, self._helo)
             opened = False
             sent_here = 0
@@ -514,6 +538,14 @@ class DeliveryWorker:
                 conn.busy = True
                 try:
                     ok = await self._deliver(conn, session, msg, reused=sent_here > 0)
+                except Exception:
+                    # Not an SMTP outcome (those never raise): keep the message, let
+                    # another connection or MTA have it, and end this connection.
+                    log.exception("delivering id=%d through %r failed", msg.id,
+                                  st.row.description)
+                    msg.excluded.add(st.id)
+                    self._line.appendleft(msg)
+                    return
                 finally:
                     conn.busy = False
                 if not ok:

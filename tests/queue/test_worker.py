@@ -289,3 +289,47 @@ def test_request_stop_leaves_nothing_sending(store: Engine, smtp_server: SmtpSer
     assert counts["sending"] == 0
     assert counts["sent"] == len(smtp_server.received)  # every acceptance recorded, no more
     assert counts["sent"] + counts["queued"] == 300 and counts["queued"] > 0
+
+
+def test_pause_gives_claims_back_and_resume_delivers(
+        store: Engine, smtp_server: SmtpServer) -> None:
+    add_mta(store, "relay", smtp_server.port)
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(store, fast_settings())
+        task = asyncio.create_task(worker.run())
+        worker.pause()
+        assert worker.paused
+        await asyncio.to_thread(enqueue_n, store, 5)
+        await asyncio.sleep(0.5)  # several polls while paused
+        assert smtp_server.received == []
+        assert await asyncio.to_thread(statuses, store) == Counter({"queued": 5})
+        worker.resume()
+        for _ in range(200):
+            if len(smtp_server.received) == 5:
+                break
+            await asyncio.sleep(0.05)
+        worker.request_stop()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(scenario())
+    assert statuses(store) == Counter({"sent": 5})
+
+
+def test_open_connections_reports_per_mta(store: Engine, smtp_server: SmtpServer) -> None:
+    smtp_server.behaviour.data_delay = 0.05
+    relay = add_mta(store, "relay", smtp_server.port, max_connections=2)
+    enqueue_n(store, 20)
+    seen: list[dict[int, int]] = []
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(store, fast_settings())
+        task = asyncio.create_task(worker.run(once=True))
+        for _ in range(40):
+            seen.append(worker.open_connections())
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(task, 20)
+
+    asyncio.run(scenario())
+    assert {relay.id: 2} in seen
+    assert all(n <= 2 for snap in seen for n in snap.values())
