@@ -133,10 +133,15 @@ class MessageScreen(Screen[None]):
         self.query_one("#message-scroll", VerticalScroll).focus()
         self.reload()
         if self.poll_seconds:
-            self.set_interval(self.poll_seconds, self.reload)
+            self.set_interval(self.poll_seconds, self._tick)
+
+    def _tick(self) -> None:
+        if self.is_current:
+            self.reload()
 
     def on_delivery_notice(self, _message: TMessage) -> None:
-        self.reload()
+        if self.is_current:
+            self.reload()
 
     def reload(self) -> None:
         """Read the message again; one read at a time (a burst of events costs two)."""

@@ -123,11 +123,17 @@ class QueueScreen(Screen[None]):
         self._show_info()
         self.reload(top=True)
         if self.poll_seconds:
-            self._timer = self.set_interval(self.poll_seconds, self.reload)
+            self._timer = self.set_interval(self.poll_seconds, self._tick)
+
+    def _tick(self) -> None:
+        """The poll: changes made elsewhere (`ertui worker`, the CLI) show up too."""
+        if self.is_current:
+            self.reload()
 
     def on_delivery_notice(self, _message: Message) -> None:
-        """The console's worker finished an attempt (ertui.tui.messages.DeliveryNotice)."""
-        if self.loaded:
+        """The console's worker finished an attempt (ertui.tui.messages.DeliveryNotice).
+        Under another screen, the page is read again when this one is back."""
+        if self.loaded and self.is_current:
             self.reload()
 
     def on_screen_resume(self) -> None:
