@@ -16,7 +16,6 @@ import contextlib
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -32,8 +31,12 @@ def _ensure_rows(conn: Connection, mta_id: int, count: int) -> None:
         return
     name = conn.dialect.name
     if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         conn.execute(sqlite.insert(S).on_conflict_do_nothing(), rows)
     elif name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         conn.execute(postgresql.insert(S).on_conflict_do_nothing(), rows)
     else:  # pragma: no cover - other stores
         have = set(conn.scalars(select(S.c.slot_no).where(S.c.mta_id == mta_id)))
