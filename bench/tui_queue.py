@@ -96,20 +96,25 @@ def run_pilot(db: Path) -> tuple[float, float]:
 
 
 # -- tmux mode (the real console script in a real terminal) ----------------------------
-def _pane(session: str) -> str:
-    return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+SOCKET = f"ertui-bench-{os.getpid()}"  # a tmux server of our own, never the user's
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", "-L", SOCKET, *args],
                           capture_output=True, text=True, check=True).stdout
+
+
+def _pane(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
 
 
 def run_tmux(db: Path) -> tuple[float, float]:
     ertui = shutil.which("ertui") or str(Path(sys.executable).with_name("ertui"))
     session = f"ertui-bench-{os.getpid()}"
     cmd = f"exec {ertui} --db {db}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd],
-                   check=True)
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd)
     try:
-        pid = subprocess.run(["tmux", "display", "-p", "-t", session, "#{pane_pid}"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+        pid = tmux("display", "-p", "-t", session, "#{pane_pid}").strip()
         deadline = time.monotonic() + 30
         while "View Mail Queue" not in _pane(session):
             if time.monotonic() > deadline:
@@ -118,7 +123,7 @@ def run_tmux(db: Path) -> tuple[float, float]:
         time.sleep(1.0)  # settled
         rss_before = vm(pid, "VmRSS")
         t0 = time.perf_counter()
-        subprocess.run(["tmux", "send-keys", "-t", session, "m"], check=True)
+        tmux("send-keys", "-t", session, "m")
         while "user099999@example.com" not in _pane(session):  # the newest message
             if time.perf_counter() - t0 > 30:
                 raise SystemExit("no queue rows within 30 s")
@@ -128,7 +133,8 @@ def run_tmux(db: Path) -> tuple[float, float]:
         hwm = vm(pid, "VmHWM")
         screen = _pane(session)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], check=False)
+        Path(f"/tmp/tmux-{os.getuid()}/{SOCKET}").unlink(missing_ok=True)
     print(screen)
     print(f"tmux: first rows {elapsed * 1000:.0f} ms after `m` (pane polled every ~20 ms); "
           f"RSS before `m` {rss_before:.0f} MiB, peak {hwm:.0f} MiB")
