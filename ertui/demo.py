@@ -145,7 +145,8 @@ def demo_messages(count: int) -> list[tuple[str, str, str]]:
 
 
 def setup_store(engine: Engine, sink_port: int, *, messages: int = DEFAULT_MESSAGES) -> list[int]:
-    """Two MTAs (healthy first, broken second), admin address, host name, queued mail.
+    """Two MTAs (healthy first, broken second), an admin address and a host name
+    (unless the store has them), and queued mail.
 
     Returns the ids of the queued messages.
     """
@@ -153,8 +154,11 @@ def setup_store(engine: Engine, sink_port: int, *, messages: int = DEFAULT_MESSA
 
     _put_mta(engine, HEALTHY_MTA, sink_port)
     _put_mta(engine, BROKEN_MTA, closed_port())
-    settings.set_admin_email(engine, ADMIN_EMAIL)
-    settings.set_master_host(engine, MASTER_HOST)
+    # A store given with --db keeps its own administrator address and host name.
+    if not settings.admin_email(engine):
+        settings.set_admin_email(engine, ADMIN_EMAIL)
+    if settings.master_host(engine).is_default:
+        settings.set_master_host(engine, MASTER_HOST)
     ids: list[int] = []
     for to, subject, body in demo_messages(messages):
         ids.extend(queue.enqueue(engine, to, subject, body, MessageKind.NOTIFICATION))

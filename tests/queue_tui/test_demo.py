@@ -9,6 +9,7 @@ from ertui.demo import (
     ADMIN_EMAIL,
     BROKEN_MTA,
     HEALTHY_MTA,
+    MASTER_HOST,
     DemoSink,
     demo_environment,
     setup_store,
@@ -51,6 +52,7 @@ def test_setup_reuses_a_store(engine: object) -> None:
     from sqlalchemy.engine import Engine
 
     assert isinstance(engine, Engine)
+    settings.set_admin_email(engine, "postmaster@example.org")
     with DemoSink() as first:
         setup_store(engine, first.port, messages=2)
     with DemoSink() as second:
@@ -58,6 +60,9 @@ def test_setup_reuses_a_store(engine: object) -> None:
         assert mtas.get(engine, HEALTHY_MTA).port == second.port
     assert len(mtas.list_mtas(engine)) == 2
     assert queue.count_messages(engine) == 5
+    # the store's own administrator stays; the host name was unset, so the demo's is used
+    assert settings.admin_email(engine) == "postmaster@example.org"
+    assert settings.master_host(engine).name == MASTER_HOST
 
 
 def test_demo_command_is_registered() -> None:
