@@ -24,7 +24,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
-from ertui import mtas, settings
+from ertui import mtas, queue, settings
 from ertui.errors import NotFoundError
 from ertui.models import MessageKind, Security
 
@@ -150,8 +150,6 @@ def setup_store(engine: Engine, sink_port: int, *, messages: int = DEFAULT_MESSA
 
     Returns the ids of the queued messages.
     """
-    from ertui import queue  # the queue service; imported late so the sink works alone
-
     _put_mta(engine, HEALTHY_MTA, sink_port)
     _put_mta(engine, BROKEN_MTA, closed_port())
     # A store given with --db keeps its own administrator address and host name.
