@@ -44,7 +44,8 @@ class ErtuiApp(App[None]):
         Binding("f1", "help", "Help", show=False, id="help_f1",
                 tooltip="List every key of this screen"),
         # Naming command_palette here stops Textual adding ctrl+p itself: bind both.
-        Binding("ctrl+p", "command_palette", "Commands", priority=True, id="palette_ctrl_p",
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True,
+                id="palette_ctrl_p",
                 tooltip="Run any action by name (also :)"),
         Binding("colon", "command_palette", "Commands", show=False, id="palette",
                 tooltip="Run any action by name (also ctrl+p)"),

@@ -5,12 +5,20 @@ from __future__ import annotations
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Label, Static
+from textual.widgets import Label, Static, Switch
+
+
+def switch_state(on: bool) -> str:
+    return "on" if on else "off"
 
 
 def form_row(label: str, field: Widget, *, row_id: str | None = None) -> Horizontal:
-    """``label`` on the left, ``field`` on the right (the label names the field for tests)."""
-    return Horizontal(Label(label, classes="form-label"), field, classes="form-row", id=row_id)
+    """``label`` on the left, ``field`` on the right; a switch also says "on"/"off"."""
+    children: list[Widget] = [Label(label, classes="form-label"), field]
+    if isinstance(field, Switch):
+        children.append(Label(switch_state(field.value), id=f"{field.id}-state",
+                              classes="switch-state"))
+    return Horizontal(*children, classes="form-row", id=row_id)
 
 
 class FieldError(Static):

@@ -30,7 +30,10 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
         if display not in keys:
             keys.append(display)
         tips.setdefault(ident, binding.tooltip)
-    return [(" / ".join(keys), desc, tips[(action, desc)]) for (action, desc), keys in rows.items()]
+    found = [(" / ".join(keys), desc, tips[(action, desc)])
+             for (action, desc), keys in rows.items()]
+    # ours (they have a tooltip) first, then the widgets' own keys (cursor, focus, copy)
+    return [r for r in found if r[2]] + [r for r in found if not r[2]]
 
 
 class HelpScreen(ModalScreen[None]):

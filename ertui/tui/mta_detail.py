@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import Label, Sparkline, Static
 
 from ertui.models import Mta, Security
@@ -55,7 +56,8 @@ class MtaDetail(Vertical):
             yield Label("", id="detail-spark-total")
 
     def show(self, mta: Mta, open_connections: int | None, deliveries: list[int] | None) -> None:
-        self.border_title = f"▼ {mta.description} · {'Enabled' if mta.enabled else 'Disabled'}"
+        state = "Enabled" if mta.enabled else "Disabled"
+        self.border_title = escape(f"▼ {mta.description} · {state}")  # a title is markup
         self.query_one("#detail-text", Static).update(detail_text(mta, open_connections))
         spark = self.query_one("#detail-spark", Sparkline)
         total = self.query_one("#detail-spark-total", Label)

@@ -11,13 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
-from textual.widgets import Button, Footer, Input, Switch
+from textual.widgets import Button, Footer, Input, Label, Switch
 
 from ertui import mtas, validate
 from ertui.errors import ErtuiError, ValidationError
 from ertui.models import Mta, Security
 from ertui.tui.dialog import Dialog
-from ertui.tui.form_rows import FieldError, form_row
+from ertui.tui.form_rows import FieldError, form_row, switch_state
 from ertui.tui.test_dialog import TestDialog
 
 # The core names a field in ValidationError.field; this is where it is on the form.
@@ -113,6 +113,12 @@ class MtaForm(Dialog[str | None]):
 
     def on_mount(self) -> None:
         self._show_auth(self.query_one("#use_auth", Switch).value)
+
+    @on(Switch.Changed)
+    def _sync_switch_states(self) -> None:
+        """Each switch says "on" or "off" next to it (also after one turned another off)."""
+        for switch in self.query(Switch):
+            self.query_one(f"#{switch.id}-state", Label).update(switch_state(switch.value))
 
     # -- reading the form --------------------------------------------------
     def _text(self, field_id: str) -> str:

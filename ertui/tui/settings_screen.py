@@ -73,9 +73,9 @@ class SettingsScreen(Screen[None]):
                 tooltip="Send a test email through the selected MTA"),
         Binding("space", "toggle_enabled", "On/Off", id="toggle_enabled",
                 tooltip="Enable or disable the selected MTA"),
-        Binding("h", "edit_host", "Host", id="edit_host",
+        Binding("h", "edit_host", "Host", show=False, id="edit_host",
                 tooltip="Edit the Master Server Host Name for Email Links"),
-        Binding("A", "admin", "Admin", id="admin",
+        Binding("A", "admin", "Admin", show=False, id="admin",
                 tooltip="Update the Administrator Account (the sender address)"),
         Binding("m", "mail_queue", "Queue", id="mail_queue", tooltip="View the Mail Queue"),
         Binding("q", "app.quit", "Quit", show=False, id="quit",
@@ -112,7 +112,7 @@ class SettingsScreen(Screen[None]):
             yield Static(id="status-line")
             yield Static(id="queue-counts")
             yield Button("View Mail Queue", id="queue-button", variant="primary")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(MtaTable).focus()
@@ -203,11 +203,11 @@ class SettingsScreen(Screen[None]):
         if extra:
             text.append(f" · {extra}", style="cyan")
         if enabled == 0:
-            hint = "press a to add one" if not view.mtas else "select one and press space"
-            text.append(f"\n⚠ No MTA is enabled, nothing is sent: {hint}.", style="bold yellow")
+            hint = "press a to add one" if not view.mtas else "select one, press space"
+            text.append(f"\n⚠ No MTA is enabled: {hint}.", style="bold yellow")
         if not view.admin_email:
-            text.append("\n⚠ The administrator has no email address (the sender of every "
-                        "email): press A.", style="bold yellow")
+            text.append("\n⚠ No administrator email address (the sender of all mail): "
+                        "press A.", style="bold yellow")
         elif enabled and view.stalled:
             text.append(f"\n⚠ Mail is not moving: {view.stalled}.", style="bold yellow")
         self.query_one("#status-line", Static).update(text)

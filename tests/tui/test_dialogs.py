@@ -51,7 +51,7 @@ async def test_edit_host_escape_cancels(store: Engine) -> None:
 
 async def test_admin_dialog_sets_the_sender_address(engine: Engine) -> None:
     async with make_app(engine).run_test(size=(80, 24)) as pilot:
-        assert "has no email address" in static_text(pilot.app, "#status-line")
+        assert "No administrator email address" in static_text(pilot.app, "#status-line")
         await pilot.press("A")
         assert isinstance(pilot.app.screen, AdminDialog)
         await type_into(pilot, "#admin-email", "ops@@example")
@@ -63,7 +63,7 @@ async def test_admin_dialog_sets_the_sender_address(engine: Engine) -> None:
         await pilot.pause()
         assert isinstance(pilot.app.screen, SettingsScreen)
         assert settings.admin_email(engine) == "ops@example.com"
-        assert "has no email address" not in static_text(pilot.app, "#status-line")
+        assert "No administrator email address" not in static_text(pilot.app, "#status-line")
         await pilot.press("A")
         assert pilot.app.screen.query_one("#admin-email", Input).value == "ops@example.com"
         await pilot.press("escape")

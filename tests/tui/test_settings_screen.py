@@ -110,8 +110,8 @@ async def test_status_line_warns_without_enabled_mta_or_admin_address(engine: En
     async with make_app(engine).run_test(size=(100, 30)) as pilot:
         status = static_text(pilot.app, "#status-line")
         assert "0 of 1 MTAs enabled" in status
-        assert "No MTA is enabled, nothing is sent: select one and press space" in status
-        assert "has no email address" in status and "press A" in status
+        assert "No MTA is enabled: select one, press space" in status
+        assert "No administrator email address" in status and "press A" in status
         await pilot.press("space")
         status = static_text(pilot.app, "#status-line")
         assert "1 of 1 MTAs enabled" in status

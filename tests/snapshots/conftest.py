@@ -1,0 +1,74 @@
+"""Snapshot tests of the Mail Settings side: stable from run to run — a fixed clock,
+zone and host name, no cursor blink, no animation, the delivery worker off."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from ertui import mtas, settings
+from ertui.models import Security
+from ertui.tui.app import ErtuiApp
+
+FIXED_NOW = datetime(2026, 3, 14, 9, 30, 0, tzinfo=UTC)
+HOST_NAME = "console.example.com"
+SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((80, 24), id="80x24")]
+
+
+@pytest.fixture(autouse=True)
+def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setattr("ertui.tui.timefmt.now", lambda: FIXED_NOW)
+    monkeypatch.setattr("ertui.settings.default_host_name", lambda: HOST_NAME)
+    # a fixed secret key: nothing on screen depends on it, but no key file is written
+    monkeypatch.setenv("ERTUI_SECRET_KEY", "aMC3ZzJ1x6CbqMy9RRAjbX3HTgGb8XPDzbpEn8HxSzI=")
+    yield
+    time.tzset()
+
+
+def make_app(engine: Engine) -> ErtuiApp:
+    app = ErtuiApp(engine, start_worker=False)
+    app.animation_level = "none"
+    return app
+
+
+async def no_blink(pilot: Pilot[object]) -> None:
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+def then(*steps: Callable[[Pilot[object]], object]) -> Callable[[Pilot[object]], object]:
+    """A run_before that runs ``steps`` in order, then turns the blink off."""
+
+    async def run(pilot: Pilot[object]) -> None:
+        for step in steps:
+            result = step(pilot)
+            if hasattr(result, "__await__"):
+                await result  # type: ignore[misc]
+            await pilot.pause()
+        await no_blink(pilot)
+
+    return run
+
+
+@pytest.fixture
+def populated(engine: Engine) -> Engine:
+    """Two MTAs (one failing), an administrator address, a valid host name."""
+    settings.set_admin_email(engine, "admin@example.com")
+    mtas.add(engine, description="Primary relay", host="smtp.example.com",
+             security=Security.STARTTLS, username="mailer", password="not-shown",
+             max_connections=4)
+    mtas.add(engine, description="Backup [DC2]", host="10.20.30.40", port=2525,
+             enabled=False)
+    mtas.record_success(engine, 1, when=FIXED_NOW - timedelta(minutes=2))
+    mtas.record_failure(engine, 2, "refused: Connection refused by 10.20.30.40:2525 "
+                        "([Errno 111] Connect call failed)", when=FIXED_NOW - timedelta(hours=3))
+    return engine
