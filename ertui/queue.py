@@ -213,12 +213,18 @@ def list_messages(
     offset: int = 0,
 ) -> list[Message]:
     """A page of messages, newest first; ``search`` matches recipient, subject or id."""
-    q = (
-        select(Message)
+    # The page's ids first (from the (status, id) index, no row data), then the rows.
+    page = (
+        select(T.c.id)
         .where(*_filters(status, search))
         .order_by(T.c.id.desc())
         .limit(max(0, limit))
         .offset(max(0, offset))
+    )
+    q = (
+        select(Message)
+        .where(T.c.id.in_(page.scalar_subquery()))
+        .order_by(T.c.id.desc())
         .options(defer(Message.raw))  # type: ignore[arg-type]
     )
     with session(engine) as s:

@@ -58,6 +58,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import claims, mtas, settings, slots
 from ertui.claims import Claimed
+from ertui.errors import ValidationError
 from ertui.models import MessageStatus, Mta
 from ertui.timeutil import as_utc, utcnow
 
@@ -96,8 +97,18 @@ class WorkerSettings:
         values: dict[str, Any] = {}
         for name, f in cls.__dataclass_fields__.items():
             raw = os.environ.get(ENV_PREFIX + name.upper())
-            if raw:
-                values[name] = int(raw) if f.type in ("int", int) else float(raw)
+            if not raw:
+                continue
+            kind = str(f.type)
+            try:
+                if "bool" in kind:
+                    values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+                else:
+                    values[name] = int(raw) if kind == "int" else float(raw)
+            except ValueError:
+                raise ValidationError(
+                    ENV_PREFIX + name.upper(), f"{ENV_PREFIX}{name.upper()} must be a number."
+                ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -202,8 +213,16 @@ class DeliveryWorker:
         self._poke()
 
     def request_stop(self) -> None:
+        """Stop claiming, finish what is in flight, give back the rest, return from run."""
         self._stopping = True
         self._poke()
+
+    def hurry(self) -> None:
+        """During a stop: stop waiting for sends in flight (they are given back)."""
+        self._stopping = True
+        loop: asyncio.AbstractEventLoop | None = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._hurry.set)
 
     def open_connections(self) -> dict[int, int]:
         return {mid: len(st.conns) for mid, st in self._mtas.items() if st.conns}
@@ -268,6 +287,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._cond = asyncio.Condition()
         self._flush_wanted = asyncio.Event()
+        self._hurry = asyncio.Event()
         self._helo = settings.master_host(self.engine).name
         await self._db(claims.register_worker, self.id, socket.gethostname()[:255], os.getpid())
         flusher = asyncio.create_task(self._flusher())
@@ -712,12 +732,23 @@ class DeliveryWorker:
         self._release_line()
         await self._wake_conns()
         conns = [t for t in self._tasks if not t.done()]
-        if conns:
-            _, pending = await asyncio.wait(conns, timeout=self.settings.stop_timeout)
-            for t in pending:
-                t.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=5)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.stop_timeout
+        hurry = asyncio.ensure_future(self._hurry.wait())
+        try:
+            while True:
+                pending = [t for t in conns if not t.done()]
+                left = deadline - loop.time()
+                if not pending or self._hurry.is_set() or left <= 0:
+                    break
+                await asyncio.wait([*pending, hurry], timeout=left,
+                                   return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hurry.cancel()
+        for t in pending:
+            t.cancel()  # their messages are given back below (release_held)
+        if pending:
+            await asyncio.wait(pending, timeout=5)
         self._closing = True
         self._flush_wanted.set()
         renewer.cancel()

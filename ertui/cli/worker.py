@@ -101,7 +101,8 @@ def worker_cmd(
                 log.info("stopping: finishing what is in flight (signal again to hurry)")
                 worker.request_stop()
             else:
-                worker.settings.stop_timeout = 0
+                log.info("stopping now: sends in flight are given back")
+                worker.hurry()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)

@@ -7,12 +7,14 @@ import email
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
+from ertui.errors import ValidationError
 from ertui.models import Attempt, Message
-from ertui.sender import DeliveryEvent, DeliveryWorker
+from ertui.sender import DeliveryEvent, DeliveryWorker, WorkerSettings
 from ertui.timeutil import utcnow
 from tests.queue.conftest import add_mta, fast_settings, run_worker
 from tests.smtpd import RawServer, SmtpServer, closed_port, greet_421
@@ -333,3 +335,38 @@ def test_open_connections_reports_per_mta(store: Engine, smtp_server: SmtpServer
     asyncio.run(scenario())
     assert {relay.id: 2} in seen
     assert all(n <= 2 for snap in seen for n in snap.values())
+
+
+def test_hurry_gives_back_sends_in_flight(store: Engine, smtp_server: SmtpServer) -> None:
+    smtp_server.behaviour.data_delay = 3.0  # the server sits on the message
+    add_mta(store, "relay", smtp_server.port, max_connections=1)
+    [mid] = queue.enqueue(store, "ops@example.com", "s", "b")
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(store, fast_settings(stop_timeout=60))
+        task = asyncio.create_task(worker.run())
+        for _ in range(200):
+            if smtp_server.open_connections and worker.open_connections():
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # DATA is under way
+        worker.request_stop()
+        worker.hurry()
+        await asyncio.wait_for(task, 10)  # far less than stop_timeout
+
+    asyncio.run(scenario())
+    m = queue.get_message(store, mid)
+    assert m.status == "queued" and m.lease_owner is None
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ERTUI_WORKER_BACKOFF_BASE", "0.5")
+    monkeypatch.setenv("ERTUI_WORKER_MAX_ATTEMPTS", "7")
+    monkeypatch.setenv("ERTUI_WORKER_DB_THREAD", "yes")
+    s = WorkerSettings.from_env(lease_seconds=12.0, batch_size=None)
+    assert (s.backoff_base, s.max_attempts, s.db_thread, s.lease_seconds) == (0.5, 7, True, 12.0)
+    assert s.batch_size == WorkerSettings().batch_size
+    assert [s.backoff(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    monkeypatch.setenv("ERTUI_WORKER_MAX_ATTEMPTS", "many")
+    with pytest.raises(ValidationError):
+        WorkerSettings.from_env()
