@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.message import Message as TMessage
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -221,15 +222,16 @@ class MessageScreen(Screen[None]):
     @work(thread=True, group="message-action")
     def _act(self, action: str) -> None:
         try:
-            text = run_action(self.engine, action, [self.message_id])
-            self.post_message(QueueActionDone(action, text, ok=True))
+            text, changed = run_action(self.engine, action, [self.message_id])
+            severity: SeverityLevel = "information" if changed else "warning"
+            self.post_message(QueueActionDone(action, text, severity=severity))
         except (ErtuiError, SQLAlchemyError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            self.post_message(QueueActionDone(action, reason, ok=False))
+            self.post_message(QueueActionDone(action, reason, severity="error"))
 
     @on(QueueActionDone)
     def _done(self, event: QueueActionDone) -> None:
-        self.notify(escape(event.text), severity="information" if event.ok else "error")
+        self.notify(escape(event.text), severity=event.severity)
         if event.ok and event.action == "delete":
             self.dismiss(None)
             return

@@ -8,18 +8,27 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from textual.message import Message
+from textual.notifications import SeverityLevel
 
 from ertui import queue
 
 
 class QueueActionDone(Message):
-    """Posted (from a worker thread) when an action has run, or failed."""
+    """Posted (from a worker thread) when an action has run, or failed.
 
-    def __init__(self, action: str, text: str, *, ok: bool) -> None:
+    ``severity`` is "information" when something changed, "warning" when the
+    core changed nothing (e.g. holding a message being sent), "error" on failure.
+    """
+
+    def __init__(self, action: str, text: str, *, severity: SeverityLevel) -> None:
         super().__init__()
         self.action = action
         self.text = text
-        self.ok = ok
+        self.severity = severity
+
+    @property
+    def ok(self) -> bool:
+        return self.severity != "error"
 
 
 def _count(result: Any, default: int) -> int:
@@ -38,8 +47,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def run_action(engine: Engine, action: str, ids: list[int]) -> str:
-    """Do ``action`` through the core and say what happened. Raises ErtuiError."""
+def run_action(engine: Engine, action: str, ids: list[int]) -> tuple[str, bool]:
+    """Do ``action`` through the core; say what happened and whether anything
+    changed. Raises ErtuiError (or a store error)."""
     calls: dict[str, Callable[[], Any]] = {
         "retry": lambda: queue.retry(engine, ids),
         "hold": lambda: queue.hold(engine, ids),
@@ -51,16 +61,22 @@ def run_action(engine: Engine, action: str, ids: list[int]) -> str:
     if action == "retry_all_failed":
         n = _count(result, -1)
         if n < 0:
-            return "Every failed message will be retried now."
+            return "Every failed message will be retried now.", True
         if n == 0:
-            return "There is no failed message to retry."
-        return f"{_plural(n, 'failed message')} will be retried now."
+            return "There is no failed message to retry.", False
+        return f"{_plural(n, 'failed message')} will be retried now.", True
     n = _count(result, len(ids))
+    who = _which(ids)
     if n == 0:
-        return f"{_which(ids)} could not be changed (it is already sent, or gone)."
+        return {
+            "retry": f"{who}: nothing to retry (it is sent, held or being sent now).",
+            "hold": f"{who} cannot be held: only queued, deferred or failed mail can.",
+            "release": f"{who} is not held.",
+            "delete": f"{who} was already gone.",
+        }[action], False
     return {
-        "retry": f"{_which(ids)} will be retried now.",
-        "hold": f"{_which(ids)} held: it is not delivered until released (h).",
-        "release": f"{_which(ids)} released.",
-        "delete": f"{_which(ids)} deleted.",
-    }[action]
+        "retry": f"{who} will be retried now.",
+        "hold": f"{who} held: it is not delivered until released (h).",
+        "release": f"{who} released.",
+        "delete": f"{who} deleted.",
+    }[action], True

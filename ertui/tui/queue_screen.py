@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -368,15 +369,16 @@ class QueueScreen(Screen[None]):
     @work(thread=True, group="queue-action")
     def _act(self, action: str, ids: list[int]) -> None:
         try:
-            text = run_action(self.engine, action, ids)
-            self.post_message(QueueActionDone(action, text, ok=True))
+            text, changed = run_action(self.engine, action, ids)
+            severity: SeverityLevel = "information" if changed else "warning"
+            self.post_message(QueueActionDone(action, text, severity=severity))
         except (ErtuiError, SQLAlchemyError) as exc:
-            self.post_message(QueueActionDone(action, _db_error(exc), ok=False))
+            self.post_message(QueueActionDone(action, _db_error(exc), severity="error"))
 
     @on(QueueActionDone)
     def _action_done(self, event: QueueActionDone) -> None:
         # Plain text: notify() takes markup, so nothing from the store goes in unescaped.
         from textual.markup import escape
 
-        self.notify(escape(event.text), severity="information" if event.ok else "error")
+        self.notify(escape(event.text), severity=event.severity)
         self.reload()

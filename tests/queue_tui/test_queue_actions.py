@@ -154,3 +154,17 @@ async def test_escape_goes_back(store: Engine) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(pilot.app.screen, QueueScreen)
+
+
+async def test_an_action_that_changes_nothing_warns(store: Engine) -> None:
+    (mid,) = fill(store, 1)
+    set_fields(store, mid, status="sending")
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        notes = list(pilot.app._notifications)
+        assert [n.severity for n in notes] == ["warning"]
+        assert "cannot be held" in notes[-1].message
+        assert queue.get_message(store, mid).status == "sending"
+        assert cell(screen_of(pilot.app).table, 0, "status") == "sending"
