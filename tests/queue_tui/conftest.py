@@ -50,6 +50,7 @@ def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
     monkeypatch.setattr("ertui.tui.queue_format.now", lambda: FIXED_NOW)
     yield
+    monkeypatch.undo()  # TZ back first, then let the C library see it
     time.tzset()
 
 
