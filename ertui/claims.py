@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
@@ -319,7 +319,9 @@ def sqlite_time(value: datetime | None) -> str | None:
     fast path and the ORM write, compare and read the same values."""
     if value is None:
         return None
-    return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = as_utc(value)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:

@@ -138,6 +138,7 @@ class _MtaState:
     def __post_init__(self) -> None:
         assert self.row.id is not None
         self.id: int = self.row.id
+        self.name: str = self.row.description  # plain attributes: read per message
 
     def usable(self, now: datetime) -> bool:
         return (
@@ -405,6 +406,7 @@ class DeliveryWorker:
                 self._mtas[row.id] = st
             else:
                 st.row = row
+                st.name = row.description
                 st.cooldown_until = cooldown
             for c in st.conns:
                 if not c.stale and (c.key != key or not row.enabled or (
@@ -600,7 +602,7 @@ class DeliveryWorker:
         self._attempts.append({
             "message_id": msg.id,
             "mta_id": st.id,
-            "mta_description": st.row.description,
+            "mta_description": st.name,
             "started_at": started,
             "duration_ms": int(elapsed * 1000),
             "outcome": "sent" if outcome.ok else ("mta_error" if outcome.mta_failure else
@@ -617,7 +619,7 @@ class DeliveryWorker:
             n, _ = self._successes.get(st.id, (0, now))
             self._successes[st.id] = (n + 1, now)
             log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient,
-                     st.row.description, text)
+                     st.name, text)
             self._emit(msg, st.id, "sent", text)
         elif outcome.mta_failure:
             await self._mta_down(st, outcome, msg, elapsed)

@@ -45,10 +45,32 @@ class _BatchedFlush(logging.StreamHandler):  # type: ignore[type-arg]
         super().close()
 
 
+class _Formatter(logging.Formatter):
+    """``2026-11-27 10:18:20,123 INFO …`` with the date part made once per second."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s")
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(record.created))
+        return f"{self._stamp},{int(record.msecs):03d}"
+
+
 def _logging(log_file: str | None, level: str) -> _BatchedFlush:
     stream: TextIO = open(log_file, "a", encoding="utf-8") if log_file else sys.stderr  # noqa: SIM115
     handler = _BatchedFlush(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(_Formatter())
+    # One line per delivery: skip what this log never shows (the caller's file
+    # and line, thread and process names), as the logging HOWTO suggests.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger("ertui")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
