@@ -77,25 +77,11 @@ def write_and_claim(
 
 def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
     now = utcnow()
-    due = or_(
-        and_(T.c.status.in_(("queued", "deferred")), T.c.next_attempt_at <= now),
-        and_(T.c.status == SENDING, T.c.lease_until < now),
-    )
-    pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        # A materialised CTE: PostgreSQL may otherwise re-run a LIMIT subquery
-        # inside a semi-join and claim more rows than asked for.
-        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-        target = update(T).where(T.c.id == picked.c.id, due)
-    else:
-        target = update(T).where(T.c.id.in_(pick.scalar_subquery()), due)
-    target = target.values(
-        status=SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)
-    )
+    until = now + timedelta(seconds=lease_seconds)
     if conn.dialect.name == "sqlite":
-        rows = _claim_sqlite(conn, owner, now, now + timedelta(seconds=lease_seconds), limit)
+        rows = _claim_sqlite(conn, owner, now, until, limit)
     else:
-        rows = list(conn.execute(target.returning(*(T.c[c] for c in _COLUMNS.split(", ")))))
+        rows = _claim_core(conn, owner, now, until, limit)
     out = [
         Claimed(
             id=int(r[0]),
@@ -113,6 +99,28 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
     ]
     out.sort(key=lambda c: (c.next_attempt_at, c.id))
     return out
+
+
+def _claim_core(
+    conn: Connection, owner: str, now: datetime, until: datetime, limit: int
+) -> list[Any]:
+    """The claim in SQLAlchemy Core (PostgreSQL and any other store)."""
+    due = or_(
+        and_(T.c.status.in_(("queued", "deferred")), T.c.next_attempt_at <= now),
+        and_(T.c.status == SENDING, T.c.lease_until < now),
+    )
+    pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        # A materialised CTE: PostgreSQL may otherwise re-run a LIMIT subquery
+        # inside a semi-join and claim more rows than asked for.
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        target = update(T).where(T.c.id == picked.c.id, due)
+    else:
+        target = update(T).where(T.c.id.in_(pick.scalar_subquery()), due)
+    stmt = target.values(status=SENDING, lease_owner=owner, lease_until=until).returning(
+        *(T.c[c] for c in _COLUMNS.split(", "))
+    )
+    return list(conn.execute(stmt))
 
 
 _COLUMNS = (
@@ -287,6 +295,13 @@ def _write(
         if attempts:
             conn.execute(A.insert(), attempts)
     for mta_id, (n, when) in successes.items():
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "UPDATE mta SET sent_count = sent_count + ?, last_success_at = ?, "
+                "consecutive_failures = 0, cooldown_until = NULL WHERE id = ?",
+                (n, sqlite_time(when), mta_id),
+            )
+            continue
         conn.execute(
             update(M)
             .where(M.c.id == mta_id)
