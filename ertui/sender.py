@@ -484,8 +484,8 @@ class DeliveryWorker:
                 claims.result_row(m, self.id, status.value, now=now, next_at=next_at)
             )
             when = (next_at or m.next_attempt_at).isoformat(timespec="seconds")
-            log.info("deferred id=%d to=%s: no healthy MTA left; next attempt %s",
-                     m.id, m.recipient, when)
+            log.info("%s id=%d to=%s: no healthy MTA left; next attempt %s",
+                     status.value, m.id, m.recipient, when)
             if tried:
                 self._emit(m, m.last_mta_id, "deferred", m.last_error or "no healthy MTA left")
         self._flush_wanted.set()

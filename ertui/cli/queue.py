@@ -121,7 +121,7 @@ def show_cmd(ctx: click.Context, message_id: int, as_json: bool) -> None:
                 "mta", "last_error", "server_reply", "message_id"):
         if data.get(key) is not None:
             click.echo(f"{key.replace('_', ' ').capitalize() + ':':<17} {data[key]}")
-    click.echo("Attempts:" if attempts else "Attempts:        none yet")
+    click.echo("Attempt log:" if attempts else "Attempt log:      none yet")
     for a in attempts:
         code = f" {a.code}" if a.code is not None else ""
         click.echo(f"  {iso(a.started_at)}  {a.mta_description or '—'}  {a.outcome}{code}  "

@@ -106,7 +106,7 @@ def test_cli_send_list_show_stats(store: Engine, db_url: str) -> None:
         assert key in rows[0]
     assert rows[0]["next_attempt_at"].endswith("+00:00")
     res = runner.invoke(cli, ["--db", db_url, "queue", "show", str(ids[0])])
-    assert "Body" not in res.output and "a@example.com" in res.output and "none yet" in res.output
+    assert "Body" not in res.output and "a@example.com" in res.output and "Attempt log:      none yet" in res.output
     res = runner.invoke(cli, ["--db", db_url, "queue", "stats", "--json"])
     data = json.loads(res.output)
     assert data["counts"]["queued"] == 2 and "no MTA is enabled" in data["stalled_reason"]
