@@ -63,6 +63,9 @@ from ertui.models import MessageStatus, Mta
 from ertui.timeutil import as_utc, utcnow
 
 log = logging.getLogger("ertui.worker")
+# A library's logger: silent unless the program configures logging (the worker
+# command does; the console must not get stray lines on its screen).
+log.addHandler(logging.NullHandler())
 R = TypeVar("R")
 
 ENV_PREFIX = "ERTUI_WORKER_"
