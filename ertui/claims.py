@@ -12,7 +12,14 @@
 - **Results** are written in batches (one transaction for many messages: the
   status updates, the attempt log rows and the MTA counters). Each update is
   guarded by ``status = 'sending' AND lease_owner = me``, so a row held, deleted
-  or re-claimed meanwhile is never overwritten.
+  or re-claimed meanwhile is never overwritten. ``write_and_claim`` writes a
+  batch and claims the next in one transaction.
+
+On SQLite the hot statements (claim, results, attempt rows) are plain SQL
+through the DB-API: the same statements, without SQLAlchemy's per-row
+parameter processing, which cost several times SQLite's own work. Times are
+written in the text form SQLAlchemy uses there (``sqlite_time``), so both
+paths store, compare and read the same values.
 """
 
 from __future__ import annotations

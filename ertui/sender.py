@@ -22,7 +22,10 @@ How it works (one asyncio task per open SMTP connection, one dispatcher):
   ``backoff_base`` doubling up to ``backoff_max``; a permanent one (5xx) fails
   it at once; past its lifetime or ``max_attempts`` it fails with that reason.
 - Results are written in batches: one transaction every ``flush_every``
-  results or ``flush_interval`` seconds, whichever comes first.
+  results or ``flush_interval`` seconds, whichever comes first (or together
+  with the next claim, in its transaction). On SQLite the store calls run
+  inline on the event loop (a few milliseconds each); on PostgreSQL on a helper
+  thread (``db_thread``).
 - Leases (messages and slots) are renewed every ``lease_seconds / 3``; a
   worker killed with SIGKILL stops renewing, and ``lease_seconds`` later its
   messages are due again for any other worker.
