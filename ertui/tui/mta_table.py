@@ -97,13 +97,20 @@ class MtaTable(DataTable[Text]):
         for key, label, _ in COLUMNS:
             self.add_column(Text(label), width=widths[key], key=key)
 
+    def _available_width(self) -> int:
+        return self.size.width or self.app.size.width
+
     def on_mount(self) -> None:
-        self._build_columns(self.size.width or self.app.size.width)
+        self._build_columns(self._available_width())
 
     def on_resize(self, event: Resize) -> None:
-        if event.size.width and abs(event.size.width - self._width) > 1:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        """Rebuild the columns when the room changed (a resize, or shown after hidden)."""
+        if width and abs(width - self._width) > 1:
             current = self.current_id
-            self._build_columns(event.size.width)
+            self._build_columns(width)
             self.show(self._shown, self._expanded, keep=current)
 
     @property
@@ -120,6 +127,10 @@ class MtaTable(DataTable[Text]):
         """Show ``mtas``: cells updated in place when the rows are the same MTAs."""
         keep = self.current_id if keep is None else keep
         self._shown, self._expanded = list(mtas), expanded
+        width = self._available_width()  # the App's width while hidden (no Resize then)
+        if abs(width - self._width) > 1:
+            self._fit(width)
+            return
         wanted = [str(m.id) for m in mtas]
         present = [str(k.value) for k in self.rows]
         if wanted == present:
