@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from sqlalchemy.engine import Engine
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from ertui.tui.app import ErtuiApp
 
 REFRESH_SECONDS = 2.0
+# deliveries can come by the hundred a second: refresh at most this often for them
+DELIVERY_REFRESH_SECONDS = 0.5
 NEEDS_MTA = {"edit_mta", "remove_mta", "test_mta", "toggle_enabled", "toggle_expand",
              "expand", "collapse"}
 
@@ -92,6 +94,7 @@ class SettingsScreen(Screen[None]):
         self.engine = engine
         self.view: SettingsView | None = None
         self.expanded: int | None = None
+        self._refresh_pending = False
 
     @property
     def ertui_app(self) -> ErtuiApp:
@@ -141,6 +144,12 @@ class SettingsScreen(Screen[None]):
 
     @on(DeliveryNotice)
     def _delivered(self) -> None:
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            self.set_timer(DELIVERY_REFRESH_SECONDS, self._refresh_after_deliveries)
+
+    def _refresh_after_deliveries(self) -> None:
+        self._refresh_pending = False
         self.refresh_in_background()
 
     def _status_changed(self, _value: object) -> None:
@@ -243,6 +252,15 @@ class SettingsScreen(Screen[None]):
     @on(MtaTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.refresh_bindings()
+
+    @on(MtaTable.RowSelected)
+    def _clicked_row(self) -> None:
+        """A click on the highlighted row (Enter is the table's own binding)."""
+        self.action_toggle_expand()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.widget is not None and event.widget.id in ("host-name", "host-warning"):
+            self.action_edit_host()
 
     # -- expand / collapse --------------------------------------------------
     def _set_expanded(self, mta_id: int | None) -> None:

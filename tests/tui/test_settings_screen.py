@@ -187,3 +187,28 @@ async def test_table_updates_in_place_keeping_the_cursor(store: Engine) -> None:
         await pilot.pause()
         assert table.current_id == 2
         assert table_rows(pilot.app)[1][0] == "◀ relay2.example.com"
+
+
+async def test_the_mouse_works_too(store: Engine) -> None:
+    from ertui.tui.host_dialog import HostDialog
+    from ertui.tui.mta_form import MtaForm
+
+    _two(store)
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        detail = pilot.app.screen.query_one(MtaDetail)
+        await pilot.click(MtaTable, offset=(3, 2))  # second row: highlight
+        await pilot.click(MtaTable, offset=(3, 2))  # and again: details
+        await pilot.pause()
+        assert detail.display
+        assert table_rows(pilot.app)[1][0] == "▼ 10.0.0.5"
+        await pilot.click("#host-name")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, HostDialog)
+        await pilot.click("#cancel")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SettingsScreen)
+        await pilot.press("e")
+        assert isinstance(pilot.app.screen, MtaForm)
+        await pilot.click("#cancel")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SettingsScreen)
