@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 from textual.screen import Screen
 from textual.types import IgnoreReturnCallbackType
 
@@ -36,8 +37,9 @@ def screen_commands(screen: Screen[object]) -> list[ScreenCommand]:
             help=binding.tooltip,
             run=partial(app.run_action, binding.action, active.node),
         )
+    # The palette renders help as markup: escape it (a key such as "/" would read "[/]").
     return [
-        ScreenCommand(cmd.name, f"{cmd.help}  [{' / '.join(keys[action])}]".strip(), cmd.run)
+        ScreenCommand(cmd.name, escape(f"{cmd.help} — key {' or '.join(keys[action])}"), cmd.run)
         for action, cmd in by_action.items()
     ]
 
