@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
 from ertui.errors import ValidationError
-from ertui.models import Attempt, Message
+from ertui.models import Attempt, Message, Security
 from ertui.sender import DeliveryEvent, DeliveryWorker, WorkerSettings
 from ertui.timeutil import utcnow
 from tests.queue.conftest import add_mta, fast_settings, run_worker
@@ -370,3 +370,43 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ERTUI_WORKER_MAX_ATTEMPTS", "many")
     with pytest.raises(ValidationError):
         WorkerSettings.from_env()
+
+
+def test_delivers_through_an_authenticated_starttls_mta(
+        store: Engine, server_ssl_ctx: object, trust_ca: object) -> None:
+    import ssl
+
+    assert isinstance(server_ssl_ctx, ssl.SSLContext)
+    with SmtpServer("starttls", server_ctx=server_ssl_ctx, auth={"relay-user": "s3cret"}) as srv:
+        mtas.add(store, description="secure", host="localhost", port=srv.port,
+                 security=Security.STARTTLS, username="relay-user", password="s3cret")
+        enqueue_n(store, 3)
+        run_worker(store)
+        assert len(srv.received) == 3 and srv.auth_attempts[:1] == ["relay-user"]
+    assert statuses(store) == Counter({"sent": 3})
+
+
+def test_lowering_max_connections_takes_effect_while_running(
+        store: Engine, smtp_server: SmtpServer) -> None:
+    smtp_server.behaviour.data_delay = 0.01
+    add_mta(store, "relay", smtp_server.port, max_connections=4)
+    enqueue_n(store, 200)
+
+    async def scenario() -> None:
+        worker = DeliveryWorker(store, fast_settings())
+        task = asyncio.create_task(worker.run(once=True))
+        for _ in range(300):
+            if smtp_server.open_connections >= 3:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(mtas.edit, store, "relay", max_connections=1)
+        for _ in range(300):  # the worker sees the edit within a poll or two
+            await asyncio.sleep(0.02)
+            if sum(worker.open_connections().values()) <= 1 and smtp_server.open_connections <= 1:
+                break
+        smtp_server.max_seen_connections = smtp_server.open_connections
+        await asyncio.wait_for(task, 60)
+
+    asyncio.run(scenario())
+    assert statuses(store) == Counter({"sent": 200})
+    assert smtp_server.max_seen_connections <= 1  # after the edit, one connection at most
