@@ -215,9 +215,11 @@ def release_held(engine: Engine, owner: str) -> int:
 
 
 def register_worker(engine: Engine, owner: str, hostname: str, pid: int) -> None:
+    """Record this worker (and forget workers silent for a day: killed ones)."""
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(W.delete().where(W.c.id == owner))
+        conn.execute(W.delete().where(
+            or_(W.c.id == owner, W.c.heartbeat_at < now - timedelta(days=1))))
         conn.execute(
             W.insert().values(
                 id=owner, hostname=hostname, pid=pid, started_at=now, heartbeat_at=now, paused=False
