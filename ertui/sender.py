@@ -51,7 +51,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from secrets import token_hex
@@ -61,113 +60,19 @@ from sqlalchemy.engine import Engine
 
 from ertui import claims, mtas, settings, slots
 from ertui.claims import Claimed
-from ertui.errors import ValidationError
 from ertui.models import MessageStatus, Mta
-from ertui.timeutil import as_utc, utcnow
+from ertui.mta_pool import Conn, MtaPool, MtaState
+from ertui.results import RecentDeliveries, ResultBook
+from ertui.timeutil import utcnow
+from ertui.worker_settings import DeliveryEvent, WorkerSettings
+
+__all__ = ["DeliveryEvent", "DeliveryWorker", "WorkerSettings"]
 
 log = logging.getLogger("ertui.worker")
 # A library's logger: silent unless the program configures logging (the worker
 # command does; the console must not get stray lines on its screen).
 log.addHandler(logging.NullHandler())
 R = TypeVar("R")
-
-ENV_PREFIX = "ERTUI_WORKER_"
-
-
-@dataclass
-class WorkerSettings:
-    """Every knob of the worker; ``from_env`` reads ``ERTUI_WORKER_<NAME>`` overrides
-    (e.g. ``ERTUI_WORKER_BACKOFF_BASE=0``), which the tests use."""
-
-    lease_seconds: float = 30.0
-    batch_size: int = 200  # messages per claim (at least 4 per connection)
-    flush_every: int = 100  # results per write
-    flush_interval: float = 0.2  # seconds between writes at most
-    backoff_base: float = 60.0  # first deferral; doubles per attempt
-    backoff_max: float = 3600.0
-    max_attempts: int = 30
-    idle_close_seconds: float = 5.0
-    messages_per_connection: int = 1000
-    poll_interval: float = 0.5  # look for new mail and MTA edits this often
-    cooldown_base: float = 5.0  # MTA cooldown after its first failure; doubles
-    cooldown_max: float = 600.0
-    stop_timeout: float = 60.0  # how long a graceful stop waits for sends in flight
-    # Store calls on a helper thread (True) or inline on the event loop (False).
-    # Default: inline for SQLite, whose calls take a few milliseconds and whose
-    # helper thread would contend with the SMTP sessions for the GIL; a thread
-    # for PostgreSQL, whose calls wait on the network.
-    db_thread: bool | None = None
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> WorkerSettings:
-        values: dict[str, Any] = {}
-        for name, f in cls.__dataclass_fields__.items():
-            raw = os.environ.get(ENV_PREFIX + name.upper())
-            if not raw:
-                continue
-            kind = str(f.type)
-            try:
-                if "bool" in kind:
-                    values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
-                else:
-                    values[name] = int(raw) if kind == "int" else float(raw)
-            except ValueError:
-                raise ValidationError(
-                    ENV_PREFIX + name.upper(), f"{ENV_PREFIX}{name.upper()} must be a number."
-                ) from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-    def backoff(self, attempts: int) -> float:
-        return float(min(self.backoff_max, self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)))
-
-
-@dataclass(frozen=True)
-class DeliveryEvent:
-    message_id: int
-    mta_id: int | None
-    outcome: str  # "sent" | "deferred" | "failed" | "mta_error"
-    detail: str
-    at: datetime
-
-
-@dataclass
-class _MtaState:
-    row: Mta
-    config: mtas.MtaConfig | None  # None when it cannot be built (e.g. vault error)
-    config_error: str | None
-    key: tuple[Any, ...]
-    cooldown_until: datetime | None
-    conns: set[_Conn] = field(default_factory=set)
-    slots_full_until: float = 0.0
-
-    def __post_init__(self) -> None:
-        assert self.row.id is not None
-        self.id: int = self.row.id
-        self.name: str = self.row.description  # plain attributes: read per message
-
-    def usable(self, now: datetime) -> bool:
-        return (
-            self.row.enabled
-            and self.config is not None
-            and (self.cooldown_until is None or self.cooldown_until <= now)
-        )
-
-
-@dataclass(eq=False)
-class _Conn:
-    mta: _MtaState
-    key: tuple[Any, ...]
-    slot_no: int | None = None
-    idle: bool = False
-    busy: bool = False
-    stale: bool = False  # config changed, slot lost or limit lowered: close when free
-
-
-def _config_key(m: Mta) -> tuple[Any, ...]:
-    return (m.host, m.port, m.security, m.use_auth, m.username, m.password_enc, m.verify_tls,
-            m.timeout, m.updated_at)
-
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     """Until the event is set or the timeout passes, whichever comes first."""
@@ -193,16 +98,13 @@ class DeliveryWorker:
         self._paused = False
         self._stopping = False
         self._closing = False
-        self._mtas: dict[int, _MtaState] = {}
+        self._pool = MtaPool()
         self._line: deque[Claimed] = deque()
-        self._results: list[dict[str, Any]] = []
-        self._attempts: list[dict[str, Any]] = []
-        self._successes: dict[int, tuple[int, datetime]] = {}
-        self._recent: dict[int, dict[int, int]] = {}
+        self._book = ResultBook()
+        self._recent = RecentDeliveries()
         self._tasks: set[asyncio.Task[None]] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._helo = "localhost"
-        self._vault: Any = None
         self._next_refresh = self._next_claim = 0.0
         self._last_claim_empty = False
 
@@ -232,13 +134,12 @@ class DeliveryWorker:
             loop.call_soon_threadsafe(self._hurry.set)
 
     def open_connections(self) -> dict[int, int]:
-        return {mid: len(st.conns) for mid, st in self._mtas.items() if st.conns}
+        """Connections this process holds now, per MTA id."""
+        return self._pool.open_connections()
 
     def recent_deliveries(self, mta_id: int, minutes: int = 10) -> list[int]:
         """Messages sent through the MTA per minute, oldest minute first."""
-        now = int(time.time() // 60)
-        per = self._recent.get(mta_id, {})
-        return [per.get(m, 0) for m in range(now - minutes + 1, now + 1)]
+        return self._recent.per_minute(mta_id, minutes)
 
     # -- plumbing ------------------------------------------------------------------
     async def _db(self, fn: Callable[..., R], *args: Any) -> R:
@@ -269,12 +170,7 @@ class DeliveryWorker:
 
     def _emit(self, msg: Claimed, mta_id: int | None, outcome: str, detail: str) -> None:
         if outcome == "sent" and mta_id is not None:
-            minute = int(time.time() // 60)
-            per = self._recent.setdefault(mta_id, {})
-            per[minute] = per.get(minute, 0) + 1
-            if len(per) > 120:
-                for old in [m for m in per if m < minute - 60]:
-                    del per[old]
+            self._recent.add(mta_id)
         if self.on_event is not None:
             try:
                 self.on_event(DeliveryEvent(msg.id, mta_id, outcome, detail, utcnow()))
@@ -324,7 +220,7 @@ class DeliveryWorker:
             await self._refresh_mtas()
             self._next_refresh = mono + s.poll_interval
         now = utcnow()
-        usable = [st for st in self._mtas.values() if st.usable(now)]
+        usable = self._pool.usable(now)
         capacity = sum(st.row.max_connections for st in usable)
         claim_size = max(s.batch_size, 4 * capacity)
         self._low = claim_size  # refill early: keep up to two claims' worth in hand
@@ -332,13 +228,13 @@ class DeliveryWorker:
             self._release_line()
             await self._wake_conns()
         elif usable and len(self._line) < self._low and mono >= self._next_claim:
-            results = self._take_results()
+            taken = self._book.take()
             try:
                 got = await self._db(
-                    claims.write_and_claim, *results, self.id, claim_size, s.lease_seconds
+                    claims.write_and_claim, *taken, self.id, claim_size, s.lease_seconds
                 )
             except Exception:
-                self._put_back(results)
+                self._book.put_back(taken)
                 raise
             self._last_claim_empty = not got
             if not got:
@@ -368,7 +264,7 @@ class DeliveryWorker:
             await self._wake_conns()
         return False
 
-    def _release_if_no_slot(self, usable: list[_MtaState]) -> None:
+    def _release_if_no_slot(self, usable: list[MtaState]) -> None:
         """Other workers hold every slot: give our claimed messages back to them."""
         if not self._line or any(st.conns for st in usable):
             return
@@ -385,11 +281,11 @@ class DeliveryWorker:
         while self._line:
             m = self._line.popleft()
             status = MessageStatus.QUEUED if m.attempts + m.tries == 0 else MessageStatus.DEFERRED
-            self._results.append(claims.result_row(m, self.id, status.value, now=now))
+            self._book.results.append(claims.result_row(m, self.id, status.value, now=now))
         self._flush_wanted.set()
 
     def _busy(self) -> bool:
-        return any(c.busy for st in self._mtas.values() for c in st.conns)
+        return self._pool.busy()
 
     async def _wake_conns(self) -> None:
         async with self._cond:
@@ -397,51 +293,10 @@ class DeliveryWorker:
 
     async def _refresh_mtas(self) -> None:
         rows: list[Mta] = await self._db(mtas.list_mtas)
-        seen: set[int] = set()
-        changed = False
-        for row in rows:
-            assert row.id is not None
-            seen.add(row.id)
-            key = _config_key(row)
-            st = self._mtas.get(row.id)
-            cooldown = as_utc(row.cooldown_until) if row.cooldown_until else None
-            if st is None or st.key != key:
-                config, error = self._build_config(row)
-                conns = st.conns if st else set()
-                st = _MtaState(row, config, error, key, cooldown, conns)
-                self._mtas[row.id] = st
-            else:
-                st.row = row
-                st.name = row.description
-                st.cooldown_until = cooldown
-            for c in st.conns:
-                if not c.stale and (c.key != key or not row.enabled or (
-                    c.slot_no is not None and c.slot_no >= row.max_connections
-                )):
-                    c.stale = True
-                    changed = True
-        for mid in list(self._mtas):
-            if mid not in seen:
-                for c in self._mtas[mid].conns:
-                    c.stale = True
-                    changed = True
-                self._mtas[mid].row.enabled = False
-                if not self._mtas[mid].conns:
-                    del self._mtas[mid]
-        if changed:
+        if self._pool.update(rows):
             await self._wake_conns()
 
-    def _build_config(self, row: Mta) -> tuple[mtas.MtaConfig | None, str | None]:
-        try:
-            if row.use_auth and self._vault is None:
-                from ertui.vault import Vault
-
-                self._vault = Vault.load()
-            return mtas.config_for(row, self._vault), None
-        except Exception as exc:  # e.g. the key file is gone
-            return None, str(exc)
-
-    def _open_connections(self, usable: list[_MtaState]) -> None:
+    def _open_connections(self, usable: list[MtaState]) -> None:
         """Open connections while messages wait and no connection is free for them."""
         if self._paused or not self._line:
             return
@@ -459,14 +314,14 @@ class DeliveryWorker:
                 if not any(st.id not in m.excluded for m in self._line):
                     candidates.remove(st)
                     continue
-                conn = _Conn(st, st.key)
+                conn = Conn(st, st.key)
                 st.conns.add(conn)
                 self._spawn(self._connection(conn))
                 want -= 1
                 if len(st.conns) >= st.row.max_connections:
                     candidates.remove(st)
 
-    async def _release_stranded(self, usable: list[_MtaState]) -> None:
+    async def _release_stranded(self, usable: list[MtaState]) -> None:
         """Messages no usable MTA may take (all failed for them) go back, deferred."""
         ids = {st.id for st in usable}
         stranded = [m for m in self._line if not (ids - m.excluded)]
@@ -474,7 +329,7 @@ class DeliveryWorker:
             return
         for m in stranded:
             self._line.remove(m)
-        ends = [st.cooldown_until for st in self._mtas.values()
+        ends = [st.cooldown_until for st in self._pool.states.values()
                 if st.row.enabled and st.cooldown_until is not None]
         now = utcnow()
         for m in stranded:
@@ -486,7 +341,7 @@ class DeliveryWorker:
             else:
                 next_at = None  # never tried: due as it was
             status = MessageStatus.DEFERRED if tried else MessageStatus.QUEUED
-            self._results.append(
+            self._book.results.append(
                 claims.result_row(m, self.id, status.value, now=now, next_at=next_at)
             )
             when = (next_at or m.next_attempt_at).isoformat(timespec="seconds")
@@ -501,12 +356,12 @@ class DeliveryWorker:
             f"; last error: {msg.last_error}" if msg.last_error else ""
         )
         now = utcnow()
-        self._results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=now))
+        self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=now))
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, msg.last_error)
         self._emit(msg, None, "failed", msg.last_error)
 
     # -- one connection ----------------------------------------------------------------
-    async def _next_for(self, conn: _Conn) -> Claimed | None:
+    async def _next_for(self, conn: Conn) -> Claimed | None:
         """The next message this connection may send, waiting up to the idle time."""
         mta_id = conn.mta.id
         deadline = time.monotonic() + self.settings.idle_close_seconds
@@ -532,7 +387,7 @@ class DeliveryWorker:
             finally:
                 conn.idle = False
 
-    async def _connection(self, conn: _Conn) -> None:
+    async def _connection(self, conn: Conn) -> None:
         from ertui.smtp import SmtpSession  # the transport; imported late (it is large)
 
         st = conn.mta
@@ -590,7 +445,7 @@ class DeliveryWorker:
                 await self._db(slots.release, st.id, conn.slot_no, self.id)
             self._wake.set()
 
-    async def _deliver(self, conn: _Conn, session: Any, msg: Claimed, reused: bool) -> bool:
+    async def _deliver(self, conn: Conn, session: Any, msg: Claimed, reused: bool) -> bool:
         """Send one message; False when the connection must end (the MTA failed)."""
         st = conn.mta
         started = utcnow()
@@ -605,7 +460,7 @@ class DeliveryWorker:
         msg.tries += 1
         msg.last_mta_id = st.id
         text = outcome.message or ""
-        self._attempts.append({
+        self._book.attempts.append({
             "message_id": msg.id,
             "mta_id": st.id,
             "mta_description": st.name,
@@ -620,10 +475,9 @@ class DeliveryWorker:
         now = utcnow()
         if outcome.ok:
             msg.last_error = None
-            self._results.append(claims.result_row(
+            self._book.results.append(claims.result_row(
                 msg, self.id, MessageStatus.SENT.value, now=now, reply=text[:2000]))
-            n, _ = self._successes.get(st.id, (0, now))
-            self._successes[st.id] = (n + 1, now)
+            self._book.success(st.id, now)
             log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient,
                      st.name, text)
             self._emit(msg, st.id, "sent", text)
@@ -643,23 +497,23 @@ class DeliveryWorker:
                 if next_at >= msg.expires_at:
                     self._fail(msg, f"Not delivered within its lifetime; last error: {error}")
                 else:
-                    self._results.append(claims.result_row(
+                    self._book.results.append(claims.result_row(
                         msg, self.id, MessageStatus.DEFERRED.value, now=now, next_at=next_at))
                     log.info("deferred id=%d to=%s mta=%r next=%s: %s", msg.id, msg.recipient,
                              st.row.description, next_at.isoformat(timespec="seconds"), error)
                     self._emit(msg, st.id, "deferred", error)
-        if len(self._results) >= self.settings.flush_every:
+        if len(self._book) >= self.settings.flush_every:
             self._flush_wanted.set()
         return True
 
     def _fail(self, msg: Claimed, error: str) -> None:
         msg.last_error = error
-        self._results.append(
+        self._book.results.append(
             claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
         self._emit(msg, msg.last_mta_id, "failed", error)
 
-    async def _mta_down(self, st: _MtaState, outcome: Any, msg: Claimed | None,
+    async def _mta_down(self, st: MtaState, outcome: Any, msg: Claimed | None,
                         elapsed: float) -> None:
         """The MTA failed: cool it down, hand the message to another MTA at once."""
         text = outcome.message or str(outcome.kind)
@@ -681,33 +535,14 @@ class DeliveryWorker:
         self._wake.set()
 
     # -- background: results and leases -------------------------------------------
-    def _take_results(
-        self,
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, tuple[int, datetime]]]:
-        taken = (self._results, self._attempts, self._successes)
-        self._results, self._attempts, self._successes = [], [], {}
-        return taken
-
-    def _put_back(
-        self,
-        taken: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, tuple[int, datetime]]],
-    ) -> None:
-        """A write failed: keep its rows for the next one."""
-        results, attempts, successes = taken
-        self._results[:0] = results
-        self._attempts[:0] = attempts
-        for mta_id, (n, when) in successes.items():
-            m, _ = self._successes.get(mta_id, (0, when))
-            self._successes[mta_id] = (n + m, when)
-
     async def _flush(self) -> None:
-        if not (self._results or self._attempts or self._successes):
+        if self._book.empty():
             return
-        taken = self._take_results()
+        taken = self._book.take()
         try:
             await self._db(claims.write, *taken)
         except Exception:
-            self._put_back(taken)
+            self._book.put_back(taken)
             raise
 
     async def _flusher(self) -> None:
@@ -730,7 +565,7 @@ class DeliveryWorker:
             except Exception:
                 log.exception("renewing leases failed")
                 continue
-            for st in self._mtas.values():
+            for st in self._pool.states.values():
                 for c in st.conns:
                     if c.slot_no is not None and (st.id, c.slot_no) not in held:
                         c.stale = True  # someone else took the slot: close this one
