@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.markup import escape
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
@@ -117,10 +116,11 @@ class ErtuiApp(App[None]):
             error = event.worker.error
             self.post_message(DeliveryStateChanged(STOPPED))
             self.notify(
-                escape(f"The delivery worker stopped: {error}"),
+                f"The delivery worker stopped: {error}",
                 title="Delivery worker",
                 severity="error",
                 timeout=15,
+                markup=False,
             )
         elif event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
             self.post_message(DeliveryStateChanged(STOPPED))

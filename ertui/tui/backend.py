@@ -78,6 +78,15 @@ def queue_stats(engine: Engine) -> tuple[dict[str, int] | None, str | None]:
     return None, None
 
 
+def leased_connections(engine: Engine) -> dict[int, int] | None:
+    """Open connections per MTA across every worker sharing the store (slot leases)."""
+    slots = optional_module("slots")
+    func = getattr(slots, "leased", None)
+    if func is None:
+        return None
+    return {int(k): int(v) for k, v in dict(func(engine)).items()}
+
+
 async def test_send(engine: Engine, config: Any, to: str) -> Any:
     """``ertui.smtp.test_send`` (a TestResult), or an error when the transport is missing."""
     smtp = optional_module("smtp")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.markup import escape
 from textual.screen import Screen
 from textual.types import IgnoreReturnCallbackType
+
+from ertui.tui.literal import literal
 
 SKIP_ACTIONS = frozenset({"command_palette", "help_quit"})
 
@@ -39,7 +40,7 @@ def screen_commands(screen: Screen[object]) -> list[ScreenCommand]:
         )
     # The palette renders help as markup: escape it (a key such as "/" would read "[/]").
     return [
-        ScreenCommand(cmd.name, escape(f"{cmd.help} — key {' or '.join(keys[action])}"), cmd.run)
+        ScreenCommand(cmd.name, literal(f"{cmd.help} — key {' or '.join(keys[action])}"), cmd.run)
         for action, cmd in by_action.items()
     ]
 

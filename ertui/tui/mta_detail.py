@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.widgets import Label, Sparkline, Static
 
 from ertui.models import Mta, Security
@@ -14,7 +13,16 @@ from ertui.tui.timefmt import local
 SPARK_MINUTES = 10
 
 
-def detail_text(mta: Mta, open_connections: int | None) -> Text:
+def connections_text(here: int | None, everywhere: int | None) -> str:
+    """Open connections: all workers on the store (slot leases), and this console's."""
+    if everywhere is None:
+        return "— (no worker here)" if here is None else str(here)
+    if here is None:
+        return f"{everywhere} (all workers)"
+    return f"{everywhere} (all workers; {here} from this console)"
+
+
+def detail_text(mta: Mta, here: int | None, everywhere: int | None = None) -> Text:
     """Every setting and the health of ``mta`` (never its password)."""
     text = Text()
 
@@ -30,9 +38,7 @@ def detail_text(mta: Mta, open_connections: int | None) -> Text:
     field("Max. connections", str(mta.max_connections))
     field("Timeout", f"{mta.timeout:g} s", end="\n")
     field("Messages sent", str(mta.sent_count))
-    field("Open connections now",
-          "— (no worker here)" if open_connections is None else str(open_connections),
-          end="\n")
+    field("Open connections now", connections_text(here, everywhere), end="\n")
     field("Last success", local(mta.last_success_at), end="\n")
     if mta.last_error:
         failures = mta.consecutive_failures
@@ -55,10 +61,11 @@ class MtaDetail(Vertical):
             yield Sparkline([], id="detail-spark")
             yield Label("", id="detail-spark-total")
 
-    def show(self, mta: Mta, open_connections: int | None, deliveries: list[int] | None) -> None:
+    def show(self, mta: Mta, here: int | None, deliveries: list[int] | None,
+             everywhere: int | None = None) -> None:
         state = "Enabled" if mta.enabled else "Disabled"
-        self.border_title = escape(f"▼ {mta.description} · {state}")  # a title is markup
-        self.query_one("#detail-text", Static).update(detail_text(mta, open_connections))
+        self.border_title = Text(f"▼ {mta.description} · {state}")  # Text: never markup
+        self.query_one("#detail-text", Static).update(detail_text(mta, here, everywhere))
         spark = self.query_one("#detail-spark", Sparkline)
         total = self.query_one("#detail-spark-total", Label)
         if deliveries is None:

@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.widgets import Button, Footer, Input, Label, Switch
 
 from ertui import mtas, validate
@@ -219,7 +218,7 @@ class MtaForm(Dialog[str | None]):
             self._error(field_id).show(str(exc))
             self.query_one(f"#{field_id}").focus()
         else:
-            self.notify(escape(str(exc)), severity="error", timeout=10)
+            self.notify(str(exc), severity="error", timeout=10, markup=False)
 
     def action_save(self) -> None:
         if not self.check_all():

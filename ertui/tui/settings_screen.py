@@ -11,7 +11,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
@@ -21,7 +20,7 @@ from ertui.errors import ErtuiError
 from ertui.models import Mta
 from ertui.settings import HostName
 from ertui.tui.admin_dialog import AdminDialog
-from ertui.tui.backend import optional_module, queue_stats
+from ertui.tui.backend import leased_connections, optional_module, queue_stats
 from ertui.tui.confirm import ConfirmDialog
 from ertui.tui.host_dialog import HostDialog
 from ertui.tui.messages import DeliveryNotice
@@ -49,6 +48,7 @@ class SettingsView:
     admin_email: str | None
     queue: dict[str, int] | None
     stalled: str | None = None
+    connections: dict[int, int] | None = None  # per MTA, every worker on the store
 
 
 def load_view(engine: Engine) -> SettingsView:
@@ -59,6 +59,7 @@ def load_view(engine: Engine) -> SettingsView:
         admin_email=settings.admin_email(engine),
         queue=counts,
         stalled=stalled,
+        connections=leased_connections(engine),
     )
 
 
@@ -132,7 +133,7 @@ class SettingsScreen(Screen[None]):
         try:
             self.apply(load_view(self.engine))
         except ErtuiError as exc:
-            self.notify(escape(str(exc)), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
 
     @work(thread=True, exclusive=True, group="settings-refresh", exit_on_error=False)
     def refresh_in_background(self) -> None:
@@ -180,12 +181,15 @@ class SettingsScreen(Screen[None]):
         if mta is None or mta.id is None:
             return
         worker = getattr(self.app, "delivery", None)
-        open_now: int | None = None
+        here: int | None = None
         deliveries: list[int] | None = None
         if worker is not None:
-            open_now = int(worker.open_connections().get(mta.id, 0))
+            here = int(worker.open_connections().get(mta.id, 0))
             deliveries = list(worker.recent_deliveries(mta.id, minutes=SPARK_MINUTES))
-        detail.show(mta, open_now, deliveries)
+        everywhere = None
+        if self.view is not None and self.view.connections is not None:
+            everywhere = self.view.connections.get(mta.id, 0)
+        detail.show(mta, here, deliveries, everywhere)
 
     def _show_host(self, host: HostName) -> None:
         line = Text(host.name, style="bold")
@@ -284,7 +288,7 @@ class SettingsScreen(Screen[None]):
 
     # -- MTA actions ---------------------------------------------------------
     def _failed(self, exc: ErtuiError) -> None:
-        self.notify(escape(str(exc)), severity="error", timeout=10)
+        self.notify(str(exc), severity="error", timeout=10, markup=False)
 
     def action_add_mta(self) -> None:
         self.app.push_screen(MtaForm(self.engine), self._form_closed)
@@ -297,7 +301,7 @@ class SettingsScreen(Screen[None]):
     def _form_closed(self, saved: str | None) -> None:
         self.reload()
         if saved:
-            self.notify(escape(saved))
+            self.notify(saved, markup=False)
 
     def action_remove_mta(self) -> None:
         mta = self.selected()
@@ -314,7 +318,7 @@ class SettingsScreen(Screen[None]):
                 self._failed(exc)
                 return
             self.reload()
-            self.notify(escape(f"MTA {name!r} removed."))
+            self.notify(f"MTA {name!r} removed.", markup=False)
 
         question = (f"Remove the MTA {name!r} ({mta.host}:{mta.port})?\n"
                     "Mail is then distributed over the other enabled MTAs.")
@@ -343,14 +347,14 @@ class SettingsScreen(Screen[None]):
             return
         self.reload()
         state = "enabled" if row.enabled else "disabled"
-        self.notify(escape(f"MTA {row.description!r} {state}."))
+        self.notify(f"MTA {row.description!r} {state}.", markup=False)
 
     # -- host, admin, queue --------------------------------------------------
     def action_edit_host(self) -> None:
         def closed(name: str | None) -> None:
             self.reload()
             if name:
-                self.notify(escape(f"Master Server Host Name set to {name}."))
+                self.notify(f"Master Server Host Name set to {name}.", markup=False)
 
         self.app.push_screen(HostDialog(self.engine), closed)
 
@@ -358,7 +362,7 @@ class SettingsScreen(Screen[None]):
         def closed(address: str | None) -> None:
             self.reload()
             if address:
-                self.notify(escape(f"Administrator email address set to {address}."))
+                self.notify(f"Administrator email address set to {address}.", markup=False)
 
         self.app.push_screen(AdminDialog(self.engine), closed)
 

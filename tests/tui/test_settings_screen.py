@@ -212,3 +212,19 @@ async def test_the_mouse_works_too(store: Engine) -> None:
         await pilot.click("#cancel")
         await pilot.pause()
         assert isinstance(pilot.app.screen, SettingsScreen)
+
+
+async def test_details_count_connections_of_every_worker_on_the_store(store: Engine) -> None:
+    from ertui import slots
+
+    _two(store)
+    # another process's worker holds two connections to the first MTA
+    assert slots.acquire(store, 1, 5, "other-host:123:abcd", 300) is not None
+    assert slots.acquire(store, 1, 5, "other-host:123:abcd", 300) is not None
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        assert "Open connections now: 2 (all workers)" in static_text(pilot.app, "#detail-text")
+        slots.release_all(store, "other-host:123:abcd")
+        pilot.app.screen.reload()  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert "Open connections now: 0 (all workers)" in static_text(pilot.app, "#detail-text")
