@@ -3,7 +3,6 @@ background delivery worker live (a real aiosmtpd server answering 451)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
@@ -64,12 +63,6 @@ async def test_queue_follows_the_worker_without_moving_the_cursor(
         await app.stop_delivery()
 
 
-@pytest.mark.xfail(
-    reason="ertui/tui/commands.py puts the key display into help markup unescaped; "
-    "'[/]' (the / key) raises MarkupError",
-    raises=Exception,
-    strict=False,
-)
 async def test_palette_offers_the_queue_actions(store: Engine) -> None:
     fill(store, 1)
     app = ErtuiApp(store, start_worker=False)
