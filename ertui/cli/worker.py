@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
 import time
-from typing import TextIO
 
 import click
 
@@ -16,40 +17,56 @@ from ertui.cli.common import engine
 LEVELS = ("debug", "info", "warning", "error")
 
 
-class _BatchedFlush(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler that writes lines through at most every 0.2 s instead of
-    after every line: one line per delivery at thousands per second would
-    otherwise cost a system call each. The worker command calls ``flush_now``
-    every 0.2 s, and closing (at exit) writes the rest."""
+class _LineLog(logging.Handler):
+    """Log lines gathered and written through at most every 0.2 s, whole lines in
+    one ``write`` to an append-mode file descriptor: one line per delivery at
+    thousands per second would otherwise cost a system call each, and several
+    worker processes (``--processes``) can share one file without cutting each
+    other's lines. The worker command calls ``flush_now`` every 0.2 s; closing
+    writes the rest."""
 
     interval = 0.2
 
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
-        self._last = 0.0
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self._lines: list[str] = []
+        self._last = time.monotonic()
 
-    def flush(self) -> None:
-        now = time.monotonic()
-        if now - self._last >= self.interval:
-            self._last = now
-            super().flush()
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+            return
+        if time.monotonic() - self._last >= self.interval:
+            self.flush_now()
 
     def flush_now(self) -> None:
         self._last = time.monotonic()
-        super().flush()
+        if not self._lines:
+            return
+        data = "".join(self._lines).encode("utf-8", "replace")
+        self._lines.clear()
+        try:
+            while data:
+                data = data[os.write(self.fd, data):]
+        except OSError:
+            pass  # a full disk or a closed stderr must not stop deliveries
+
+    def flush(self) -> None:
+        self.flush_now()
 
     def close(self) -> None:
         self.flush_now()
-        if self.stream is not sys.stderr:
-            self.stream.close()
         super().close()
 
 
 class _Formatter(logging.Formatter):
     """``2026-11-27 10:18:20,123 INFO …`` with the date part made once per second."""
 
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(message)s")
+    def __init__(self, fmt: str) -> None:
+        super().__init__(fmt)
         self._second = -1
         self._stamp = ""
 
@@ -61,15 +78,22 @@ class _Formatter(logging.Formatter):
         return f"{self._stamp},{int(record.msecs):03d}"
 
 
-def _logging(log_file: str | None, level: str) -> _BatchedFlush:
-    stream: TextIO = open(log_file, "a", encoding="utf-8") if log_file else sys.stderr  # noqa: SIM115
-    handler = _BatchedFlush(stream)
-    handler.setFormatter(_Formatter())
+def _logging(log_file: str | None, level: str, processes: int = 1) -> _LineLog:
+    if log_file:
+        try:
+            fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise click.BadParameter(f"{log_file}: {exc.strerror}", param_hint="--log-file") from None
+    else:
+        fd = sys.stderr.fileno()
+    handler = _LineLog(fd)
+    who = " [%(process)d]" if processes > 1 else ""
+    handler.setFormatter(_Formatter(f"%(asctime)s %(levelname)s{who} %(message)s"))
     # One line per delivery: skip what this log never shows (the caller's file
-    # and line, thread and process names), as the logging HOWTO suggests.
+    # and line, thread names), as the logging HOWTO suggests.
     logging._srcfile = None
     logging.logThreads = False
-    logging.logProcesses = False
+    logging.logProcesses = processes > 1
     logging.logMultiprocessing = False
     root = logging.getLogger("ertui")
     root.handlers[:] = [handler]
@@ -91,34 +115,56 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--lease-seconds", type=click.FloatRange(1, 3600), default=None,
               help="How long a claim lasts without renewal (default 30).")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes sharing the queue (the MTA connection limits hold "
+              "across all of them); more than one uses more CPU cores.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None,
               help="Append the log here instead of stderr.")
 @click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="info",
               show_default=True)
 @click.pass_context
 def worker_cmd(
-    ctx: click.Context, once: bool, lease_seconds: float | None, log_file: str | None,
-    log_level: str,
+    ctx: click.Context, once: bool, lease_seconds: float | None, processes: int,
+    log_file: str | None, log_level: str,
 ) -> None:
     """Deliver the mail queue over every enabled MTA (SIGTERM/SIGINT: graceful stop).
 
     Tuning for tests and special cases comes from ERTUI_WORKER_<SETTING>
-    variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.sender.WorkerSettings).
+    variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.worker_settings).
     """
     from ertui.sender import DeliveryWorker, WorkerSettings
 
-    handler = _logging(log_file, log_level)
-    eng = engine(ctx)
-    worker = DeliveryWorker(eng, WorkerSettings.from_env(lease_seconds=lease_seconds))
+    if processes > 1 and not hasattr(os, "fork"):
+        raise click.BadParameter("needs fork(), which this system lacks", param_hint="--processes")
+    handler = _logging(log_file, log_level, processes)
+    worker_settings = WorkerSettings.from_env(lease_seconds=lease_seconds)
+    eng = engine(ctx)  # opened (and migrated) once, before any fork
+    children: list[int] = []
+    is_child = False
+    if processes > 1:
+        eng.dispose()  # no pooled connection may cross a fork
+        for _ in range(processes - 1):
+            pid = os.fork()
+            if pid == 0:
+                # Its own process group: a Ctrl-C reaches the parent only, which
+                # passes each signal on once.
+                os.setpgid(0, 0)
+                is_child, children = True, []
+                break
+            children.append(pid)
+    worker = DeliveryWorker(eng, worker_settings)
     log = logging.getLogger("ertui.worker")
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         stops = 0
 
-        def on_signal() -> None:
+        def on_signal(sig: int) -> None:
             nonlocal stops
             stops += 1
+            for pid in children:  # the parent passes the signal on
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
             if stops == 1:
                 log.info("stopping: finishing what is in flight (signal again to hurry)")
                 worker.request_stop()
@@ -127,10 +173,11 @@ def worker_cmd(
                 worker.hurry()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, on_signal)
+            loop.add_signal_handler(sig, on_signal, sig)
+
         async def flush_log() -> None:
             while True:
-                await asyncio.sleep(_BatchedFlush.interval)
+                await asyncio.sleep(_LineLog.interval)
                 handler.flush_now()
 
         flusher = asyncio.create_task(flush_log())
@@ -142,14 +189,38 @@ def worker_cmd(
         log.info("worker %s stopped", worker.id)
         handler.flush_now()
 
-    # The store is written from a helper thread; a short GIL switch interval
-    # keeps that thread from stalling the event loop that drives the SMTP sessions.
+    # With the store on PostgreSQL, store calls run on a helper thread; a short
+    # GIL switch interval keeps it from stalling the loop that drives the sessions.
     sys.setswitchinterval(0.0005)
     loop = _new_loop()
     try:
         loop.run_until_complete(main())
+    except BaseException:
+        if is_child:
+            log.exception("worker process failed")
+            handler.flush_now()
+            os._exit(1)
+        _end_children(children, signal.SIGTERM)
+        raise
     finally:
         loop.close()
+    if is_child:
+        handler.flush_now()
+        os._exit(0)
+    if _end_children(children, None):
+        raise SystemExit(1)
+
+
+def _end_children(children: list[int], sig: int | None) -> bool:
+    """Signal (optionally) and wait for the worker processes; True if one failed."""
+    failed = False
+    for pid in children:
+        if sig is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        _, status = os.waitpid(pid, 0)
+        failed = failed or os.waitstatus_to_exitcode(status) != 0
+    return failed
 
 
 def register(cli: click.Group) -> None:

@@ -112,3 +112,38 @@ def test_sigkill_mid_drain_then_a_second_worker_finishes(
 def test_worker_bad_options_exit_2(db_url: str, store: Engine, args: list[str]) -> None:
     code, err = finish(start_worker(db_url, "--once", *args))
     assert code == 2 and "Traceback" not in err
+
+
+def test_processes_option_shares_the_queue_within_the_limit(
+        store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    smtp_server.behaviour.data_delay = 0.005
+    add_mta(store, "relay", smtp_server.port, max_connections=3)
+    enqueue_n(store, 200)
+    log = tmp_path / "worker.log"
+    code, err = finish(start_worker(db_url, "--once", "--processes", "2", log=log))
+    assert code == 0, err
+    assert statuses(store) == Counter({"sent": 200})
+    per = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    assert len(per) == 200 and max(per.values()) == 1
+    assert smtp_server.max_seen_connections <= 3
+    lines = log.read_text().splitlines()
+    assert sum(" sent id=" in line for line in lines) == 200  # whole lines, none cut
+    pids = {line.split("[", 1)[1].split("]", 1)[0] for line in lines if " started" in line}
+    assert len(pids) == 2
+
+
+def test_sigterm_to_the_parent_stops_every_process(
+        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+    smtp_server.behaviour.data_delay = 0.02
+    add_mta(store, "relay", smtp_server.port, max_connections=4)
+    enqueue_n(store, 400)
+    proc = start_worker(db_url, "--processes", "2")
+    wait_for(lambda: len(smtp_server.received) >= 20, "deliveries to start")
+    proc.send_signal(signal.SIGTERM)
+    code, err = finish(proc)
+    assert code == 0, err
+    time.sleep(0.2)
+    counts = statuses(store)
+    assert counts["sending"] == 0
+    assert counts["sent"] == len(smtp_server.received)
+    assert counts["queued"] > 0
