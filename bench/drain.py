@@ -5,13 +5,14 @@ Run by hand (never by the test suite), as root or a user that may run
 
     /work/venv/bin/python bench/drain.py [--count 10000] [--connections 10]
                                          [--rounds 3] [--skip-naive] [--naive-count N]
-                                         [--log-level info]
+                                         [--processes 2] [--log-level info]
 
 Starts Postfix's ``smtp-sink -u nobody 127.0.0.1:PORT 1000`` on a free port
 (stopped at the end) and prints msgs/s, side by side, for:
 
 1. ``ertui worker --once`` on a fresh SQLite store holding the 10,000 messages
-   (the whole process: start-up, claims, sends, result writes, exit);
+   (the whole process: start-up, claims, sends, result writes, exit), and the
+   same with ``--processes 2`` (forked workers sharing the 10 connections);
 2. a bare aiosmtplib client sending the same bytes over 10 reused connections
    (the client-side limit of Python + aiosmtplib);
 3. a naive loop that builds an ``EmailMessage`` and calls ``aiosmtplib.send``
@@ -106,7 +107,9 @@ def _stamp(line: str) -> datetime:
     return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")  # noqa: DTZ007 (local, both)
 
 
-def run_ertui(url: str, count: int, tmp: str, log_level: str) -> tuple[float, float]:
+def run_ertui(
+    url: str, count: int, tmp: str, log_level: str, processes: int = 1
+) -> tuple[float, float]:
     """Seconds for the whole command, and for its drain (first to last log line:
     "worker … started" to "worker … stopped", so without interpreter start-up)."""
     from sqlalchemy import create_engine, text
@@ -115,7 +118,8 @@ def run_ertui(url: str, count: int, tmp: str, log_level: str) -> tuple[float, fl
     log.unlink(missing_ok=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [ERTUI, "--db", url, "worker", "--once", "--log-file", str(log), "--log-level", log_level],
+        [ERTUI, "--db", url, "worker", "--once", "--processes", str(processes),
+         "--log-file", str(log), "--log-level", log_level],
         capture_output=True,
     )
     elapsed = time.perf_counter() - t0
@@ -189,6 +193,8 @@ def main() -> None:
     ap.add_argument("--naive-count", type=int, default=None,
                     help="Messages for the naive loop (default: --count).")
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--processes", type=int, default=2,
+                    help="Also run `ertui worker --once --processes N` (1: skip).")
     ap.add_argument("--log-level", default="info",
                     help="The worker's --log-level (info: one line per message, the default).")
     args = ap.parse_args()
@@ -202,6 +208,7 @@ def main() -> None:
     names = {
         "ertui": "ertui worker --once (whole command)",
         "drain": "ertui worker --once (drain, after start-up)",
+        "multi": f"ertui worker --once --processes {args.processes} (whole command)",
         "bare": f"bare aiosmtplib, {c} connections",
         "naive": "naive EmailMessage + aiosmtplib.send",
         "source": f"smtp-source -s {c} -d -m {n} -l 1024",
@@ -218,6 +225,9 @@ def main() -> None:
             total, drain = run_ertui(url, n, tmp, args.log_level)
             rates["ertui"].append(n / total)
             rates["drain"].append(n / drain)
+            if args.processes > 1:
+                total, _ = run_ertui(url, n, tmp, args.log_level, args.processes)
+                rates["multi"].append(n / total)
             rates["bare"].append(n / timed(bare_client(sink.port, data, n, c)))
             if not args.skip_naive:
                 nn = args.naive_count or n
@@ -230,6 +240,9 @@ def main() -> None:
         print(f"  {names[key]:<{width}}  {rate:>7,.0f} msgs/s   ({runs})")
     print(f"  ertui / bare client  = {med['ertui'] / med['bare']:.2f} whole command, "
           f"{med['drain'] / med['bare']:.2f} drain  (target ≥ 0.7)")
+    if "multi" in med:
+        print(f"  ertui --processes {args.processes} / bare client = "
+              f"{med['multi'] / med['bare']:.2f} whole command")
     if "naive" in med:
         print(f"  ertui / naive loop   = {med['ertui'] / med['naive']:.1f} whole command  "
               "(target ≥ 3)")
