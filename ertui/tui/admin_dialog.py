@@ -13,8 +13,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Static
 
 from ertui import settings
-from ertui.errors import ErtuiError, ValidationError
+from ertui.errors import ValidationError
 from ertui.tui.dialog import Dialog
+from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.form_rows import FieldError
 
 
@@ -67,8 +68,8 @@ class AdminDialog(Dialog[str | None]):
         except ValidationError as exc:
             self.query_one("#admin-email-error", FieldError).show(exc.message)
             return
-        except ErtuiError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+        except FAILURES as exc:
+            self.notify(sentence(exc), severity="error", markup=False)
             return
         self.dismiss(address)
 

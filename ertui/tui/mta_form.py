@@ -13,9 +13,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Switch
 
 from ertui import mtas, validate
-from ertui.errors import ErtuiError, ValidationError
+from ertui.errors import ValidationError
 from ertui.models import Mta, Security
 from ertui.tui.dialog import Dialog
+from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.form_rows import FieldError, form_row, switch_state
 from ertui.tui.test_dialog import TestDialog
 
@@ -212,13 +213,13 @@ class MtaForm(Dialog[str | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def _core_error(self, exc: ErtuiError) -> None:
+    def _core_error(self, exc: Exception) -> None:
         field_id = FIELD_IDS.get(getattr(exc, "field", ""), "")
         if field_id:
-            self._error(field_id).show(str(exc))
+            self._error(field_id).show(sentence(exc))
             self.query_one(f"#{field_id}").focus()
         else:
-            self.notify(str(exc), severity="error", timeout=10, markup=False)
+            self.notify(sentence(exc), severity="error", timeout=10, markup=False)
 
     def action_save(self) -> None:
         if not self.check_all():
@@ -245,7 +246,7 @@ class MtaForm(Dialog[str | None]):
                     verify_tls=self._switch("verify_tls"),
                 )
                 done = f"MTA {saved.description!r} saved."
-        except ErtuiError as exc:
+        except FAILURES as exc:
             self._core_error(exc)
             return
         self.dismiss(done)
@@ -278,7 +279,7 @@ class MtaForm(Dialog[str | None]):
                 timeout=self.mta.timeout if self.mta else mtas.DEFAULT_TIMEOUT,
                 description=self._text("description").strip(),
             )
-        except ErtuiError as exc:
+        except FAILURES as exc:
             self._core_error(exc)
             return
         self.app.push_screen(TestDialog(self.engine, config))

@@ -16,12 +16,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from ertui import mtas, settings
-from ertui.errors import ErtuiError
 from ertui.models import Mta
 from ertui.settings import HostName
 from ertui.tui.admin_dialog import AdminDialog
 from ertui.tui.backend import leased_connections, optional_module, queue_stats
 from ertui.tui.confirm import ConfirmDialog
+from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.host_dialog import HostDialog
 from ertui.tui.messages import DeliveryNotice
 from ertui.tui.mta_detail import SPARK_MINUTES, MtaDetail
@@ -132,8 +132,8 @@ class SettingsScreen(Screen[None]):
         """Read the store now and show it (after an action of the operator)."""
         try:
             self.apply(load_view(self.engine))
-        except ErtuiError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+        except FAILURES as exc:
+            self.notify(sentence(exc), severity="error", markup=False)
 
     @work(thread=True, exclusive=True, group="settings-refresh", exit_on_error=False)
     def refresh_in_background(self) -> None:
@@ -287,8 +287,8 @@ class SettingsScreen(Screen[None]):
         self._set_expanded(None)
 
     # -- MTA actions ---------------------------------------------------------
-    def _failed(self, exc: ErtuiError) -> None:
-        self.notify(str(exc), severity="error", timeout=10, markup=False)
+    def _failed(self, exc: Exception) -> None:
+        self.notify(sentence(exc), severity="error", timeout=10, markup=False)
 
     def action_add_mta(self) -> None:
         self.app.push_screen(MtaForm(self.engine), self._form_closed)
@@ -314,7 +314,7 @@ class SettingsScreen(Screen[None]):
                 return
             try:
                 mtas.remove(self.engine, mta_id)
-            except ErtuiError as exc:
+            except FAILURES as exc:
                 self._failed(exc)
                 return
             self.reload()
@@ -331,7 +331,7 @@ class SettingsScreen(Screen[None]):
             return
         try:
             config = mtas.config_for(mta)
-        except ErtuiError as exc:
+        except FAILURES as exc:
             self._failed(exc)
             return
         self.app.push_screen(TestDialog(self.engine, config), lambda _: self.reload())
@@ -342,7 +342,7 @@ class SettingsScreen(Screen[None]):
             return
         try:
             row = mtas.set_enabled(self.engine, mta.id, not mta.enabled)
-        except ErtuiError as exc:
+        except FAILURES as exc:
             self._failed(exc)
             return
         self.reload()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
@@ -119,11 +120,8 @@ async def test_status_line_warns_without_enabled_mta_or_admin_address(engine: En
 
 
 async def test_master_host_shows_default_and_warns_when_not_fqdn(
-    store: Engine, monkeypatch: object
+    store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pytest
-
-    assert isinstance(monkeypatch, pytest.MonkeyPatch)
     monkeypatch.setattr("ertui.settings.default_host_name", lambda: "localhost")
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         assert "localhost" in static_text(pilot.app, "#host-name")
@@ -228,3 +226,37 @@ async def test_details_count_connections_of_every_worker_on_the_store(store: Eng
         pilot.app.screen.reload()  # type: ignore[attr-defined]
         await pilot.pause()
         assert "Open connections now: 0 (all workers)" in static_text(pilot.app, "#detail-text")
+
+
+async def test_a_store_error_is_a_sentence_not_a_crash(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    _two(store)
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise OperationalError("UPDATE mta", {}, Exception("database is locked"))
+
+    monkeypatch.setattr("ertui.mtas.set_enabled", locked)
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SettingsScreen)
+        messages = [n.message for n in pilot.app._notifications]
+        assert "The store cannot be read or written: database is locked." in messages
+        assert mtas.get(store, 1).enabled is True
+
+
+async def test_times_are_shown_in_the_local_zone(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30, no daylight saving
+    time.tzset()
+    _two(store)
+    mtas.record_success(store, 1, when=FIXED_NOW - timedelta(minutes=90))
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        assert "Last success: 2026-03-14 13:30 (1 h ago)" in static_text(pilot.app, "#detail-text")

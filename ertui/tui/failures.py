@@ -1,0 +1,18 @@
+"""What the console catches around a core call, and the sentence it shows for it."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ertui.errors import ErtuiError
+
+# An expected failure of the core, or a store that cannot be read or written
+# (e.g. locked by another process past the busy timeout): shown, never a crash.
+FAILURES: tuple[type[Exception], ...] = (ErtuiError, SQLAlchemyError)
+
+
+def sentence(exc: BaseException) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return f"The store cannot be read or written: {reason}."
+    return str(exc)
