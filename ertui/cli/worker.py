@@ -143,6 +143,7 @@ def worker_cmd(
     is_child = False
     if processes > 1:
         eng.dispose()  # no pooled connection may cross a fork
+        handler.flush_now()  # nor an unwritten log line
         for _ in range(processes - 1):
             pid = os.fork()
             if pid == 0:
