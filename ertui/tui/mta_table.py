@@ -47,10 +47,10 @@ def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
     return {
         "host": Text(f"{marker} {mta.host}"),
         "description": Text(mta.description),
-        "port": Text(str(mta.port), justify="right"),
+        "port": Text(str(mta.port)),
         "security": Text(Security(mta.security).label),
         "auth": Text(mta.username or "—") if mta.use_auth else Text("—"),
-        "max": Text(str(mta.max_connections), justify="right"),
+        "max": Text(str(mta.max_connections)),
         "state": Text("Enabled", style="green") if mta.enabled
         else Text("Disabled", style="yellow"),
         "health": health_text(mta),

@@ -68,6 +68,9 @@ class SettingsScreen(Screen[None]):
     SUB_TITLE = "ertui"
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # `?` is the App's too; bound here first so the footer shows it before the rest
+        Binding("question_mark", "app.help", "Help", id="settings_help",
+                tooltip="List every key of this screen"),
         Binding("a", "add_mta", "Add MTA", id="add_mta", tooltip="Add a new MTA"),
         Binding("e", "edit_mta", "Edit", id="edit_mta", tooltip="Edit the selected MTA"),
         Binding("delete", "remove_mta", "Remove", id="remove_mta",
@@ -76,11 +79,11 @@ class SettingsScreen(Screen[None]):
                 tooltip="Send a test email through the selected MTA"),
         Binding("space", "toggle_enabled", "On/Off", id="toggle_enabled",
                 tooltip="Enable or disable the selected MTA"),
-        Binding("h", "edit_host", "Host", show=False, id="edit_host",
-                tooltip="Edit the Master Server Host Name for Email Links"),
-        Binding("A", "admin", "Admin", show=False, id="admin",
-                tooltip="Update the Administrator Account (the sender address)"),
         Binding("m", "mail_queue", "Queue", id="mail_queue", tooltip="View the Mail Queue"),
+        Binding("h", "edit_host", "Host", id="edit_host",
+                tooltip="Edit the Master Server Host Name for Email Links"),
+        Binding("A", "admin", "Admin", id="admin",
+                tooltip="Update the Administrator Account (the sender address)"),
         Binding("q", "app.quit", "Quit", show=False, id="quit",
                 tooltip="Quit the console (the worker finishes what it sends)"),
     ]
@@ -115,7 +118,7 @@ class SettingsScreen(Screen[None]):
         with Horizontal(id="bottom-bar"):
             yield Static(id="status-line")
             yield Static(id="queue-counts")
-            yield Button("View Mail Queue", id="queue-button", variant="primary")
+            yield Button("View Mail Queue (m)", id="queue-button", variant="primary")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
