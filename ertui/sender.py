@@ -388,6 +388,14 @@ class DeliveryWorker:
                 conn.idle = False
 
     async def _connection(self, conn: Conn) -> None:
+        try:
+            await self._connection_inner(conn)
+        except Exception:  # e.g. the store went away while leasing a slot
+            log.exception("a connection to %r ended with an error", conn.mta.name)
+            conn.mta.conns.discard(conn)
+            self._wake.set()
+
+    async def _connection_inner(self, conn: Conn) -> None:
         from ertui.smtp import SmtpSession  # the transport; imported late (it is large)
 
         st = conn.mta
@@ -441,9 +449,9 @@ class DeliveryWorker:
                     await session.close()
                 except Exception:
                     log.debug("closing a session failed", exc_info=True)
-            if conn.slot_no is not None:
-                await self._db(slots.release, st.id, conn.slot_no, self.id)
             self._wake.set()
+            if conn.slot_no is not None:  # (a slot left behind runs out with its lease)
+                await self._db(slots.release, st.id, conn.slot_no, self.id)
 
     async def _deliver(self, conn: Conn, session: Any, msg: Claimed, reused: bool) -> bool:
         """Send one message; False when the connection must end (the MTA failed)."""
