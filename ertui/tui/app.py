@@ -152,6 +152,8 @@ class ErtuiApp(App[None]):
         self.delivery.request_stop()
         task = self._delivery_task
         if task is not None and task.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            self.notify("Stopping the delivery worker: it finishes what it is sending…",
+                        timeout=STOP_GRACE_SECONDS)
             try:
                 await asyncio.wait_for(task.wait(), STOP_GRACE_SECONDS)
             except Exception:  # timeout, failure or cancellation: we are leaving anyway

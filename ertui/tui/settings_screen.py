@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
@@ -27,6 +27,7 @@ from ertui.tui.messages import DeliveryNotice
 from ertui.tui.mta_detail import SPARK_MINUTES, MtaDetail
 from ertui.tui.mta_form import MtaForm
 from ertui.tui.mta_table import MtaTable
+from ertui.tui.status_bar import Status, StatusBar
 from ertui.tui.test_dialog import TestDialog
 
 if TYPE_CHECKING:
@@ -115,10 +116,7 @@ class SettingsScreen(Screen[None]):
             yield Static("Master Server Host Name for Email Links", classes="section-title")
             yield Static(id="host-name")
             yield Static(id="host-warning")
-        with Horizontal(id="bottom-bar"):
-            yield Static(id="status-line")
-            yield Static(id="queue-counts")
-            yield Button("View Mail Queue (m)", id="queue-button", variant="primary")
+        yield StatusBar(id="bottom-bar")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -174,7 +172,6 @@ class SettingsScreen(Screen[None]):
         self._show_detail()
         self._show_host(view.host)
         self._show_status(view)
-        self._show_queue(view.queue)
         self.refresh_bindings()
 
     def _show_detail(self) -> None:
@@ -207,40 +204,15 @@ class SettingsScreen(Screen[None]):
                                 style="bold yellow"))
 
     def _show_status(self, view: SettingsView) -> None:
-        state = str(getattr(self.app, "worker_state", "off"))
-        enabled = sum(1 for m in view.mtas if m.enabled)
-        text = Text()
-        text.append("Worker ", style="bold")
-        text.append(state, style="green" if state == "running" else "yellow")
-        text.append(" (p)" if state in ("running", "paused") else "")
-        text.append(" ")
-        text.append(f"· {enabled} of {len(view.mtas)} MTAs enabled")
-        extra = str(getattr(self.app, "extra_status", ""))
-        if extra:
-            text.append(f" · {extra}", style="cyan")
-        if enabled == 0:
-            hint = "press a to add one" if not view.mtas else "select one, press space"
-            text.append(f"\n⚠ No MTA is enabled: {hint}.", style="bold yellow")
-        if not view.admin_email:
-            text.append("\n⚠ No administrator email address (the sender of all mail): "
-                        "press A.", style="bold yellow")
-        elif enabled and view.stalled:
-            text.append(f"\n⚠ Mail is not moving: {view.stalled}.", style="bold yellow")
-        self.query_one("#status-line", Static).update(text)
-
-    def _show_queue(self, counts: dict[str, int] | None) -> None:
-        widget = self.query_one("#queue-counts", Static)
-        if counts is None:
-            widget.update(Text("queue not\navailable", style="dim", justify="right"))
-            return
-        lines = Text(justify="right")
-        for i, status in enumerate(("queued", "deferred", "failed")):
-            n = int(counts.get(status, 0))
-            style = "bold red" if status == "failed" and n else ""
-            lines.append(f"{n} {status}", style=style)
-            if i < 2:
-                lines.append("\n")
-        widget.update(lines)
+        self.query_one(StatusBar).show(Status(
+            worker_state=str(getattr(self.app, "worker_state", "off")),
+            extra=str(getattr(self.app, "extra_status", "")),
+            mtas=len(view.mtas),
+            enabled=sum(1 for m in view.mtas if m.enabled),
+            admin_email=view.admin_email,
+            stalled=view.stalled,
+            counts=view.queue,
+        ))
 
     # -- selection -----------------------------------------------------------
     def _mta(self, mta_id: int | None) -> Mta | None:
