@@ -3,6 +3,7 @@ and resumes it, quitting stops it gracefully."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
@@ -68,3 +69,21 @@ async def test_p_without_a_worker_says_so(store: Engine) -> None:
         await pilot.pause()
         assert app.worker_state == "off"
         assert "Worker off" in static_text(app, "#status-line")
+
+
+async def test_a_crashed_worker_is_reported_not_fatal(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: object, once: bool = False) -> None:
+        raise RuntimeError("store [vanished]")
+
+    monkeypatch.setattr("ertui.sender.DeliveryWorker.run", broken)
+    app = make_app(store, start_worker=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.worker_state == "stopped")
+        assert "Worker stopped" in static_text(app, "#status-line")
+        messages = [n.message for n in app._notifications]
+        assert "The delivery worker stopped: store [vanished]" in messages
+        await pilot.press("p")  # nothing to pause: says so, no crash
+        await pilot.pause()
+        assert app.worker_state == "stopped"
