@@ -45,9 +45,9 @@ class ErtuiApp(App[None]):
         # Naming command_palette here stops Textual adding ctrl+p itself: bind both.
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True,
                 id="palette_ctrl_p",
-                tooltip="Run any action by name (also :)"),
+                tooltip="Run any action by name"),
         Binding("colon", "command_palette", "Commands", show=False, id="palette",
-                tooltip="Run any action by name (also ctrl+p)"),
+                tooltip="Run any action by name"),
         Binding("p", "toggle_worker", "Pause", id="toggle_worker",
                 tooltip="Pause or resume the background delivery worker"),
     ]

@@ -24,14 +24,14 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
         binding = active.binding
         if not binding.description or binding.action in SKIP_ACTIONS - {"command_palette"}:
             continue
-        ident = (binding.action, binding.description)
+        # one row per thing done: `?` and F1 (different actions, same help) share a row
+        ident = (binding.description, binding.tooltip or binding.action)
         display = app.get_key_display(binding)
         keys = rows.setdefault(ident, [])
         if display not in keys:
             keys.append(display)
         tips.setdefault(ident, binding.tooltip)
-    found = [(" / ".join(keys), desc, tips[(action, desc)])
-             for (action, desc), keys in rows.items()]
+    found = [(" / ".join(keys), ident[0], tips[ident]) for ident, keys in rows.items()]
     # ours (they have a tooltip) first, then the widgets' own keys (cursor, focus, copy)
     return [r for r in found if r[2]] + [r for r in found if not r[2]]
 
@@ -54,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("Key", no_wrap=True, style="bold")
         table.add_column("Action", no_wrap=True)
-        table.add_column("What it does", ratio=1)
+        table.add_column("What it does", ratio=1, no_wrap=True, overflow="ellipsis")
         for keys, desc, tip in self.rows:
             table.add_row(Text(keys), Text(desc), Text(tip))
         with Vertical(id="help-box", classes="dialog") as box:
