@@ -14,17 +14,6 @@ def static_text(app: App[object], selector: str) -> str:
     return str(widget.render())
 
 
-def screen_text(app: App[object]) -> str:
-    """Every Static, Label and Input value on the current screen, joined."""
-    parts: list[str] = []
-    for widget in app.screen.query("*"):
-        if isinstance(widget, Input):
-            parts.append(widget.value)
-        elif isinstance(widget, Static) and widget.display:
-            parts.append(str(widget.render()))
-    return "\n".join(parts)
-
-
 def table_rows(app: App[object]) -> list[list[str]]:
     table = app.screen.query_one(MtaTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
