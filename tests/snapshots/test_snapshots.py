@@ -134,3 +134,17 @@ def test_remove_confirmation(snap_compare: Any, populated: Engine, size: Size) -
 def test_help(snap_compare: Any, populated: Engine, size: Size) -> None:
     assert snap_compare(make_app(populated), terminal_size=size,
                         run_before=then(lambda p: p.press("question_mark")))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_test_dialog_running(
+    snap_compare: Any, populated: Engine, size: Size, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    async def never_answers(*args: object) -> None:  # a server that keeps us waiting
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr("ertui.tui.test_dialog.test_send", never_answers)
+    assert snap_compare(make_app(populated), terminal_size=size,
+                        run_before=then(lambda p: p.press("t", "enter")))
