@@ -52,6 +52,8 @@ def outcome_text(outcome: Any) -> Text:
 
 
 class TestDialog(Dialog[None]):
+    __test__ = False  # a dialog, not a pytest class
+
     AUTO_FOCUS = "#to"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "Ok", id="test_send", priority=True,

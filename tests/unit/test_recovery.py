@@ -169,7 +169,10 @@ def test_user_cli(db_url: str, engine: Engine) -> None:
     assert run("user", "add", "dave", "--email", "dave@example.com", "--password-stdin",
                input="first-pass-1\n").exit_code == 0
     rows = json.loads(run("user", "list", "--json").stdout)
-    assert [(u["username"], u["email"]) for u in rows] == [("admin", "admin@er.example.com"), ("dave", "dave@example.com")]
+    assert [(u["username"], u["email"]) for u in rows] == [
+        ("admin", "admin@er.example.com"),
+        ("dave", "dave@example.com"),
+    ]
     assert "first-pass-1" not in json.dumps(rows)
     assert run("user", "set-email", "dave", "d2@example.com").exit_code == 0
     assert run("user", "set-email", "dave", "nope").exit_code == 2
