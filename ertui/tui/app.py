@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -177,4 +178,8 @@ class ErtuiApp(App[None]):
 
 def run(engine: Engine, **kwargs: Any) -> None:
     """Open the console on ``engine`` until the operator quits."""
+    # shutil.get_terminal_size (used by Textual's driver) prefers COLUMNS/LINES
+    # over the real terminal, and would freeze the size across resizes.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
     ErtuiApp(engine, **kwargs).run()

@@ -43,8 +43,9 @@ class Terminal:
 
     def start(self, command: list[str], env: dict[str, str]) -> None:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        # COLUMNS/LINES (pytest's terminal sets them) would override the pane's size
-        shell = f"exec env -u COLUMNS -u LINES {exports} {shlex.join(command)}"
+        # Stale COLUMNS/LINES exports (pytest's terminal sets them too) must not
+        # shrink the console: ertui ignores them and uses the pane's real size.
+        shell = f"exec env COLUMNS=40 LINES=12 {exports} {shlex.join(command)}"
         self._run("new-session", "-d", "-s", self.target, "-x", str(self.width),
                   "-y", str(self.height), shell)
         self._run("set-option", "-t", self.target, "remain-on-exit", "on")
