@@ -47,8 +47,9 @@ _SUBJECTS = (
 class DemoSink:
     """An aiosmtpd server on 127.0.0.1 (free port) that accepts and counts mail."""
 
-    def __init__(self, hostname: str = "sink.ertui-demo.local") -> None:
+    def __init__(self, hostname: str = "sink.ertui-demo.local", *, delay: float = 0.0) -> None:
         self.hostname = hostname
+        self.delay = delay  # seconds each message takes, so deliveries can be watched
         self.port = 0
         self.recipients: list[str] = []
         self._count = 0
@@ -65,6 +66,8 @@ class DemoSink:
             return self._count
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
             self._count += 1
             self.recipients.extend(str(r) for r in envelope.rcpt_tos)
@@ -133,15 +136,17 @@ def _put_mta(engine: Engine, description: str, port: int) -> None:
     mtas.edit(engine, existing.id, host="127.0.0.1", port=port, enabled=True)
 
 
+def demo_message(i: int) -> tuple[str, str, str]:
+    """(recipient, subject, body) of sample message number ``i``."""
+    subject = _SUBJECTS[i % len(_SUBJECTS)].format(n=i)
+    to = f"operator{i:02d}@ertui-demo.example.com"
+    body = f"Hello,\n\nthis is demo message {i}, queued by `ertui demo`.\n"
+    return to, subject, body
+
+
 def demo_messages(count: int) -> list[tuple[str, str, str]]:
     """(recipient, subject, body) for ``count`` sample messages."""
-    items = []
-    for i in range(1, count + 1):
-        subject = _SUBJECTS[i % len(_SUBJECTS)].format(n=i)
-        to = f"operator{i:02d}@ertui-demo.example.com"
-        body = f"Hello,\n\nthis is demo message {i} of {count}, queued by `ertui demo`.\n"
-        items.append((to, subject, body))
-    return items
+    return [demo_message(i) for i in range(1, count + 1)]
 
 
 def setup_store(engine: Engine, sink_port: int, *, messages: int = DEFAULT_MESSAGES) -> list[int]:
@@ -174,12 +179,45 @@ class Demo:
         return f"Demo sink received {self.sink.received} messages"
 
 
+class Trickle:
+    """Queues one more demo message every ``every`` seconds, so the console keeps moving."""
+
+    def __init__(self, engine: Engine, every: float, start: int) -> None:
+        self.engine = engine
+        self.every = every
+        self._n = start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ertui-demo-trickle", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._n += 1
+            to, subject, body = demo_message(self._n)
+            with contextlib.suppress(Exception):  # a busy store skips one; the demo goes on
+                queue.enqueue(self.engine, to, subject, body, MessageKind.NOTIFICATION)
+
+    def __enter__(self) -> Trickle:
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+
 @contextlib.contextmanager
 def demo_environment(
-    db_url: str | None = None, *, messages: int = DEFAULT_MESSAGES
+    db_url: str | None = None,
+    *,
+    messages: int = DEFAULT_MESSAGES,
+    sink_delay: float = 0.0,
+    trickle_every: float = 0.0,
 ) -> Iterator[Demo]:
     """The sink running and the store ready; everything stopped (and a temporary
-    store removed) on the way out."""
+    store removed) on the way out. ``sink_delay`` slows each delivery down and
+    ``trickle_every`` queues one more message every so many seconds (0: off)."""
     from ertui.db import make_engine
 
     tmpdir: Path | None = None
@@ -187,11 +225,12 @@ def demo_environment(
         tmpdir = Path(tempfile.mkdtemp(prefix="ertui-demo-"))
         db_url = f"sqlite:///{tmpdir / 'demo.db'}"
     try:
-        with DemoSink() as sink:
+        with DemoSink(delay=sink_delay) as sink:
             engine = make_engine(db_url)
             try:
                 ids = setup_store(engine, sink.port, messages=messages)
-                yield Demo(engine=engine, sink=sink, db_url=db_url, message_ids=ids)
+                with Trickle(engine, trickle_every, start=messages):
+                    yield Demo(engine=engine, sink=sink, db_url=db_url, message_ids=ids)
             finally:
                 engine.dispose()
     finally:

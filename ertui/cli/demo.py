@@ -36,8 +36,24 @@ def _exit_on_hangup() -> None:
     show_default=True,
     help="How many sample messages to queue.",
 )
+@click.option(
+    "--sink-delay",
+    type=click.FloatRange(0, 10),
+    default=0.3,
+    show_default=True,
+    help="Seconds the sink takes per message, so deliveries can be watched.",
+)
+@click.option(
+    "--trickle",
+    type=click.FloatRange(0, 3600),
+    default=4.0,
+    show_default=True,
+    help="Queue one more message every so many seconds (0: off).",
+)
 @click.pass_context
-def demo_cmd(ctx: click.Context, db_url: str | None, messages: int) -> None:
+def demo_cmd(
+    ctx: click.Context, db_url: str | None, messages: int, sink_delay: float, trickle: float
+) -> None:
     """Open the console on a demo: an SMTP sink on 127.0.0.1, a healthy and a
     broken MTA (failover), an administrator address and queued mail that the
     worker delivers while you watch."""
@@ -52,7 +68,7 @@ def demo_cmd(ctx: click.Context, db_url: str | None, messages: int) -> None:
             fail("the console is not built yet.")
         raise
     _exit_on_hangup()
-    with demo_environment(url, messages=messages) as demo:
+    with demo_environment(url, messages=messages, sink_delay=sink_delay, trickle_every=trickle) as demo:
         sink = demo.sink
         run(demo.engine, status_extra=lambda: f"Demo sink received {sink.received} messages")
 

@@ -73,3 +73,31 @@ def test_demo_command_is_registered() -> None:
     result = CliRunner().invoke(cli, ["demo", "--help"])
     assert result.exit_code == 0, result.output
     assert "--db URL" in result.output and "--messages" in result.output
+
+
+def test_trickle_keeps_queueing_until_the_demo_ends(db_url: str) -> None:
+    import time
+
+    with demo_environment(db_url, messages=2, trickle_every=0.05) as demo:
+        deadline = time.monotonic() + 10
+        while queue.count_messages(demo.engine, status="all") < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queue.count_messages(demo.engine, status="all") >= 5
+        engine_url = demo.db_url
+    from ertui.db import make_engine
+
+    eng = make_engine(engine_url)
+    after = queue.count_messages(eng, status="all")
+    time.sleep(0.3)
+    assert queue.count_messages(eng, status="all") == after  # stopped with the demo
+    eng.dispose()
+
+
+def test_a_slow_sink_takes_its_time_per_message() -> None:
+    import time
+
+    with DemoSink(delay=0.2) as sink, smtplib.SMTP("127.0.0.1", sink.port, timeout=5) as client:
+        started = time.monotonic()
+        client.sendmail("a@example.com", ["b@example.com"], b"Subject: hi\r\n\r\nhello\r\n")
+        assert time.monotonic() - started >= 0.2
+        assert sink.received == 1
