@@ -28,8 +28,8 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("health", "Health", 11),
 )
 # how the flexible columns share the room left: host, description, auth
-FLEX_SHARES = {"host": 5, "description": 3, "auth": 2}
-FLEX_MIN = {"host": 10, "description": 8, "auth": 6}
+FLEX_SHARES = {"host": 4, "description": 4, "auth": 2}
+FLEX_MIN = {"host": 11, "description": 10, "auth": 5}
 
 
 def health_text(mta: Mta) -> Text:
@@ -57,14 +57,27 @@ def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
     }
 
 
+# Below this width the Auth column gives its room to Host Name and Description
+# (the username is still in the expanded details).
+NARROW = 92
+
+
+def visible_columns(total: int) -> tuple[tuple[str, str, int | None], ...]:
+    if total >= NARROW:
+        return COLUMNS
+    return tuple(c for c in COLUMNS if c[0] != "auth")
+
+
 def column_widths(total: int) -> dict[str, int]:
     """Widths that fit ``total`` cells (cell padding and scrollbar included)."""
-    padding = 2 * len(COLUMNS) + 2
-    fixed = sum(w for _, _, w in COLUMNS if w is not None)
-    room = max(total - padding - fixed, sum(FLEX_MIN.values()))
-    shares = sum(FLEX_SHARES.values())
+    columns = visible_columns(total)
+    padding = 2 * len(columns) + 2
+    fixed = sum(w for _, _, w in columns if w is not None)
+    flex = [key for key, _, w in columns if w is None]
+    room = max(total - padding - fixed, sum(FLEX_MIN[k] for k in flex))
+    shares = sum(FLEX_SHARES[k] for k in flex)
     widths: dict[str, int] = {}
-    for key, _, width in COLUMNS:
+    for key, _, width in columns:
         if width is not None:
             widths[key] = width
         else:
@@ -87,6 +100,7 @@ class MtaTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
         self._width = 0
+        self._keys: tuple[str, ...] = ()
         self._shown: list[Mta] = []
         self._expanded: int | None = None
 
@@ -94,7 +108,8 @@ class MtaTable(DataTable[Text]):
         self._width = width
         widths = column_widths(width)
         self.clear(columns=True)
-        for key, label, _ in COLUMNS:
+        self._keys = tuple(widths)
+        for key, label, _ in visible_columns(width):
             self.add_column(Text(label), width=widths[key], key=key)
 
     def _available_width(self) -> int:
@@ -135,13 +150,14 @@ class MtaTable(DataTable[Text]):
         present = [str(k.value) for k in self.rows]
         if wanted == present:
             for mta in mtas:
-                for col, cell in row_cells(mta, mta.id == expanded).items():
-                    self.update_cell(str(mta.id), col, cell)
+                cells = row_cells(mta, mta.id == expanded)
+                for col in self._keys:
+                    self.update_cell(str(mta.id), col, cells[col])
             return
         self.clear()
         for mta in mtas:
             cells = row_cells(mta, mta.id == expanded)
-            self.add_row(*(cells[key] for key, _, _ in COLUMNS), key=str(mta.id))
+            self.add_row(*(cells[key] for key in self._keys), key=str(mta.id))
         if keep is not None:
             self.select_id(keep)
 
