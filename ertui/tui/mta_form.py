@@ -182,6 +182,7 @@ class MtaForm(Dialog[str | None]):
         if event.value:
             with self.prevent(Switch.Changed):
                 self.query_one(other, Switch).value = False
+            self._sync_switch_states()  # the other one's "on" must go too
         self._error("starttls").show(None)
         port = self.query_one("#port", Input)
         text = port.value.strip()

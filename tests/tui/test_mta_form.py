@@ -191,3 +191,19 @@ async def test_enter_moves_to_the_next_field_and_saves_on_the_last(store: Engine
         await pilot.pause()
         assert isinstance(pilot.app.screen, SettingsScreen)
         assert mtas.get(store, "Relay").host == "mx.example.com"
+
+
+async def test_a_switch_turned_off_by_the_other_says_off(store: Engine) -> None:
+    """SSL on turns STARTTLS off: the "on"/"off" next to STARTTLS follows it."""
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        screen = pilot.app.screen
+        await _toggle(pilot, "starttls")
+        assert str(screen.query_one("#starttls-state", Label).render()) == "on"
+        await _toggle(pilot, "ssl")
+        assert screen.query_one("#starttls", Switch).value is False
+        assert str(screen.query_one("#starttls-state", Label).render()) == "off"
+        assert str(screen.query_one("#ssl-state", Label).render()) == "on"
+        await _toggle(pilot, "starttls")
+        assert str(screen.query_one("#ssl-state", Label).render()) == "off"
+        assert str(screen.query_one("#starttls-state", Label).render()) == "on"
