@@ -207,3 +207,22 @@ async def test_a_switch_turned_off_by_the_other_says_off(store: Engine) -> None:
         await _toggle(pilot, "starttls")
         assert str(screen.query_one("#ssl-state", Label).render()) == "off"
         assert str(screen.query_one("#starttls-state", Label).render()) == "on"
+
+
+async def test_keys_typed_ahead_land_in_the_field_tab_moved_to(store: Engine) -> None:
+    """Over SSH a burst of keys arrives at once: "Relay<Tab>mx…" must not all go
+    into Description (Tab has to move the focus before the next key is handed on)."""
+    from textual import events
+
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        for ch in "Relay\tmx.example.com\t\t\t":
+            key = "tab" if ch == "\t" else ch
+            pilot.app.post_message(events.Key(key, ch))
+        await pilot.pause()
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert screen.query_one("#description", Input).value == "Relay"
+        assert screen.query_one("#host", Input).value == "mx.example.com"
+        assert screen.focused is screen.query_one("#starttls")
