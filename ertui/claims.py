@@ -291,6 +291,7 @@ def _write(
     attempts: list[dict[str, Any]],
     successes: dict[int, tuple[int, datetime]],
 ) -> None:
+    results, attempts = _without_dangling(conn, results, attempts)
     if conn.dialect.name == "sqlite":
         # Plain DB-API executemany with ready-made values: the per-row cost of
         # SQLAlchemy's parameter processing is many times SQLite's own here.
@@ -321,6 +322,38 @@ def _write(
                 cooldown_until=None,
             )
         )
+
+
+def _live_ids(conn: Connection, table: Any, ids: set[int]) -> set[int]:
+    """Which of ``ids`` still exist; on PostgreSQL locked (KEY SHARE) against a
+    delete until this transaction ends."""
+    live: set[int] = set()
+    items = sorted(ids)
+    for i in range(0, len(items), 500):
+        q = select(table.c.id).where(table.c.id.in_(items[i : i + 500]))
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(read=True, key_share=True)
+        live.update(int(r[0]) for r in conn.execute(q))
+    return live
+
+
+def _without_dangling(
+    conn: Connection, results: list[dict[str, Any]], attempts: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Results and attempt rows with no reference to a message an operator deleted
+    or an MTA an operator removed since the attempt: attempts of a deleted message
+    are dropped, references to a removed MTA cleared (the attempt keeps its name).
+    Otherwise one foreign key would fail the whole batch, and again at every retry."""
+    mta_ids = {r["b_mta"] for r in results} | {a["mta_id"] for a in attempts}
+    mta_ids.discard(None)
+    gone_mtas = mta_ids - _live_ids(conn, M, mta_ids)
+    if gone_mtas:
+        results = [{**r, "b_mta": None} if r["b_mta"] in gone_mtas else r for r in results]
+        attempts = [{**a, "mta_id": None} if a["mta_id"] in gone_mtas else a for a in attempts]
+    if attempts:
+        live_msgs = _live_ids(conn, T, {a["message_id"] for a in attempts})
+        attempts = [a for a in attempts if a["message_id"] in live_msgs]
+    return results, attempts
 
 
 _SQLITE_RESULT = (

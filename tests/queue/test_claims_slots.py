@@ -145,3 +145,31 @@ def test_concurrent_slot_acquirers_respect_the_limit(any_store: Engine) -> None:
         t.join(30)
     taken = [r for r in results if r is not None]
     assert sorted(taken) == [0, 1, 2] and len(results) == 8
+
+
+def _attempt(msg_id: int, mta_id: int | None) -> dict[str, object]:
+    return {"message_id": msg_id, "mta_id": mta_id, "mta_description": "relay",
+            "started_at": utcnow(), "duration_ms": 1, "outcome": "sent", "kind": None,
+            "code": 250, "text": "2.0.0 Ok"}
+
+
+def test_results_survive_a_message_deleted_and_an_mta_removed_meanwhile(
+        any_store: Engine) -> None:
+    """An operator deletes a message and removes an MTA while the worker holds
+    their results: the batch is still written (a foreign key must not fail it,
+    again at every retry), the other messages' results land."""
+    relay = mtas.add(any_store, description="relay", host="127.0.0.1", port=2525)
+    assert relay.id is not None
+    gone, kept = enqueue_n(any_store, 2)
+    got = claims.claim(any_store, "w", 10, 30)
+    queue.delete(any_store, [gone])
+    mtas.remove(any_store, relay.id)
+    rows = []
+    for c in got:
+        c.tries, c.last_mta_id = 1, relay.id
+        rows.append(claims.result_row(c, "w", "sent", now=utcnow(), reply="ok"))
+    claims.write(any_store, rows, [_attempt(c.id, relay.id) for c in got], {relay.id: (2, utcnow())})
+    m = queue.get_message(any_store, kept)
+    assert (m.status, m.attempts, m.last_mta_id) == ("sent", 1, None)
+    [a] = queue.attempts_for(any_store, kept)
+    assert (a.mta_id, a.mta_description, a.outcome) == (None, "relay", "sent")
