@@ -28,13 +28,27 @@ DEFAULT_TIMEOUT = 30.0
 
 
 def security_from_flags(ssl: bool, starttls: bool) -> Security:
+    """The mode of a new configuration from its two switches."""
+    return security_change(Security.NONE, ssl or None, starttls or None) or Security.NONE
+
+
+def security_change(
+    current: Security, ssl: bool | None, starttls: bool | None
+) -> Security | None:
+    """The mode after switches given as on (True), off (False) or left out (None),
+    or None when it does not change. Switching off a mode that is not on (say
+    ``--no-starttls`` on an SSL MTA) leaves the mode as it is."""
     if ssl and starttls:
         raise ValidationError("Security", "Enable SSL and Enable STARTTLS exclude each other.")
     if ssl:
         return Security.SSL
     if starttls:
         return Security.STARTTLS
-    return Security.NONE
+    if (ssl is False and current == Security.SSL) or (
+        starttls is False and current == Security.STARTTLS
+    ):
+        return Security.NONE
+    return None
 
 
 def port_for_mode(current: int | None, security: Security) -> int:

@@ -9,8 +9,6 @@ from ertui.cli.common import engine, fail, print_json, read_secret
 from ertui.errors import ValidationError
 from ertui.models import Security
 
-SECURITY_LABEL = {"none": "None", "ssl": "SSL", "starttls": "STARTTLS"}
-
 
 @click.group("mta")
 def mta_group() -> None:
@@ -36,21 +34,8 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
         state = "Enabled" if m.enabled else "Disabled"
         click.echo(
             f"{m.id:>3}  {m.description[:20]:<20} {m.host[:28]:<28} {m.port:>5}  "
-            f"{SECURITY_LABEL[m.security]:<8}  {auth[:14]:<14} {m.max_connections:>3}  {state}"
+            f"{Security(m.security).label:<8}  {auth[:14]:<14} {m.max_connections:>3}  {state}"
         )
-
-
-def _security_option(ssl: bool | None, starttls: bool | None) -> Security | None:
-    """--ssl/--starttls/--no-ssl/--no-starttls to a mode, or None when unchanged."""
-    if ssl and starttls:
-        raise ValidationError("Security", "Enable SSL and Enable STARTTLS exclude each other.")
-    if ssl:
-        return Security.SSL
-    if starttls:
-        return Security.STARTTLS
-    if ssl is False or starttls is False:
-        return Security.NONE
-    return None
 
 
 @mta_group.command("add")
@@ -79,7 +64,7 @@ def add_cmd(
     no_verify_tls: bool,
 ) -> None:
     """Add an MTA."""
-    security = _security_option(ssl or None, starttls or None) or Security.NONE
+    security = mtas.security_from_flags(ssl, starttls)
     if password_stdin and not username:
         raise ValidationError("Password", "--password-stdin needs --username.")
     password = read_secret(password_stdin) if username else None
@@ -95,7 +80,7 @@ def add_cmd(
         enabled=not disabled,
         verify_tls=not no_verify_tls,
     )
-    click.echo(f"Added MTA {m.id} {m.description!r}: {m.host}:{m.port} {SECURITY_LABEL[m.security]}.")
+    click.echo(f"Added MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
 
 
 @mta_group.command("edit")
@@ -130,11 +115,9 @@ def edit_cmd(
     """Edit an MTA (by id or description); what is left out stays as it is."""
     if no_auth and (username or password_stdin):
         raise ValidationError("Username", "--no-auth cannot be combined with --username or --password-stdin.")
-    security = _security_option(ssl, starttls)
     eng = engine(ctx)
     current = mtas.get(eng, mta)
-    if security is None and (ssl is False and current.security == "ssl"):
-        security = Security.NONE
+    security = mtas.security_change(Security(current.security), ssl, starttls)
     password = read_secret(password_stdin) if (password_stdin or (username and not current.use_auth)) else None
     m = mtas.edit(
         eng,
@@ -150,7 +133,7 @@ def edit_cmd(
         enabled=enabled,
         verify_tls=verify_tls,
     )
-    click.echo(f"Saved MTA {m.id} {m.description!r}: {m.host}:{m.port} {SECURITY_LABEL[m.security]}.")
+    click.echo(f"Saved MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
 
 
 @mta_group.command("remove")

@@ -98,6 +98,20 @@ def test_edit_enable_disable_remove(run) -> None:  # type: ignore[no-untyped-def
     assert listed(run) == []
 
 
+def test_switching_off_the_other_mode_keeps_the_security(run) -> None:  # type: ignore[no-untyped-def]
+    run("mta", "add", "--description", "Relay", "--host", "a.example.com", "--ssl")
+    assert run("mta", "edit", "Relay", "--no-starttls").exit_code == 0
+    row = listed(run)[0]
+    assert (row["security"], row["port"]) == ("ssl", 465)
+    assert run("mta", "edit", "Relay", "--starttls", "--no-ssl").exit_code == 0
+    assert run("mta", "edit", "Relay", "--no-ssl").exit_code == 0
+    row = listed(run)[0]
+    assert (row["security"], row["port"]) == ("starttls", 587)
+    assert run("mta", "edit", "Relay", "--no-starttls").exit_code == 0
+    row = listed(run)[0]
+    assert (row["security"], row["port"]) == ("none", 25)
+
+
 def test_remove_without_yes_on_a_pipe_refuses(run) -> None:  # type: ignore[no-untyped-def]
     run("mta", "add", "--description", "Relay", "--host", "a.example.com")
     res = run("mta", "remove", "Relay")

@@ -31,6 +31,22 @@ def test_ssl_and_starttls_exclude_each_other() -> None:
 
 
 @pytest.mark.parametrize(
+    ("current", "ssl", "starttls", "expected"),
+    [
+        (N, None, None, None), (S, None, None, None), (T, None, None, None),
+        (N, True, None, S), (T, True, False, S), (S, None, True, T), (S, False, True, T),
+        (S, False, None, N), (T, None, False, N), (S, False, False, N),
+        # switching off the mode that is not on changes nothing
+        (S, None, False, None), (T, False, None, None), (N, False, False, None),
+    ],
+)
+def test_security_switches_on_an_existing_mta(
+        current: Security, ssl: bool | None, starttls: bool | None, expected: Security | None
+) -> None:
+    assert mtas.security_change(current, ssl, starttls) is expected
+
+
+@pytest.mark.parametrize(
     ("security", "port", "expected"),
     [(N, None, 25), (S, None, 465), (T, None, 587), (T, 2525, 2525), (S, "10465", 10465)],
 )
