@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     try:
         backend = make_url(url).get_backend_name()
     except Exception as exc:  # sqlalchemy raises ArgumentError for junk
-        raise StoreError(f"The store URL {url!r} is not a valid database URL.") from exc
+        raise StoreError(f"The store URL {redact_url(url)!r} is not a valid database URL.") from exc
     kwargs: dict[str, Any] = {}
     if backend == "sqlite":
         path = _sqlite_path(url)
@@ -74,7 +75,7 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
     except Exception as exc:
-        raise StoreError(f"The store at {url!r} cannot be opened: {exc}.") from exc
+        raise StoreError(f"The store at {redact_url(url)} cannot be opened: {exc}.") from exc
     if backend == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
     if migrate:
@@ -87,8 +88,15 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     return engine
 
 
+_URL_PASSWORD = re.compile(r"(://[^/@:]*):[^/@]*@")
+
+
 def redact_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with its password shown as ``***``, even when it does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # sqlalchemy raises ArgumentError or ValueError for junk
+        return _URL_PASSWORD.sub(r"\1:***@", url)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -78,6 +78,18 @@ def test_unreadable_store_is_a_clear_error(tmp_path: Path) -> None:
         make_engine(str(bad))
 
 
+@pytest.mark.parametrize("url", [
+    "mysql://ops:s3cr3t-pw@127.0.0.1:1/x",  # a driver that is not installed
+    "nosuchdb://ops:s3cr3t-pw@127.0.0.1/x",  # an unknown dialect
+    "postgresql://ops:s3cr3t-pw@127.0.0.1:notaport/x",  # not a valid URL
+])
+def test_store_errors_never_show_the_url_password(url: str) -> None:
+    with pytest.raises(StoreError) as info:
+        make_engine(url)
+    assert "s3cr3t-pw" not in str(info.value)
+    assert "ops:***@127.0.0.1" in str(info.value)
+
+
 def test_mta_crud(any_engine: Engine) -> None:
     m = mtas.add(any_engine, description="Gmail", host="smtp.gmail.com", security=Security.STARTTLS,
                  username="ops@example.com", password=SECRET, max_connections=3)
