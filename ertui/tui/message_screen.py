@@ -95,6 +95,9 @@ class MessageScreen(Screen[None]):
     """A message with its attempt log; r/h/delete act on it, Esc goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # `?` is the App's too; bound here first so the footer shows it before the rest
+        Binding("question_mark", "app.help", "Help", id="message.help",
+                tooltip="List every key of this screen"),
         Binding("escape", "back", "Back", id="message.back", tooltip="Back to the Mail Queue"),
         Binding("r", "retry", "Retry", id="message.retry", tooltip="Retry this message now"),
         Binding("h", "hold", "Hold", id="message.hold",
@@ -127,7 +130,7 @@ class MessageScreen(Screen[None]):
             yield Static(Text("No delivery attempt yet.", style="dim"), id="message-no-attempts")
             yield Static("Body", classes="section-title")
             yield Static(id="message-body")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#message-attempts", DataTable).display = False

@@ -69,6 +69,9 @@ class QueueScreen(Screen[None]):
     """Unsent mail (or failed, held, sent, all), a page at a time."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # `?` is the App's too; bound here first so the footer shows it before the rest
+        Binding("question_mark", "app.help", "Help", id="queue.help",
+                tooltip="List every key of this screen"),
         Binding("escape", "back", "Back", id="queue.back", tooltip="Back to Mail Settings"),
         Binding("slash", "filter", "Filter", key_display="/", id="queue.filter",
                 tooltip="Filter by receiver, subject or message id"),
@@ -115,7 +118,7 @@ class QueueScreen(Screen[None]):
         for col in fmt.COLUMNS:
             table.add_column(col.label, key=col.key)
         yield table
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#queue-filter", Input).display = False

@@ -77,3 +77,24 @@ async def test_palette_offers_the_queue_actions(store: Engine) -> None:
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
         assert any("failed message" in str(n.message) for n in app._notifications)
+
+
+async def test_the_footer_shows_help_first_and_every_queue_key_at_80_columns(
+    store: Engine,
+) -> None:
+    from textual.widgets._footer import FooterKey
+
+    fill(store, 1)
+    app = ErtuiApp(store, start_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        keys = [k for k in app.screen.query(FooterKey) if k.display]
+        shown = [(k.key_display, k.description) for k in keys]
+        assert shown[0] == ("?", "Help")
+        for wanted in ("Back", "Filter", "Status", "Retry", "Hold", "Delete", "Retry all",
+                       "Pause"):
+            assert wanted in [d for _, d in shown]
+        for key in keys:  # nothing pushed off the right edge
+            assert key.region.right <= 80, (key.description, key.region)
