@@ -107,6 +107,8 @@ def enqueue_batch(
             subjects.add(subject)
         if "\0" in body:
             raise ValidationError("Body", "Body must not contain NUL characters.")
+        if not body.isascii():
+            validate.utf8_text(body, "Body")
         mid = render.new_message_id(host)
         raw = render.render(
             sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date

@@ -148,9 +148,20 @@ def fqdn_problem(value: str) -> str | None:
 
 
 def header_text(value: str, field: str = "Subject") -> str:
-    """Text that goes into a mail header: no CR, LF or NUL."""
+    """Text that goes into a mail header: UTF-8, no CR, LF or NUL."""
     if any(ch in value for ch in _FORBIDDEN_HEADER_CHARS):
         raise ValidationError(field, f"{field} must not contain line breaks or NUL characters.")
+    return utf8_text(value, field)
+
+
+def utf8_text(value: str, field: str) -> str:
+    """Text that can be written as UTF-8: not bytes of another encoding that
+    Python carried over as lone surrogates (argv, stdin, files)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(field, f"{field} must be UTF-8 text.") from None
     return value
 
 

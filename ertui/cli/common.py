@@ -58,6 +58,14 @@ class ErtuiGroup(click.Group):
                 module.register(self)
         return super().get_command(ctx, cmd_name)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for i, arg in enumerate(args):
+            if not arg.isascii() and not _encodable(arg):
+                where = f"the value of {args[i - 1]}" if i and args[i - 1].startswith("--") else (
+                    f"the argument {arg.encode('utf-8', 'replace').decode()!r}")
+                fail(f"{where} is not UTF-8 text; ertui reads UTF-8 only.", 2)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -68,6 +76,14 @@ class ErtuiGroup(click.Group):
             fail(f"the store cannot be read or written: {reason}.")
         except KeyboardInterrupt:
             fail("interrupted.", 130)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def engine(ctx: click.Context) -> Engine:

@@ -28,18 +28,22 @@ def send_cmd(
     if body is not None and body_file is not None:
         raise ValidationError("Body", "--body and --body-file exclude each other.")
     if body_file is not None:
-        try:
-            with open(body_file, encoding="utf-8") as fh:
-                text = fh.read()
-        except UnicodeDecodeError:
-            raise ValidationError("Body", f"--body-file {body_file} is not UTF-8 text.") from None
+        with open(body_file, "rb") as fh:
+            text = _utf8(fh.read(), f"--body-file {body_file}")
     elif body is not None:
         text = body
     else:
-        text = sys.stdin.read()
+        text = _utf8(sys.stdin.buffer.read(), "read from stdin")
     ids = queue.enqueue(engine(ctx), list(to), subject, text)
     for i in ids:
         click.echo(i)
+
+
+def _utf8(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError("Body", f"Body ({what}) is not UTF-8 text.") from None
 
 
 @click.group("queue")

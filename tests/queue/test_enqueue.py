@@ -118,3 +118,15 @@ def test_batch_normalizes_like_the_single_check(store: Engine) -> None:
     ids = queue.enqueue_batch(store, [(a, "s", "b") for a in addresses])
     got = [queue.get_message(store, i).recipient for i in ids]
     assert got == [validate.email(a) for a in addresses]
+
+
+@pytest.mark.parametrize(("subject", "body", "field"), [
+    ("caf\udce9", "b", "Subject"),  # bytes that were not UTF-8, as Python decodes them
+    ("s", "caf\udce9 au lait", "Body"),
+])
+def test_text_that_is_not_utf8_names_the_field_and_writes_nothing(
+        store: Engine, subject: str, body: str, field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        queue.enqueue(store, "a@example.com", subject, body)
+    assert err.value.field == field and "UTF-8" in err.value.message
+    assert queue.count_messages(store, status="all") == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from ertui.cli import cli
 from ertui.errors import NotFoundError, ValidationError
 from ertui.models import Message
 from ertui.timeutil import utcnow
+from tests.queue.conftest import ERTUI
 
 T = Message.__table__  # type: ignore[attr-defined]
 
@@ -123,3 +125,20 @@ def test_cli_send_bad_address_exit_2(store: Engine, db_url: str) -> None:
                                    "--body", "b"])
     assert res.exit_code == 2
     assert "To" in res.output and "Traceback" not in res.output
+
+
+def _ertui(db_url: str, *args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([ERTUI, "--db", db_url, *args], input=stdin, capture_output=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize(("args", "stdin", "field"), [
+    ([b"--subject", b"s"], b"caf\xe9 au lait\n", b"Body"),  # latin-1 on stdin
+    ([b"--subject", b"caf\xe9", b"--body", b"b"], b"", b"--subject"),  # latin-1 in argv
+])
+def test_cli_send_text_that_is_not_utf8_exit_2_no_traceback(
+        store: Engine, db_url: str, args: list[bytes], stdin: bytes, field: bytes) -> None:
+    res = _ertui(db_url, "send", "--to", "a@example.com", *args, stdin=stdin)
+    assert res.returncode == 2, res.stderr
+    assert b"Traceback" not in res.stderr and field in res.stderr and b"UTF-8" in res.stderr
+    assert queue.count_messages(store, status="all") == 0
