@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from ertui import validate
 from ertui.db import session
 from ertui.errors import NotFoundError, ValidationError
-from ertui.models import Mta, Security
+from ertui.models import MAX_ID, Mta, Security
 from ertui.timeutil import iso, utcnow
 from ertui.vault import Vault
 
@@ -130,7 +130,7 @@ def get(engine: Engine, ref: str | int) -> Mta:
     with session(engine) as s:
         mta: Mta | None = None
         text = str(ref).strip()
-        if text.isdigit():
+        if text.isdigit() and int(text) <= MAX_ID:
             mta = s.get(Mta, int(text))
         if mta is None:
             mta = s.exec(select(Mta).where(Mta.description_key == text.lower())).first()

@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ertui import render, settings, validate
 from ertui.db import session
 from ertui.errors import NotFoundError, ValidationError
-from ertui.models import Attempt, Message, MessageKind, MessageStatus, Mta, WorkerRecord
+from ertui.models import MAX_ID, Attempt, Message, MessageKind, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, iso, utcnow
 
 DEFAULT_LIFETIME = timedelta(days=5)
@@ -47,6 +47,7 @@ WAITING = ("queued", "sending", "deferred")
 T = Message.__table__  # type: ignore[attr-defined]
 A = Attempt.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
+MAX_PURGE_DAYS = 36_500
 
 
 def default_lifetime() -> timedelta:
@@ -200,7 +201,7 @@ def _filters(status: str, search: str | None) -> list[ColumnElement[bool]]:
             T.c.recipient.ilike(pattern, escape="\\"),
             T.c.subject.ilike(pattern, escape="\\"),
         ]
-        if text.isdigit():
+        if text.isdigit() and int(text) <= MAX_ID:
             alts.append(T.c.id == int(text))
         where.append(or_(*alts))
     return where
@@ -241,7 +242,7 @@ def count_messages(engine: Engine, *, status: str = "unsent", search: str | None
 
 def get_message(engine: Engine, id: int) -> Message:
     with session(engine) as s:
-        msg = s.get(Message, int(id))
+        msg = s.get(Message, int(id)) if 0 < int(id) <= MAX_ID else None
         if msg is None:
             raise NotFoundError(f"There is no message with the id {id}.")
         return msg
@@ -249,6 +250,8 @@ def get_message(engine: Engine, id: int) -> Message:
 
 def attempts_for(engine: Engine, id: int) -> list[Attempt]:
     """The attempt log of a message, oldest first."""
+    if not 0 < int(id) <= MAX_ID:
+        return []
     with session(engine) as s:
         q = select(Attempt).where(A.c.message_id == int(id)).order_by(A.c.id)
         return list(s.scalars(q).all())
@@ -318,7 +321,7 @@ def stats(engine: Engine) -> QueueStats:
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    items = sorted({int(i) for i in ids})
+    items = sorted({int(i) for i in ids if 0 < int(i) <= MAX_ID})
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
 
@@ -406,8 +409,8 @@ def delete(engine: Engine, ids: Iterable[int]) -> int:
 
 def purge_sent(engine: Engine, older_than_days: float) -> int:
     """Delete sent messages delivered more than ``older_than_days`` ago."""
-    if older_than_days < 0:
-        raise ValidationError("Days", "Days must be zero or more.")
+    if not 0 <= older_than_days <= MAX_PURGE_DAYS:  # (NaN fails this too)
+        raise ValidationError("Days", f"Days must be a number from 0 to {MAX_PURGE_DAYS}.")
     cutoff = utcnow() - timedelta(days=older_than_days)
     guard = and_(T.c.status == MessageStatus.SENT.value, T.c.sent_at < cutoff)
     with engine.begin() as conn:

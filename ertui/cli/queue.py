@@ -10,7 +10,12 @@ import click
 from ertui import queue
 from ertui.cli.common import engine, fail, print_json
 from ertui.errors import ValidationError
+from ertui.models import MAX_ID
 from ertui.timeutil import iso
+
+
+# A message id (larger numbers name no row; said as bad input, not a store error).
+ID = click.IntRange(1, MAX_ID)
 
 
 @click.command("send")
@@ -74,7 +79,7 @@ def _short(value: str | None, width: int) -> str:
               type=click.Choice(queue.STATUS_CHOICES))
 @click.option("--search", default=None, help="Match recipient, subject or id.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--offset", default=0, type=click.IntRange(0, MAX_ID))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def list_cmd(
@@ -106,7 +111,7 @@ def list_cmd(
 
 
 @queue_group.command("show")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show_cmd(ctx: click.Context, message_id: int, as_json: bool) -> None:
@@ -160,7 +165,7 @@ def _ids(values: tuple[int, ...]) -> list[int]:
 
 
 @queue_group.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.option("--all-failed", is_flag=True, help="Every failed message.")
 @click.pass_context
 def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
@@ -172,7 +177,7 @@ def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> Non
 
 
 @queue_group.command("hold")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.pass_context
 def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Hold messages: the worker leaves them alone until released."""
@@ -180,7 +185,7 @@ def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
 
 
 @queue_group.command("release")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.pass_context
 def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Release held messages."""
@@ -188,7 +193,7 @@ def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
 
 
 @queue_group.command("delete")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def delete_cmd(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:

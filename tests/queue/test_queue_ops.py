@@ -142,3 +142,37 @@ def test_cli_send_text_that_is_not_utf8_exit_2_no_traceback(
     assert res.returncode == 2, res.stderr
     assert b"Traceback" not in res.stderr and field in res.stderr and b"UTF-8" in res.stderr
     assert queue.count_messages(store, status="all") == 0
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (["queue", "show", HUGE], 2),
+    (["queue", "retry", HUGE], 2),
+    (["queue", "delete", "--yes", HUGE], 2),
+    (["queue", "list", "--offset", HUGE], 2),
+    (["queue", "list", "--search", HUGE], 0),
+    (["queue", "purge", "--sent-older-than", "nan"], 2),
+    (["queue", "purge", "--sent-older-than", "inf"], 2),
+    (["queue", "purge", "--sent-older-than", "1e308"], 2),
+    (["mta", "edit", HUGE, "--host", "x.example.com"], 1),
+])
+def test_cli_huge_numbers_are_a_sentence_not_a_traceback(
+        store: Engine, db_url: str, args: list[str], code: int) -> None:
+    res = CliRunner().invoke(cli, ["--db", db_url, *args])
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert res.exit_code == code, res.output
+
+
+def test_core_lookups_of_ids_beyond_the_store_find_nothing(store: Engine) -> None:
+    [mid] = queue.enqueue(store, "a@example.com", "s", "b")
+    huge = 10**20
+    with pytest.raises(NotFoundError):
+        queue.get_message(store, huge)
+    assert queue.attempts_for(store, huge) == []
+    assert queue.retry(store, [mid, huge]) == 1
+    assert queue.hold(store, [huge]) == 0 and queue.delete(store, [huge]) == 0
+    assert queue.list_messages(store, search=str(huge)) == []
+    with pytest.raises(NotFoundError):
+        mtas.get(store, str(huge))
