@@ -13,7 +13,6 @@ from sqlmodel import Field, SQLModel
 
 from ertui.timeutil import UTCDateTime, utcnow
 
-
 # Row ids are INTEGER columns (32 bits on PostgreSQL): a larger number names no row.
 MAX_ID = 2**31 - 1
 

@@ -13,7 +13,6 @@ from ertui.errors import ValidationError
 from ertui.models import MAX_ID
 from ertui.timeutil import iso
 
-
 # A message id (larger numbers name no row; said as bad input, not a store error).
 ID = click.IntRange(1, MAX_ID)
 
