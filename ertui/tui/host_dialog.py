@@ -2,87 +2,51 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rich.text import Text
 from sqlalchemy.engine import Engine
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Static
 
 from ertui import settings, validate
-from ertui.errors import ValidationError
 from ertui.tui.backend import reset_link_preview
-from ertui.tui.dialog import Dialog
-from ertui.tui.failures import FAILURES, sentence
-from ertui.tui.form_rows import FieldError
+from ertui.tui.dialog import OneFieldDialog
 
 
-class HostDialog(Dialog[str | None]):
+class HostDialog(OneFieldDialog):
     """Dismisses with the saved name, or None when cancelled. Enter confirms."""
 
-    AUTO_FOCUS = "#host-input"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Ok", id="host_ok", priority=True,
-                tooltip="Save the host name (Enter does too)"),
-        Binding("escape", "cancel", "Cancel", id="host_cancel", tooltip="Close without saving"),
-    ]
+    BOX_ID = "host-box"
+    BOX_TITLE = "Edit Host"
+    FIELD_ID = "host-input"
+    PLACEHOLDER = "mail.example.com"
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
         self.current = settings.master_host(engine)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="host-box", classes="dialog") as box:
-            box.border_title = "Edit Host"
-            yield Static(Text("Enter the fully qualified domain name of the Master Server; "
-                              "password-recovery links point at it."), classes="dialog-hint")
-            yield Input(self.current.name, id="host-input", compact=True,
-                        placeholder="mail.example.com")
-            yield FieldError("host-input")
-            yield Static(id="host-preview")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Ok", id="ok", variant="primary")
-                yield Button("Cancel", id="cancel")
-        yield Footer()
+    def hint(self) -> Text:
+        return Text("Enter the fully qualified domain name of the Master Server; "
+                    "password-recovery links point at it.")
+
+    def initial(self) -> str:
+        return self.current.name
+
+    def extra(self) -> ComposeResult:
+        yield Static(id="host-preview")
 
     def on_mount(self) -> None:
-        self._preview(self.current.name)
+        super().on_mount()
+        self.changed(self.current.name)
 
-    def _preview(self, value: str) -> None:
+    def changed(self, value: str) -> None:
+        """Check as the operator types and show the link the name makes."""
         problem = validate.fqdn_problem(value)
-        self.query_one("#host-input-error", FieldError).show(problem)
+        self.error.show(problem)
         name = value.strip().rstrip(".").lower() or "…"
         line = Text("Recovery link: ", style="bold")
         line.append(reset_link_preview(name), style="dim" if problem else "underline")
         self.query_one("#host-preview", Static).update(line)
 
-    @on(Input.Changed, "#host-input")
-    def _changed(self, event: Input.Changed) -> None:
-        self._preview(event.value)
-
-    @on(Input.Submitted, "#host-input")
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
-
-    def action_save(self) -> None:
-        try:
-            name = settings.set_master_host(self.engine, self.query_one("#host-input", Input).value)
-        except ValidationError as exc:
-            self.query_one("#host-input-error", FieldError).show(exc.message)
-            return
-        except FAILURES as exc:
-            self.notify(sentence(exc), severity="error", markup=False)
-            return
-        self.dismiss(name)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def save(self, value: str) -> str:
+        return settings.set_master_host(self.engine, value)

@@ -9,13 +9,13 @@ from sqlalchemy.engine import Engine
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Switch
 
 from ertui import mtas, validate
 from ertui.errors import ValidationError
 from ertui.models import Mta, Security
-from ertui.tui.dialog import Dialog
+from ertui.tui.dialog import FormDialog
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.form_rows import FieldError, form_row, switch_state
 from ertui.tui.test_dialog import TestDialog
@@ -47,7 +47,7 @@ CHECKS: dict[str, Callable[[str], object]] = {
 }
 
 
-class MtaForm(Dialog[str | None]):
+class MtaForm(FormDialog):
     """Dismisses with a sentence saying what was saved, or None when cancelled."""
 
     AUTO_FOCUS = "#description"
@@ -105,10 +105,7 @@ class MtaForm(Dialog[str | None]):
                 yield FieldError("max")
                 yield form_row("Verify TLS certificate",
                                Switch(m.verify_tls if m else True, id="verify_tls"))
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Test", id="test")
-                yield Button("Ok", id="ok", variant="primary")
-                yield Button("Cancel", id="cancel")
+            yield self.buttons(Button("Test", id="test"))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -199,20 +196,9 @@ class MtaForm(Dialog[str | None]):
             self.call_after_refresh(self.query_one("#username", Input).focus)
 
     # -- buttons and keys ------------------------------------------------------
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
-
     @on(Button.Pressed, "#test")
     def _test(self) -> None:
         self.action_test()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def _core_error(self, exc: Exception) -> None:
         field_id = FIELD_IDS.get(getattr(exc, "field", ""), "")
