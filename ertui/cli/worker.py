@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -140,7 +141,8 @@ def worker_cmd(
     worker_settings = WorkerSettings.from_env(lease_seconds=lease_seconds)
     eng = engine(ctx)  # opened (and migrated) once, before any fork
     children: list[int] = []
-    is_child = False
+    is_child = watch_parent = False
+    parent = os.getpid()
     if processes > 1:
         eng.dispose()  # no pooled connection may cross a fork
         handler.flush_now()  # nor an unwritten log line
@@ -151,6 +153,7 @@ def worker_cmd(
                 # passes each signal on once.
                 os.setpgid(0, 0)
                 is_child, children = True, []
+                watch_parent = not _die_with_parent(parent)
                 break
             children.append(pid)
     worker = DeliveryWorker(eng, worker_settings)
@@ -181,12 +184,22 @@ def worker_cmd(
                 await asyncio.sleep(_LineLog.interval)
                 handler.flush_now()
 
+        async def watch() -> None:  # where prctl is missing: poll for the parent
+            while True:
+                await asyncio.sleep(1.0)
+                if os.getppid() != parent:
+                    on_signal(signal.SIGTERM)
+                    return
+
         flusher = asyncio.create_task(flush_log())
+        watcher = asyncio.create_task(watch()) if watch_parent else None
         log.info("worker %s started%s", worker.id, " (once)" if once else "")
         try:
             await worker.run(once=once)
         finally:
             flusher.cancel()
+            if watcher is not None:
+                watcher.cancel()
         log.info("worker %s stopped", worker.id)
         handler.flush_now()
 
@@ -210,6 +223,26 @@ def worker_cmd(
         os._exit(0)
     if _end_children(children, None):
         raise SystemExit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> bool:
+    """In a forked worker: be sent SIGTERM (a graceful stop) when the parent dies,
+    even by SIGKILL, so that no worker keeps running behind a dead ``ertui
+    worker``. Linux's prctl(PR_SET_PDEATHSIG); False where that is missing (the
+    worker then polls for its parent). A parent already gone: exit at once."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # it died before the prctl took hold
+        os._exit(0)
+    return armed
 
 
 def _end_children(children: list[int], sig: int | None) -> bool:

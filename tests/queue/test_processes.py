@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -147,3 +149,39 @@ def test_sigterm_to_the_parent_stops_every_process(
     assert counts["sending"] == 0
     assert counts["sent"] == len(smtp_server.received)
     assert counts["queued"] > 0
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for whoever adopted it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_forked_workers_stop_when_the_parent_is_killed(
+        store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    add_mta(store, "relay", smtp_server.port)
+    log = tmp_path / "worker.log"
+    proc = start_worker(db_url, "--processes", "3", log=log)
+    children: set[int] = set()
+    try:
+        def started() -> bool:
+            text = log.read_text() if log.exists() else ""
+            pids = {int(line.split("[", 1)[1].split("]", 1)[0])
+                    for line in text.splitlines() if " started" in line}
+            children.update(pids - {proc.pid})
+            return len(pids) == 3
+        wait_for(started, "three worker processes to start")
+        proc.kill()  # SIGKILL: the parent cannot pass anything on
+        proc.wait()
+        wait_for(lambda: not any(_running(pid) for pid in children), "the children to stop")
+        stopped = [line for line in log.read_text().splitlines() if " stopped" in line]
+        assert len(stopped) == 2  # each child stopped gracefully (nothing left 'sending')
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
