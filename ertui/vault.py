@@ -16,34 +16,33 @@ from ertui.errors import VaultError
 
 
 class Vault:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, source: str = "The secret key") -> None:
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as exc:
             raise VaultError(
-                "The secret key is not a valid Fernet key (32 url-safe base64-encoded bytes)."
+                f"{source} is not a valid Fernet key (32 url-safe base64-encoded bytes)."
             ) from exc
 
     @classmethod
     def load(cls, key_file: Path | None = None) -> Vault:
         env = os.environ.get(ENV_SECRET_KEY)
         if env:
-            return cls(env.strip().encode())
+            return cls(env.strip().encode(), f"The secret key in {ENV_SECRET_KEY}")
         path = key_file or key_file_path()
         if not path.exists():
-            make_private_dir(path.parent)
-            key = Fernet.generate_key()
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process made it first; read theirs
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(key)
+                _create_key_file(path)
+            except OSError as exc:
+                raise VaultError(
+                    f"The secret key file {path} cannot be created: {exc.strerror}; "
+                    f"set {ENV_SECRET_KEY} or XDG_CONFIG_HOME."
+                ) from exc
         try:
-            return cls(path.read_bytes().strip())
+            key = path.read_bytes().strip()
         except OSError as exc:
             raise VaultError(f"The secret key file {path} cannot be read: {exc.strerror}.") from exc
+        return cls(key, f"The secret key in {path}")
 
     def encrypt(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
@@ -57,3 +56,14 @@ class Vault:
                 f"set the key it was saved with ({ENV_SECRET_KEY} or the key file) "
                 "or enter the password again."
             ) from exc
+
+
+def _create_key_file(path: Path) -> None:
+    make_private_dir(path.parent)
+    key = Fernet.generate_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process made it first; read theirs
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)

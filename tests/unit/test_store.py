@@ -4,6 +4,7 @@ on a real SQLite file and (where configured) a real PostgreSQL."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -144,6 +145,21 @@ def test_key_file_mode_and_reuse(isolated_dirs: Path) -> None:
 def test_invalid_env_key_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ERTUI_SECRET_KEY", "short")
     with pytest.raises(VaultError, match="not a valid Fernet key"):
+        Vault.load()
+
+
+def test_key_file_that_cannot_be_made_or_read_is_a_sentence(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the config folder should be")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(blocker))
+    with pytest.raises(VaultError, match=r"secret key file .*cannot be created"):
+        Vault.load()
+    key = tmp_path / "cfg" / "ertui" / "secret.key"
+    key.parent.mkdir(parents=True)
+    key.write_text("garbage")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    with pytest.raises(VaultError, match=re.escape(f"secret key in {key} is not a valid Fernet key")):
         Vault.load()
 
 
