@@ -66,15 +66,21 @@ def host(value: str, field: str = "Host Name") -> str:
 
 def port(value: object, field: str = "Host Port") -> int:
     """An integer from 1 to 65535 (a digit string is accepted)."""
+    return whole_number(value, field, 1, 65535)
+
+
+def whole_number(value: object, field: str, low: int, high: int) -> int:
+    """An integer (or a string of digits) from ``low`` to ``high``."""
+    rule = f"{field} must be a whole number from {low} to {high}."
     if isinstance(value, bool):
-        raise ValidationError(field, f"{field} must be a whole number from 1 to 65535.")
+        raise ValidationError(field, rule)
     if isinstance(value, str):
         text = value.strip()
         if not text.isdigit():
-            raise ValidationError(field, f"{field} must be a whole number from 1 to 65535.")
+            raise ValidationError(field, rule)
         value = int(text)
-    if not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ValidationError(field, f"{field} must be a whole number from 1 to 65535.")
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(field, rule)
     return value
 
 
@@ -87,16 +93,7 @@ def description(value: str, field: str = "Description") -> str:
 
 
 def max_connections(value: object, field: str = "Max. Concurrent Connections") -> int:
-    rule = f"{field} must be a whole number from 1 to 100."
-    if isinstance(value, bool):
-        raise ValidationError(field, rule)
-    if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValidationError(field, rule)
-        value = int(value.strip())
-    if not isinstance(value, int) or not 1 <= value <= 100:
-        raise ValidationError(field, rule)
-    return value
+    return whole_number(value, field, 1, 100)
 
 
 def email(value: str, field: str = "Email address") -> str:
