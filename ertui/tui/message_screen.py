@@ -22,8 +22,7 @@ from ertui import queue
 from ertui.errors import ErtuiError, NotFoundError
 from ertui.models import Attempt, Message, MessageStatus
 from ertui.tui import queue_format as fmt
-from ertui.tui.queue_actions import QueueActionDone, run_action
-from ertui.tui.queue_confirm import confirm_screen
+from ertui.tui.queue_actions import QueueActionDone, confirm_delete, run_action
 
 ATTEMPT_COLUMNS = (
     ("started", "Started"),
@@ -219,8 +218,7 @@ class MessageScreen(Screen[None]):
             if yes:
                 self._act("delete")
 
-        question = f"Delete message #{msg.id} to {msg.recipient}? It cannot be undone."
-        self.app.push_screen(confirm_screen(question, "Delete message"), answered)
+        self.app.push_screen(confirm_delete(self.message_id, msg.recipient), answered)
 
     @work(thread=True, group="message-action")
     def _act(self, action: str) -> None:

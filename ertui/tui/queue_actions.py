@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 
 from ertui import queue
+from ertui.tui.confirm import ConfirmDialog
 
 
 class QueueActionDone(Message):
@@ -80,3 +81,9 @@ def run_action(engine: Engine, action: str, ids: list[int]) -> tuple[str, bool]:
         "release": f"{who} released.",
         "delete": f"{who} deleted.",
     }[action], True
+
+
+def confirm_delete(message_id: int, recipient: str) -> ConfirmDialog:
+    """The y/n question before a message is deleted (from the queue or its view)."""
+    return ConfirmDialog(f"Delete message #{message_id} to {recipient}? It cannot be undone.",
+                         title="Delete message", yes="Delete")

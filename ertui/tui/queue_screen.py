@@ -28,8 +28,7 @@ from ertui import queue
 from ertui.errors import ErtuiError
 from ertui.models import MessageStatus
 from ertui.tui import queue_format as fmt
-from ertui.tui.queue_actions import QueueActionDone, run_action
-from ertui.tui.queue_confirm import confirm_screen
+from ertui.tui.queue_actions import QueueActionDone, confirm_delete, run_action
 
 PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
@@ -363,8 +362,7 @@ class QueueScreen(Screen[None]):
             if yes:
                 self._act("delete", [target])
 
-        question = f"Delete message #{row.id} to {row.recipient}? It cannot be undone."
-        self.app.push_screen(confirm_screen(question, "Delete message"), answered)
+        self.app.push_screen(confirm_delete(row.id, row.recipient), answered)
 
     def action_retry_all(self) -> None:
         self._act("retry_all_failed", [])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from textual.widgets import DataTable, Static
+from textual.widgets import Button, DataTable, Static
 
 from ertui import queue
+from ertui.tui.confirm import ConfirmDialog
 from ertui.tui.message_screen import MessageScreen
 from ertui.tui.queue_screen import QueueScreen
 from tests.queue_tui.conftest import FIXED_NOW, QueueApp, add_attempt, fill, set_fields
@@ -50,7 +51,10 @@ async def test_delete_asks_first(store: Engine) -> None:
         screen = screen_of(pilot.app)
         await pilot.press("delete")
         await pilot.pause()
-        assert pilot.app.screen is not screen  # the question
+        question = pilot.app.screen
+        assert isinstance(question, ConfirmDialog)  # the console's one y/n dialog
+        assert str(question.query_one("#yes", Button).label) == "Delete (y)"
+        assert "user003@example.com" in str(question.query_one("#confirm-question").render())
         await pilot.press("n")
         await settle(pilot)
         assert pilot.app.screen is screen and screen.table.row_count == 3
