@@ -130,8 +130,9 @@ def get(engine: Engine, ref: str | int) -> Mta:
     with session(engine) as s:
         mta: Mta | None = None
         text = str(ref).strip()
-        if text.isdigit() and int(text) <= MAX_ID:
-            mta = s.get(Mta, int(text))
+        number = validate.digits(text)
+        if number is not None and number <= MAX_ID:
+            mta = s.get(Mta, number)
         if mta is None:
             mta = s.exec(select(Mta).where(Mta.description_key == text.lower())).first()
         if mta is None:

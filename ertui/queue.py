@@ -201,8 +201,9 @@ def _filters(status: str, search: str | None) -> list[ColumnElement[bool]]:
             T.c.recipient.ilike(pattern, escape="\\"),
             T.c.subject.ilike(pattern, escape="\\"),
         ]
-        if text.isdigit() and int(text) <= MAX_ID:
-            alts.append(T.c.id == int(text))
+        number = validate.digits(text)
+        if number is not None and number <= MAX_ID:
+            alts.append(T.c.id == number)
         where.append(or_(*alts))
     return where
 

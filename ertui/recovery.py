@@ -18,7 +18,7 @@ from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from ertui import queue, settings, users
+from ertui import queue, settings, users, validate
 from ertui.db import session
 from ertui.errors import ErtuiError
 from ertui.models import MessageKind, RecoveryToken, User
@@ -50,7 +50,7 @@ def hash_token(token: str) -> str:
 
 def token_lifetime(engine: Engine) -> timedelta:
     raw = settings.get_setting(engine, TOKEN_MINUTES_KEY)
-    minutes = int(raw) if raw and raw.isdigit() and int(raw) > 0 else DEFAULT_TOKEN_MINUTES
+    minutes = validate.digits(raw or "", 6) or DEFAULT_TOKEN_MINUTES
     return timedelta(minutes=minutes)
 
 

@@ -75,13 +75,20 @@ def whole_number(value: object, field: str, low: int, high: int) -> int:
     if isinstance(value, bool):
         raise ValidationError(field, rule)
     if isinstance(value, str):
-        text = value.strip()
-        if not text.isdigit():
-            raise ValidationError(field, rule)
-        value = int(text)
+        value = digits(value)
     if not isinstance(value, int) or not low <= value <= high:
         raise ValidationError(field, rule)
     return value
+
+
+def digits(text: str, max_len: int = 18) -> int | None:
+    """The number a string of ASCII digits stands for; None for anything else,
+    including Unicode digits such as '²' (``str.isdigit`` takes them, ``int`` does
+    not) and more than ``max_len`` digits (``int`` refuses thousands)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= max_len):
+        return None
+    return int(text)
 
 
 def description(value: str, field: str = "Description") -> str:

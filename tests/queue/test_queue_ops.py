@@ -157,6 +157,9 @@ HUGE = "99999999999999999999"
     (["queue", "purge", "--sent-older-than", "inf"], 2),
     (["queue", "purge", "--sent-older-than", "1e308"], 2),
     (["mta", "edit", HUGE, "--host", "x.example.com"], 1),
+    (["mta", "edit", "²", "--host", "x.example.com"], 1),  # a Unicode digit
+    (["queue", "list", "--search", "²"], 0),
+    pytest.param(["queue", "list", "--search", "9" * 5000], 0, id="search-5000-digits"),
 ])
 def test_cli_huge_numbers_are_a_sentence_not_a_traceback(
         store: Engine, db_url: str, args: list[str], code: int) -> None:

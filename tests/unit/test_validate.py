@@ -76,7 +76,18 @@ def test_port_rejects_out_of_range(n: int) -> None:
         validate.port(n)
 
 
-@pytest.mark.parametrize("value", ["", "abc", "25a", "-1", "1.5", True])
+@given(st.text(max_size=20) | st.text("0123456789²³١٢", min_size=1, max_size=6000))
+def test_port_from_any_text_is_a_port_or_the_sentence(value: str) -> None:
+    try:
+        n = validate.port(value)
+    except ValidationError as exc:
+        assert exc.field == "Host Port"
+    else:
+        assert 1 <= n <= 65535 and value.strip().isascii()
+
+
+@pytest.mark.parametrize("value", ["", "abc", "25a", "-1", "1.5", True, "²", "١٢",
+                                   pytest.param("9" * 5000, id="5000-digits")])
 def test_port_rejects_non_numbers(value: object) -> None:
     with pytest.raises(ValidationError) as err:
         validate.port(value)
