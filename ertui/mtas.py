@@ -151,6 +151,37 @@ def _check_unique(engine: Engine, desc: str, exclude_id: int | None) -> None:
             )
 
 
+def new_config(
+    *,
+    host: str,
+    port: int | str | None = None,
+    security: Security = Security.NONE,
+    username: str | None = None,
+    password: str | None = None,
+    verify_tls: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> MtaConfig:
+    """The connection of a new MTA, to save (``add``) or only to test, validated:
+    a port left out follows the mode; a username turns on authentication and
+    then needs a password."""
+    hostname = validate.host(host)
+    the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
+    use_auth = username is not None and username.strip() != ""
+    user = validate.username(username) if use_auth and username is not None else None
+    if use_auth and not password:
+        raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
+    return MtaConfig(
+        host=hostname,
+        port=the_port,
+        security=security,
+        use_auth=use_auth,
+        username=user,
+        password=password if use_auth else None,
+        verify_tls=verify_tls,
+        timeout=validate.timeout(timeout),
+    )
+
+
 def add(
     engine: Engine,
     *,
@@ -168,28 +199,24 @@ def add(
 ) -> Mta:
     """Validate everything, then write once; on bad input nothing is written."""
     desc = validate.description(description)
-    hostname = validate.host(host)
-    the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
+    cfg = new_config(host=host, port=port, security=security, username=username,
+                     password=password, verify_tls=verify_tls, timeout=timeout)
     limit = validate.max_connections(max_connections)
-    use_auth = username is not None and username.strip() != ""
-    user = validate.username(username) if use_auth and username is not None else None
-    if use_auth and not password:
-        raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
     _check_unique(engine, desc, None)
-    enc = (vault or Vault.load()).encrypt(password) if use_auth and password else None
+    enc = (vault or Vault.load()).encrypt(cfg.password) if cfg.password else None
     mta = Mta(
         description=desc,
         description_key=desc.lower(),
-        host=hostname,
-        port=the_port,
+        host=cfg.host,
+        port=cfg.port,
         security=security.value,
-        use_auth=use_auth,
-        username=user,
+        use_auth=cfg.use_auth,
+        username=cfg.username,
         password_enc=enc,
         max_connections=limit,
         enabled=enabled,
         verify_tls=verify_tls,
-        timeout=timeout,
+        timeout=cfg.timeout,
     )
     with session(engine) as s:
         s.add(mta)
@@ -242,9 +269,7 @@ def edit(
     if verify_tls is not None:
         changes["verify_tls"] = verify_tls
     if timeout is not None:
-        if not 0 < timeout <= 600:
-            raise ValidationError("Timeout", "Timeout must be from 0 to 600 seconds.")
-        changes["timeout"] = timeout
+        changes["timeout"] = validate.timeout(timeout)
     auth = mta.use_auth if use_auth is None else use_auth
     if username is not None and username.strip():
         auth = True if use_auth is None else use_auth

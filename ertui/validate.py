@@ -91,6 +91,13 @@ def digits(text: str, max_len: int = 18) -> int | None:
     return int(text)
 
 
+def timeout(value: float, field: str = "Timeout") -> float:
+    """Seconds to wait for a connection or a reply: more than 0, at most 600."""
+    if not 0 < value <= 600:  # (NaN fails this too)
+        raise ValidationError(field, f"{field} must be from 0 to 600 seconds.")
+    return float(value)
+
+
 def description(value: str, field: str = "Description") -> str:
     value = value.strip()
     if not 1 <= len(value) <= 100:

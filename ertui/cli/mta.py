@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from ertui import mtas
@@ -38,17 +41,42 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
         )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def connection_options(f: F) -> F:
+    """The connection of a new MTA, for `mta add` and `mta test --host`: --port,
+    --ssl, --starttls, --username, --password-stdin, --no-verify-tls."""
+    options = [
+        click.option("--port", type=str, default=None,
+                     help="Port (default: 25, 465 with SSL, 587 with STARTTLS)."),
+        click.option("--ssl", is_flag=True, help="Implicit TLS (SSL), port 465 by default."),
+        click.option("--starttls", is_flag=True,
+                     help="STARTTLS (must succeed), port 587 by default."),
+        click.option("--username", default=None, help="Turns on User/Pass Authorization."),
+        click.option("--password-stdin", is_flag=True,
+                     help="Read the password from stdin (with --username)."),
+        click.option("--no-verify-tls", is_flag=True,
+                     help="Do not verify the server certificate."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def read_password(username: str | None, from_stdin: bool) -> str | None:
+    """The password that goes with --username: stdin or a no-echo prompt."""
+    if from_stdin and not username:
+        raise ValidationError("Password", "--password-stdin needs --username.")
+    return read_secret(from_stdin) if username else None
+
+
 @mta_group.command("add")
 @click.option("--description", required=True, help="A name for this MTA (unique).")
 @click.option("--host", required=True, help="Host name or IP address of the MTA.")
-@click.option("--port", type=str, default=None, help="Port (default: 25, 465 with SSL, 587 with STARTTLS).")
-@click.option("--ssl", is_flag=True, help="Implicit TLS (SSL), port 465 by default.")
-@click.option("--starttls", is_flag=True, help="STARTTLS, port 587 by default.")
-@click.option("--username", default=None, help="Turns on User/Pass Authorization.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@connection_options
 @click.option("--max-connections", type=str, default="5", show_default=True)
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
-@click.option("--no-verify-tls", is_flag=True, help="Do not verify the server certificate.")
 @click.pass_context
 def add_cmd(
     ctx: click.Context,
@@ -64,18 +92,14 @@ def add_cmd(
     no_verify_tls: bool,
 ) -> None:
     """Add an MTA."""
-    security = mtas.security_from_flags(ssl, starttls)
-    if password_stdin and not username:
-        raise ValidationError("Password", "--password-stdin needs --username.")
-    password = read_secret(password_stdin) if username else None
     m = mtas.add(
         engine(ctx),
         description=description,
         host=host,
         port=port,
-        security=security,
+        security=mtas.security_from_flags(ssl, starttls),
         username=username,
-        password=password,
+        password=read_password(username, password_stdin),
         max_connections=max_connections,
         enabled=not disabled,
         verify_tls=not no_verify_tls,

@@ -7,12 +7,14 @@ server text and a hint on stdout), 2 for bad input.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import click
 
 from ertui import mtas, validate
-from ertui.cli.common import engine, print_json, read_secret
+from ertui.cli.common import engine, print_json
+from ertui.cli.mta import connection_options, read_password
 from ertui.errors import ValidationError
 from ertui.mtas import MtaConfig
 from ertui.smtp import TestResult, test_send
@@ -45,23 +47,12 @@ def _config(
             )
         return mtas.config_for(mtas.get(engine(ctx), mta))
     assert host is not None
-    security = mtas.security_from_flags(ssl, starttls)
-    the_port = mtas.DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
-    if password_stdin and not username:
-        raise ValidationError("Password", "--password-stdin needs --username.")
-    user = validate.username(username) if username else None
-    password = read_secret(password_stdin) if user else None
-    if user and not password:
-        raise ValidationError(
-            "Password", "Password is required with --username (use --password-stdin)."
-        )
-    return MtaConfig(
-        host=validate.host(host),
-        port=the_port,
-        security=security,
-        use_auth=user is not None,
-        username=user,
-        password=password,
+    return mtas.new_config(
+        host=host,
+        port=port,
+        security=mtas.security_from_flags(ssl, starttls),
+        username=username,
+        password=read_password(username, password_stdin),
         verify_tls=not no_verify_tls,
     )
 
@@ -101,12 +92,7 @@ def _print(result: TestResult, show_transcript: bool) -> None:
 @click.argument("mta", required=False)
 @click.option("--to", "to", required=True, metavar="ADDRESS", help="Recipient of the test email.")
 @click.option("--host", default=None, help="Test unsaved settings: host name or IP address.")
-@click.option("--port", type=str, default=None, help="Port (default: 25, 465 with SSL, 587 with STARTTLS).")
-@click.option("--ssl", is_flag=True, help="Implicit TLS (SSL).")
-@click.option("--starttls", is_flag=True, help="STARTTLS (must succeed).")
-@click.option("--username", default=None, help="Authenticate as USER.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-@click.option("--no-verify-tls", is_flag=True, help="Do not verify the server certificate.")
+@connection_options
 @click.option("--transcript", "show_transcript", is_flag=True, help="Print the SMTP dialogue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--timeout", type=float, default=None, hidden=True, metavar="SECONDS",
@@ -134,11 +120,7 @@ def test_cmd(
     """
     config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
     if timeout is not None:
-        if not 0 < timeout <= 600:
-            raise ValidationError("Timeout", "Timeout must be from 0 to 600 seconds.")
-        from dataclasses import replace
-
-        config = replace(config, timeout=timeout)
+        config = replace(config, timeout=validate.timeout(timeout))
     result = asyncio.run(test_send(engine(ctx), config, to))
     if as_json:
         print_json(_as_dict(result))

@@ -115,7 +115,20 @@ def test_failed_add_writes_nothing(engine: Engine) -> None:
         mtas.add(engine, description="x", host="ok.example.com", port=70000)
     with pytest.raises(ValidationError, match="Password is required"):
         mtas.add(engine, description="x", host="ok.example.com", username="u")
+    for bad in (0.0, -1.0, float("nan"), 601.0):  # add took any timeout; edit refused these
+        with pytest.raises(ValidationError) as err:
+            mtas.add(engine, description="x", host="ok.example.com", timeout=bad)
+        assert err.value.field == "Timeout"
     assert mtas.list_mtas(engine) == []
+
+
+def test_a_config_to_test_is_checked_as_add_checks_it() -> None:
+    cfg = mtas.new_config(host=" mail.example.com ", security=Security.STARTTLS,
+                          username="u", password="pw")
+    assert (cfg.host, cfg.port, cfg.use_auth, cfg.username) == ("mail.example.com", 587, True, "u")
+    assert mtas.new_config(host="h.example.com", password="stray").password is None
+    with pytest.raises(ValidationError, match="Password is required"):
+        mtas.new_config(host="h.example.com", username="u")
 
 
 def test_password_not_in_database_bytes(engine: Engine, db_path: Path) -> None:
