@@ -49,6 +49,9 @@ class ErtuiApp(App[None]):
                 tooltip="Run any action by name"),
         Binding("colon", "command_palette", "Commands", show=False, id="palette",
                 tooltip="Run any action by name"),
+        # Textual's own ctrl+q, with our words (help shows it on one row with q)
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit_ctrl_q",
+                tooltip="Quit the console (the worker finishes what it sends)"),
         Binding("p", "toggle_worker", "Pause", id="toggle_worker",
                 tooltip="Pause or resume the background delivery worker"),
     ]

@@ -54,7 +54,8 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("Key", no_wrap=True, style="bold")
         table.add_column("Action", no_wrap=True)
-        table.add_column("What it does", ratio=1, no_wrap=True, overflow="ellipsis")
+        # long explanations wrap inside their column (at 80 columns nothing is cut)
+        table.add_column("What it does", ratio=1, overflow="fold")
         for keys, desc, tip in self.rows:
             table.add_row(Text(keys), Text(desc), Text(tip))
         with Vertical(id="help-box", classes="dialog") as box:

@@ -94,6 +94,24 @@ async def test_help_lists_every_key_of_the_screen(store: Engine) -> None:
         assert isinstance(pilot.app.screen, MtaForm)
 
 
+async def test_help_at_80_columns_cuts_nothing_and_quit_is_one_row(store: Engine) -> None:
+    from textual.geometry import Region
+
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        quits = [(keys, tip) for keys, desc, tip in help_screen.rows if desc == "Quit"]
+        assert quits == [("q / ^q", "Quit the console (the worker finishes what it sends)")]
+        table = help_screen.query_one("#help-table")
+        shown = "\n".join(strip.text for strip in table.render_lines(
+            Region(0, 0, table.size.width, table.size.height)))
+        assert "…" not in shown
+        words = set(shown.split())
+        for _, _, tip in help_screen.rows:
+            assert set(tip.split()) <= words, tip
+
+
 async def test_palette_offers_actions_by_name(store: Engine) -> None:
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("colon")
