@@ -14,12 +14,12 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from ertui.config import make_private_dir, resolve_db_url
 from ertui.errors import StoreError
@@ -150,3 +150,31 @@ def ensure_schema(engine: Engine) -> None:
 
 def session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
+
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def update_row(engine: Engine, model: type[Row], row_id: int | None, **values: Any) -> Row | None:
+    """Set ``values`` on the row with this id, in one transaction; the row as
+    written, or None when it no longer exists. A value may be a SQL expression
+    (``col(Mta.consecutive_failures) + 1``)."""
+    with session(engine) as s:
+        row = s.get(model, row_id)
+        if row is None:
+            return None
+        for key, value in values.items():
+            setattr(row, key, value)
+        s.add(row)
+        s.commit()
+        s.refresh(row)
+        return row
+
+
+def delete_row(engine: Engine, model: type[SQLModel], row_id: int | None) -> None:
+    """Delete the row with this id, if it still exists."""
+    with session(engine) as s:
+        row = s.get(model, row_id)
+        if row is not None:
+            s.delete(row)
+            s.commit()

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from ertui import validate
-from ertui.db import session
+from ertui.db import delete_row, session, update_row
 from ertui.errors import NotFoundError, ValidationError
 from ertui.models import MAX_ID, Mta, Security
 from ertui.timeutil import iso, utcnow
@@ -285,26 +285,15 @@ def edit(
         changes["use_auth"] = True
     else:
         changes.update(use_auth=False, username=None, password_enc=None)
-    with session(engine) as s:
-        row = s.get(Mta, mta.id)
-        if row is None:
-            raise NotFoundError(f"The MTA {mta.description!r} was removed meanwhile.")
-        for key, value in changes.items():
-            setattr(row, key, value)
-        row.updated_at = utcnow()
-        s.add(row)
-        s.commit()
-        s.refresh(row)
-        return row
+    row = update_row(engine, Mta, mta.id, **changes, updated_at=utcnow())
+    if row is None:
+        raise NotFoundError(f"The MTA {mta.description!r} was removed meanwhile.")
+    return row
 
 
 def remove(engine: Engine, ref: str | int) -> Mta:
     mta = get(engine, ref)
-    with session(engine) as s:
-        row = s.get(Mta, mta.id)
-        if row is not None:
-            s.delete(row)
-            s.commit()
+    delete_row(engine, Mta, mta.id)
     return mta
 
 
@@ -314,28 +303,14 @@ def set_enabled(engine: Engine, ref: str | int, enabled: bool) -> Mta:
 
 def record_success(engine: Engine, mta_id: int, when: datetime | None = None) -> None:
     """Health after a delivery or test that the server accepted."""
-    with session(engine) as s:
-        row = s.get(Mta, mta_id)
-        if row is None:
-            return
-        row.last_success_at = when or utcnow()
-        row.consecutive_failures = 0
-        row.cooldown_until = None
-        s.add(row)
-        s.commit()
+    update_row(engine, Mta, mta_id, last_success_at=when or utcnow(), consecutive_failures=0,
+               cooldown_until=None)
 
 
 def record_failure(engine: Engine, mta_id: int, error: str, when: datetime | None = None) -> None:
     """Health after a failure of the MTA itself (or of a test through it)."""
-    with session(engine) as s:
-        row = s.get(Mta, mta_id)
-        if row is None:
-            return
-        row.last_error = error
-        row.last_error_at = when or utcnow()
-        row.consecutive_failures += 1
-        s.add(row)
-        s.commit()
+    update_row(engine, Mta, mta_id, last_error=error, last_error_at=when or utcnow(),
+               consecutive_failures=col(Mta.consecutive_failures) + 1)
 
 
 def count_enabled(engine: Engine) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from ertui import validate
-from ertui.db import session
+from ertui.db import session, update_row
 from ertui.errors import ErtuiError
 from ertui.models import Setting, User
 
@@ -97,11 +97,5 @@ def require_admin_email(engine: Engine) -> str:
 
 def set_admin_email(engine: Engine, value: str) -> str:
     address = validate.email(value, field="Administrator email address")
-    admin = admin_user(engine)
-    with session(engine) as s:
-        row = s.get(User, admin.id)
-        assert row is not None
-        row.email = address
-        s.add(row)
-        s.commit()
+    update_row(engine, User, admin_user(engine).id, email=address)
     return address

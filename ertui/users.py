@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from ertui import validate
-from ertui.db import session
+from ertui.db import delete_row, session, update_row
 from ertui.errors import ErtuiError, NotFoundError, ValidationError
 from ertui.models import User
 from ertui.timeutil import iso
@@ -113,17 +113,10 @@ def set_password(engine: Engine, username: str, password: str) -> User:
 
 
 def _update(engine: Engine, username: str, **values: Any) -> User:
-    user = get_user(engine, username)
-    with session(engine) as s:
-        row = s.get(User, user.id)
-        if row is None:
-            raise NotFoundError(f"There is no user named {username!r}.")
-        for key, value in values.items():
-            setattr(row, key, value)
-        s.add(row)
-        s.commit()
-        s.refresh(row)
-        return row
+    row = update_row(engine, User, get_user(engine, username).id, **values)
+    if row is None:
+        raise NotFoundError(f"There is no user named {username.strip()!r}.")
+    return row
 
 
 class ProtectedUserError(ErtuiError):
@@ -137,9 +130,5 @@ def remove_user(engine: Engine, username: str) -> User:
             f"The default administrator {user.username!r} cannot be removed: "
             "its address is the sender of every email."
         )
-    with session(engine) as s:
-        row = s.get(User, user.id)
-        if row is not None:
-            s.delete(row)
-            s.commit()
+    delete_row(engine, User, user.id)
     return user
