@@ -32,6 +32,8 @@ def _sqlite_path(url: str) -> Path | None:
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
+    if u.query.get("uri") == "true":  # "file:PATH?mode=ro": SQLite opens it itself
+        return None
     return Path(u.database)
 
 

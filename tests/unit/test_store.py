@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from ertui import mtas, settings
 from ertui.db import current_revision, make_engine
@@ -89,6 +90,20 @@ def test_store_errors_never_show_the_url_password(url: str) -> None:
         make_engine(url)
     assert "s3cr3t-pw" not in str(info.value)
     assert "ops:***@127.0.0.1" in str(info.value)
+
+
+def test_read_only_store_by_sqlite_uri_reads_and_refuses_writes(
+        engine: Engine, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mtas.add(engine, description="r", host="mail.example.com")
+    monkeypatch.chdir(tmp_path)
+    ro = make_engine(f"sqlite:///file:{db_path}?mode=ro&uri=true")
+    try:
+        assert [m.description for m in mtas.list_mtas(ro)] == ["r"]
+        with pytest.raises(SQLAlchemyError, match="readonly"):
+            mtas.add(ro, description="s", host="mail.example.com")
+    finally:
+        ro.dispose()
+    assert not (tmp_path / "file:").exists()  # no stray file made from the URI's text
 
 
 def test_mta_crud(any_engine: Engine) -> None:
