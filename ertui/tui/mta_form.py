@@ -150,8 +150,10 @@ class MtaForm(FormDialog):
         fields = ["description", "host", "port", "max"]
         if self._switch("use_auth"):
             fields.append("username")
-        results = [self.check_field(f) for f in fields]
-        return all(results)
+        bad = [f for f in fields if not self.check_field(f)]
+        if bad:  # the cursor goes where the first fix is to be typed
+            self.query_one(f"#{bad[0]}").focus()
+        return not bad
 
     # -- live behaviour ------------------------------------------------------
     @on(Input.Blurred)

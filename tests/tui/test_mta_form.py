@@ -226,3 +226,16 @@ async def test_keys_typed_ahead_land_in_the_field_tab_moved_to(store: Engine) ->
         assert screen.query_one("#description", Input).value == "Relay"
         assert screen.query_one("#host", Input).value == "mx.example.com"
         assert screen.focused is screen.query_one("#starttls")
+
+
+async def test_ok_with_a_bad_field_puts_the_cursor_in_it(store: Engine) -> None:
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await type_into(pilot, "#description", "Relay")
+        pilot.app.screen.query_one("#verify_tls", Switch).focus()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, MtaForm)
+        assert screen.query_one("#host-error").display
+        assert screen.focused is screen.query_one("#host")  # where the fix is typed
