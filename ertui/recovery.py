@@ -92,7 +92,13 @@ def request_recovery(engine: Engine, username: str, *, now: datetime | None = No
             f"User {user.username!r} already got {MAX_REQUESTS_PER_HOUR} recovery emails in the "
             "last hour; try again later."
         )
-    host = settings.master_host(engine).name
+    master = settings.master_host(engine)
+    if master.problem:
+        raise RecoveryError(
+            f"No recovery link can be built with the host name {master.name!r}: "
+            f"{master.problem.rstrip('.')}; set it with `ertui host set FQDN` (or `h` in the console)."
+        )
+    host = master.name
     lifetime = token_lifetime(engine)
     token = secrets.token_urlsafe(32)  # 256 bits
     link = reset_link(host, token)

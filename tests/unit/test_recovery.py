@@ -50,6 +50,21 @@ def test_link_uses_the_stored_host_and_follows_changes(ready: Engine) -> None:
     assert link2.startswith("https://master.corp.example.net/reset-password?token=")
 
 
+def test_no_link_with_a_host_name_that_is_not_an_fqdn(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never set, the name is this host's; where that is no FQDN ('localhost'), a
+    link would fail exactly as the web console's did: refuse, say how to fix it."""
+    settings.set_admin_email(engine, "admin@er.example.com")
+    users.add_user(engine, "alice", email="alice@example.com")
+    monkeypatch.setattr(settings, "default_host_name", lambda: "localhost")
+    with pytest.raises(recovery.RecoveryError, match="ertui host set"):
+        recovery.request_recovery(engine, "alice")
+    assert queue.count_messages(engine, status="all") == 0
+    monkeypatch.setattr(settings, "default_host_name", lambda: "box.corp.example.com")
+    req = recovery.request_recovery(engine, "alice")
+    assert _link_token(engine, req.message_id)[0].startswith("https://box.corp.example.com/")
+
+
 def test_token_is_256_bits_and_stored_only_hashed(ready: Engine, db_path: Path) -> None:
     req = recovery.request_recovery(ready, "alice")
     _, token = _link_token(ready, req.message_id)
