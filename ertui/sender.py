@@ -51,14 +51,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
 from functools import partial
 from secrets import token_hex
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from ertui import claims, mtas, settings, slots
+from ertui import claims, mtas, settings, slots, verdicts
 from ertui.claims import Claimed
 from ertui.models import MessageStatus, Mta
 from ertui.mta_pool import Conn, MtaPool, MtaState
@@ -334,12 +333,7 @@ class DeliveryWorker:
         now = utcnow()
         for m in stranded:
             tried = m.attempts + m.tries > 0
-            if ends:
-                next_at: datetime | None = max(now, min(ends))
-            elif tried:
-                next_at = now + timedelta(seconds=self.settings.cooldown_base)
-            else:
-                next_at = None  # never tried: due as it was
+            next_at = verdicts.stranded_next_attempt(m, ends, self.settings.cooldown_base, now)
             status = MessageStatus.DEFERRED if tried else MessageStatus.QUEUED
             self._book.results.append(
                 claims.result_row(m, self.id, status.value, now=now, next_at=next_at)
@@ -352,9 +346,7 @@ class DeliveryWorker:
         self._flush_wanted.set()
 
     def _finish_expired(self, msg: Claimed) -> None:
-        msg.last_error = "Not delivered within its lifetime" + (
-            f"; last error: {msg.last_error}" if msg.last_error else ""
-        )
+        msg.last_error = verdicts.expired_error(msg)
         now = utcnow()
         self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=now))
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, msg.last_error)
@@ -467,24 +459,15 @@ class DeliveryWorker:
         elapsed = time.monotonic() - t0
         msg.tries += 1
         msg.last_mta_id = st.id
-        text = outcome.message or ""
-        self._book.attempts.append({
-            "message_id": msg.id,
-            "mta_id": st.id,
-            "mta_description": st.name,
-            "started_at": started,
-            "duration_ms": int(elapsed * 1000),
-            "outcome": "sent" if outcome.ok else ("mta_error" if outcome.mta_failure else
-                                                  ("failed" if outcome.permanent else "deferred")),
-            "kind": outcome.kind.value if outcome.kind else None,
-            "code": outcome.code,
-            "text": text[:2000],
-        })
+        self._book.attempts.append(
+            verdicts.attempt_row(msg, st.id, st.name, started, elapsed, outcome))
         now = utcnow()
         if outcome.ok:
+            text = outcome.message or ""
             msg.last_error = None
             self._book.results.append(claims.result_row(
-                msg, self.id, MessageStatus.SENT.value, now=now, reply=text[:2000]))
+                msg, self.id, MessageStatus.SENT.value, now=now,
+                reply=text[:verdicts.TEXT_LIMIT]))
             self._book.success(st.id, now)
             log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient,
                      st.name, text)
@@ -493,23 +476,16 @@ class DeliveryWorker:
             await self._mta_down(st, outcome, msg, elapsed)
             return False
         else:
-            error = f"{outcome.code} {text}".strip() if outcome.code else text
-            msg.last_error = error
-            attempts = msg.attempts + msg.tries
-            if outcome.permanent:
-                self._fail(msg, error)
-            elif attempts >= self.settings.max_attempts:
-                self._fail(msg, f"Gave up after {attempts} attempts; last error: {error}")
+            verdict = verdicts.after_refusal(msg, outcome, self.settings, now)
+            msg.last_error = verdict.error
+            if verdict.next_at is None:
+                self._fail(msg, verdict.error)
             else:
-                next_at = now + timedelta(seconds=self.settings.backoff(attempts))
-                if next_at >= msg.expires_at:
-                    self._fail(msg, f"Not delivered within its lifetime; last error: {error}")
-                else:
-                    self._book.results.append(claims.result_row(
-                        msg, self.id, MessageStatus.DEFERRED.value, now=now, next_at=next_at))
-                    log.info("deferred id=%d to=%s mta=%r next=%s: %s", msg.id, msg.recipient,
-                             st.row.description, next_at.isoformat(timespec="seconds"), error)
-                    self._emit(msg, st.id, "deferred", error)
+                self._book.results.append(claims.result_row(
+                    msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at))
+                log.info("deferred id=%d to=%s mta=%r next=%s: %s", msg.id, msg.recipient,
+                         st.name, verdict.next_at.isoformat(timespec="seconds"), verdict.error)
+                self._emit(msg, st.id, "deferred", verdict.error)
         if len(self._book) >= self.settings.flush_every:
             self._flush_wanted.set()
         return True
@@ -524,8 +500,7 @@ class DeliveryWorker:
     async def _mta_down(self, st: MtaState, outcome: Any, msg: Claimed | None,
                         elapsed: float) -> None:
         """The MTA failed: cool it down, hand the message to another MTA at once."""
-        text = outcome.message or str(outcome.kind)
-        error = f"{outcome.code} {text}".strip() if outcome.code else text
+        error = verdicts.error_text(outcome)
         if st.cooldown_until is None or st.cooldown_until <= utcnow():
             until = await self._db(claims.mta_failed, st.id, error, self.settings.cooldown_base,
                                    self.settings.cooldown_max)

@@ -1,0 +1,99 @@
+"""What one delivery attempt means for its message: the worker's rules as pure
+functions (no store, no network), so that they can be read and tested alone.
+
+- Accepted: ``sent``.
+- A failure of the MTA itself (``Outcome.mta_failure``) is not the message's:
+  the worker hands the message to another MTA (see ``ertui.sender``).
+- Refused permanently (5xx, an invalid address): ``failed`` at once.
+- Refused temporarily (4xx): ``deferred`` with ``WorkerSettings.backoff`` —
+  unless that was attempt ``max_attempts``, or the next attempt would fall past
+  the message's lifetime: then ``failed``, saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ertui.claims import Claimed
+from ertui.models import MessageStatus
+from ertui.worker_settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from ertui.smtp import Outcome
+
+TEXT_LIMIT = 2000  # characters of a server reply kept in the store
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: MessageStatus  # FAILED or DEFERRED
+    error: str  # the message's last_error
+    next_at: datetime | None = None  # when DEFERRED
+
+
+def error_text(outcome: Outcome) -> str:
+    """The reply as a last error: ``550 5.1.1 no such user`` (or the error's text)."""
+    text = outcome.message or (outcome.kind.value if outcome.kind else "")
+    return f"{outcome.code} {text}".strip() if outcome.code else text
+
+
+def after_refusal(
+    msg: Claimed, outcome: Outcome, settings: WorkerSettings, now: datetime
+) -> Verdict:
+    """The message was refused (MAIL, RCPT or DATA): fail it or defer it.
+    ``msg.tries`` already counts this attempt."""
+    error = error_text(outcome)
+    attempts = msg.attempts + msg.tries
+    if outcome.permanent:
+        return Verdict(MessageStatus.FAILED, error)
+    if attempts >= settings.max_attempts:
+        return Verdict(MessageStatus.FAILED, f"Gave up after {attempts} attempts; last error: {error}")
+    next_at = now + timedelta(seconds=settings.backoff(attempts))
+    if next_at >= msg.expires_at:
+        return Verdict(MessageStatus.FAILED, f"Not delivered within its lifetime; last error: {error}")
+    return Verdict(MessageStatus.DEFERRED, error, next_at)
+
+
+def expired_error(msg: Claimed) -> str:
+    """The last error of a message claimed after its lifetime ran out."""
+    last = f"; last error: {msg.last_error}" if msg.last_error else ""
+    return f"Not delivered within its lifetime{last}"
+
+
+def stranded_next_attempt(
+    msg: Claimed, cooldown_ends: list[datetime], cooldown_base: float, now: datetime
+) -> datetime | None:
+    """When a message that no usable MTA may take (every one failed for it) is
+    due again: when the first MTA's cooldown ends; without one, after a cooldown
+    if it was tried, else as it was (None)."""
+    if cooldown_ends:
+        return max(now, min(cooldown_ends))
+    if msg.attempts + msg.tries > 0:
+        return now + timedelta(seconds=cooldown_base)
+    return None
+
+
+def attempt_row(
+    msg: Claimed, mta_id: int, mta_name: str, started: datetime, seconds: float,
+    outcome: Outcome,
+) -> dict[str, Any]:
+    """The attempt log row (``ertui.claims.write``) of one attempt."""
+    if outcome.ok:
+        result = "sent"
+    elif outcome.mta_failure:
+        result = "mta_error"
+    else:
+        result = "failed" if outcome.permanent else "deferred"
+    return {
+        "message_id": msg.id,
+        "mta_id": mta_id,
+        "mta_description": mta_name,
+        "started_at": started,
+        "duration_ms": int(seconds * 1000),
+        "outcome": result,
+        "kind": outcome.kind.value if outcome.kind else None,
+        "code": outcome.code,
+        "text": (outcome.message or "")[:TEXT_LIMIT],
+    }
