@@ -64,7 +64,9 @@ class _LineLog(logging.Handler):
 
 
 class _Formatter(logging.Formatter):
-    """``2026-11-27 10:18:20,123 INFO …`` with the date part made once per second."""
+    """``2026-11-27 10:18:20,123Z INFO …``: UTC, as every time in the store and in
+    ``--json`` (a local time without its zone could not be matched with them),
+    the date part made once per second."""
 
     def __init__(self, fmt: str) -> None:
         super().__init__(fmt)
@@ -75,8 +77,8 @@ class _Formatter(logging.Formatter):
         second = int(record.created)
         if second != self._second:
             self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(record.created))
-        return f"{self._stamp},{int(record.msecs):03d}"
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.created))
+        return f"{self._stamp},{int(record.msecs):03d}Z"
 
 
 def _logging(log_file: str | None, level: str, processes: int = 1) -> _LineLog:

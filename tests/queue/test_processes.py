@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -185,3 +186,18 @@ def test_forked_workers_stop_when_the_parent_is_killed(
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_worker_log_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ertui.cli.worker import _Formatter
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30
+    time.tzset()
+    try:
+        record = logging.LogRecord("ertui.worker", logging.INFO, __file__, 1, "sent id=%d", (1,), None)
+        record.created, record.msecs = 86_400 + 3_723.5, 500.0
+        line = _Formatter("%(asctime)s %(levelname)s %(message)s").format(record)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert line == "1970-01-02 01:02:03,500Z INFO sent id=1"
