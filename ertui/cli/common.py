@@ -100,9 +100,10 @@ def read_secret(from_stdin: bool, prompt: str = "Password") -> str | None:
     """A password from stdin (``--password-stdin``) or a no-echo prompt on a terminal.
 
     There is deliberately no ``--password`` option: argv is visible to every
-    user of the box.
+    user of the box. ``--password-stdin`` with stdin at a terminal prompts
+    without echo too: read as a line, the password would show on the screen.
     """
-    if from_stdin:
+    if from_stdin and not sys.stdin.isatty():
         value = sys.stdin.readline().rstrip("\r\n")
         return value or None
     if sys.stdin.isatty():

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from ertui import mtas
 from ertui.cli import cli
 from ertui.db import make_engine
+from ertui.vault import Vault
 
 SECRET = "pa55-not-in-argv-Ωmega"
 
@@ -178,3 +179,48 @@ def test_real_process_version_env_db_and_no_traceback(tmp_path: Path) -> None:
     res = _script(tmp_path, "--db", str(bad), "mta", "list")
     assert res.returncode == 1
     assert "Traceback" not in res.stderr and "cannot be opened" in res.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_password_stdin_typed_at_a_terminal_is_not_echoed(tmp_path: Path) -> None:
+    """`--password-stdin` with the operator typing at the terminal (no pipe): the
+    password must not appear on the screen."""
+    import select
+
+    master, slave = os.openpty()
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "d"), XDG_CONFIG_HOME=str(tmp_path / "c"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ertui", "--db", str(tmp_path / "s.db"), "mta", "add",
+         "--description", "R", "--host", "a.example.com", "--username", "u", "--password-stdin"],
+        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    screen = b""
+    typed = False
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 30 if typed else 10)
+            if not ready:
+                if typed:
+                    raise AssertionError(f"no output; screen so far: {screen!r}")
+                os.write(master, SECRET.encode() + b"\n")  # no prompt came: type anyway
+                typed = True
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the process ended and closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if not typed and b"assword" in screen:
+                os.write(master, SECRET.encode() + b"\n")
+                typed = True
+    finally:
+        os.close(master)
+        proc.wait(30)
+    assert proc.returncode == 0, screen
+    assert typed and SECRET.encode() not in screen
+    eng = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    vault = Vault.load(tmp_path / "c" / "ertui" / "secret.key")  # the process's key
+    assert mtas.config_for(mtas.get(eng, "R"), vault).password == SECRET
+    eng.dispose()
