@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.console import JustifyMethod
 from rich.text import Text
 
 from ertui.models import Message, MessageStatus
@@ -101,21 +102,47 @@ def next_attempt(msg: Message, ref: datetime) -> str:
 class Column:
     key: str
     label: str
-    limit: int | None  # longer values are cut with "…"; the column fits its content
+    width: int | None  # fixed, or None: a share of the room the fixed ones leave
+    share: int = 0
+    min_width: int = 0
+    max_width: int = 0  # also where the text is cut (the column adds "…" when narrower)
+    hide_below: int = 0  # hidden when the table is narrower than this (the message view has it)
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "#", None),
-    Column("to", "Receiver", 26),
-    Column("subject", "Subject", 30),
-    Column("status", "Status", None),
-    Column("attempts", "Tries", None),
-    Column("last", "Last attempt", None),
-    Column("next", "Next attempt", None),
-    Column("mta", "MTA", 18),
-    Column("error", "Last error", 48),
+    Column("id", "#", 6),
+    Column("to", "Receiver", None, share=3, min_width=12, max_width=32),
+    Column("subject", "Subject", None, share=3, min_width=12, max_width=40),
+    Column("status", "Status", 8),
+    Column("attempts", "Tries", 5),
+    Column("last", "Last try", 10, hide_below=100),
+    Column("next", "Next try", 9, hide_below=120),
+    Column("mta", "MTA", None, share=2, min_width=8, max_width=20, hide_below=100),
+    Column("error", "Last error", None, share=4, min_width=12, max_width=80),
 )
-LIMITS = {c.key: c.limit for c in COLUMNS}
+LIMITS = {c.key: c.max_width for c in COLUMNS}
+
+
+def visible_columns(total: int) -> tuple[Column, ...]:
+    return tuple(c for c in COLUMNS if total >= c.hide_below)
+
+
+def column_widths(total: int) -> dict[str, int]:
+    """The width of every column shown in ``total`` cells (padding and scrollbar counted):
+    the fixed ones first, the rest share what is left; whatever the caps leave goes
+    to the last error."""
+    columns = visible_columns(total)
+    room = total - 2 * len(columns) - 2
+    flex = [c for c in columns if c.width is None]
+    room -= sum(c.width for c in columns if c.width is not None)
+    shares = sum(c.share for c in flex) or 1
+    widths = {c.key: c.width if c.width is not None
+              else min(c.max_width, max(c.min_width, room * c.share // shares))
+              for c in columns}
+    left = total - 2 * len(columns) - 2 - sum(widths.values())
+    if left > 0:
+        widths["error"] = min(LIMITS["error"], widths["error"] + left)
+    return widths
 
 
 def _cut(key: str, value: str | None) -> str:
@@ -123,17 +150,22 @@ def _cut(key: str, value: str | None) -> str:
     return one_line(value, limit) if limit else (value or "")
 
 
+def _cell(text: str, style: str = "", justify: JustifyMethod | None = None) -> Text:
+    """A cell: cut with "…" where its column is narrower than the text."""
+    return Text(text, style=style, justify=justify, overflow="ellipsis", no_wrap=True)
+
+
 def row_cells(msg: Message, mta_names: Mapping[int, str], ref: datetime) -> tuple[Text, ...]:
     """One table row for ``msg``, in the order of :data:`COLUMNS`."""
     mta = mta_names.get(msg.last_mta_id, f"#{msg.last_mta_id}") if msg.last_mta_id else DASH
     return (
-        Text(str(msg.id), style="dim"),
-        Text(_cut("to", msg.recipient)),
-        Text(_cut("subject", msg.subject)),
+        _cell(str(msg.id), style="dim"),
+        _cell(_cut("to", msg.recipient)),
+        _cell(_cut("subject", msg.subject)),
         status_text(msg.status),
-        Text(str(msg.attempts), justify="right"),
-        Text(relative(msg.last_attempt_at, ref) if msg.last_attempt_at else DASH),
-        Text(next_attempt(msg, ref)),
-        Text(_cut("mta", mta)),
-        Text(_cut("error", msg.last_error) or DASH, style="red" if msg.last_error else "dim"),
+        _cell(str(msg.attempts), justify="right"),
+        _cell(relative(msg.last_attempt_at, ref) if msg.last_attempt_at else DASH),
+        _cell(next_attempt(msg, ref)),
+        _cell(_cut("mta", mta)),
+        _cell(_cut("error", msg.last_error) or DASH, style="red" if msg.last_error else "dim"),
     )

@@ -15,7 +15,7 @@ from typing import ClassVar
 from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -64,6 +64,10 @@ def _db_error(exc: Exception) -> str:
     return f"The store cannot be read: {reason}."
 
 
+class QueueTable(DataTable[Text]):
+    """The page of messages; Enter opens the one under the cursor."""
+
+
 class QueueScreen(Screen[None]):
     """Unsent mail (or failed, held, sent, all), a page at a time."""
 
@@ -100,6 +104,9 @@ class QueueScreen(Screen[None]):
         self.loaded = False  # a page has been shown at least once
         self.load_error: str | None = None
         self._rows: dict[int, Row] = {}
+        self._order: list[int] = []  # the page's order of the rows in _rows
+        self._width = 0  # the width the columns were sized for
+        self._keys: tuple[str, ...] = ()  # the columns shown
         self._pending_top = True  # move the cursor to the top when the next page arrives
         self._timer: Timer | None = None
         self._loading = False
@@ -113,13 +120,11 @@ class QueueScreen(Screen[None]):
         yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels",
                     id="queue-filter")
         yield Static(id="queue-empty")
-        table: DataTable[Text] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
-        for col in fmt.COLUMNS:
-            table.add_column(col.label, key=col.key)
-        yield table
+        yield QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        self._fit_columns(self.app.size.width)
         self.query_one("#queue-filter", Input).display = False
         self.query_one("#queue-empty", Static).display = False
         self.query_one("#queue-table", DataTable).focus()
@@ -127,6 +132,32 @@ class QueueScreen(Screen[None]):
         self.reload(top=True)
         if self.poll_seconds:
             self._timer = self.set_interval(self.poll_seconds, self._tick)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_columns(event.size.width)
+
+    def _fit_columns(self, width: int) -> None:
+        """Columns sized to ``width`` (some hidden when narrow); the rows put back,
+        the cursor on the message it was on."""
+        if not width or width == self._width:
+            return
+        self._width = width
+        table = self.table
+        current = self.current_id()
+        table.clear(columns=True)
+        widths = fmt.column_widths(width)
+        self._keys = tuple(widths)
+        for col in fmt.visible_columns(width):
+            table.add_column(col.label, key=col.key, width=widths[col.key])
+        for row_id in self._order:
+            table.add_row(*self._cells(self._rows[row_id]), key=str(row_id))
+        if current is not None and current in self._rows:
+            table.move_cursor(row=table.get_row_index(str(current)), scroll=True)
+
+    def _cells(self, row: Row) -> list[Text]:
+        """The row's cells of the columns shown."""
+        return [cell for col, cell in zip(fmt.COLUMNS, row.cells, strict=True)
+                if col.key in self._keys]
 
     def _tick(self) -> None:
         """The poll: changes made elsewhere (`ertui worker`, the CLI) show up too."""
@@ -145,8 +176,8 @@ class QueueScreen(Screen[None]):
 
     # -- loading --------------------------------------------------------------
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#queue-table", DataTable)
+    def table(self) -> QueueTable:
+        return self.query_one("#queue-table", QueueTable)
 
     def reload(self, top: bool = False) -> None:
         """Read the current page again (off the UI thread).
@@ -219,13 +250,14 @@ class QueueScreen(Screen[None]):
         for row in rows:
             old = self._rows.get(row.id)
             if old is None:
-                table.add_row(*row.cells, key=str(row.id))
+                table.add_row(*self._cells(row), key=str(row.id))
                 added = True
             elif old.cells != row.cells:
                 for key, new, before in zip(keys, row.cells, old.cells, strict=True):
-                    if new != before:
+                    if new != before and key in self._keys:
                         table.update_cell(str(row.id), key, new)
             self._rows[row.id] = row
+        self._order = [r.id for r in rows]
         if added:  # new rows were appended: put them where the page has them
             position = {str(r.id): n for n, r in enumerate(rows)}
             table.sort("id", key=lambda cell: position[cell.plain])

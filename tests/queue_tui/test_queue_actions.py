@@ -31,7 +31,7 @@ async def test_r_retries_a_failed_message_now(store: Engine) -> None:
 
 async def test_h_holds_and_releases(store: Engine) -> None:
     ids = fill(store, 2)
-    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         table = screen_of(pilot.app).table
         await pilot.press("down", "h")
@@ -96,7 +96,7 @@ async def test_enter_opens_the_message_with_its_attempt_log(store: Engine) -> No
     add_attempt(store, mid, started_at=FIXED_NOW - timedelta(minutes=3), duration_ms=40,
                 outcome="deferred", code=451, mta_description="Relay",
                 text="4.3.0 try later")
-    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         queue_screen = screen_of(pilot.app)
         assert cell(queue_screen.table, 0, "next") == "in 5 min"
@@ -141,7 +141,7 @@ async def test_delete_from_the_message_view_goes_back(store: Engine) -> None:
 async def test_markup_in_a_subject_shows_literally(store: Engine) -> None:
     subject = "[URGENT] [b]x[/b] [red] [/"
     fill(store, 1, subject=subject)
-    async with QueueApp(store).run_test(size=(140, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(200, 30)) as pilot:
         await settle(pilot)
         table = screen_of(pilot.app).table
         assert cell(table, 0, "subject") == subject

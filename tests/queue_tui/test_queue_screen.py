@@ -31,12 +31,12 @@ def cell(table: DataTable[object], row: int, column: str) -> str:
 
 async def test_shows_unsent_mail_with_the_columns(store: Engine) -> None:
     ids = fill(store, 3)
-    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         table = screen_of(pilot.app).table
         labels = [str(c.label) for c in table.columns.values()]
-        assert labels == ["#", "Receiver", "Subject", "Status", "Tries", "Last attempt",
-                          "Next attempt", "MTA", "Last error"]
+        assert labels == ["#", "Receiver", "Subject", "Status", "Tries", "Last try",
+                          "Next try", "MTA", "Last error"]
         assert table.row_count == 3
         # newest first, as the core lists them
         assert cell(table, 0, "id") == str(ids[-1])
@@ -47,9 +47,38 @@ async def test_shows_unsent_mail_with_the_columns(store: Engine) -> None:
         assert "3 messages" in info and "page 1 of 1" in info
 
 
+async def test_columns_fit_the_width_and_follow_a_resize(store: Engine) -> None:
+    """80 and 100 columns show the last error without scrolling sideways (the
+    message view has what is hidden); a resize keeps the cursor's message."""
+    fill(store, 5)
+    async with QueueApp(store).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = screen_of(pilot.app).table
+
+        def labels() -> list[str]:
+            return [str(c.label) for c in table.columns.values()]
+
+        def used() -> int:
+            return sum(c.get_render_width(table) for c in table.columns.values())
+
+        assert labels() == ["#", "Receiver", "Subject", "Status", "Tries", "Last error"]
+        assert used() <= 80 - 2 and table.max_scroll_x == 0
+        await pilot.press("down", "down")
+        assert table.cursor_row == 2
+        await pilot.resize_terminal(100, 30)
+        await settle(pilot)
+        assert labels() == ["#", "Receiver", "Subject", "Status", "Tries", "Last try", "MTA",
+                            "Last error"]
+        assert used() <= 100 - 2 and table.max_scroll_x == 0
+        await pilot.resize_terminal(140, 30)
+        await settle(pilot)
+        assert "Next try" in labels() and table.row_count == 5
+        assert table.cursor_row == 2
+
+
 async def test_live_update_changes_cells_and_keeps_the_cursor(store: Engine) -> None:
     ids = fill(store, 5)  # shown newest first: ids[4], ids[3], ids[2], ...
-    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         screen = screen_of(pilot.app)
         table = screen.table
