@@ -67,6 +67,11 @@ def _db_error(exc: Exception) -> str:
 class QueueTable(DataTable[Text]):
     """The page of messages; Enter opens the one under the cursor."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", show=False, id="queue.open",
+                tooltip="Open the message with its attempt log and body"),
+    ]
+
 
 class QueueScreen(Screen[None]):
     """Unsent mail (or failed, held, sent, all), a page at a time."""

@@ -98,3 +98,21 @@ async def test_the_footer_shows_help_first_and_every_queue_key_at_80_columns(
             assert wanted in [d for _, d in shown]
         for key in keys:  # nothing pushed off the right edge
             assert key.region.right <= 80, (key.description, key.region)
+
+
+async def test_help_and_palette_say_what_enter_does_in_the_queue(store: Engine) -> None:
+    from ertui.tui.commands import screen_commands
+    from ertui.tui.help_screen import HelpScreen
+
+    fill(store, 1)
+    app = ErtuiApp(store, start_worker=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert "Open" in [c.name for c in screen_commands(app.screen)]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = {desc: (keys, tip) for keys, desc, tip in app.screen.rows}
+        assert rows["Open"] == ("⏎", "Open the message with its attempt log and body")
