@@ -99,11 +99,15 @@ def timeout(value: float, field: str = "Timeout") -> float:
 
 
 def description(value: str, field: str = "Description") -> str:
+    return short_text(value, field, 100)
+
+
+def short_text(value: str, field: str, most: int) -> str:
+    """A one-line text of 1 to ``most`` characters, spaces around it trimmed."""
     value = value.strip()
-    if not 1 <= len(value) <= 100:
-        raise ValidationError(field, f"{field} must be 1 to 100 characters long.")
-    header_text(value, field)
-    return value
+    if not 1 <= len(value) <= most:
+        raise ValidationError(field, f"{field} must be 1 to {most} characters long.")
+    return header_text(value, field)
 
 
 def max_connections(value: object, field: str = "Max. Concurrent Connections") -> int:
@@ -177,8 +181,4 @@ def utf8_text(value: str, field: str) -> str:
 
 
 def username(value: str, field: str = "Username") -> str:
-    value = value.strip()
-    if not 1 <= len(value) <= 255:
-        raise ValidationError(field, f"{field} must be 1 to 255 characters long.")
-    header_text(value, field)
-    return value
+    return short_text(value, field, 255)
