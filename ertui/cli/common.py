@@ -78,6 +78,14 @@ class ErtuiGroup(click.Group):
             fail("interrupted.", 130)
 
 
+def confirm(question: str, what: str, undone: str = "nothing removed.") -> None:
+    """Ask before a removal; without a terminal, refuse (exit 2): use --yes."""
+    if not sys.stdin.isatty():
+        fail(f"refusing to {what} without --yes (stdin is not a terminal).", 2)
+    if not click.confirm(question):
+        fail(undone, 1)
+
+
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from ertui import mtas
-from ertui.cli.common import engine, fail, print_json, read_secret
+from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
 from ertui.models import Security
 
@@ -169,12 +169,8 @@ def remove_cmd(ctx: click.Context, mta: str, yes: bool) -> None:
     eng = engine(ctx)
     m = mtas.get(eng, mta)
     if not yes:
-        import sys
-
-        if not sys.stdin.isatty():
-            fail(f"refusing to remove MTA {m.description!r} without --yes (stdin is not a terminal).", 2)
-        if not click.confirm(f"Remove MTA {m.id} {m.description!r} ({m.host}:{m.port})?"):
-            fail("nothing removed.", 1)
+        confirm(f"Remove MTA {m.id} {m.description!r} ({m.host}:{m.port})?",
+                f"remove MTA {m.description!r}")
     mtas.remove(eng, m.id or mta)
     click.echo(f"Removed MTA {m.id} {m.description!r}.")
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import click
 
 from ertui import queue
-from ertui.cli.common import engine, fail, print_json
+from ertui.cli.common import confirm, engine, print_json
 from ertui.errors import ValidationError
 from ertui.models import MAX_ID
 from ertui.timeutil import iso
@@ -199,10 +199,7 @@ def delete_cmd(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
     """Delete messages and their attempt logs."""
     wanted = _ids(ids)
     if not yes:
-        if not sys.stdin.isatty():
-            fail("refusing to delete without --yes (stdin is not a terminal).", 2)
-        if not click.confirm(f"Delete {len(wanted)} message(s)?"):
-            fail("nothing deleted.", 1)
+        confirm(f"Delete {len(wanted)} message(s)?", "delete", "nothing deleted.")
     click.echo(f"{queue.delete(engine(ctx), wanted)} message(s) deleted.")
 
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ertui import recovery, users
-from ertui.cli.common import engine, fail, print_json, read_secret
+from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
 
 
@@ -80,10 +80,7 @@ def remove_cmd(ctx: click.Context, username: str, yes: bool) -> None:
     if u.is_default_admin:
         users.remove_user(eng, username)  # raises the sentence
     if not yes:
-        if not sys.stdin.isatty():
-            fail(f"refusing to remove user {u.username!r} without --yes (stdin is not a terminal).", 2)
-        if not click.confirm(f"Remove user {u.username!r}?"):
-            fail("nothing removed.", 1)
+        confirm(f"Remove user {u.username!r}?", f"remove user {u.username!r}")
     users.remove_user(eng, username)
     click.echo(f"Removed user {u.username!r}.")
 
