@@ -130,7 +130,7 @@ def worker_cmd(
     ctx: click.Context, once: bool, lease_seconds: float | None, processes: int,
     log_file: str | None, log_level: str,
 ) -> None:
-    """Deliver the mail queue over every enabled MTA (SIGTERM/SIGINT: graceful stop).
+    """Deliver the mail queue over every enabled MTA (SIGTERM/SIGINT/SIGHUP: graceful stop).
 
     Tuning for tests and special cases comes from ERTUI_WORKER_<SETTING>
     variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.worker_settings).
@@ -178,7 +178,10 @@ def worker_cmd(
                 log.info("stopping now: sends in flight are given back")
                 worker.hurry()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        stop_on = [signal.SIGTERM, signal.SIGINT]
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # (nohup ignores it)
+            stop_on.append(signal.SIGHUP)  # the SSH session dropped: stop as gracefully
+        for sig in stop_on:
             loop.add_signal_handler(sig, on_signal, sig)
 
         async def flush_log() -> None:

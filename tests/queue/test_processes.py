@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from ertui import queue
 from ertui.models import Message
 from ertui.sender import WorkerSettings
-from tests.queue.conftest import add_mta, start_worker, worker_env
+from tests.queue.conftest import ERTUI, add_mta, start_worker, worker_env
 from tests.smtpd import SmtpServer
 
 T = Message.__table__  # type: ignore[attr-defined]
@@ -201,3 +201,33 @@ def test_worker_log_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.Mo
         monkeypatch.undo()
         time.tzset()
     assert line == "1970-01-02 01:02:03,500Z INFO sent id=1"
+
+
+def test_a_hangup_stops_the_worker_gracefully_unless_nohup(
+        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+    """The SSH session of `ertui worker` drops (SIGHUP): a graceful stop, nothing
+    left `sending` (no deliveries repeated later). Under nohup it keeps working."""
+    smtp_server.behaviour.data_delay = 0.02
+    add_mta(store, "relay", smtp_server.port, max_connections=2)
+    enqueue_n(store, 300)
+    proc = start_worker(db_url)
+    wait_for(lambda: len(smtp_server.received) >= 10, "deliveries to start")
+    proc.send_signal(signal.SIGHUP)
+    code, err = finish(proc)
+    assert code == 0, err
+    counts = statuses(store)
+    assert counts["sending"] == 0 and counts["sent"] == len(smtp_server.received)
+    nohup = subprocess.Popen(
+        ["nohup", ERTUI, "--db", db_url, "worker"],
+        env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: len(smtp_server.received) >= counts["sent"] + 10, "the second worker")
+        nohup.send_signal(signal.SIGHUP)
+        seen = len(smtp_server.received)
+        wait_for(lambda: len(smtp_server.received) >= seen + 10, "deliveries after the hangup")
+        assert nohup.poll() is None
+    finally:
+        nohup.send_signal(signal.SIGTERM)
+        code, err = finish(nohup)
+    assert code == 0, err
+    assert statuses(store)["sending"] == 0
