@@ -5,7 +5,7 @@ markup, so a subject like "[URGENT]" shows as it is)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rich.console import JustifyMethod
@@ -127,11 +127,12 @@ def visible_columns(total: int) -> tuple[Column, ...]:
     return tuple(c for c in COLUMNS if total >= c.hide_below)
 
 
-def column_widths(total: int) -> dict[str, int]:
+def column_widths(total: int, id_width: int = 6) -> dict[str, int]:
     """The width of every column shown in ``total`` cells (padding and scrollbar counted):
-    the fixed ones first, the rest share what is left; whatever the caps leave goes
-    to the last error."""
-    columns = visible_columns(total)
+    the fixed ones first (``#`` as wide as the largest id on the page), the rest share
+    what is left; whatever the caps leave goes to the last error."""
+    columns = tuple(replace(c, width=id_width) if c.key == "id" else c
+                    for c in visible_columns(total))
     room = total - 2 * len(columns) - 2
     flex = [c for c in columns if c.width is None]
     room -= sum(c.width for c in columns if c.width is not None)

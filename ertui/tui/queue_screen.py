@@ -111,6 +111,7 @@ class QueueScreen(Screen[None]):
         self._rows: dict[int, Row] = {}
         self._order: list[int] = []  # the page's order of the rows in _rows
         self._width = 0  # the width the columns were sized for
+        self._id_width = 2  # and the digits of the largest id on the page
         self._keys: tuple[str, ...] = ()  # the columns shown
         self._pending_top = True  # move the cursor to the top when the next page arrives
         self._timer: Timer | None = None
@@ -141,16 +142,17 @@ class QueueScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns(event.size.width)
 
-    def _fit_columns(self, width: int) -> None:
-        """Columns sized to ``width`` (some hidden when narrow); the rows put back,
-        the cursor on the message it was on."""
-        if not width or width == self._width:
+    def _fit_columns(self, width: int, id_width: int | None = None) -> None:
+        """Columns sized to ``width`` (some hidden when narrow) and ids of ``id_width``
+        digits; the rows put back, the cursor on the message it was on."""
+        id_width = id_width or self._id_width
+        if not width or (width, id_width) == (self._width, self._id_width):
             return
-        self._width = width
+        self._width, self._id_width = width, id_width
         table = self.table
         current = self.current_id()
         table.clear(columns=True)
-        widths = fmt.column_widths(width)
+        widths = fmt.column_widths(width, id_width)
         self._keys = tuple(widths)
         for col in fmt.visible_columns(width):
             table.add_column(col.label, key=col.key, width=widths[col.key])
@@ -236,6 +238,8 @@ class QueueScreen(Screen[None]):
         if event.error is None:
             self.page_offset = event.page_offset
             self.total = event.total
+            if event.rows:
+                self._fit_columns(self._width, max(2, len(str(max(r.id for r in event.rows)))))
             self._reconcile(event.rows)
             self.loaded = True
         self._show_info()

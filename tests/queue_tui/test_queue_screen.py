@@ -70,6 +70,7 @@ async def test_columns_fit_the_width_and_follow_a_resize(store: Engine) -> None:
         assert labels() == ["#", "Receiver", "Subject", "Status", "Tries", "Last try", "MTA",
                             "Last error"]
         assert used() <= 100 - 2 and table.max_scroll_x == 0
+        assert table.columns["id"].width == 2  # as wide as the largest id on the page
         await pilot.resize_terminal(140, 30)
         await settle(pilot)
         assert "Next try" in labels() and table.row_count == 5
