@@ -104,6 +104,21 @@ class MtaPool:
                     del self.states[mid]
         return changed
 
+    def unbuildable(self, now: datetime) -> list[MtaState]:
+        """Enabled MTAs whose session config cannot be built (say the password
+        cannot be decrypted with this process's key) and that are not cooling
+        down for it already: built again (a key file may have been fixed), and
+        those still failing returned, for the worker to report."""
+        failing = []
+        for st in self.states.values():
+            if st.config is None and st.row.enabled and (
+                st.cooldown_until is None or st.cooldown_until <= now
+            ):
+                st.config, st.config_error = self._build_config(st.row)
+                if st.config is None:
+                    failing.append(st)
+        return failing
+
     def _build_config(self, row: Mta) -> tuple[mtas.MtaConfig | None, str | None]:
         try:
             if row.use_auth and self._vault is None:
@@ -111,5 +126,6 @@ class MtaPool:
 
                 self._vault = Vault.load()
             return mtas.config_for(row, self._vault), None
-        except Exception as exc:  # e.g. the key file is gone
+        except Exception as exc:  # e.g. the key file is gone or another key
+            self._vault = None  # load it again next time
             return None, str(exc)

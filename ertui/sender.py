@@ -294,6 +294,14 @@ class DeliveryWorker:
         rows: list[Mta] = await self._db(mtas.list_mtas)
         if self._pool.update(rows):
             await self._wake_conns()
+        for st in self._pool.unbuildable(utcnow()):
+            # Down as surely as a refused connection: cool down, with the reason
+            # on the MTA (and so in `queue stats`), rather than mail waiting silently.
+            error = st.config_error or "its settings cannot be used"
+            st.cooldown_until = await self._db(
+                claims.mta_failed, st.id, error, self.settings.cooldown_base,
+                self.settings.cooldown_max)
+            log.warning("mta_error mta=%r: %s", st.name, error)
 
     def _open_connections(self, usable: list[MtaState]) -> None:
         """Open connections while messages wait and no connection is free for them."""

@@ -169,6 +169,25 @@ def test_421_greeting_on_the_only_mta_defers_nothing_fails(store: Engine) -> Non
     assert queue.stats(store).stalled_reason is not None
 
 
+def test_a_password_that_cannot_be_decrypted_is_the_mtas_reported_failure(
+        store: Engine, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker runs without the key the MTA's password was saved with (say a
+    service without ERTUI_SECRET_KEY): the MTA is down and says why, where an
+    operator looks, instead of mail waiting with no reason given."""
+    from cryptography.fernet import Fernet
+
+    add_mta(store, "auth relay", smtp_server.port, username="mailer", password="pw")
+    [mid] = queue.enqueue(store, "ops@example.com", "s", "b")
+    monkeypatch.setenv("ERTUI_SECRET_KEY", Fernet.generate_key().decode())
+    run_worker(store)
+    assert smtp_server.connections_total == 0
+    assert queue.get_message(store, mid).status == "queued"
+    relay = mtas.get(store, "auth relay")
+    assert relay.last_error and "cannot be decrypted" in relay.last_error
+    reason = queue.stats(store).stalled_reason
+    assert reason is not None and "cannot be decrypted" in reason
+
+
 def test_no_mta_enabled_nothing_attempted(store: Engine, smtp_server: SmtpServer) -> None:
     add_mta(store, "off", smtp_server.port, enabled=False)
     enqueue_n(store, 3)
