@@ -11,7 +11,7 @@ import click
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ertui.errors import ErtuiError
+from ertui.errors import ErtuiError, ValidationError
 
 
 class Obj:
@@ -113,7 +113,9 @@ def read_secret(from_stdin: bool, prompt: str = "Password") -> str | None:
     """
     if from_stdin and not sys.stdin.isatty():
         value = sys.stdin.readline().rstrip("\r\n")
-        return value or None
+        if not value:  # e.g. `echo "$UNSET" | …`: a mistake, never "no password"
+            raise ValidationError("Password", "Password is empty: --password-stdin read nothing.")
+        return value
     if sys.stdin.isatty():
         value = click.prompt(prompt, hide_input=True, default="", show_default=False)
         return str(value) or None

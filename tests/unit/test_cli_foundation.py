@@ -134,6 +134,22 @@ def test_auth_edit_keeps_and_replaces_password(run, db_url: str) -> None:  # typ
     eng.dispose()
 
 
+@pytest.mark.parametrize("stdin", ["", "\n"])
+def test_password_stdin_that_reads_nothing_is_bad_input(run, db_url: str, stdin: str) -> None:  # type: ignore[no-untyped-def]
+    """`echo "$UNSET" | ertui … --password-stdin`: exit 2, nothing changed — not a
+    user without a password, nor an MTA "saved" with its old password."""
+    run("mta", "add", "--description", "R", "--host", "a.example.com", "--username", "u",
+        "--password-stdin", input="first\n")
+    res = run("mta", "edit", "R", "--password-stdin", input=stdin)
+    assert res.exit_code == 2 and "Password" in res.stderr
+    eng = make_engine(db_url)
+    assert mtas.config_for(mtas.get(eng, "R")).password == "first"
+    eng.dispose()
+    res = run("user", "add", "dave", "--password-stdin", input=stdin)
+    assert res.exit_code == 2 and "Password" in res.stderr
+    assert "dave" not in run("user", "list").stdout
+
+
 def test_unknown_mta_is_one_sentence_exit_1(run) -> None:  # type: ignore[no-untyped-def]
     for args in (["mta", "edit", "nope", "--ssl"], ["mta", "enable", "7"], ["mta", "remove", "x", "--yes"]):
         res = run(*args)
