@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from sqlalchemy.engine import Engine
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -58,6 +59,9 @@ class MtaForm(FormDialog):
                 tooltip="Check and save the MTA"),
         Binding("escape", "cancel", "Cancel", id="form_cancel",
                 tooltip="Close without saving"),
+        # a priority binding, like Tab (see Dialog): keys typed ahead follow the focus
+        Binding("enter", "next_field", "Next field", show=False, priority=True,
+                id="form_enter", tooltip="In a field: go to the next one (Ok in the last)"),
     ]
 
     def __init__(self, engine: Engine, mta: Mta | None = None) -> None:
@@ -168,9 +172,10 @@ class MtaForm(FormDialog):
         if field_id in CHECKS and self._error(field_id).message:
             self.check_field(field_id)
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "max":
+    def action_next_field(self) -> None:
+        if not isinstance(self.focused, Input):
+            raise SkipAction()  # a switch toggles, a button presses
+        if self.focused.id == "max":
             self.action_save()
         else:
             self.focus_next()

@@ -239,3 +239,29 @@ async def test_ok_with_a_bad_field_puts_the_cursor_in_it(store: Engine) -> None:
         assert isinstance(screen, MtaForm)
         assert screen.query_one("#host-error").display
         assert screen.focused is screen.query_one("#host")  # where the fix is typed
+
+
+async def test_enter_typed_ahead_moves_on_before_the_next_key(store: Engine) -> None:
+    """Enter moves to the next field; in a burst of keys the ones after it go there."""
+    from textual import events
+
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        for ch in "Relay\rmx.example.com\r2525":
+            key = "enter" if ch == "\r" else ch
+            pilot.app.post_message(events.Key(key, ch))
+        await pilot.pause()
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert screen.query_one("#description", Input).value == "Relay"
+        assert screen.query_one("#host", Input).value == "mx.example.com"
+        assert screen.focused is screen.query_one("#port")
+        screen.query_one("#ssl", Switch).focus()
+        await pilot.press("enter")  # a switch still toggles
+        assert screen.query_one("#ssl", Switch).value is True
+        assert screen.query_one("#port", Input).value == "2525"  # typed: kept
+        screen.query_one("#cancel").focus()
+        await pilot.press("enter")  # a button still presses
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SettingsScreen)
