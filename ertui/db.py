@@ -83,6 +83,9 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     if migrate:
         try:
             ensure_schema(engine)
+        except StoreError:
+            engine.dispose()
+            raise
         except SQLAlchemyError as exc:
             engine.dispose()
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -142,9 +145,17 @@ def ensure_schema(engine: Engine) -> None:
             return
         from alembic import command
         from alembic.config import Config
+        from alembic.script import ScriptDirectory
 
         cfg = Config()
         cfg.set_main_option("script_location", "ertui:migrations")
+        found = current_revision(engine)
+        known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+        if found is not None and found not in known:
+            raise StoreError(
+                f"The store at {redact_url(str(engine.url))} was made by a newer version of "
+                f"ertui (schema revision {found!r}); use that version or a newer one."
+            )
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")

@@ -73,6 +73,14 @@ def test_head_revision_constant_matches_scripts() -> None:
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
 
 
+def test_store_from_a_newer_ertui_is_a_sentence(engine: Engine, db_url: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(StoreError, match="newer version of ertui") as info:
+        make_engine(db_url)
+    assert "9999_future" in str(info.value)
+
+
 def test_unreadable_store_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "not-a-db.sqlite"
     bad.write_bytes(b"this is not a database file at all" * 100)
