@@ -20,7 +20,8 @@ How it works (one asyncio task per open SMTP connection, one dispatcher):
   cooldown ends; such attempts never fail a message (only its lifetime does).
 - A temporary failure of the message (4xx to MAIL, RCPT or DATA) defers it:
   ``backoff_base`` doubling up to ``backoff_max``; a permanent one (5xx) fails
-  it at once; past its lifetime or ``max_attempts`` it fails with that reason.
+  it at once; past its lifetime or ``max_attempts`` it fails with that reason
+  (these rules: ``ertui.verdicts``).
 - Results are written in batches: one transaction every ``flush_every``
   results or ``flush_interval`` seconds, whichever comes first (or together
   with the next claim, in its transaction). On SQLite the store calls run
