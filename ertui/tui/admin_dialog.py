@@ -15,6 +15,7 @@ class AdminDialog(OneFieldDialog):
     BOX_ID = "admin-box"
     BOX_TITLE = "Update Administrator Account"
     FIELD_ID = "admin-email"
+    LABEL = "Email address"
     PLACEHOLDER = "admin@example.com"
 
     def __init__(self, engine: Engine) -> None:

@@ -30,7 +30,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from ertui.errors import ValidationError
 from ertui.tui.failures import FAILURES, sentence
-from ertui.tui.form_rows import FieldError
+from ertui.tui.form_rows import FieldError, form_row
 
 ResultT = TypeVar("ResultT")
 
@@ -77,7 +77,7 @@ class FormDialog(Dialog[str | None]):
 
 
 class OneFieldDialog(FormDialog):
-    """A hint, one Input (``#<FIELD_ID>``) with its error line, Ok and Cancel.
+    """A hint, one labelled Input (``#<FIELD_ID>``) with its error line, Ok and Cancel.
 
     A subclass says what the field holds (``initial``), how it is saved
     (``save``: one core call that returns what to dismiss with, or raises
@@ -88,6 +88,7 @@ class OneFieldDialog(FormDialog):
     BOX_ID: ClassVar[str]
     BOX_TITLE: ClassVar[str]
     FIELD_ID: ClassVar[str]
+    LABEL: ClassVar[str]  # names the field on its left
     PLACEHOLDER: ClassVar[str] = ""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -125,8 +126,8 @@ class OneFieldDialog(FormDialog):
         with Vertical(id=self.BOX_ID, classes="dialog one-field") as box:
             box.border_title = self.BOX_TITLE
             yield Static(self.hint(), classes="dialog-hint")
-            yield Input(self.initial(), id=self.FIELD_ID, compact=True,
-                        placeholder=self.PLACEHOLDER)
+            yield form_row(self.LABEL, Input(self.initial(), id=self.FIELD_ID, compact=True,
+                                             placeholder=self.PLACEHOLDER))
             yield FieldError(self.FIELD_ID)
             yield from self.extra()
             yield self.buttons()

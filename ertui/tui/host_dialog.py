@@ -18,6 +18,7 @@ class HostDialog(OneFieldDialog):
     BOX_ID = "host-box"
     BOX_TITLE = "Edit Host"
     FIELD_ID = "host-input"
+    LABEL = "Host name"
     PLACEHOLDER = "mail.example.com"
 
     def __init__(self, engine: Engine) -> None:

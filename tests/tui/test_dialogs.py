@@ -40,6 +40,17 @@ async def test_edit_host_previews_the_link_validates_and_saves(store: Engine) ->
         assert "mail.example.org" in static_text(pilot.app, "#host-name")
 
 
+async def test_one_field_dialogs_name_their_field(store: Engine) -> None:
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        for key, label, field in (("h", "Host name", "#host-input"),
+                                  ("A", "Email address", "#admin-email")):
+            await pilot.press(key)
+            row = pilot.app.screen.query_one(field).parent
+            assert row is not None
+            assert [str(w.render()) for w in row.query(".form-label")] == [label]
+            await pilot.press("escape")
+
+
 async def test_edit_host_escape_cancels(store: Engine) -> None:
     async with make_app(store).run_test(size=(80, 24)) as pilot:
         await pilot.press("h")
