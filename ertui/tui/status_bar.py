@@ -31,8 +31,8 @@ def status_text(s: Status) -> Text:
     if s.worker_state in ("running", "paused"):
         text.append(" (p)")
     text.append(f" · {s.enabled} of {s.mtas} MTAs enabled")
-    if s.extra:
-        text.append(f" · {s.extra}", style="cyan")
+    if s.extra:  # a line of its own: the wrap would cut "Demo sink received 12 messages"
+        text.append(f"\n{s.extra}", style="cyan")
     if s.enabled == 0:
         hint = "press a to add one" if not s.mtas else "select one, press space"
         text.append(f"\n⚠ No MTA is enabled: {hint}.", style="bold yellow")

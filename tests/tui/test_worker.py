@@ -60,6 +60,8 @@ async def test_status_extra_is_shown_and_refreshed(store: Engine) -> None:
         app._refresh_extra()
         await pilot.pause()
         assert "Demo sink received 2 messages" in static_text(app, "#status-line")
+        # a line of its own: never cut in two by the wrap of the status line
+        assert "Demo sink received 2 messages" in static_text(app, "#status-line").splitlines()
 
 
 async def test_p_without_a_worker_says_so(store: Engine) -> None:
