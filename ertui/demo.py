@@ -25,7 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, settings
-from ertui.errors import NotFoundError
+from ertui.errors import ErtuiError, NotFoundError
 from ertui.models import MessageKind, Security
 
 HEALTHY_MTA = "Demo sink"
@@ -155,6 +155,14 @@ def setup_store(engine: Engine, sink_port: int, *, messages: int = DEFAULT_MESSA
 
     Returns the ids of the queued messages.
     """
+    own = [m.description for m in mtas.list_mtas(engine)
+           if m.enabled and m.description not in (HEALTHY_MTA, BROKEN_MTA)]
+    if own:
+        raise ErtuiError(
+            f"This store has enabled MTAs of its own ({', '.join(map(repr, own))}): the demo's "
+            "sample mail would go out through them. Leave out --db for a fresh demo store, "
+            "or disable them first."
+        )
     _put_mta(engine, HEALTHY_MTA, sink_port)
     _put_mta(engine, BROKEN_MTA, closed_port())
     # A store given with --db keeps its own administrator address and host name.
