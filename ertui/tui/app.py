@@ -52,8 +52,11 @@ class ErtuiApp(App[None]):
         # Textual's own ctrl+q, with our words (help shows it on one row with q)
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit_ctrl_q",
                 tooltip="Quit the console (the worker finishes what it sends)"),
-        Binding("p", "toggle_worker", "Pause", id="toggle_worker",
-                tooltip="Pause or resume the background delivery worker"),
+        # one key, two bindings: check_action leaves the one that says what p does now
+        Binding("p", "pause_worker", "Pause", id="toggle_worker",
+                tooltip="Pause the background delivery worker"),
+        Binding("p", "resume_worker", "Resume", id="resume_worker",
+                tooltip="Resume the background delivery worker"),
     ]
 
     worker_state: reactive[str] = reactive(OFF)
@@ -132,6 +135,22 @@ class ErtuiApp(App[None]):
     @on(DeliveryStateChanged)
     def _set_worker_state(self, message: DeliveryStateChanged) -> None:
         self.worker_state = message.state
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause_worker":
+            return self.worker_state != PAUSED
+        if action == "resume_worker":
+            return self.worker_state == PAUSED
+        return True
+
+    def watch_worker_state(self) -> None:
+        self.refresh_bindings()
+
+    def action_pause_worker(self) -> None:
+        self.action_toggle_worker()
+
+    def action_resume_worker(self) -> None:
+        self.action_toggle_worker()
 
     def action_toggle_worker(self) -> None:
         if self.delivery is None or self.worker_state not in (RUNNING, PAUSED):

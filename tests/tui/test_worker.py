@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.engine import Engine
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 from ertui import mtas, queue
 from ertui.models import MessageKind
@@ -29,12 +31,19 @@ async def test_worker_delivers_live_pauses_resumes_and_stops(
         await wait_for(pilot, lambda: "1 in total" in static_text(app, "#detail-spark-total"))
         await wait_for(pilot, lambda: "Messages sent: 1" in static_text(app, "#detail-text"))
 
+        def footer_p() -> list[str]:
+            keys = app.screen.query_one(Footer).children
+            return [k.description for k in keys if isinstance(k, FooterKey) and k.key == "p"]
+
+        await wait_for(pilot, lambda: footer_p() == ["Pause"])
         await pilot.press("p")
         assert app.worker_state == PAUSED
         assert app.delivery is not None and app.delivery.paused
         assert "Worker paused (p)" in static_text(app, "#status-line")
+        await wait_for(pilot, lambda: footer_p() == ["Resume"])  # what p does now
         await pilot.press("p")
         assert app.worker_state == RUNNING
+        await wait_for(pilot, lambda: footer_p() == ["Pause"])
         assert not app.delivery.paused
         queue.enqueue(store, "two@example.com", "second", "body", MessageKind.NOTIFICATION)
         await wait_for(pilot, lambda: len(smtp_server.received) == 2, tries=500)
