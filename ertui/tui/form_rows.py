@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Label, Static, Switch
@@ -12,13 +13,29 @@ def switch_state(on: bool) -> str:
     return "on" if on else "off"
 
 
-def form_row(label: str, field: Widget, *, row_id: str | None = None) -> Horizontal:
+class FormRow(Horizontal):
+    """A label and its field: a click on the words toggles a switch or focuses a field
+    (as a checkbox's label does on the web page)."""
+
+    def __init__(self, field: Widget, *children: Widget, row_id: str | None = None) -> None:
+        super().__init__(*children, classes="form-row", id=row_id)
+        self.field = field
+
+    def on_click(self, event: events.Click) -> None:
+        if not isinstance(event.widget, Label) or self.field.disabled:
+            return
+        if isinstance(self.field, Switch):
+            self.field.toggle()
+        self.field.focus()
+
+
+def form_row(label: str, field: Widget, *, row_id: str | None = None) -> FormRow:
     """``label`` on the left, ``field`` on the right; a switch also says "on"/"off"."""
     children: list[Widget] = [Label(label, classes="form-label"), field]
     if isinstance(field, Switch):
         children.append(Label(switch_state(field.value), id=f"{field.id}-state",
                               classes="switch-state"))
-    return Horizontal(*children, classes="form-row", id=row_id)
+    return FormRow(field, *children, row_id=row_id)
 
 
 class FieldError(Static):

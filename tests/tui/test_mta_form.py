@@ -265,3 +265,25 @@ async def test_enter_typed_ahead_moves_on_before_the_next_key(store: Engine) -> 
         await pilot.press("enter")  # a button still presses
         await pilot.pause()
         assert isinstance(pilot.app.screen, SettingsScreen)
+
+
+async def test_clicking_a_switch_label_toggles_it(store: Engine) -> None:
+    """As a checkbox's label on the web page: the words are a bigger target than the switch."""
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        screen = pilot.app.screen
+        label = screen.query_one("#starttls").parent.query_one(".form-label")  # type: ignore[union-attr]
+        await pilot.click(label)
+        await pilot.pause()
+        assert screen.query_one("#starttls", Switch).value is True
+        assert _port(pilot.app) == "587"
+        await pilot.click("#starttls-state")  # the "on" next to it too
+        await pilot.pause()
+        assert screen.query_one("#starttls", Switch).value is False
+        assert _port(pilot.app) == "25"
+        await pilot.click(screen.query_one("#host").parent.query_one(".form-label"))  # type: ignore[union-attr]
+        await pilot.pause()
+        assert screen.focused is screen.query_one("#host")  # a field's label focuses it
+        await pilot.click("#ssl")  # the switch itself: toggled once, not twice
+        await pilot.pause()
+        assert screen.query_one("#ssl", Switch).value is True
