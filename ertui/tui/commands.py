@@ -12,6 +12,8 @@ from textual.types import IgnoreReturnCallbackType
 from ertui.tui.literal import literal
 
 SKIP_ACTIONS = frozenset({"command_palette", "help_quit"})
+# moving the focus is a key, not an action anyone looks up by name: help lists it, the palette not
+FOCUS_MOVES = frozenset({"app.focus_next", "app.focus_previous", "next_field"})
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,8 @@ def screen_commands(screen: Screen[object]) -> list[ScreenCommand]:
     keys: dict[str, list[str]] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
-        if binding.id is None or not binding.description or binding.action in SKIP_ACTIONS:
+        if (binding.id is None or not binding.description
+                or binding.action in SKIP_ACTIONS | FOCUS_MOVES):
             continue
         keys.setdefault(binding.action, []).append(app.get_key_display(binding))
         if binding.action in by_action:

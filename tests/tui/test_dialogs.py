@@ -141,3 +141,17 @@ async def test_palette_offers_actions_by_name(store: Engine) -> None:
             pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, AdminDialog))
+
+
+async def test_palette_of_a_form_offers_its_actions_not_focus_moves(store: Engine) -> None:
+    from ertui.tui.commands import screen_commands
+
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        assert isinstance(pilot.app.screen, MtaForm)
+        names = [c.name for c in screen_commands(pilot.app.screen)]
+        assert {"Test", "Ok", "Cancel", "Help"} <= set(names)
+        assert "Next field" not in names and "Previous field" not in names
+        await pilot.press("f1")  # help still lists every key, Tab included
+        descs = [desc for _, desc, _ in pilot.app.screen.rows]  # type: ignore[attr-defined]
+        assert "Next field" in descs
