@@ -14,6 +14,8 @@ from textual.widgets import Footer, Static
 
 from ertui.tui.commands import SKIP_ACTIONS
 
+ACTION_WIDTH = 22
+
 
 def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
     """(keys, action, what it does) for every binding active on ``screen``."""
@@ -53,7 +55,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("Key", no_wrap=True, style="bold")
-        table.add_column("Action", no_wrap=True)
+        # a widget's key can be named at length ("Move cursor right or accept the
+        # completion suggestion"): it wraps in its column, the explanations keep theirs
+        table.add_column("Action", max_width=ACTION_WIDTH, overflow="fold")
         # long explanations wrap inside their column (at 80 columns nothing is cut)
         table.add_column("What it does", ratio=1, overflow="fold")
         for keys, desc, tip in self.rows:

@@ -123,6 +123,23 @@ async def test_help_at_80_columns_cuts_nothing_and_quit_is_one_row(store: Engine
             assert set(tip.split()) <= words, tip
 
 
+async def test_help_of_a_form_with_a_field_focused_keeps_its_columns(store: Engine) -> None:
+    """An Input brings long key names ("Move cursor right or accept the completion
+    suggestion"): they wrap in their column and leave the explanations their room."""
+    from textual.geometry import Region
+
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.press("a", "f1")
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        table = help_screen.query_one("#help-table")
+        shown = "\n".join(strip.text for strip in table.render_lines(
+            Region(0, 0, table.size.width, table.size.height)))
+        assert "What it does" in shown.splitlines()[0]
+        assert "Check and save the MTA" in shown
+        assert "Move to the next field or button" in shown
+
+
 async def test_palette_offers_actions_by_name(store: Engine) -> None:
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("colon")
