@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
-from ertui.tui.commands import SKIP_ACTIONS
+from ertui.tui.commands import FOCUS_MOVES, SKIP_ACTIONS
 
 ACTION_WIDTH = 22
 
@@ -22,6 +22,7 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
     app = screen.app
     rows: dict[tuple[str, str], list[str]] = {}
     tips: dict[tuple[str, str], str] = {}
+    moves: set[tuple[str, str]] = set()
     for active in screen.active_bindings.values():
         binding = active.binding
         if not binding.description or binding.action in SKIP_ACTIONS - {"command_palette"}:
@@ -33,9 +34,23 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
         if display not in keys:
             keys.append(display)
         tips.setdefault(ident, binding.tooltip)
-    found = [(" / ".join(keys), ident[0], tips[ident]) for ident, keys in rows.items()]
-    # ours (they have a tooltip) first, then the widgets' own keys (cursor, focus, copy)
-    return [r for r in found if r[2]] + [r for r in found if not r[2]]
+        if binding.action in FOCUS_MOVES:
+            moves.add(ident)
+    found = [((" / ".join(keys), ident[0], tips[ident]), ident) for ident, keys in rows.items()]
+    # what the screen does first, then moving the focus, then the widgets' own keys
+    return ([r for r, i in found if r[2] and i not in moves]
+            + [r for r, i in found if i in moves]
+            + [r for r, i in found if not r[2] and i not in moves])
+
+
+def screen_name(screen: Screen[object]) -> str:
+    """The title the operator sees: the screen's, or the border title of a dialog's box."""
+    if screen.title:
+        return screen.title
+    for box in screen.query(".dialog"):
+        if box.border_title:
+            return str(box.border_title)
+    return screen.__class__.__name__
 
 
 class HelpScreen(ModalScreen[None]):
@@ -50,7 +65,7 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, screen: Screen[object]) -> None:
         super().__init__()
         self.rows = key_rows(screen)
-        self.screen_title = screen.title or screen.__class__.__name__
+        self.screen_title = screen_name(screen)
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, expand=True, show_header=True, header_style="bold")

@@ -136,6 +136,10 @@ async def test_help_of_a_form_with_a_field_focused_keeps_its_columns(store: Engi
         shown = "\n".join(strip.text for strip in table.render_lines(
             Region(0, 0, table.size.width, table.size.height)))
         assert "What it does" in shown.splitlines()[0]
+        box = help_screen.query_one("#help-box")
+        assert str(box.border_title) == "Keys — Add New MTA"  # not the class name
+        descs = [desc for _, desc, _ in help_screen.rows]
+        assert descs.index("Ok") < descs.index("Next field")  # the form's own keys first
         assert "Check and save the MTA" in shown
         assert "Move to the next field or button" in shown
 
