@@ -12,9 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.markup import escape
 from textual.message import Message as TMessage
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -22,7 +20,7 @@ from ertui import queue
 from ertui.errors import ErtuiError, NotFoundError
 from ertui.models import Attempt, Message, MessageStatus
 from ertui.tui import queue_format as fmt
-from ertui.tui.queue_actions import QueueActionDone, confirm_delete, run_action
+from ertui.tui.queue_actions import QueueActionDone, act, confirm_delete
 
 ATTEMPT_COLUMNS = (
     ("started", "Started"),
@@ -222,17 +220,11 @@ class MessageScreen(Screen[None]):
 
     @work(thread=True, group="message-action")
     def _act(self, action: str) -> None:
-        try:
-            text, changed = run_action(self.engine, action, [self.message_id])
-            severity: SeverityLevel = "information" if changed else "warning"
-            self.post_message(QueueActionDone(action, text, severity=severity))
-        except (ErtuiError, SQLAlchemyError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            self.post_message(QueueActionDone(action, reason, severity="error"))
+        self.post_message(act(self.engine, action, [self.message_id]))
 
     @on(QueueActionDone)
     def _done(self, event: QueueActionDone) -> None:
-        self.notify(escape(event.text), severity=event.severity)
+        self.notify(event.text, severity=event.severity, markup=False)
         if event.ok and event.action == "delete":
             self.dismiss(None)
             return

@@ -12,6 +12,7 @@ from textual.notifications import SeverityLevel
 
 from ertui import queue
 from ertui.tui.confirm import ConfirmDialog
+from ertui.tui.failures import FAILURES, sentence
 
 
 class QueueActionDone(Message):
@@ -87,3 +88,12 @@ def confirm_delete(message_id: int, recipient: str) -> ConfirmDialog:
     """The y/n question before a message is deleted (from the queue or its view)."""
     return ConfirmDialog(f"Delete message #{message_id} to {recipient}? It cannot be undone.",
                          title="Delete message", yes="Delete")
+
+
+def act(engine: Engine, action: str, ids: list[int]) -> QueueActionDone:
+    """Run ``action`` (in a worker thread) and say how it went, failures included."""
+    try:
+        text, changed = run_action(engine, action, ids)
+    except FAILURES as exc:
+        return QueueActionDone(action, sentence(exc), severity="error")
+    return QueueActionDone(action, text, severity="information" if changed else "warning")

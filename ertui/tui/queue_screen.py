@@ -19,7 +19,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -28,7 +27,7 @@ from ertui import queue
 from ertui.errors import ErtuiError
 from ertui.models import MessageStatus
 from ertui.tui import queue_format as fmt
-from ertui.tui.queue_actions import QueueActionDone, confirm_delete, run_action
+from ertui.tui.queue_actions import QueueActionDone, act, confirm_delete
 
 PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
@@ -410,17 +409,9 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, group="queue-action")
     def _act(self, action: str, ids: list[int]) -> None:
-        try:
-            text, changed = run_action(self.engine, action, ids)
-            severity: SeverityLevel = "information" if changed else "warning"
-            self.post_message(QueueActionDone(action, text, severity=severity))
-        except (ErtuiError, SQLAlchemyError) as exc:
-            self.post_message(QueueActionDone(action, _db_error(exc), severity="error"))
+        self.post_message(act(self.engine, action, ids))
 
     @on(QueueActionDone)
     def _action_done(self, event: QueueActionDone) -> None:
-        # Plain text: notify() takes markup, so nothing from the store goes in unescaped.
-        from textual.markup import escape
-
-        self.notify(escape(event.text), severity=event.severity)
+        self.notify(event.text, severity=event.severity, markup=False)
         self.reload()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from textual.widgets import Button, DataTable, Static
 
@@ -172,3 +173,26 @@ async def test_an_action_that_changes_nothing_warns(store: Engine) -> None:
         assert "cannot be held" in notes[-1].message
         assert queue.get_message(store, mid).status == "sending"
         assert cell(screen_of(pilot.app).table, 0, "status") == "sending"
+
+
+async def test_a_store_error_in_the_message_view_says_what_failed(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same sentence as on the queue, not the driver's bare 'database is locked'."""
+    from sqlalchemy.exc import OperationalError
+
+    fill(store, 1)
+
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("UPDATE message", {}, Exception("database is locked"))
+
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, MessageScreen)
+        monkeypatch.setattr(queue, "retry", locked)
+        await pilot.press("r")
+        await settle(pilot)
+        said = [str(n.message) for n in pilot.app._notifications]
+        assert said == ["The store cannot be read or written: database is locked."]
