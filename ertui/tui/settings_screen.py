@@ -81,7 +81,9 @@ class SettingsScreen(Screen[None]):
         Binding("space", "toggle_enabled", "On/Off", id="toggle_enabled",
                 tooltip="Enable or disable the selected MTA"),
         Binding("m", "mail_queue", "Queue", id="mail_queue", tooltip="View the Mail Queue"),
-        Binding("h", "edit_host", "Host", id="edit_host",
+        # written next to the host name ("h Edit Host"): out of the footer, so that
+        # every other key fits whole in 80 columns
+        Binding("h", "edit_host", "Host", show=False, id="edit_host",
                 tooltip="Edit the Master Server Host Name for Email Links"),
         Binding("A", "admin", "Admin", id="admin",
                 tooltip="Update the Administrator Account (the sender address)"),

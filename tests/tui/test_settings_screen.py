@@ -260,3 +260,20 @@ async def test_times_are_shown_in_the_local_zone(
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
         assert "Last success: 2026-03-14 13:30 (1 h ago)" in static_text(pilot.app, "#detail-text")
+
+
+async def test_at_80_columns_the_footer_shows_every_key_whole(store: Engine) -> None:
+    """h is written next to the host name on screen, so the footer leaves it out
+    and p Pause fits (it was cut to a bare 'p')."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    mtas.add(store, description="Relay", host="smtp.example.com")
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        keys = [k for k in pilot.app.screen.query_one(Footer).children
+                if isinstance(k, FooterKey)]
+        assert [k.description for k in keys][-1] == "Pause"
+        for key in keys:
+            assert key.region.right <= 80, (key.description, key.region)
+        assert "h Edit Host" in static_text(pilot.app, "#host-name")
