@@ -51,6 +51,10 @@ def counts_text(counts: dict[str, int] | None) -> Text:
     for i, status in enumerate(COUNTED):
         n = int(counts.get(status, 0))
         lines.append(f"{n} {status}", style="bold red" if status == "failed" and n else "")
+        sending = int(counts.get("sending", 0))
+        if status == "queued" and sending:
+            # Claimed by a worker and on their way: mail is moving even at "0 queued".
+            lines.append(f" · {sending} sending", style="green")
         if i < len(COUNTED) - 1:
             lines.append("\n")
     return lines

@@ -174,6 +174,15 @@ async def test_queue_counts_are_live(store: Engine) -> None:
         assert "2 queued" in static_text(pilot.app, "#queue-counts")
 
 
+def test_queue_counts_show_mail_on_its_way() -> None:
+    from ertui.tui.status_bar import counts_text
+
+    moving = counts_text({"queued": 0, "sending": 12, "deferred": 1, "failed": 0}).plain
+    assert moving.splitlines() == ["0 queued · 12 sending", "1 deferred", "0 failed"]
+    idle = counts_text({"queued": 3, "deferred": 0, "failed": 2}).plain
+    assert "sending" not in idle and idle.splitlines()[0] == "3 queued"
+
+
 async def test_table_updates_in_place_keeping_the_cursor(store: Engine) -> None:
     _two(store)
     async with make_app(store).run_test(size=(100, 30)) as pilot:
