@@ -12,7 +12,7 @@ import ssl
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -54,7 +54,45 @@ class _LoopThread:
         self._thread.join(5)
 
 
-class SmtpServer:
+class _ThreadedServer:
+    """A server on 127.0.0.1 (free port) living on its own event loop thread."""
+
+    def __init__(self) -> None:
+        self._lt = _LoopThread()
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self.port = 0
+
+    async def _create(self) -> asyncio.Server:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._server = self._lt.run(self._create())
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            if self._server is not None:
+                self._server.close()
+            handlers = list(self._handlers)
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
+
+        try:
+            self._lt.run(_stop())
+        finally:
+            self._lt.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SmtpServer(_ThreadedServer):
     """An aiosmtpd server. ``mode`` is "plain", "ssl" (implicit TLS) or "starttls"."""
 
     def __init__(
@@ -76,9 +114,7 @@ class SmtpServer:
         self.connections_total = 0
         self.auth_attempts: list[str] = []  # usernames tried
         self._lock = threading.Lock()
-        self._lt = _LoopThread()
-        self._server: asyncio.Server | None = None
-        self.port = 0
+        super().__init__()
 
     # -- aiosmtpd handler hooks --------------------------------------------
     async def handle_MAIL(
@@ -157,35 +193,12 @@ class SmtpServer:
 
         return CountingSMTP(self, **kwargs)
 
-    def start(self) -> SmtpServer:
-        async def _start() -> asyncio.Server:
-            ctx = self.server_ctx if self.mode == "ssl" else None
-            return await asyncio.get_running_loop().create_server(
-                self._factory, "127.0.0.1", 0, ssl=ctx
-            )
-
-        self._server = self._lt.run(_start())
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    def stop(self) -> None:
-        async def _stop() -> None:
-            if self._server is not None:
-                self._server.close()
-
-        try:
-            self._lt.run(_stop())
-        finally:
-            self._lt.stop()
-
-    def __enter__(self) -> SmtpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    async def _create(self) -> asyncio.Server:
+        ctx = self.server_ctx if self.mode == "ssl" else None
+        return await asyncio.get_running_loop().create_server(self._factory, "127.0.0.1", 0, ssl=ctx)
 
 
-class RawServer:
+class RawServer(_ThreadedServer):
     """A TCP server that runs ``script(reader, writer)`` for each connection.
 
     Used for servers that misbehave: never speak, greet with 421, answer with
@@ -196,14 +209,11 @@ class RawServer:
         self,
         script: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]],
     ) -> None:
+        super().__init__()
         self.script = script
         self.connections_total = 0
-        self._lt = _LoopThread()
-        self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[Any]] = set()
-        self.port = 0
 
-    def start(self) -> RawServer:
+    async def _create(self) -> asyncio.Server:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.connections_total += 1
             task = asyncio.current_task()
@@ -217,32 +227,7 @@ class RawServer:
             finally:
                 writer.close()
 
-        async def _start() -> asyncio.Server:
-            return await asyncio.start_server(handle, "127.0.0.1", 0)
-
-        self._server = self._lt.run(_start())
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    def stop(self) -> None:
-        async def _stop() -> None:
-            if self._server is not None:
-                self._server.close()
-            handlers = list(self._handlers)
-            for task in handlers:
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-
-        try:
-            self._lt.run(_stop())
-        finally:
-            self._lt.stop()
-
-    def __enter__(self) -> RawServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return await asyncio.start_server(handle, "127.0.0.1", 0)
 
 
 async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
