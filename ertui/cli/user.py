@@ -99,13 +99,25 @@ def recover_cmd(ctx: click.Context, username: str) -> None:
 
 @user_group.command("reset-password")
 @click.argument("username")
-@click.option("--token", required=True, help="The token from the recovery link.")
-@click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
+@click.option("--token", default=None, help="The token from the recovery link (visible in ps: prefer --token-stdin).")
+@click.option("--token-stdin", is_flag=True, help="Read the token from stdin (first line).")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from stdin (after the token, if any).")
 @click.pass_context
-def reset_cmd(ctx: click.Context, username: str, token: str, password_stdin: bool) -> None:
+def reset_cmd(
+    ctx: click.Context, username: str, token: str | None, token_stdin: bool, password_stdin: bool
+) -> None:
     """Set a new password with the token from a recovery email."""
+    if (token is None) == (not token_stdin):
+        raise ValidationError("Token", "Token is required once: give exactly one of --token or --token-stdin.")
+    if token_stdin:
+        if sys.stdin.isatty():
+            token = str(click.prompt("Token", hide_input=True, default="", show_default=False))
+        else:
+            token = sys.stdin.readline().strip()
+        if not token:
+            raise ValidationError("Token", "Token is empty: --token-stdin read nothing.")
     password = _new_password(password_stdin, required=True)
-    assert password is not None
+    assert password is not None and token is not None
     recovery.reset_password(engine(ctx), username, token, password)
     click.echo(f"Password of {username!r} changed.")
 

@@ -203,3 +203,28 @@ def test_user_cli(db_url: str, engine: Engine) -> None:
     assert users.verify_password("new-pass-22", users.get_user(engine, "dave").password_hash)
     assert run("user", "remove", "admin", "--yes").exit_code == 1
     assert run("user", "remove", "dave", "--yes").exit_code == 0
+
+
+def test_reset_password_reads_the_token_from_stdin(db_url: str, engine: Engine) -> None:
+    """The token can stay out of argv: first stdin line the token, second the password."""
+    settings.set_admin_email(engine, "admin@er.example.com")
+    settings.set_master_host(engine, "er.example.com")
+    users.add_user(engine, "erin", email="erin@example.com", password="first-pass-1")
+    req = recovery.request_recovery(engine, "erin")
+    _, token = _link_token(engine, req.message_id)
+    r = CliRunner()
+
+    def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return r.invoke(cli, ["--db", db_url, "user", "reset-password", "erin", *args], input=input)
+
+    both = run("--token", token, "--token-stdin", "--password-stdin", input="x\nnew-pass-33\n")
+    assert both.exit_code == 2 and "Token is required once: give exactly one of --token or --token-stdin" in both.stderr
+    neither = run("--password-stdin", input="new-pass-33\n")
+    assert neither.exit_code == 2 and "Token" in neither.stderr
+    empty = run("--token-stdin", "--password-stdin", input="\nnew-pass-33\n")
+    assert empty.exit_code == 2 and "Token is empty" in empty.stderr
+    assert users.verify_password("first-pass-1", users.get_user(engine, "erin").password_hash)
+    ok = run("--token-stdin", "--password-stdin", input=f"{token}\nnew-pass-33\n")
+    assert ok.exit_code == 0, ok.output
+    assert token not in ok.output
+    assert users.verify_password("new-pass-33", users.get_user(engine, "erin").password_hash)
