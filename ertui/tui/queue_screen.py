@@ -79,7 +79,7 @@ class QueueScreen(Screen[None]):
         # `?` is the App's too; bound here first so the footer shows it before the rest
         Binding("question_mark", "app.help", "Help", id="queue.help",
                 tooltip="List every key of this screen"),
-        Binding("escape", "back", "Back", id="queue.back", tooltip="Back to Mail Settings"),
+        Binding("escape", "back", "Back", id="queue.back", tooltip="Clear the filter, or go back to Mail Settings"),
         Binding("slash", "filter", "Filter", key_display="/", id="queue.filter",
                 tooltip="Filter by receiver, subject or message id"),
         Binding("s", "cycle_status", "Status", id="queue.status",
@@ -338,6 +338,12 @@ class QueueScreen(Screen[None]):
             flt.value = self.search
             flt.display = False
             self.table.focus()
+            return
+        if self.search:  # as in k9s: Esc first drops the filter, then leaves
+            self.search = ""
+            self.page_offset = 0
+            self._show_info()
+            self.reload(top=True)
             return
         self.dismiss(None)
 

@@ -142,6 +142,23 @@ async def test_slash_filters_by_text(store: Engine) -> None:
         assert screen.search == "" and screen.table.row_count == 12
 
 
+async def test_escape_drops_a_filter_before_leaving(store: Engine) -> None:
+    fill(store, 12)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        await pilot.press("slash", *"user011", "enter")
+        await settle(pilot)
+        assert screen.table.row_count == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        assert screen.search == "" and screen.table.row_count == 12
+        await pilot.press("escape")
+        await settle(pilot)
+        assert pilot.app.screen is not screen
+
+
 async def test_s_cycles_the_status_filter(store: Engine) -> None:
     ids = fill(store, 4)
     set_fields(store, ids[0], status="failed", attempts=5, last_error="550 5.1.1 unknown user")
