@@ -180,7 +180,17 @@ def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> Non
 @click.pass_context
 def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Hold messages: the worker leaves them alone until released."""
-    click.echo(f"{queue.hold(engine(ctx), _ids(ids))} message(s) held.")
+    wanted = _ids(ids)
+    _report(queue.hold(engine(ctx), wanted), len(wanted), "held",
+            "only unsent messages that no worker is sending right now can be held")
+
+
+def _report(done: int, wanted: int, verb: str, why: str) -> None:
+    """'N message(s) held.', and why the others were left alone when some were."""
+    if done >= wanted:
+        click.echo(f"{done} message(s) {verb}.")
+    else:
+        click.echo(f"{done} of {wanted} message(s) {verb}: {why} (the others are not, or do not exist).")
 
 
 @queue_group.command("release")
@@ -188,7 +198,8 @@ def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
 @click.pass_context
 def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Release held messages."""
-    click.echo(f"{queue.release(engine(ctx), _ids(ids))} message(s) released.")
+    wanted = _ids(ids)
+    _report(queue.release(engine(ctx), wanted), len(wanted), "released", "only held messages can be released")
 
 
 @queue_group.command("delete")

@@ -114,6 +114,11 @@ def test_cli_send_list_show_stats(store: Engine, db_url: str) -> None:
     assert data["counts"]["queued"] == 2 and "no MTA is enabled" in data["stalled_reason"]
     res = runner.invoke(cli, ["--db", db_url, "queue", "hold", str(ids[0])])
     assert res.exit_code == 0 and "1 message(s) held" in res.output
+    # held again, plus an id that does not exist: says why nothing more changed
+    res = runner.invoke(cli, ["--db", db_url, "queue", "hold", str(ids[0]), "999"])
+    assert res.exit_code == 0 and "0 of 2 message(s) held: only unsent messages" in res.output
+    res = runner.invoke(cli, ["--db", db_url, "queue", "release", str(ids[1])])
+    assert "0 of 1 message(s) released: only held messages can be released" in res.output
     res = runner.invoke(cli, ["--db", db_url, "queue", "delete", str(ids[1])], input="")
     assert res.exit_code == 2  # no terminal, no --yes: refuses
     res = runner.invoke(cli, ["--db", db_url, "queue", "delete", "--yes", str(ids[1])])
