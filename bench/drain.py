@@ -70,7 +70,8 @@ class Sink:
         exe = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
         self.proc = subprocess.Popen(
             [exe, "-u", "nobody", f"127.0.0.1:{self.port}", "1000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         for _ in range(100):
             try:
@@ -94,8 +95,7 @@ def prepare_store(tmp: str, port: int, count: int, connections: int) -> tuple[st
     engine = make_engine(url)
     settings.set_admin_email(engine, SENDER)
     settings.set_master_host(engine, "bench.example.com")
-    mtas.add(engine, description="smtp-sink", host="127.0.0.1", port=port,
-             max_connections=connections)
+    mtas.add(engine, description="smtp-sink", host="127.0.0.1", port=port, max_connections=connections)
     items = [(f"user{i}@example.com", f"Benchmark message {i}", BODY) for i in range(count)]
     ids = queue.enqueue_batch(engine, items)
     sample = [queue.get_message(engine, i).raw for i in ids[:1]]
@@ -107,9 +107,7 @@ def _stamp(line: str) -> datetime:
     return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")  # noqa: DTZ007 (local, both)
 
 
-def run_ertui(
-    url: str, count: int, tmp: str, log_level: str, processes: int = 1
-) -> tuple[float, float]:
+def run_ertui(url: str, count: int, tmp: str, log_level: str, processes: int = 1) -> tuple[float, float]:
     """Seconds for the whole command, and for its drain (first to last log line:
     "worker … started" to "worker … stopped", so without interpreter start-up)."""
     from sqlalchemy import create_engine, text
@@ -118,8 +116,19 @@ def run_ertui(
     log.unlink(missing_ok=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [ERTUI, "--db", url, "worker", "--once", "--processes", str(processes),
-         "--log-file", str(log), "--log-level", log_level],
+        [
+            ERTUI,
+            "--db",
+            url,
+            "worker",
+            "--once",
+            "--processes",
+            str(processes),
+            "--log-file",
+            str(log),
+            "--log-level",
+            log_level,
+        ],
         capture_output=True,
     )
     elapsed = time.perf_counter() - t0
@@ -179,8 +188,11 @@ def timed(coro: Any) -> float:
 def run_smtp_source(port: int, count: int, connections: int) -> float:
     exe = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
     t0 = time.perf_counter()
-    subprocess.run([exe, "-s", str(connections), "-d", "-m", str(count), "-l", "1024",
-                    f"127.0.0.1:{port}"], check=True, capture_output=True)
+    subprocess.run(
+        [exe, "-s", str(connections), "-d", "-m", str(count), "-l", "1024", f"127.0.0.1:{port}"],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - t0
 
 
@@ -188,15 +200,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--connections", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="Runs of each contender, interleaved; the median is shown.")
-    ap.add_argument("--naive-count", type=int, default=None,
-                    help="Messages for the naive loop (default: --count).")
+    ap.add_argument("--rounds", type=int, default=3, help="Runs of each contender, interleaved; the median is shown.")
+    ap.add_argument("--naive-count", type=int, default=None, help="Messages for the naive loop (default: --count).")
     ap.add_argument("--skip-naive", action="store_true")
-    ap.add_argument("--processes", type=int, default=2,
-                    help="Also run `ertui worker --once --processes N` (1: skip).")
-    ap.add_argument("--log-level", default="info",
-                    help="The worker's --log-level (info: one line per message, the default).")
+    ap.add_argument("--processes", type=int, default=2, help="Also run `ertui worker --once --processes N` (1: skip).")
+    ap.add_argument(
+        "--log-level", default="info", help="The worker's --log-level (info: one line per message, the default)."
+    )
     args = ap.parse_args()
     n, c = args.count, args.connections
     try:
@@ -218,9 +228,11 @@ def main() -> None:
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         url, sample = prepare_store(tmp, sink.port, n, c)
         data = sample[0]
-        print(f"{n} messages of {len(data)} bytes, smtp-sink on 127.0.0.1:{sink.port}, "
-              f"{c} connections, {loop_name}, worker log level {args.log_level}, "
-              f"median of {args.rounds} interleaved rounds")
+        print(
+            f"{n} messages of {len(data)} bytes, smtp-sink on 127.0.0.1:{sink.port}, "
+            f"{c} connections, {loop_name}, worker log level {args.log_level}, "
+            f"median of {args.rounds} interleaved rounds"
+        )
         for _ in range(args.rounds):
             total, drain = run_ertui(url, n, tmp, args.log_level)
             rates["ertui"].append(n / total)
@@ -238,16 +250,18 @@ def main() -> None:
     for key, rate in med.items():
         runs = ", ".join(f"{r:,.0f}" for r in rates[key])
         print(f"  {names[key]:<{width}}  {rate:>7,.0f} msgs/s   ({runs})")
-    print(f"  ertui / bare client  = {med['ertui'] / med['bare']:.2f} whole command, "
-          f"{med['drain'] / med['bare']:.2f} drain  (target ≥ 0.7)")
+    print(
+        f"  ertui / bare client  = {med['ertui'] / med['bare']:.2f} whole command, "
+        f"{med['drain'] / med['bare']:.2f} drain  (target ≥ 0.7)"
+    )
     if "multi" in med:
-        print(f"  ertui --processes {args.processes} / bare client = "
-              f"{med['multi'] / med['bare']:.2f} whole command")
+        print(f"  ertui --processes {args.processes} / bare client = {med['multi'] / med['bare']:.2f} whole command")
     if "naive" in med:
-        print(f"  ertui / naive loop   = {med['ertui'] / med['naive']:.1f} whole command  "
-              "(target ≥ 3)")
-    print(f"  ertui / smtp-source  = {med['ertui'] / med['source']:.2f} whole command, "
-          f"{med['drain'] / med['source']:.2f} drain")
+        print(f"  ertui / naive loop   = {med['ertui'] / med['naive']:.1f} whole command  (target ≥ 3)")
+    print(
+        f"  ertui / smtp-source  = {med['ertui'] / med['source']:.2f} whole command, "
+        f"{med['drain'] / med['source']:.2f} drain"
+    )
 
 
 if __name__ == "__main__":

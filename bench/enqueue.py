@@ -41,8 +41,10 @@ def main() -> None:
         elapsed = time.perf_counter() - t0
         assert len(ids) == args.count
         size = len(queue.get_message(engine, ids[0]).raw)
-        print(f"enqueue_batch: {args.count} messages of {size} bytes in {elapsed:.3f} s "
-              f"= {args.count / elapsed:,.0f} msgs/s")
+        print(
+            f"enqueue_batch: {args.count} messages of {size} bytes in {elapsed:.3f} s "
+            f"= {args.count / elapsed:,.0f} msgs/s"
+        )
         engine.dispose()
 
 

@@ -47,8 +47,9 @@ def fill(db: Path, n: int) -> None:
             for i in range(start, min(start + chunk, n))
         ]
         queue.enqueue_batch(engine, items)
-    print(f"store: {queue.count_messages(engine):,} unsent messages in {db} "
-          f"(filled in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"store: {queue.count_messages(engine):,} unsent messages in {db} (filled in {time.perf_counter() - t0:.1f} s)"
+    )
     engine.dispose()
 
 
@@ -90,8 +91,10 @@ async def _pilot(db: Path) -> tuple[float, float, float, int]:
 
 def run_pilot(db: Path) -> tuple[float, float]:
     elapsed, rss_before, hwm, rows = asyncio.run(_pilot(db))
-    print(f"pilot: {rows} rows on screen {elapsed * 1000:.0f} ms after `m`; "
-          f"RSS before `m` {rss_before:.0f} MiB, peak {hwm:.0f} MiB")
+    print(
+        f"pilot: {rows} rows on screen {elapsed * 1000:.0f} ms after `m`; "
+        f"RSS before `m` {rss_before:.0f} MiB, peak {hwm:.0f} MiB"
+    )
     return elapsed, hwm
 
 
@@ -100,8 +103,7 @@ SOCKET = f"ertui-bench-{os.getpid()}"  # a tmux server of our own, never the use
 
 
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", "-L", SOCKET, *args],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=True).stdout
 
 
 def _pane(session: str) -> str:
@@ -136,8 +138,10 @@ def run_tmux(db: Path) -> tuple[float, float]:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], check=False)
         Path(f"/tmp/tmux-{os.getuid()}/{SOCKET}").unlink(missing_ok=True)
     print(screen)
-    print(f"tmux: first rows {elapsed * 1000:.0f} ms after `m` (pane polled every ~20 ms); "
-          f"RSS before `m` {rss_before:.0f} MiB, peak {hwm:.0f} MiB")
+    print(
+        f"tmux: first rows {elapsed * 1000:.0f} ms after `m` (pane polled every ~20 ms); "
+        f"RSS before `m` {rss_before:.0f} MiB, peak {hwm:.0f} MiB"
+    )
     return elapsed, hwm
 
 
@@ -172,8 +176,7 @@ def main() -> None:
             subprocess.run([*me, "--pilot-only"], check=True)
             return
         ok = elapsed <= TARGET_SECONDS and hwm <= TARGET_MIB
-        print(f"target <= {TARGET_SECONDS:.0f} s and <= {TARGET_MIB:.0f} MiB: "
-              f"{'met' if ok else 'NOT met'}")
+        print(f"target <= {TARGET_SECONDS:.0f} s and <= {TARGET_MIB:.0f} MiB: {'met' if ok else 'NOT met'}")
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

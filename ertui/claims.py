@@ -108,9 +108,7 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
     return out
 
 
-def _claim_core(
-    conn: Connection, owner: str, now: datetime, until: datetime, limit: int
-) -> list[Any]:
+def _claim_core(conn: Connection, owner: str, now: datetime, until: datetime, limit: int) -> list[Any]:
     """The claim in SQLAlchemy Core (PostgreSQL and any other store)."""
     due = or_(
         and_(T.c.status.in_(("queued", "deferred")), T.c.next_attempt_at <= now),
@@ -130,10 +128,7 @@ def _claim_core(
     return list(conn.execute(stmt))
 
 
-_COLUMNS = (
-    "id, sender, recipient, raw, attempts, next_attempt_at, expires_at, last_attempt_at, "
-    "last_error, last_mta_id"
-)
+_COLUMNS = "id, sender, recipient, raw, attempts, next_attempt_at, expires_at, last_attempt_at, last_error, last_mta_id"
 
 
 def _dt(value: Any) -> datetime:
@@ -165,9 +160,7 @@ RETURNING id
 """
 
 
-def _claim_sqlite(
-    conn: Connection, owner: str, now: datetime, until: datetime, limit: int
-) -> list[Any]:
+def _claim_sqlite(conn: Connection, owner: str, now: datetime, until: datetime, limit: int) -> list[Any]:
     """The claim on SQLite, in plain SQL (writers are serialised, so it is atomic).
 
     The due ids come from one ordered index range per status, each stopping
@@ -181,8 +174,7 @@ def _claim_sqlite(
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    return list(conn.exec_driver_sql(
-        f"SELECT {_COLUMNS} FROM message WHERE id IN ({marks})", tuple(ids)).all())
+    return list(conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM message WHERE id IN ({marks})", tuple(ids)).all())
 
 
 def renew(engine: Engine, owner: str, lease_seconds: float, paused: bool) -> None:
@@ -190,11 +182,7 @@ def renew(engine: Engine, owner: str, lease_seconds: float, paused: bool) -> Non
     now = utcnow()
     until = now + timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
-        conn.execute(
-            update(T)
-            .where(T.c.status == SENDING, T.c.lease_owner == owner)
-            .values(lease_until=until)
-        )
+        conn.execute(update(T).where(T.c.status == SENDING, T.c.lease_owner == owner).values(lease_until=until))
         conn.execute(update(W).where(W.c.id == owner).values(heartbeat_at=now, paused=paused))
 
 
@@ -218,12 +206,9 @@ def register_worker(engine: Engine, owner: str, hostname: str, pid: int) -> None
     """Record this worker (and forget workers silent for a day: killed ones)."""
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(W.delete().where(
-            or_(W.c.id == owner, W.c.heartbeat_at < now - timedelta(days=1))))
+        conn.execute(W.delete().where(or_(W.c.id == owner, W.c.heartbeat_at < now - timedelta(days=1))))
         conn.execute(
-            W.insert().values(
-                id=owner, hostname=hostname, pid=pid, started_at=now, heartbeat_at=now, paused=False
-            )
+            W.insert().values(id=owner, hostname=hostname, pid=pid, started_at=now, heartbeat_at=now, paused=False)
         )
 
 
@@ -333,8 +318,7 @@ def _live_ids(conn: Connection, table: Any, ids: set[int]) -> set[int]:
         chunk = items[i : i + 500]
         if conn.dialect.name == "sqlite":  # plain SQL: the hot path (see the module doc)
             marks = ",".join("?" * len(chunk))
-            rows = conn.exec_driver_sql(
-                f"SELECT id FROM {table.name} WHERE id IN ({marks})", tuple(chunk))
+            rows = conn.exec_driver_sql(f"SELECT id FROM {table.name} WHERE id IN ({marks})", tuple(chunk))
             live.update(int(r[0]) for r in rows)
             continue
         q = select(table.c.id).where(table.c.id.in_(chunk))
@@ -369,12 +353,18 @@ _SQLITE_RESULT = (
     "WHERE id=? AND status='sending' AND lease_owner=?"
 )
 _ATTEMPT_COLUMNS = (
-    "message_id", "mta_id", "mta_description", "started_at", "duration_ms", "outcome", "kind",
-    "code", "text",
+    "message_id",
+    "mta_id",
+    "mta_description",
+    "started_at",
+    "duration_ms",
+    "outcome",
+    "kind",
+    "code",
+    "text",
 )
 _SQLITE_ATTEMPT = (
-    f"INSERT INTO attempt ({', '.join(_ATTEMPT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_ATTEMPT_COLUMNS))})"
+    f"INSERT INTO attempt ({', '.join(_ATTEMPT_COLUMNS)}) VALUES ({', '.join('?' * len(_ATTEMPT_COLUMNS))})"
 )
 
 
@@ -390,17 +380,25 @@ def sqlite_time(value: datetime | None) -> str | None:
 
 def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
     t = sqlite_time
-    return (r["b_status"], r["b_inc"], t(r["b_last"]), t(r["b_next"]), r["b_error"], r["b_mta"],
-            r["b_reply"], t(r["b_sent"]), r["b_id"], r["b_owner"])
+    return (
+        r["b_status"],
+        r["b_inc"],
+        t(r["b_last"]),
+        t(r["b_next"]),
+        r["b_error"],
+        r["b_mta"],
+        r["b_reply"],
+        t(r["b_sent"]),
+        r["b_id"],
+        r["b_owner"],
+    )
 
 
 def _attempt_tuple(a: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(sqlite_time(a[c]) if c == "started_at" else a[c] for c in _ATTEMPT_COLUMNS)
 
 
-def mta_failed(
-    engine: Engine, mta_id: int, error: str, base: float, cap: float
-) -> datetime | None:
+def mta_failed(engine: Engine, mta_id: int, error: str, base: float, cap: float) -> datetime | None:
     """Record a failure of the MTA itself and start (or lengthen) its cooldown.
 
     The cooldown doubles with each consecutive failure: base, 2×base, … up to cap.

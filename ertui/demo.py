@@ -55,9 +55,7 @@ class DemoSink:
         self._count = 0
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="ertui-demo-sink", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ertui-demo-sink", daemon=True)
         self._server: asyncio.Server | None = None
 
     @property
@@ -155,8 +153,9 @@ def setup_store(engine: Engine, sink_port: int, *, messages: int = DEFAULT_MESSA
 
     Returns the ids of the queued messages.
     """
-    own = [m.description for m in mtas.list_mtas(engine)
-           if m.enabled and m.description not in (HEALTHY_MTA, BROKEN_MTA)]
+    own = [
+        m.description for m in mtas.list_mtas(engine) if m.enabled and m.description not in (HEALTHY_MTA, BROKEN_MTA)
+    ]
     if own:
         raise ErtuiError(
             f"This store has enabled MTAs of its own ({', '.join(map(repr, own))}): the demo's "

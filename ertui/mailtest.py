@@ -39,9 +39,7 @@ def build_test_message(sender: str, to: str, helo_name: str, config: MtaConfig) 
     return msg.as_bytes(policy=SMTP if ascii_only else SMTPUTF8)
 
 
-async def run_test_send(
-    engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None
-) -> TestResult:
+async def run_test_send(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> TestResult:
     """Validate, refuse without an admin address, send, record the MTA's health.
 
     Raises ValidationError (field "To") for a bad address and
@@ -73,6 +71,4 @@ async def run_test_send(
 
 
 def _scrubbed(outcome: Outcome, transcript: Transcript) -> Outcome:
-    return replace(
-        outcome, message=transcript.scrub(outcome.message), hint=transcript.scrub(outcome.hint)
-    )
+    return replace(outcome, message=transcript.scrub(outcome.message), hint=transcript.scrub(outcome.hint))

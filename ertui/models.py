@@ -125,9 +125,7 @@ class Attempt(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("message.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Integer, ForeignKey("message.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     mta_id: int | None = Field(
         default=None,
@@ -166,9 +164,7 @@ class RecoveryToken(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     # SHA-256 of the token; the token itself is only ever in the email.
     token_hash: str = Field(max_length=64, unique=True)
@@ -189,9 +185,7 @@ class MtaSlot(SQLModel, table=True):
     __tablename__ = "mta_slot"
 
     mta_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("mta.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
+        sa_column=Column(Integer, ForeignKey("mta.id", ondelete="CASCADE"), primary_key=True, nullable=False)
     )
     slot_no: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
     owner: str | None = Field(default=None, max_length=64)

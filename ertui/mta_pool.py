@@ -34,9 +34,7 @@ class MtaState:
 
     def usable(self, now: datetime) -> bool:
         return (
-            self.row.enabled
-            and self.config is not None
-            and (self.cooldown_until is None or self.cooldown_until <= now)
+            self.row.enabled and self.config is not None and (self.cooldown_until is None or self.cooldown_until <= now)
         )
 
 
@@ -51,8 +49,7 @@ class Conn:
 
 
 def config_key(m: Mta) -> tuple[Any, ...]:
-    return (m.host, m.port, m.security, m.use_auth, m.username, m.password_enc, m.verify_tls,
-            m.timeout, m.updated_at)
+    return (m.host, m.port, m.security, m.use_auth, m.username, m.password_enc, m.verify_tls, m.timeout, m.updated_at)
 
 
 class MtaPool:
@@ -89,9 +86,9 @@ class MtaPool:
                 st.name = row.description
                 st.cooldown_until = cooldown
             for c in st.conns:
-                if not c.stale and (c.key != key or not row.enabled or (
-                    c.slot_no is not None and c.slot_no >= row.max_connections
-                )):
+                if not c.stale and (
+                    c.key != key or not row.enabled or (c.slot_no is not None and c.slot_no >= row.max_connections)
+                ):
                     c.stale = True
                     changed = True
         for mid in list(self.states):
@@ -111,9 +108,7 @@ class MtaPool:
         those still failing returned, for the worker to report."""
         failing = []
         for st in self.states.values():
-            if st.config is None and st.row.enabled and (
-                st.cooldown_until is None or st.cooldown_until <= now
-            ):
+            if st.config is None and st.row.enabled and (st.cooldown_until is None or st.cooldown_until <= now):
                 st.config, st.config_error = self._build_config(st.row)
                 if st.config is None:
                     failing.append(st)

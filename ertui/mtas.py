@@ -32,9 +32,7 @@ def security_from_flags(ssl: bool, starttls: bool) -> Security:
     return security_change(Security.NONE, ssl or None, starttls or None) or Security.NONE
 
 
-def security_change(
-    current: Security, ssl: bool | None, starttls: bool | None
-) -> Security | None:
+def security_change(current: Security, ssl: bool | None, starttls: bool | None) -> Security | None:
     """The mode after switches given as on (True), off (False) or left out (None),
     or None when it does not change. Switching off a mode that is not on (say
     ``--no-starttls`` on an SSL MTA) leaves the mode as it is."""
@@ -44,9 +42,7 @@ def security_change(
         return Security.SSL
     if starttls:
         return Security.STARTTLS
-    if (ssl is False and current == Security.SSL) or (
-        starttls is False and current == Security.STARTTLS
-    ):
+    if (ssl is False and current == Security.SSL) or (starttls is False and current == Security.STARTTLS):
         return Security.NONE
     return None
 
@@ -146,9 +142,7 @@ def _check_unique(engine: Engine, desc: str, exclude_id: int | None) -> None:
         if exclude_id is not None:
             q = q.where(Mta.id != exclude_id)
         if s.exec(q).first() is not None:
-            raise ValidationError(
-                "Description", f"Description {desc!r} is already used by another MTA."
-            )
+            raise ValidationError("Description", f"Description {desc!r} is already used by another MTA.")
 
 
 def new_config(
@@ -199,8 +193,15 @@ def add(
 ) -> Mta:
     """Validate everything, then write once; on bad input nothing is written."""
     desc = validate.description(description)
-    cfg = new_config(host=host, port=port, security=security, username=username,
-                     password=password, verify_tls=verify_tls, timeout=timeout)
+    cfg = new_config(
+        host=host,
+        port=port,
+        security=security,
+        username=username,
+        password=password,
+        verify_tls=verify_tls,
+        timeout=timeout,
+    )
     limit = validate.max_connections(max_connections)
     _check_unique(engine, desc, None)
     enc = (vault or Vault.load()).encrypt(cfg.password) if cfg.password else None
@@ -303,14 +304,19 @@ def set_enabled(engine: Engine, ref: str | int, enabled: bool) -> Mta:
 
 def record_success(engine: Engine, mta_id: int, when: datetime | None = None) -> None:
     """Health after a delivery or test that the server accepted."""
-    update_row(engine, Mta, mta_id, last_success_at=when or utcnow(), consecutive_failures=0,
-               cooldown_until=None)
+    update_row(engine, Mta, mta_id, last_success_at=when or utcnow(), consecutive_failures=0, cooldown_until=None)
 
 
 def record_failure(engine: Engine, mta_id: int, error: str, when: datetime | None = None) -> None:
     """Health after a failure of the MTA itself (or of a test through it)."""
-    update_row(engine, Mta, mta_id, last_error=error, last_error_at=when or utcnow(),
-               consecutive_failures=col(Mta.consecutive_failures) + 1)
+    update_row(
+        engine,
+        Mta,
+        mta_id,
+        last_error=error,
+        last_error_at=when or utcnow(),
+        consecutive_failures=col(Mta.consecutive_failures) + 1,
+    )
 
 
 def count_enabled(engine: Engine) -> int:

@@ -56,9 +56,7 @@ def default_lifetime() -> timedelta:
         try:
             return timedelta(seconds=float(raw))
         except ValueError:
-            raise ValidationError(
-                ENV_LIFETIME, f"{ENV_LIFETIME} must be a number of seconds."
-            ) from None
+            raise ValidationError(ENV_LIFETIME, f"{ENV_LIFETIME} must be a number of seconds.") from None
     return DEFAULT_LIFETIME
 
 
@@ -111,9 +109,7 @@ def enqueue_batch(
         if not body.isascii():
             validate.utf8_text(body, "Body")
         mid = render.new_message_id(host)
-        raw = render.render(
-            sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date
-        )
+        raw = render.render(sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date)
         rows.append(
             {
                 "kind": kind.value,
@@ -183,9 +179,7 @@ def _status_filter(status: str) -> ColumnElement[bool] | None:
     if status == "unsent":
         return T.c.status.in_(UNSENT)  # type: ignore[no-any-return]
     if status not in STATUS_CHOICES:
-        raise ValidationError(
-            "Status", f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}."
-        )
+        raise ValidationError("Status", f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}.")
     return T.c.status == status  # type: ignore[no-any-return]
 
 
@@ -226,10 +220,7 @@ def list_messages(
         .offset(max(0, offset))
     )
     q = (
-        select(Message)
-        .where(T.c.id.in_(page.scalar_subquery()))
-        .order_by(T.c.id.desc())
-        .options(defer(Message.raw))  # type: ignore[arg-type]
+        select(Message).where(T.c.id.in_(page.scalar_subquery())).order_by(T.c.id.desc()).options(defer(Message.raw))  # type: ignore[arg-type]
     )
     with session(engine) as s:
         return list(s.scalars(q).all())
@@ -282,17 +273,11 @@ def stats(engine: Engine) -> QueueStats:
         counts = {s.value: 0 for s in MessageStatus}
         for status, n in conn.execute(select(T.c.status, func.count()).group_by(T.c.status)):
             counts[str(status)] = int(n)
-        oldest = conn.execute(
-            select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING))
-        ).scalar()
+        oldest = conn.execute(select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING))).scalar()
         W = WorkerRecord.__table__  # type: ignore[attr-defined]
-        live = conn.execute(
-            select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_STALE)
-        ).all()
+        live = conn.execute(select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_STALE)).all()
         M = Mta.__table__  # type: ignore[attr-defined]
-        enabled = conn.execute(
-            select(M.c.description, M.c.cooldown_until, M.c.last_error).where(M.c.enabled)
-        ).all()
+        enabled = conn.execute(select(M.c.description, M.c.cooldown_until, M.c.last_error).where(M.c.enabled)).all()
     age = None
     if oldest is not None:
         oldest_dt = oldest if isinstance(oldest, datetime) else datetime.fromisoformat(oldest)
@@ -306,8 +291,7 @@ def stats(engine: Engine) -> QueueStats:
         elif len(cooling) == len(enabled):
             first = cooling[0]
             reason = (
-                f"every enabled MTA is failing and cooling down (last error of "
-                f"{first[0]!r}: {first[2] or 'unknown'})"
+                f"every enabled MTA is failing and cooling down (last error of {first[0]!r}: {first[2] or 'unknown'})"
             )
         elif not live:
             reason = "no worker is running (start one with `ertui worker`)"

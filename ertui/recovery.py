@@ -120,11 +120,7 @@ def request_recovery(engine: Engine, username: str, *, now: datetime | None = No
             .values(revoked_at=now)
         )
         assert user.id is not None
-        s.add(
-            RecoveryToken(
-                user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + lifetime
-            )
-        )
+        s.add(RecoveryToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + lifetime))
         s.commit()
     return RecoveryRequest(user.username, user.email, ids[0], now + lifetime, host)
 
@@ -162,4 +158,3 @@ def reset_password(
         user.password_hash = users.hash_password(new_password)
         s.add(user)
         s.commit()
-

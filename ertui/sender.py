@@ -74,6 +74,7 @@ log = logging.getLogger("ertui.worker")
 log.addHandler(logging.NullHandler())
 R = TypeVar("R")
 
+
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     """Until the event is set or the timeout passes, whichever comes first."""
     if event.is_set():
@@ -230,9 +231,7 @@ class DeliveryWorker:
         elif usable and len(self._line) < self._low and mono >= self._next_claim:
             taken = self._book.take()
             try:
-                got = await self._db(
-                    claims.write_and_claim, *taken, self.id, claim_size, s.lease_seconds
-                )
+                got = await self._db(claims.write_and_claim, *taken, self.id, claim_size, s.lease_seconds)
             except Exception:
                 self._book.put_back(taken)
                 raise
@@ -300,8 +299,8 @@ class DeliveryWorker:
             # on the MTA (and so in `queue stats`), rather than mail waiting silently.
             error = st.config_error or "its settings cannot be used"
             st.cooldown_until = await self._db(
-                claims.mta_failed, st.id, error, self.settings.cooldown_base,
-                self.settings.cooldown_max)
+                claims.mta_failed, st.id, error, self.settings.cooldown_base, self.settings.cooldown_max
+            )
             log.warning("mta_error mta=%r: %s", st.name, error)
 
     def _open_connections(self, usable: list[MtaState]) -> None:
@@ -311,10 +310,7 @@ class DeliveryWorker:
         mono = time.monotonic()
         free = sum(1 for st in usable for c in st.conns if not c.busy and not c.stale)
         want = len(self._line) - free
-        candidates = [
-            st for st in usable
-            if len(st.conns) < st.row.max_connections and st.slots_full_until <= mono
-        ]
+        candidates = [st for st in usable if len(st.conns) < st.row.max_connections and st.slots_full_until <= mono]
         while want > 0 and candidates:
             for st in list(candidates):
                 if want <= 0:
@@ -337,19 +333,17 @@ class DeliveryWorker:
             return
         for m in stranded:
             self._line.remove(m)
-        ends = [st.cooldown_until for st in self._pool.states.values()
-                if st.row.enabled and st.cooldown_until is not None]
+        ends = [
+            st.cooldown_until for st in self._pool.states.values() if st.row.enabled and st.cooldown_until is not None
+        ]
         now = utcnow()
         for m in stranded:
             tried = m.attempts + m.tries > 0
             next_at = verdicts.stranded_next_attempt(m, ends, self.settings.cooldown_base, now)
             status = MessageStatus.DEFERRED if tried else MessageStatus.QUEUED
-            self._book.results.append(
-                claims.result_row(m, self.id, status.value, now=now, next_at=next_at)
-            )
+            self._book.results.append(claims.result_row(m, self.id, status.value, now=now, next_at=next_at))
             when = (next_at or m.next_attempt_at).isoformat(timespec="seconds")
-            log.info("%s id=%d to=%s: no healthy MTA left; next attempt %s",
-                     status.value, m.id, m.recipient, when)
+            log.info("%s id=%d to=%s: no healthy MTA left; next attempt %s", status.value, m.id, m.recipient, when)
             if tried:
                 self._emit(m, m.last_mta_id, "deferred", m.last_error or "no healthy MTA left")
         self._flush_wanted.set()
@@ -403,8 +397,7 @@ class DeliveryWorker:
         s = self.settings
         session: Any = None
         try:
-            slot = await self._db(slots.acquire, st.id, st.row.max_connections, self.id,
-                                  s.lease_seconds)
+            slot = await self._db(slots.acquire, st.id, st.row.max_connections, self.id, s.lease_seconds)
             if slot is None:
                 st.slots_full_until = time.monotonic() + s.poll_interval
                 return
@@ -433,8 +426,7 @@ class DeliveryWorker:
                 except Exception:
                     # Not an SMTP outcome (those never raise): keep the message, let
                     # another connection or MTA have it, and end this connection.
-                    log.exception("delivering id=%d through %r failed", msg.id,
-                                  st.row.description)
+                    log.exception("delivering id=%d through %r failed", msg.id, st.row.description)
                     msg.excluded.add(st.id)
                     self._line.appendleft(msg)
                     return
@@ -468,18 +460,16 @@ class DeliveryWorker:
         elapsed = time.monotonic() - t0
         msg.tries += 1
         msg.last_mta_id = st.id
-        self._book.attempts.append(
-            verdicts.attempt_row(msg, st.id, st.name, started, elapsed, outcome))
+        self._book.attempts.append(verdicts.attempt_row(msg, st.id, st.name, started, elapsed, outcome))
         now = utcnow()
         if outcome.ok:
             text = outcome.message or ""
             msg.last_error = None
-            self._book.results.append(claims.result_row(
-                msg, self.id, MessageStatus.SENT.value, now=now,
-                reply=text[:verdicts.TEXT_LIMIT]))
+            self._book.results.append(
+                claims.result_row(msg, self.id, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
+            )
             self._book.success(st.id, now)
-            log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient,
-                     st.name, text)
+            log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient, st.name, text)
             self._emit(msg, st.id, "sent", text)
         elif outcome.mta_failure:
             await self._mta_down(st, outcome, msg, elapsed)
@@ -490,10 +480,17 @@ class DeliveryWorker:
             if verdict.next_at is None:
                 self._fail(msg, verdict.error)
             else:
-                self._book.results.append(claims.result_row(
-                    msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at))
-                log.info("deferred id=%d to=%s mta=%r next=%s: %s", msg.id, msg.recipient,
-                         st.name, verdict.next_at.isoformat(timespec="seconds"), verdict.error)
+                self._book.results.append(
+                    claims.result_row(msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at)
+                )
+                log.info(
+                    "deferred id=%d to=%s mta=%r next=%s: %s",
+                    msg.id,
+                    msg.recipient,
+                    st.name,
+                    verdict.next_at.isoformat(timespec="seconds"),
+                    verdict.error,
+                )
                 self._emit(msg, st.id, "deferred", verdict.error)
         if len(self._book) >= self.settings.flush_every:
             self._flush_wanted.set()
@@ -501,21 +498,24 @@ class DeliveryWorker:
 
     def _fail(self, msg: Claimed, error: str) -> None:
         msg.last_error = error
-        self._book.results.append(
-            claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
+        self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
         self._emit(msg, msg.last_mta_id, "failed", error)
 
-    async def _mta_down(self, st: MtaState, outcome: Any, msg: Claimed | None,
-                        elapsed: float) -> None:
+    async def _mta_down(self, st: MtaState, outcome: Any, msg: Claimed | None, elapsed: float) -> None:
         """The MTA failed: cool it down, hand the message to another MTA at once."""
         error = verdicts.error_text(outcome)
         if st.cooldown_until is None or st.cooldown_until <= utcnow():
-            until = await self._db(claims.mta_failed, st.id, error, self.settings.cooldown_base,
-                                   self.settings.cooldown_max)
+            until = await self._db(
+                claims.mta_failed, st.id, error, self.settings.cooldown_base, self.settings.cooldown_max
+            )
             st.cooldown_until = until
-            log.warning("mta_error mta=%r: %s; cooling down until %s", st.row.description, error,
-                        until.isoformat(timespec="seconds") if until else "-")
+            log.warning(
+                "mta_error mta=%r: %s; cooling down until %s",
+                st.row.description,
+                error,
+                until.isoformat(timespec="seconds") if until else "-",
+            )
         for c in st.conns:
             c.stale = True
         if msg is not None:
@@ -576,8 +576,7 @@ class DeliveryWorker:
                 left = deadline - loop.time()
                 if not pending or self._hurry.is_set() or left <= 0:
                     break
-                await asyncio.wait([*pending, hurry], timeout=left,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait([*pending, hurry], timeout=left, return_when=asyncio.FIRST_COMPLETED)
         finally:
             hurry.cancel()
         for t in pending:

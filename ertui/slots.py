@@ -46,9 +46,7 @@ def _ensure_rows(conn: Connection, mta_id: int, count: int) -> None:
                 conn.execute(S.insert(), missing)
 
 
-def acquire(
-    engine: Engine, mta_id: int, max_connections: int, owner: str, lease_seconds: float
-) -> int | None:
+def acquire(engine: Engine, mta_id: int, max_connections: int, owner: str, lease_seconds: float) -> int | None:
     """Lease a free slot of the MTA; its number, or None when all are taken."""
     now = utcnow()
     free = and_(
@@ -91,9 +89,7 @@ def renew(engine: Engine, owner: str, lease_seconds: float) -> set[tuple[int, in
     until = utcnow() + timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
         rows = conn.execute(
-            update(S).where(S.c.owner == owner).values(lease_until=until).returning(
-                S.c.mta_id, S.c.slot_no
-            )
+            update(S).where(S.c.owner == owner).values(lease_until=until).returning(S.c.mta_id, S.c.slot_no)
         ).all()
     return {(int(r[0]), int(r[1])) for r in rows}
 
@@ -102,9 +98,7 @@ def leased(engine: Engine) -> dict[int, int]:
     """Slots leased now, per MTA, by every worker sharing the store."""
     now = utcnow()
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(S.c.mta_id, S.c.slot_no).where(S.c.owner.is_not(None), S.c.lease_until >= now)
-        ).all()
+        rows = conn.execute(select(S.c.mta_id, S.c.slot_no).where(S.c.owner.is_not(None), S.c.lease_until >= now)).all()
     out: dict[int, int] = {}
     for mta_id, _ in rows:
         out[int(mta_id)] = out.get(int(mta_id), 0) + 1

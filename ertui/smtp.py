@@ -85,9 +85,7 @@ class ErrorKind(StrEnum):
 
 
 # Failures of the message itself; every other kind is a failure of the MTA.
-MESSAGE_KINDS = frozenset(
-    {ErrorKind.SENDER_REFUSED, ErrorKind.RECIPIENT_REFUSED, ErrorKind.DATA_REFUSED}
-)
+MESSAGE_KINDS = frozenset({ErrorKind.SENDER_REFUSED, ErrorKind.RECIPIENT_REFUSED, ErrorKind.DATA_REFUSED})
 
 ACCEPTED = "Email server accepted mail for delivery"
 
@@ -138,9 +136,7 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     """A client context: the default CA store (``SSL_CERT_FILE``/``SSL_CERT_DIR``
     honoured), host name and chain checked unless ``verify`` is False. Cached:
     loading the CA store for every connection would cost the worker dearly."""
-    return _make_tls_context(
-        verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
-    )
+    return _make_tls_context(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 def classify(exc: BaseException, stage: str, config: MtaConfig | None = None) -> Outcome:
@@ -169,9 +165,7 @@ class SmtpSession:
     #: for TLS; only when the timeout is clearly longer.
     tls_probe_after: float = 2.0
 
-    def __init__(
-        self, config: MtaConfig, helo_name: str, *, transcript: Transcript | None = None
-    ) -> None:
+    def __init__(self, config: MtaConfig, helo_name: str, *, transcript: Transcript | None = None) -> None:
         self.config = config
         self.helo_name = helo_name
         self.transcript = transcript
@@ -274,9 +268,13 @@ class SmtpSession:
         again on a second, unverified connection (transcripts only)."""
         cfg = self.config
         probe = aiosmtplib.SMTP(
-            hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
-            local_hostname=self.helo_name, use_tls=cfg.security == Security.SSL,
-            start_tls=False, tls_context=tls_context(False),
+            hostname=cfg.host,
+            port=cfg.port,
+            timeout=cfg.timeout,
+            local_hostname=self.helo_name,
+            use_tls=cfg.security == Security.SSL,
+            start_tls=False,
+            tls_context=tls_context(False),
         )
         try:
             await probe.connect()
@@ -306,9 +304,7 @@ class SmtpSession:
         methods = smtp.supported_auth_methods
         if not methods:
             offered = " ".join(smtp.server_auth_methods).upper() or "none"
-            raise AuthUnsupportedError(
-                f"no authentication method in common (server offers: {offered})"
-            )
+            raise AuthUnsupportedError(f"no authentication method in common (server offers: {offered})")
         user, password = cfg.username or "", cfg.password or ""
         error: aiosmtplib.SMTPAuthenticationError | None = None
         for name in methods:
@@ -450,9 +446,7 @@ class SmtpUtf8UnsupportedError(Exception):
     """An address is not ASCII and the server does not offer SMTPUTF8."""
 
 
-async def test_send(
-    engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None
-) -> TestResult:
+async def test_send(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> TestResult:
     """The Test button: a short email from the administrator to ``to`` through
     this MTA only, with a transcript. See ertui.mailtest."""
     from ertui.mailtest import run_test_send
@@ -478,7 +472,7 @@ __all__ = [
 ]
 
 
-_UNSAFE_IN_ADDRESS = frozenset("<> \t\r\n\0\"()[],;:\\")
+_UNSAFE_IN_ADDRESS = frozenset('<> \t\r\n\0"()[],;:\\')
 
 
 def _plain_address(address: str) -> bool:

@@ -32,8 +32,7 @@ E = TypeVar("E", bound=BaseException)
 NO_GREETING = "the server accepted the connection but sent no greeting"
 NOT_SSL_HINT = "the server does not speak SSL on this port; try STARTTLS on 587 or turn SSL off"
 IS_SSL_HINT = (
-    "this port speaks SSL (implicit TLS); turn SSL on (usually port 465), "
-    "or use the STARTTLS or plain port (587 or 25)"
+    "this port speaks SSL (implicit TLS); turn SSL on (usually port 465), or use the STARTTLS or plain port (587 or 25)"
 )
 AUTH_REJECTED_HINT = "the server rejected the username or password"
 
@@ -68,9 +67,7 @@ def _where(config: MtaConfig | None) -> str:
     return f"{config.host} port {config.port}" if config else "the server"
 
 
-def _fail(
-    kind: ErrorKind, message: str, hint: str, code: int | None = None, permanent: bool = False
-) -> Outcome:
+def _fail(kind: ErrorKind, message: str, hint: str, code: int | None = None, permanent: bool = False) -> Outcome:
     return Outcome(ok=False, kind=kind, permanent=permanent, code=code, message=message, hint=hint)
 
 
@@ -126,8 +123,7 @@ def classify_exception(exc: BaseException, stage: str, config: MtaConfig | None)
         )
     # aiosmtplib's own errors are ConnectionErrors too: look at what they wrap.
     oserror = next(
-        (e for e in _chain(exc)
-         if isinstance(e, OSError) and not isinstance(e, aiosmtplib.SMTPException)),
+        (e for e in _chain(exc) if isinstance(e, OSError) and not isinstance(e, aiosmtplib.SMTPException)),
         None,
     )
     if (
@@ -157,8 +153,11 @@ def classify_exception(exc: BaseException, stage: str, config: MtaConfig | None)
             "check the host name and the master server host name (used in EHLO)",
         )
     text = str(exc) or type(exc).__name__
-    return _fail(K.PROTOCOL, f"unexpected failure during {stage}: {text}",
-                 "this is not a known SMTP failure; the transcript may tell more")
+    return _fail(
+        K.PROTOCOL,
+        f"unexpected failure during {stage}: {text}",
+        "this is not a known SMTP failure; the transcript may tell more",
+    )
 
 
 def _reply(reply: aiosmtplib.SMTPResponseException, stage: str, config: MtaConfig | None) -> Outcome:
@@ -174,38 +173,41 @@ def _reply(reply: aiosmtplib.SMTPResponseException, stage: str, config: MtaConfi
         return _fail(K.GREETING, text, hint, code, permanent=five)
     if code == 421:
         return _fail(
-            K.DISCONNECTED, text,
-            "the server is closing the connection (421): overloaded or shutting down; "
-            "try again later",
+            K.DISCONNECTED,
+            text,
+            "the server is closing the connection (421): overloaded or shutting down; try again later",
             code,
         )
     if isinstance(reply, aiosmtplib.SMTPAuthenticationError) or stage == "auth":
         return _auth_reply(code, text, config)
     if stage == "ehlo" or isinstance(reply, aiosmtplib.SMTPHeloError):
         return _fail(
-            K.PROTOCOL, text,
-            "the server refused EHLO/HELO with our name; set the master server host name "
-            "to a name it accepts",
-            code, permanent=five,
+            K.PROTOCOL,
+            text,
+            "the server refused EHLO/HELO with our name; set the master server host name to a name it accepts",
+            code,
+            permanent=five,
         )
     if stage == "starttls":
         return _fail(
-            K.STARTTLS_UNSUPPORTED, text,
+            K.STARTTLS_UNSUPPORTED,
+            text,
             "the server refused STARTTLS; try SSL on 465, or turn STARTTLS off",
             code,
         )
     if code == 530 or (code in (550, 554) and "authenticat" in text.lower()):
         return _fail(
-            K.AUTH_FAILED, text,
-            "the server requires authentication; turn on User/Pass Authorization "
-            "with a username and password",
+            K.AUTH_FAILED,
+            text,
+            "the server requires authentication; turn on User/Pass Authorization with a username and password",
             code,
         )
     if stage == "mail":
         hint = (
             "the server refuses this sender address; it may accept only senders of its "
             "own domains — check the administrator's email address"
-            if five else "a temporary refusal of the sender; it will be tried again"
+            if five
+            else "a temporary refusal of the sender; it will be tried again"
         )
         if code == 552:
             hint = "the message is larger than the server accepts"
@@ -220,10 +222,7 @@ def _reply(reply: aiosmtplib.SMTPResponseException, stage: str, config: MtaConfi
         elif five:
             hint = "the server does not accept this recipient; check the address"
         else:
-            hint = (
-                "a temporary refusal (greylisting, a full mailbox or a busy server); "
-                "it will be tried again"
-            )
+            hint = "a temporary refusal (greylisting, a full mailbox or a busy server); it will be tried again"
         return _fail(K.RECIPIENT_REFUSED, text, hint, code, permanent=five)
     if stage == "data":
         if code == 552:
@@ -241,7 +240,8 @@ def _auth_reply(code: int, text: str, config: MtaConfig | None) -> Outcome:
         return _fail(K.AUTH_FAILED, text, AUTH_REJECTED_HINT, code)
     if code in (523, 530, 538):
         return _fail(
-            K.AUTH_UNSUPPORTED, text,
+            K.AUTH_UNSUPPORTED,
+            text,
             "the server wants encryption before AUTH; turn on STARTTLS (587) or SSL (465)",
             code,
         )
@@ -306,45 +306,49 @@ def _timeout(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcom
     text = str(exc)
     if stage == "connect" and "ready message" in text:
         return _fail(
-            K.TIMEOUT, f"{NO_GREETING} within {seconds}",
+            K.TIMEOUT,
+            f"{NO_GREETING} within {seconds}",
             "the server may be overloaded, or this port expects SSL",
         )
-    if stage == "connect" and config is not None and config.security == Security.SSL and (
-        "connecting" not in text
-    ):
+    if stage == "connect" and config is not None and config.security == Security.SSL and ("connecting" not in text):
         return _fail(
-            K.TIMEOUT, f"the TLS handshake got no answer within {seconds}",
+            K.TIMEOUT,
+            f"the TLS handshake got no answer within {seconds}",
             "the server does not answer the TLS handshake; check the port and the security mode",
         )
     if stage == "connect":
         return _fail(
-            K.TIMEOUT, f"no answer from {_where(config)} within {seconds}",
+            K.TIMEOUT,
+            f"no answer from {_where(config)} within {seconds}",
             "a firewall may be dropping the connection, the host may be down, or the port "
             "does not answer in the chosen security mode",
         )
     if stage == "data":
         return _fail(
-            K.TIMEOUT, f"the server did not answer the message data within {seconds}",
+            K.TIMEOUT,
+            f"the server did not answer the message data within {seconds}",
             "the server may be overloaded; it may or may not have accepted the message",
         )
     return _fail(
-        K.TIMEOUT, f"the server stopped answering during {stage} (waited {seconds})",
+        K.TIMEOUT,
+        f"the server stopped answering during {stage} (waited {seconds})",
         "the server may be overloaded; try again or raise the timeout",
     )
 
 
 def _disconnected(stage: str, config: MtaConfig | None) -> Outcome:
     if stage == "connect" and config is not None and config.security == Security.SSL:
-        return _fail(K.TLS_HANDSHAKE, "the server closed the connection during the TLS handshake",
-                     NOT_SSL_HINT)
+        return _fail(K.TLS_HANDSHAKE, "the server closed the connection during the TLS handshake", NOT_SSL_HINT)
     if stage == "connect":
         return _fail(
-            K.DISCONNECTED, "the server closed the connection before greeting",
+            K.DISCONNECTED,
+            "the server closed the connection before greeting",
             "the server may refuse this client, be overloaded, or expect SSL on this port",
         )
     during = {"data": "during the message data"}.get(stage, f"during {stage.upper()}")
     return _fail(
-        K.DISCONNECTED, f"the server closed the connection {during}",
+        K.DISCONNECTED,
+        f"the server closed the connection {during}",
         "the server dropped the session; it may be overloaded or restarting — try again",
     )
 
@@ -353,8 +357,7 @@ def starttls_missing(config: MtaConfig) -> Outcome:
     return _fail(
         K.STARTTLS_UNSUPPORTED,
         "the server does not offer STARTTLS (it is not in the EHLO reply)",
-        f"the server does not offer STARTTLS on port {config.port}; try SSL on 465, "
-        "or turn STARTTLS off",
+        f"the server does not offer STARTTLS on port {config.port}; try SSL on 465, or turn STARTTLS off",
     )
 
 

@@ -75,7 +75,9 @@ class TracedSMTP(aiosmtplib.SMTP):
         return b" ".join(args).decode("utf-8", "replace")
 
     async def execute_command(
-        self, *args: bytes, timeout: float | Default | None = Default.token  # noqa: ASYNC109
+        self,
+        *args: bytes,
+        timeout: float | Default | None = Default.token,  # noqa: ASYNC109
     ) -> aiosmtplib.SMTPResponse:
         self.transcript.client(self._render(args))
         is_auth = bool(args) and (args[0].upper() == b"AUTH" or self._auth_continues)
@@ -120,10 +122,7 @@ def describe_tls(ssl_object: ssl.SSLObject | None) -> list[str]:
 
 def connecting(cfg: MtaConfig) -> str:
     mode = {Security.SSL: "SSL (implicit TLS)", Security.STARTTLS: "STARTTLS"}
-    verify = (
-        "" if cfg.security == Security.NONE
-        else f", certificate verification {'on' if cfg.verify_tls else 'off'}"
-    )
+    verify = "" if cfg.security == Security.NONE else f", certificate verification {'on' if cfg.verify_tls else 'off'}"
     return (
         f"connecting to {cfg.host} port {cfg.port}, {mode.get(cfg.security, 'no TLS')}"
         f"{verify}, timeout {cfg.timeout:g} s"

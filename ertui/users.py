@@ -40,7 +40,11 @@ def verify_password(password: str, stored: str | None) -> bool:
     _, n, r, p, salt, digest = stored.split("$")
     expected = base64.b64decode(digest)
     got = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+        password.encode(),
+        salt=base64.b64decode(salt),
+        n=int(n),
+        r=int(r),
+        p=int(p),
         dklen=len(expected),
     )
     return hmac.compare_digest(got, expected)
@@ -58,9 +62,7 @@ def check_username(value: str) -> str:
 
 def check_new_password(value: str | None) -> str:
     if not value or len(value) < MIN_PASSWORD_LEN:
-        raise ValidationError(
-            "Password", f"Password must be at least {MIN_PASSWORD_LEN} characters long."
-        )
+        raise ValidationError("Password", f"Password must be at least {MIN_PASSWORD_LEN} characters long.")
     return value
 
 
@@ -87,9 +89,7 @@ def get_user(engine: Engine, username: str) -> User:
     return user
 
 
-def add_user(
-    engine: Engine, username: str, *, email: str | None = None, password: str | None = None
-) -> User:
+def add_user(engine: Engine, username: str, *, email: str | None = None, password: str | None = None) -> User:
     name = check_username(username)
     address = validate.email(email, field="Email address") if email else None
     pw_hash = hash_password(check_new_password(password)) if password is not None else None
@@ -127,8 +127,7 @@ def remove_user(engine: Engine, username: str) -> User:
     user = get_user(engine, username)
     if user.is_default_admin:
         raise ProtectedUserError(
-            f"The default administrator {user.username!r} cannot be removed: "
-            "its address is the sender of every email."
+            f"The default administrator {user.username!r} cannot be removed: its address is the sender of every email."
         )
     delete_row(engine, User, user.id)
     return user

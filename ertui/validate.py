@@ -125,9 +125,7 @@ def email(value: str, field: str = "Email address") -> str:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         reason = str(exc).rstrip(".")
-        raise ValidationError(
-            field, f"{field} {value!r} is not a valid email address: {reason}."
-        ) from None
+        raise ValidationError(field, f"{field} {value!r} is not a valid email address: {reason}.") from None
     return str(result.normalized)
 
 
@@ -137,9 +135,7 @@ def fqdn(value: str, field: str = "Master Server Host Name") -> str:
     if not value:
         raise ValidationError(field, f"{field} is required.")
     if _is_ip_literal(value):
-        raise ValidationError(
-            field, f"{field} must be a fully qualified domain name, not an IP address."
-        )
+        raise ValidationError(field, f"{field} must be a fully qualified domain name, not an IP address.")
     problem = _hostname_problem(value)
     if problem:
         raise ValidationError(field, f"{field} {problem}.")
@@ -147,8 +143,7 @@ def fqdn(value: str, field: str = "Master Server Host Name") -> str:
     if "." not in name:
         raise ValidationError(
             field,
-            f"{field} must be a fully qualified domain name with two or more labels, "
-            "such as mail.example.com.",
+            f"{field} must be a fully qualified domain name with two or more labels, such as mail.example.com.",
         )
     return name.lower()
 

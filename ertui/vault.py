@@ -20,9 +20,7 @@ class Vault:
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as exc:
-            raise VaultError(
-                f"{source} is not a valid Fernet key (32 url-safe base64-encoded bytes)."
-            ) from exc
+            raise VaultError(f"{source} is not a valid Fernet key (32 url-safe base64-encoded bytes).") from exc
 
     @classmethod
     def load(cls, key_file: Path | None = None) -> Vault:

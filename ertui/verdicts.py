@@ -39,9 +39,7 @@ def error_text(outcome: Outcome) -> str:
     return f"{outcome.code} {text}".strip() if outcome.code else text
 
 
-def after_refusal(
-    msg: Claimed, outcome: Outcome, settings: WorkerSettings, now: datetime
-) -> Verdict:
+def after_refusal(msg: Claimed, outcome: Outcome, settings: WorkerSettings, now: datetime) -> Verdict:
     """The message was refused (MAIL, RCPT or DATA): fail it or defer it.
     ``msg.tries`` already counts this attempt."""
     error = error_text(outcome)
@@ -76,7 +74,11 @@ def stranded_next_attempt(
 
 
 def attempt_row(
-    msg: Claimed, mta_id: int, mta_name: str, started: datetime, seconds: float,
+    msg: Claimed,
+    mta_id: int,
+    mta_name: str,
+    started: datetime,
+    seconds: float,
     outcome: Outcome,
 ) -> dict[str, Any]:
     """The attempt log row (``ertui.claims.write``) of one attempt."""

@@ -59,8 +59,7 @@ def pg_url() -> Iterator[str]:
     from sqlalchemy.engine import make_url
 
     name = f"ertui_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
@@ -91,6 +90,7 @@ def any_engine(any_db_url: str) -> Iterator[Engine]:
 
 # -- TLS ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def ca() -> trustme.CA:
     return trustme.CA()
@@ -113,6 +113,7 @@ def trust_ca(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 # -- SMTP servers ------------------------------------------------------------
+
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:

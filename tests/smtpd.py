@@ -181,9 +181,7 @@ class SmtpServer(_ThreadedServer):
                 with outer._lock:
                     outer.open_connections += 1
                     outer.connections_total += 1
-                    outer.max_seen_connections = max(
-                        outer.max_seen_connections, outer.open_connections
-                    )
+                    outer.max_seen_connections = max(outer.max_seen_connections, outer.open_connections)
                 super().connection_made(transport)
 
             def connection_lost(self, exc: Exception | None) -> None:

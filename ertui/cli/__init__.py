@@ -17,8 +17,7 @@ from ertui.cli.common import ErtuiGroup, Obj
     "db_url",
     metavar="URL",
     default=None,
-    help="Store: an SQLAlchemy URL or an SQLite file path (default: $ERTUI_DB, "
-    "then a file in the user data dir).",
+    help="Store: an SQLAlchemy URL or an SQLite file path (default: $ERTUI_DB, then a file in the user data dir).",
 )
 @click.version_option(__version__, prog_name="ertui")
 @click.pass_context

@@ -61,8 +61,11 @@ class ErtuiGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         for i, arg in enumerate(args):
             if not arg.isascii() and not _encodable(arg):
-                where = f"the value of {args[i - 1]}" if i and args[i - 1].startswith("--") else (
-                    f"the argument {arg.encode('utf-8', 'replace').decode()!r}")
+                where = (
+                    f"the value of {args[i - 1]}"
+                    if i and args[i - 1].startswith("--")
+                    else (f"the argument {arg.encode('utf-8', 'replace').decode()!r}")
+                )
                 fail(f"{where} is not UTF-8 text; ertui reads UTF-8 only.", 2)
         return super().parse_args(ctx, args)
 

@@ -51,9 +51,7 @@ def _exit_on_hangup() -> None:
     help="Queue one more message every so many seconds (0: off).",
 )
 @click.pass_context
-def demo_cmd(
-    ctx: click.Context, db_url: str | None, messages: int, sink_delay: float, trickle: float
-) -> None:
+def demo_cmd(ctx: click.Context, db_url: str | None, messages: int, sink_delay: float, trickle: float) -> None:
     """Open the console on a demo: an SMTP sink on 127.0.0.1, a healthy and a
     broken MTA (failover), an administrator address and queued mail that the
     worker delivers while you watch."""

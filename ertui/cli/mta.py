@@ -48,16 +48,12 @@ def connection_options(f: F) -> F:
     """The connection of a new MTA, for `mta add` and `mta test --host`: --port,
     --ssl, --starttls, --username, --password-stdin, --no-verify-tls."""
     options = [
-        click.option("--port", type=str, default=None,
-                     help="Port (default: 25, 465 with SSL, 587 with STARTTLS)."),
+        click.option("--port", type=str, default=None, help="Port (default: 25, 465 with SSL, 587 with STARTTLS)."),
         click.option("--ssl", is_flag=True, help="Implicit TLS (SSL), port 465 by default."),
-        click.option("--starttls", is_flag=True,
-                     help="STARTTLS (must succeed), port 587 by default."),
+        click.option("--starttls", is_flag=True, help="STARTTLS (must succeed), port 587 by default."),
         click.option("--username", default=None, help="Turns on User/Pass Authorization."),
-        click.option("--password-stdin", is_flag=True,
-                     help="Read the password from stdin (with --username)."),
-        click.option("--no-verify-tls", is_flag=True,
-                     help="Do not verify the server certificate."),
+        click.option("--password-stdin", is_flag=True, help="Read the password from stdin (with --username)."),
+        click.option("--no-verify-tls", is_flag=True, help="Do not verify the server certificate."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -169,8 +165,7 @@ def remove_cmd(ctx: click.Context, mta: str, yes: bool) -> None:
     eng = engine(ctx)
     m = mtas.get(eng, mta)
     if not yes:
-        confirm(f"Remove MTA {m.id} {m.description!r} ({m.host}:{m.port})?",
-                f"remove MTA {m.description!r}")
+        confirm(f"Remove MTA {m.id} {m.description!r} ({m.host}:{m.port})?", f"remove MTA {m.description!r}")
     mtas.remove(eng, m.id or mta)
     click.echo(f"Removed MTA {m.id} {m.description!r}.")
 

@@ -37,14 +37,16 @@ def _config(
         raise ValidationError("MTA", "Give a saved MTA (id or description) or --host HOST.")
     if mta:
         unsaved = {
-            "--port": port, "--ssl": ssl, "--starttls": starttls, "--username": username,
-            "--password-stdin": password_stdin, "--no-verify-tls": no_verify_tls,
+            "--port": port,
+            "--ssl": ssl,
+            "--starttls": starttls,
+            "--username": username,
+            "--password-stdin": password_stdin,
+            "--no-verify-tls": no_verify_tls,
         }
         given = [name for name, value in unsaved.items() if value]
         if given:
-            raise ValidationError(
-                "MTA", f"{', '.join(given)} only go with --host; a saved MTA uses its settings."
-            )
+            raise ValidationError("MTA", f"{', '.join(given)} only go with --host; a saved MTA uses its settings.")
         return mtas.config_for(mtas.get(engine(ctx), mta))
     assert host is not None
     return mtas.new_config(
@@ -95,8 +97,14 @@ def _print(result: TestResult, show_transcript: bool) -> None:
 @connection_options
 @click.option("--transcript", "show_transcript", is_flag=True, help="Print the SMTP dialogue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--timeout", type=float, default=None, hidden=True, metavar="SECONDS",
-              help="Connect and per-command timeout (expert).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    hidden=True,
+    metavar="SECONDS",
+    help="Connect and per-command timeout (expert).",
+)
 @click.pass_context
 def test_cmd(
     ctx: click.Context,

@@ -18,16 +18,24 @@ ID = click.IntRange(1, MAX_ID)
 
 
 @click.command("send")
-@click.option("--to", "to", multiple=True, required=True, metavar="ADDRESS",
-              help="A recipient (repeat for several: one message each).")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    required=True,
+    metavar="ADDRESS",
+    help="A recipient (repeat for several: one message each).",
+)
 @click.option("--subject", required=True, help="The subject line.")
 @click.option("--body", default=None, help="The body text (default: read from stdin).")
-@click.option("--body-file", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Read the body (UTF-8) from this file.")
+@click.option(
+    "--body-file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Read the body (UTF-8) from this file.",
+)
 @click.pass_context
-def send_cmd(
-    ctx: click.Context, to: tuple[str, ...], subject: str, body: str | None, body_file: str | None
-) -> None:
+def send_cmd(ctx: click.Context, to: tuple[str, ...], subject: str, body: str | None, body_file: str | None) -> None:
     """Queue an email to each recipient; prints the new message ids."""
     if body is not None and body_file is not None:
         raise ValidationError("Body", "--body and --body-file exclude each other.")
@@ -74,16 +82,13 @@ def _short(value: str | None, width: int) -> str:
 
 
 @queue_group.command("list")
-@click.option("--status", default="unsent", show_default=True,
-              type=click.Choice(queue.STATUS_CHOICES))
+@click.option("--status", default="unsent", show_default=True, type=click.Choice(queue.STATUS_CHOICES))
 @click.option("--search", default=None, help="Match recipient, subject or id.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--offset", default=0, type=click.IntRange(0, MAX_ID))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def list_cmd(
-    ctx: click.Context, status: str, search: str | None, limit: int, offset: int, as_json: bool
-) -> None:
+def list_cmd(ctx: click.Context, status: str, search: str | None, limit: int, offset: int, as_json: bool) -> None:
     """List messages, newest first (default: every unsent message)."""
     eng = engine(ctx)
     rows = queue.list_messages(eng, status=status, search=search, limit=limit, offset=offset)
@@ -124,16 +129,33 @@ def show_cmd(ctx: click.Context, message_id: int, as_json: bool) -> None:
         data["attempt_log"] = [queue.attempt_to_dict(a) for a in attempts]
         print_json(data)
         return
-    for key in ("id", "status", "recipient", "sender", "subject", "kind", "attempts",
-                "created_at", "last_attempt_at", "next_attempt_at", "expires_at", "sent_at",
-                "mta", "last_error", "server_reply", "message_id"):
+    for key in (
+        "id",
+        "status",
+        "recipient",
+        "sender",
+        "subject",
+        "kind",
+        "attempts",
+        "created_at",
+        "last_attempt_at",
+        "next_attempt_at",
+        "expires_at",
+        "sent_at",
+        "mta",
+        "last_error",
+        "server_reply",
+        "message_id",
+    ):
         if data.get(key) is not None:
             click.echo(f"{key.replace('_', ' ').capitalize() + ':':<17} {data[key]}")
     click.echo("Attempt log:" if attempts else "Attempt log:      none yet")
     for a in attempts:
         code = f" {a.code}" if a.code is not None else ""
-        click.echo(f"  {iso(a.started_at)}  {a.mta_description or '—'}  {a.outcome}{code}  "
-                   f"{_short(a.text, 80)}  ({a.duration_ms} ms)")
+        click.echo(
+            f"  {iso(a.started_at)}  {a.mta_description or '—'}  {a.outcome}{code}  "
+            f"{_short(a.text, 80)}  ({a.duration_ms} ms)"
+        )
 
 
 @queue_group.command("stats")
@@ -144,12 +166,14 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     st = queue.stats(engine(ctx))
     if as_json:
         age = st.oldest_unsent_age
-        print_json({
-            "counts": st.counts,
-            "oldest_unsent_age_seconds": None if age is None else int(age.total_seconds()),
-            "stalled_reason": st.stalled_reason,
-            "workers": st.workers,
-        })
+        print_json(
+            {
+                "counts": st.counts,
+                "oldest_unsent_age_seconds": None if age is None else int(age.total_seconds()),
+                "stalled_reason": st.stalled_reason,
+                "workers": st.workers,
+            }
+        )
         return
     click.echo("  ".join(f"{k}: {v}" for k, v in st.counts.items()))
     click.echo(f"Oldest unsent: {_age(st.oldest_unsent_age)}   Workers running: {st.workers}")
@@ -181,8 +205,12 @@ def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> Non
 def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Hold messages: the worker leaves them alone until released."""
     wanted = _ids(ids)
-    _report(queue.hold(engine(ctx), wanted), len(wanted), "held",
-            "only unsent messages that no worker is sending right now can be held")
+    _report(
+        queue.hold(engine(ctx), wanted),
+        len(wanted),
+        "held",
+        "only unsent messages that no worker is sending right now can be held",
+    )
 
 
 def _report(done: int, wanted: int, verb: str, why: str) -> None:
@@ -215,8 +243,14 @@ def delete_cmd(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
 
 
 @queue_group.command("purge")
-@click.option("--sent-older-than", "days", type=float, required=True, metavar="DAYS",
-              help="Delete sent messages delivered more than DAYS ago.")
+@click.option(
+    "--sent-older-than",
+    "days",
+    type=float,
+    required=True,
+    metavar="DAYS",
+    help="Delete sent messages delivered more than DAYS ago.",
+)
 @click.pass_context
 def purge_cmd(ctx: click.Context, days: float) -> None:
     """Delete old sent messages."""

@@ -103,9 +103,7 @@ def recover_cmd(ctx: click.Context, username: str) -> None:
 @click.option("--token-stdin", is_flag=True, help="Read the token from stdin (first line).")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin (after the token, if any).")
 @click.pass_context
-def reset_cmd(
-    ctx: click.Context, username: str, token: str | None, token_stdin: bool, password_stdin: bool
-) -> None:
+def reset_cmd(ctx: click.Context, username: str, token: str | None, token_stdin: bool, password_stdin: bool) -> None:
     """Set a new password with the token from a recovery email."""
     if (token is None) == (not token_stdin):
         raise ValidationError("Token", "Token is required once: give exactly one of --token or --token-stdin.")

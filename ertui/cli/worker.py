@@ -51,7 +51,7 @@ class _LineLog(logging.Handler):
         self._lines.clear()
         try:
             while data:
-                data = data[os.write(self.fd, data):]
+                data = data[os.write(self.fd, data) :]
         except OSError:
             pass  # a full disk or a closed stderr must not stop deliveries
 
@@ -116,19 +116,32 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-@click.option("--lease-seconds", type=click.FloatRange(1, 3600), default=None,
-              help="How long a claim lasts without renewal (default 30).")
-@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes sharing the queue (the MTA connection limits hold "
-              "across all of them); more than one uses more CPU cores.")
-@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
-              help="Append the log here instead of stderr.")
-@click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="info",
-              show_default=True)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(1, 3600),
+    default=None,
+    help="How long a claim lasts without renewal (default 30).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes sharing the queue (the MTA connection limits hold "
+    "across all of them); more than one uses more CPU cores.",
+)
+@click.option(
+    "--log-file", type=click.Path(dir_okay=False), default=None, help="Append the log here instead of stderr."
+)
+@click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="info", show_default=True)
 @click.pass_context
 def worker_cmd(
-    ctx: click.Context, once: bool, lease_seconds: float | None, processes: int,
-    log_file: str | None, log_level: str,
+    ctx: click.Context,
+    once: bool,
+    lease_seconds: float | None,
+    processes: int,
+    log_file: str | None,
+    log_level: str,
 ) -> None:
     """Deliver the mail queue over every enabled MTA (SIGTERM/SIGINT/SIGHUP: graceful stop).
 

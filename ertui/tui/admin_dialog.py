@@ -24,8 +24,10 @@ class AdminDialog(OneFieldDialog):
         self.user = settings.admin_user(engine)
 
     def hint(self) -> Text:
-        return Text(f"Account: {self.user.username} (the default administrator)\n"
-                    "Every email, tests included, is sent from this address.")
+        return Text(
+            f"Account: {self.user.username} (the default administrator)\n"
+            "Every email, tests included, is sent from this address."
+        )
 
     def initial(self) -> str:
         return self.user.email or ""

@@ -39,24 +39,32 @@ class ErtuiApp(App[None]):
     COMMANDS = App.COMMANDS | {ErtuiCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", id="help",
-                tooltip="List every key of this screen"),
-        Binding("f1", "help", "Help", show=False, id="help_f1",
-                tooltip="List every key of this screen"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="List every key of this screen"),
+        Binding("f1", "help", "Help", show=False, id="help_f1", tooltip="List every key of this screen"),
         # Naming command_palette here stops Textual adding ctrl+p itself: bind both.
-        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True,
-                id="palette_ctrl_p",
-                tooltip="Run any action by name"),
-        Binding("colon", "command_palette", "Commands", show=False, id="palette",
-                tooltip="Run any action by name"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            priority=True,
+            id="palette_ctrl_p",
+            tooltip="Run any action by name",
+        ),
+        Binding("colon", "command_palette", "Commands", show=False, id="palette", tooltip="Run any action by name"),
         # Textual's own ctrl+q, with our words (help shows it on one row with q)
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit_ctrl_q",
-                tooltip="Quit the console (the worker finishes what it sends)"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            show=False,
+            priority=True,
+            id="quit_ctrl_q",
+            tooltip="Quit the console (the worker finishes what it sends)",
+        ),
         # one key, two bindings: check_action leaves the one that says what p does now
-        Binding("p", "pause_worker", "Pause", id="toggle_worker",
-                tooltip="Pause the background delivery worker"),
-        Binding("p", "resume_worker", "Resume", id="resume_worker",
-                tooltip="Resume the background delivery worker"),
+        Binding("p", "pause_worker", "Pause", id="toggle_worker", tooltip="Pause the background delivery worker"),
+        Binding("p", "resume_worker", "Resume", id="resume_worker", tooltip="Resume the background delivery worker"),
     ]
 
     worker_state: reactive[str] = reactive(OFF)
@@ -154,9 +162,7 @@ class ErtuiApp(App[None]):
 
     def action_toggle_worker(self) -> None:
         if self.delivery is None or self.worker_state not in (RUNNING, PAUSED):
-            reason = "is off in this console" if self.worker_state == OFF else (
-                f"is {self.worker_state}"
-            )
+            reason = "is off in this console" if self.worker_state == OFF else (f"is {self.worker_state}")
             self.notify(f"The delivery worker {reason}.", severity="warning")
             return
         if self.delivery.paused:
@@ -175,8 +181,7 @@ class ErtuiApp(App[None]):
         self.delivery.request_stop()
         task = self._delivery_task
         if task is not None and task.state in (WorkerState.PENDING, WorkerState.RUNNING):
-            self.notify("Stopping the delivery worker: it finishes what it is sending…",
-                        timeout=STOP_GRACE_SECONDS)
+            self.notify("Stopping the delivery worker: it finishes what it is sending…", timeout=STOP_GRACE_SECONDS)
             try:
                 await asyncio.wait_for(task.wait(), STOP_GRACE_SECONDS)
             except Exception:  # timeout, failure or cancellation: we are leaving anyway

@@ -44,9 +44,7 @@ def optional_module(name: str) -> ModuleType | None:
         raise
 
 
-def make_delivery_worker(
-    engine: Engine, on_event: Callable[[Any], None]
-) -> DeliveryWorkerLike | None:
+def make_delivery_worker(engine: Engine, on_event: Callable[[Any], None]) -> DeliveryWorkerLike | None:
     sender = optional_module("sender")
     if sender is None or not hasattr(sender, "DeliveryWorker"):
         return None

@@ -30,8 +30,7 @@ def screen_commands(screen: Screen[object]) -> list[ScreenCommand]:
     keys: dict[str, list[str]] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
-        if (binding.id is None or not binding.description
-                or binding.action in SKIP_ACTIONS | FOCUS_MOVES):
+        if binding.id is None or not binding.description or binding.action in SKIP_ACTIONS | FOCUS_MOVES:
             continue
         keys.setdefault(binding.action, []).append(app.get_key_display(binding))
         if binding.action in by_action:
@@ -60,5 +59,4 @@ class ErtuiCommands(Provider):
         for command in screen_commands(self.screen):
             score = matcher.match(f"{command.name} {command.help}")
             if score > 0:
-                yield Hit(score, matcher.highlight(command.name), command.run,
-                          text=command.name, help=command.help)
+                yield Hit(score, matcher.highlight(command.name), command.run, text=command.name, help=command.help)

@@ -18,8 +18,7 @@ class ConfirmDialog(Dialog[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm_yes", tooltip="Yes, do it"),
         Binding("n", "answer(False)", "No", id="confirm_no", tooltip="No, leave it"),
-        Binding("escape", "answer(False)", "Cancel", id="confirm_cancel",
-                tooltip="No, leave it"),
+        Binding("escape", "answer(False)", "Cancel", id="confirm_cancel", tooltip="No, leave it"),
     ]
 
     def __init__(self, question: str, *, title: str = "Confirm", yes: str = "Yes") -> None:

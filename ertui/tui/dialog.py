@@ -37,15 +37,33 @@ ResultT = TypeVar("ResultT")
 
 class Dialog(ModalScreen[ResultT]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "app.help", "Help", id="dialog_help",
-                tooltip="List every key of this dialog"),
-        Binding("question_mark", "app.help", "Help", show=False, id="dialog_help_q",
-                tooltip="List every key of this dialog (when not typing)"),
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True,
-                id="dialog_next", tooltip="Move to the next field or button"),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False,
-                priority=True, id="dialog_previous",
-                tooltip="Move to the previous field or button"),
+        Binding("f1", "app.help", "Help", id="dialog_help", tooltip="List every key of this dialog"),
+        Binding(
+            "question_mark",
+            "app.help",
+            "Help",
+            show=False,
+            id="dialog_help_q",
+            tooltip="List every key of this dialog (when not typing)",
+        ),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next field",
+            show=False,
+            priority=True,
+            id="dialog_next",
+            tooltip="Move to the next field or button",
+        ),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            id="dialog_previous",
+            tooltip="Move to the previous field or button",
+        ),
     ]
 
 
@@ -58,8 +76,9 @@ class FormDialog(Dialog[str | None]):
     @staticmethod
     def buttons(*extra: Button) -> Horizontal:
         """The row of buttons: ``extra`` first, then Ok and Cancel."""
-        return Horizontal(*extra, Button("Ok", id="ok", variant="primary"),
-                          Button("Cancel", id="cancel"), classes="dialog-buttons")
+        return Horizontal(
+            *extra, Button("Ok", id="ok", variant="primary"), Button("Cancel", id="cancel"), classes="dialog-buttons"
+        )
 
     @on(Button.Pressed, "#ok")
     def _ok_pressed(self) -> None:
@@ -92,10 +111,15 @@ class OneFieldDialog(FormDialog):
     PLACEHOLDER: ClassVar[str] = ""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Ok", id="one_field_ok", priority=True,
-                tooltip="Check and save (Enter in the field does too)"),
-        Binding("escape", "cancel", "Cancel", id="one_field_cancel",
-                tooltip="Close without saving"),
+        Binding(
+            "ctrl+s",
+            "save",
+            "Ok",
+            id="one_field_ok",
+            priority=True,
+            tooltip="Check and save (Enter in the field does too)",
+        ),
+        Binding("escape", "cancel", "Cancel", id="one_field_cancel", tooltip="Close without saving"),
     ]
 
     def hint(self) -> Text:
@@ -126,8 +150,9 @@ class OneFieldDialog(FormDialog):
         with Vertical(id=self.BOX_ID, classes="dialog one-field") as box:
             box.border_title = self.BOX_TITLE
             yield Static(self.hint(), classes="dialog-hint")
-            yield form_row(self.LABEL, Input(self.initial(), id=self.FIELD_ID, compact=True,
-                                             placeholder=self.PLACEHOLDER))
+            yield form_row(
+                self.LABEL, Input(self.initial(), id=self.FIELD_ID, compact=True, placeholder=self.PLACEHOLDER)
+            )
             yield FieldError(self.FIELD_ID)
             yield from self.extra()
             yield self.buttons()

@@ -33,8 +33,7 @@ def form_row(label: str, field: Widget, *, row_id: str | None = None) -> FormRow
     """``label`` on the left, ``field`` on the right; a switch also says "on"/"off"."""
     children: list[Widget] = [Label(label, classes="form-label"), field]
     if isinstance(field, Switch):
-        children.append(Label(switch_state(field.value), id=f"{field.id}-state",
-                              classes="switch-state"))
+        children.append(Label(switch_state(field.value), id=f"{field.id}-state", classes="switch-state"))
     return FormRow(field, *children, row_id=row_id)
 
 

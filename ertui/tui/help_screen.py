@@ -38,9 +38,11 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
             moves.add(ident)
     found = [((" / ".join(keys), ident[0], tips[ident]), ident) for ident, keys in rows.items()]
     # what the screen does first, then moving the focus, then the widgets' own keys
-    return ([r for r, i in found if r[2] and i not in moves]
-            + [r for r, i in found if i in moves]
-            + [r for r, i in found if not r[2] and i not in moves])
+    return (
+        [r for r, i in found if r[2] and i not in moves]
+        + [r for r, i in found if i in moves]
+        + [r for r, i in found if not r[2] and i not in moves]
+    )
 
 
 def screen_name(screen: Screen[object]) -> str:
@@ -56,10 +58,8 @@ def screen_name(screen: Screen[object]) -> str:
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", id="help_close", tooltip="Close the help"),
-        Binding("question_mark", "dismiss", "Close", show=False, id="help_close_q",
-                tooltip="Close the help"),
-        Binding("q", "dismiss", "Close", show=False, id="help_close_qq",
-                tooltip="Close the help"),
+        Binding("question_mark", "dismiss", "Close", show=False, id="help_close_q", tooltip="Close the help"),
+        Binding("q", "dismiss", "Close", show=False, id="help_close_qq", tooltip="Close the help"),
     ]
 
     def __init__(self, screen: Screen[object]) -> None:

@@ -27,8 +27,7 @@ class HostDialog(OneFieldDialog):
         self.current = settings.master_host(engine)
 
     def hint(self) -> Text:
-        return Text("Enter the fully qualified domain name of the Master Server; "
-                    "password-recovery links point at it.")
+        return Text("Enter the fully qualified domain name of the Master Server; password-recovery links point at it.")
 
     def initial(self) -> str:
         return self.current.name

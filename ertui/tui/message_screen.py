@@ -33,9 +33,7 @@ ATTEMPT_COLUMNS = (
 
 
 class MessageLoaded(TMessage):
-    def __init__(
-        self, msg: Message | None, attempts: list[Attempt], names: dict[int, str], error: str | None
-    ) -> None:
+    def __init__(self, msg: Message | None, attempts: list[Attempt], names: dict[int, str], error: str | None) -> None:
         super().__init__()
         self.msg = msg
         self.attempts = attempts
@@ -60,8 +58,7 @@ def summary(msg: Message, names: dict[int, str]) -> Table:
         ("Queued", Text(fmt.local_and_relative(msg.created_at, ref))),
         ("Attempts", Text(str(msg.attempts))),
         ("Last attempt", Text(fmt.local_and_relative(msg.last_attempt_at, ref))),
-        ("Next attempt",
-         Text(fmt.local_and_relative(msg.next_attempt_at, ref) if waiting else fmt.DASH)),
+        ("Next attempt", Text(fmt.local_and_relative(msg.next_attempt_at, ref) if waiting else fmt.DASH)),
         ("Expires", Text(fmt.local_and_relative(msg.expires_at, ref))),
         ("Last MTA", Text(mta)),
         ("Last error", Text(msg.last_error or fmt.DASH, style="red" if msg.last_error else "")),
@@ -93,18 +90,21 @@ class MessageScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # `?` is the App's too; bound here first so the footer shows it before the rest
-        Binding("question_mark", "app.help", "Help", id="message.help",
-                tooltip="List every key of this screen"),
+        Binding("question_mark", "app.help", "Help", id="message.help", tooltip="List every key of this screen"),
         Binding("escape", "back", "Back", id="message.back", tooltip="Back to the Mail Queue"),
         Binding("r", "retry", "Retry", id="message.retry", tooltip="Retry this message now"),
-        Binding("h", "hold", "Hold", id="message.hold",
-                tooltip="Hold this message (not delivered) or release it"),
-        Binding("delete", "delete", "Delete", key_display="del", id="message.delete",
-                tooltip="Delete this message (asks first)"),
+        Binding("h", "hold", "Hold", id="message.hold", tooltip="Hold this message (not delivered) or release it"),
+        Binding(
+            "delete",
+            "delete",
+            "Delete",
+            key_display="del",
+            id="message.delete",
+            tooltip="Delete this message (asks first)",
+        ),
     ]
 
-    def __init__(self, engine: Engine, message_id: int, *,
-                 poll_seconds: float | None = 1.0) -> None:
+    def __init__(self, engine: Engine, message_id: int, *, poll_seconds: float | None = 1.0) -> None:
         super().__init__(id="message-screen")
         self.engine = engine
         self.message_id = message_id
@@ -174,9 +174,7 @@ class MessageScreen(Screen[None]):
             self.reload()
         if event.msg is None:
             self.msg = None
-            self.query_one("#message-summary", Static).update(
-                Text(event.error or "", style="bold red")
-            )
+            self.query_one("#message-summary", Static).update(Text(event.error or "", style="bold red"))
             return
         self.msg = event.msg
         self.query_one("#message-summary", Static).update(summary(event.msg, event.names))

@@ -43,8 +43,7 @@ def detail_text(mta: Mta, here: int | None, everywhere: int | None = None) -> Te
     if mta.last_error:
         failures = mta.consecutive_failures
         when = local(mta.last_error_at)
-        field("Last error", f"{when}, {failures} in a row" if failures else when, "red",
-              end="\n")
+        field("Last error", f"{when}, {failures} in a row" if failures else when, "red", end="\n")
         text.append(mta.last_error, style="red")
     else:
         field("Last error", "none", end="")
@@ -61,8 +60,7 @@ class MtaDetail(Vertical):
             yield Sparkline([], id="detail-spark")
             yield Label("", id="detail-spark-total")
 
-    def show(self, mta: Mta, here: int | None, deliveries: list[int] | None,
-             everywhere: int | None = None) -> None:
+    def show(self, mta: Mta, here: int | None, deliveries: list[int] | None, everywhere: int | None = None) -> None:
         state = "Enabled" if mta.enabled else "Disabled"
         self.border_title = Text(f"▼ {mta.description} · {state}")  # Text: never markup
         self.query_one("#detail-text", Static).update(detail_text(mta, here, everywhere))

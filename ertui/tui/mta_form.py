@@ -53,15 +53,21 @@ class MtaForm(FormDialog):
 
     AUTO_FOCUS = "#description"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "test", "Test", id="form_test", priority=True,
-                tooltip="Test the values in the form, saved or not"),
-        Binding("ctrl+s", "save", "Ok", id="form_ok", priority=True,
-                tooltip="Check and save the MTA"),
-        Binding("escape", "cancel", "Cancel", id="form_cancel",
-                tooltip="Close without saving"),
+        Binding(
+            "ctrl+t", "test", "Test", id="form_test", priority=True, tooltip="Test the values in the form, saved or not"
+        ),
+        Binding("ctrl+s", "save", "Ok", id="form_ok", priority=True, tooltip="Check and save the MTA"),
+        Binding("escape", "cancel", "Cancel", id="form_cancel", tooltip="Close without saving"),
         # a priority binding, like Tab (see Dialog): keys typed ahead follow the focus
-        Binding("enter", "next_field", "Next field", show=False, priority=True,
-                id="form_enter", tooltip="In a field: go to the next one (Ok in the last)"),
+        Binding(
+            "enter",
+            "next_field",
+            "Next field",
+            show=False,
+            priority=True,
+            id="form_enter",
+            tooltip="In a field: go to the next one (Ok in the last)",
+        ),
     ]
 
     def __init__(self, engine: Engine, mta: Mta | None = None) -> None:
@@ -79,36 +85,41 @@ class MtaForm(FormDialog):
         with Vertical(id="form-box", classes="dialog") as box:
             box.border_title = "Edit MTA" if m else "Add New MTA"
             with VerticalScroll(id="form-body"):
-                yield form_row("Description", Input(m.description if m else "", compact=True,
-                                                    id="description", placeholder="e.g. Relay"))
+                yield form_row(
+                    "Description",
+                    Input(m.description if m else "", compact=True, id="description", placeholder="e.g. Relay"),
+                )
                 yield FieldError("description")
-                yield form_row("Host Name", Input(m.host if m else "", compact=True, id="host",
-                                                  placeholder="e.g. smtp.gmail.com"))
+                yield form_row(
+                    "Host Name", Input(m.host if m else "", compact=True, id="host", placeholder="e.g. smtp.gmail.com")
+                )
                 yield FieldError("host")
                 port = str(m.port) if m else str(mtas.DEFAULT_PORTS[Security.NONE])
                 yield form_row("Host Port", Input(port, compact=True, id="port"))
                 yield FieldError("port")
                 yield form_row("Enable SSL", Switch(security == Security.SSL, id="ssl"))
-                yield form_row("Enable STARTTLS",
-                               Switch(security == Security.STARTTLS, id="starttls"))
+                yield form_row("Enable STARTTLS", Switch(security == Security.STARTTLS, id="starttls"))
                 yield FieldError("starttls")
-                yield form_row("Use User/Pass Authorization",
-                               Switch(bool(m and m.use_auth), id="use_auth"))
+                yield form_row("Use User/Pass Authorization", Switch(bool(m and m.use_auth), id="use_auth"))
                 with Vertical(id="auth-fields"):
-                    yield form_row("Username", Input((m.username or "") if m else "",
-                                                     compact=True, id="username"))
+                    yield form_row("Username", Input((m.username or "") if m else "", compact=True, id="username"))
                     yield FieldError("username")
                     stored = bool(m and m.password_enc)
-                    yield form_row("Password", Input(
-                        "", password=True, compact=True, id="password",
-                        placeholder=STORED_PASSWORD_HINT if stored else ""))
+                    yield form_row(
+                        "Password",
+                        Input(
+                            "",
+                            password=True,
+                            compact=True,
+                            id="password",
+                            placeholder=STORED_PASSWORD_HINT if stored else "",
+                        ),
+                    )
                     yield FieldError("password")
                 max_conn = str(m.max_connections) if m else str(mtas.DEFAULT_MAX_CONNECTIONS)
-                yield form_row("Max. Concurrent Connections",
-                               Input(max_conn, compact=True, id="max"))
+                yield form_row("Max. Concurrent Connections", Input(max_conn, compact=True, id="max"))
                 yield FieldError("max")
-                yield form_row("Verify TLS certificate",
-                               Switch(m.verify_tls if m else True, id="verify_tls"))
+                yield form_row("Verify TLS certificate", Switch(m.verify_tls if m else True, id="verify_tls"))
             yield self.buttons(Button("Test", id="test"))
         yield Footer()
 
@@ -226,17 +237,30 @@ class MtaForm(FormDialog):
             security = self._security()
             if self.mta is None:
                 saved = mtas.add(
-                    self.engine, description=self._text("description"), host=self._text("host"),
-                    port=port, security=security, username=username, password=password,
-                    max_connections=self._text("max"), verify_tls=self._switch("verify_tls"),
+                    self.engine,
+                    description=self._text("description"),
+                    host=self._text("host"),
+                    port=port,
+                    security=security,
+                    username=username,
+                    password=password,
+                    max_connections=self._text("max"),
+                    verify_tls=self._switch("verify_tls"),
                 )
                 done = f"MTA {saved.description!r} added."
             else:
                 assert self.mta.id is not None
                 saved = mtas.edit(
-                    self.engine, self.mta.id, description=self._text("description"),
-                    host=self._text("host"), port=port, security=security, use_auth=auth,
-                    username=username, password=password, max_connections=self._text("max"),
+                    self.engine,
+                    self.mta.id,
+                    description=self._text("description"),
+                    host=self._text("host"),
+                    port=port,
+                    security=security,
+                    use_auth=auth,
+                    username=username,
+                    password=password,
+                    max_connections=self._text("max"),
                     verify_tls=self._switch("verify_tls"),
                 )
                 done = f"MTA {saved.description!r} saved."
@@ -259,8 +283,7 @@ class MtaForm(FormDialog):
             if auth and password is None and self.mta is not None and self.mta.password_enc:
                 password = mtas.config_for(self.mta).password  # the stored one
             if auth and not password:
-                raise ValidationError(
-                    "Password", "Password is required when User/Pass Authorization is on.")
+                raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
             port_text = self._text("port").strip()
             config = mtas.MtaConfig(
                 host=validate.host(self._text("host")),

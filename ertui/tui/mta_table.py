@@ -51,8 +51,7 @@ def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
         "security": Text(Security(mta.security).label),
         "auth": Text(mta.username or "—") if mta.use_auth else Text("—"),
         "max": Text(str(mta.max_connections)),
-        "state": Text("Enabled", style="green") if mta.enabled
-        else Text("Disabled", style="yellow"),
+        "state": Text("Enabled", style="green") if mta.enabled else Text("Disabled", style="yellow"),
         "health": health_text(mta),
     }
 
@@ -89,12 +88,16 @@ class MtaTable(DataTable[Text]):
     """Rows keyed by MTA id; Enter/→/← expand and collapse (the screen owns that state)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "screen.toggle_expand", "Details", show=False, id="mta_toggle_details",
-                tooltip="Expand or collapse the MTA's details"),
-        Binding("right", "screen.expand", "Expand", show=False, id="mta_expand",
-                tooltip="Show the MTA's details"),
-        Binding("left", "screen.collapse", "Collapse", show=False, id="mta_collapse",
-                tooltip="Hide the MTA's details"),
+        Binding(
+            "enter",
+            "screen.toggle_expand",
+            "Details",
+            show=False,
+            id="mta_toggle_details",
+            tooltip="Expand or collapse the MTA's details",
+        ),
+        Binding("right", "screen.expand", "Expand", show=False, id="mta_expand", tooltip="Show the MTA's details"),
+        Binding("left", "screen.collapse", "Collapse", show=False, id="mta_collapse", tooltip="Hide the MTA's details"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -86,8 +86,9 @@ def run_action(engine: Engine, action: str, ids: list[int]) -> tuple[str, bool]:
 
 def confirm_delete(message_id: int, recipient: str) -> ConfirmDialog:
     """The y/n question before a message is deleted (from the queue or its view)."""
-    return ConfirmDialog(f"Delete message #{message_id} to {recipient}? It cannot be undone.",
-                         title="Delete message", yes="Delete")
+    return ConfirmDialog(
+        f"Delete message #{message_id} to {recipient}? It cannot be undone.", title="Delete message", yes="Delete"
+    )
 
 
 def act(engine: Engine, action: str, ids: list[int]) -> QueueActionDone:

@@ -46,7 +46,7 @@ def _span(seconds: float) -> str:
 
 
 def relative(value: datetime | None, ref: datetime | None = None) -> str:
-    """"3 min ago", "in 2 h", "just now", or a dash (as the rest of the console)."""
+    """ "3 min ago", "in 2 h", "just now", or a dash (as the rest of the console)."""
     if value is None:
         return DASH
     delta = (as_utc(value) - as_utc(ref or now())).total_seconds()
@@ -131,15 +131,15 @@ def column_widths(total: int, id_width: int = 6) -> dict[str, int]:
     """The width of every column shown in ``total`` cells (padding and scrollbar counted):
     the fixed ones first (``#`` as wide as the largest id on the page), the rest share
     what is left; whatever the caps leave goes to the last error."""
-    columns = tuple(replace(c, width=id_width) if c.key == "id" else c
-                    for c in visible_columns(total))
+    columns = tuple(replace(c, width=id_width) if c.key == "id" else c for c in visible_columns(total))
     room = total - 2 * len(columns) - 2
     flex = [c for c in columns if c.width is None]
     room -= sum(c.width for c in columns if c.width is not None)
     shares = sum(c.share for c in flex) or 1
-    widths = {c.key: c.width if c.width is not None
-              else min(c.max_width, max(c.min_width, room * c.share // shares))
-              for c in columns}
+    widths = {
+        c.key: c.width if c.width is not None else min(c.max_width, max(c.min_width, room * c.share // shares))
+        for c in columns
+    }
     left = total - 2 * len(columns) - 2 - sum(widths.values())
     if left > 0:
         widths["error"] = min(LIMITS["error"], widths["error"] + left)

@@ -45,9 +45,7 @@ class Row:
 class PageLoaded(Message):
     """A page read by the loader thread, for the state (status, search, offset) it was asked for."""
 
-    def __init__(
-        self, key: tuple[str, str, int], rows: list[Row], total: int, offset: int, error: str | None
-    ) -> None:
+    def __init__(self, key: tuple[str, str, int], rows: list[Row], total: int, offset: int, error: str | None) -> None:
         super().__init__()
         self.key = key
         self.rows = rows
@@ -67,8 +65,14 @@ class QueueTable(DataTable[Text]):
     """The page of messages; Enter opens the one under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Open", show=False, id="queue.open",
-                tooltip="Open the message with its attempt log and body"),
+        Binding(
+            "enter",
+            "select_cursor",
+            "Open",
+            show=False,
+            id="queue.open",
+            tooltip="Open the message with its attempt log and body",
+        ),
     ]
 
 
@@ -77,24 +81,55 @@ class QueueScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # `?` is the App's too; bound here first so the footer shows it before the rest
-        Binding("question_mark", "app.help", "Help", id="queue.help",
-                tooltip="List every key of this screen"),
+        Binding("question_mark", "app.help", "Help", id="queue.help", tooltip="List every key of this screen"),
         Binding("escape", "back", "Back", id="queue.back", tooltip="Clear the filter, or go back to Mail Settings"),
-        Binding("slash", "filter", "Filter", key_display="/", id="queue.filter",
-                tooltip="Filter by receiver, subject or message id"),
-        Binding("s", "cycle_status", "Status", id="queue.status",
-                tooltip="Show unsent, failed, held, sent or all messages"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            id="queue.filter",
+            tooltip="Filter by receiver, subject or message id",
+        ),
+        Binding(
+            "s", "cycle_status", "Status", id="queue.status", tooltip="Show unsent, failed, held, sent or all messages"
+        ),
         Binding("r", "retry", "Retry", id="queue.retry", tooltip="Retry this message now"),
-        Binding("h", "hold", "Hold", id="queue.hold",
-                tooltip="Hold this message (not delivered) or release it"),
-        Binding("delete", "delete", "Delete", key_display="del", id="queue.delete",
-                tooltip="Delete this message (asks first)"),
-        Binding("R", "retry_all", "Retry all", key_display="R", id="queue.retry_all",
-                tooltip="Retry every failed message now"),
-        Binding("right_square_bracket", "page(1)", "Next page", key_display="]", show=False,
-                id="queue.next_page", tooltip="Show the next page"),
-        Binding("left_square_bracket", "page(-1)", "Previous page", key_display="[", show=False,
-                id="queue.prev_page", tooltip="Show the previous page"),
+        Binding("h", "hold", "Hold", id="queue.hold", tooltip="Hold this message (not delivered) or release it"),
+        Binding(
+            "delete",
+            "delete",
+            "Delete",
+            key_display="del",
+            id="queue.delete",
+            tooltip="Delete this message (asks first)",
+        ),
+        Binding(
+            "R",
+            "retry_all",
+            "Retry all",
+            key_display="R",
+            id="queue.retry_all",
+            tooltip="Retry every failed message now",
+        ),
+        Binding(
+            "right_square_bracket",
+            "page(1)",
+            "Next page",
+            key_display="]",
+            show=False,
+            id="queue.next_page",
+            tooltip="Show the next page",
+        ),
+        Binding(
+            "left_square_bracket",
+            "page(-1)",
+            "Previous page",
+            key_display="[",
+            show=False,
+            id="queue.prev_page",
+            tooltip="Show the previous page",
+        ),
     ]
 
     def __init__(self, engine: Engine, *, poll_seconds: float | None = POLL_SECONDS) -> None:
@@ -122,8 +157,7 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-info")
-        yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels",
-                    id="queue-filter")
+        yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels", id="queue-filter")
         yield Static(id="queue-empty")
         yield QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True, show_command_palette=False)
@@ -162,8 +196,7 @@ class QueueScreen(Screen[None]):
 
     def _cells(self, row: Row) -> list[Text]:
         """The row's cells of the columns shown."""
-        return [cell for col, cell in zip(fmt.COLUMNS, row.cells, strict=True)
-                if col.key in self._keys]
+        return [cell for col, cell in zip(fmt.COLUMNS, row.cells, strict=True) if col.key in self._keys]
 
     def _tick(self) -> None:
         """The poll: changes made elsewhere (`ertui worker`, the CLI) show up too."""
@@ -211,16 +244,10 @@ class QueueScreen(Screen[None]):
             total = queue.count_messages(self.engine, status=status, search=term)
             if offset >= total:
                 offset = max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE)
-            msgs = queue.list_messages(
-                self.engine, status=status, search=term, limit=PAGE_SIZE, offset=offset
-            )
+            msgs = queue.list_messages(self.engine, status=status, search=term, limit=PAGE_SIZE, offset=offset)
             names = queue.mta_names(self.engine)
             ref = fmt.now()
-            rows = [
-                Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref))
-                for m in msgs
-                if m.id is not None
-            ]
+            rows = [Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref)) for m in msgs if m.id is not None]
         except (ErtuiError, SQLAlchemyError) as exc:
             error = _db_error(exc)
         self.post_message(PageLoaded(key, rows, total, offset, error))
@@ -309,9 +336,7 @@ class QueueScreen(Screen[None]):
         empty.update(Text(self._empty_sentence()))
 
     def _empty_sentence(self) -> str:
-        what = {"all": "No message", "unsent": "No unsent message"}.get(
-            self.status, f"No {self.status} message"
-        )
+        what = {"all": "No message", "unsent": "No unsent message"}.get(self.status, f"No {self.status} message")
         if self.search:
             return f'{what} matches "{self.search}"; / changes the filter, s the status.'
         return f"{what} in the queue; s shows another status."
@@ -384,8 +409,7 @@ class QueueScreen(Screen[None]):
         from ertui.tui.message_screen import MessageScreen
 
         if event.row_key.value is not None:
-            self.app.push_screen(MessageScreen(self.engine, int(event.row_key.value),
-                                               poll_seconds=self.poll_seconds))
+            self.app.push_screen(MessageScreen(self.engine, int(event.row_key.value), poll_seconds=self.poll_seconds))
 
     def action_retry(self) -> None:
         row = self._current_row()

@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 2.0
 # deliveries can come by the hundred a second: refresh at most this often for them
 DELIVERY_REFRESH_SECONDS = 0.5
-NEEDS_MTA = {"edit_mta", "remove_mta", "test_mta", "toggle_enabled", "toggle_expand",
-             "expand", "collapse"}
+NEEDS_MTA = {"edit_mta", "remove_mta", "test_mta", "toggle_enabled", "toggle_expand", "expand", "collapse"}
 
 
 @dataclass(frozen=True)
@@ -70,25 +69,32 @@ class SettingsScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # `?` is the App's too; bound here first so the footer shows it before the rest
-        Binding("question_mark", "app.help", "Help", id="settings_help",
-                tooltip="List every key of this screen"),
+        Binding("question_mark", "app.help", "Help", id="settings_help", tooltip="List every key of this screen"),
         Binding("a", "add_mta", "Add MTA", id="add_mta", tooltip="Add a new MTA"),
         Binding("e", "edit_mta", "Edit", id="edit_mta", tooltip="Edit the selected MTA"),
-        Binding("delete", "remove_mta", "Remove", id="remove_mta",
-                tooltip="Remove the selected MTA (asks first)"),
-        Binding("t", "test_mta", "Test", id="test_mta",
-                tooltip="Send a test email through the selected MTA"),
-        Binding("space", "toggle_enabled", "On/Off", id="toggle_enabled",
-                tooltip="Enable or disable the selected MTA"),
+        Binding("delete", "remove_mta", "Remove", id="remove_mta", tooltip="Remove the selected MTA (asks first)"),
+        Binding("t", "test_mta", "Test", id="test_mta", tooltip="Send a test email through the selected MTA"),
+        Binding("space", "toggle_enabled", "On/Off", id="toggle_enabled", tooltip="Enable or disable the selected MTA"),
         Binding("m", "mail_queue", "Queue", id="mail_queue", tooltip="View the Mail Queue"),
         # written next to the host name ("h Edit Host"): out of the footer, so that
         # every other key fits whole in 80 columns
-        Binding("h", "edit_host", "Host", show=False, id="edit_host",
-                tooltip="Edit the Master Server Host Name for Email Links"),
-        Binding("A", "admin", "Admin", id="admin",
-                tooltip="Update the Administrator Account (the sender address)"),
-        Binding("q", "app.quit", "Quit", show=False, id="quit",
-                tooltip="Quit the console (the worker finishes what it sends)"),
+        Binding(
+            "h",
+            "edit_host",
+            "Host",
+            show=False,
+            id="edit_host",
+            tooltip="Edit the Master Server Host Name for Email Links",
+        ),
+        Binding("A", "admin", "Admin", id="admin", tooltip="Update the Administrator Account (the sender address)"),
+        Binding(
+            "q",
+            "app.quit",
+            "Quit",
+            show=False,
+            id="quit",
+            tooltip="Quit the console (the worker finishes what it sends)",
+        ),
     ]
 
     class Loaded(Message):
@@ -202,19 +208,20 @@ class SettingsScreen(Screen[None]):
         warning = self.query_one("#host-warning", Static)
         warning.display = host.problem is not None
         if host.problem is not None:
-            warning.update(Text(f"⚠ {host.problem} Recovery links will not work: press h.",
-                                style="bold yellow"))
+            warning.update(Text(f"⚠ {host.problem} Recovery links will not work: press h.", style="bold yellow"))
 
     def _show_status(self, view: SettingsView) -> None:
-        self.query_one(StatusBar).show(Status(
-            worker_state=str(getattr(self.app, "worker_state", "off")),
-            extra=str(getattr(self.app, "extra_status", "")),
-            mtas=len(view.mtas),
-            enabled=sum(1 for m in view.mtas if m.enabled),
-            admin_email=view.admin_email,
-            stalled=view.stalled,
-            counts=view.queue,
-        ))
+        self.query_one(StatusBar).show(
+            Status(
+                worker_state=str(getattr(self.app, "worker_state", "off")),
+                extra=str(getattr(self.app, "extra_status", "")),
+                mtas=len(view.mtas),
+                enabled=sum(1 for m in view.mtas if m.enabled),
+                admin_email=view.admin_email,
+                stalled=view.stalled,
+                counts=view.queue,
+            )
+        )
 
     # -- selection -----------------------------------------------------------
     def _mta(self, mta_id: int | None) -> Mta | None:
@@ -297,10 +304,10 @@ class SettingsScreen(Screen[None]):
             self.reload()
             self.notify(f"MTA {name!r} removed.", markup=False)
 
-        question = (f"Remove the MTA {name!r} ({mta.host}:{mta.port})?\n"
-                    "Mail is then distributed over the other enabled MTAs.")
-        self.app.push_screen(ConfirmDialog(question, title="Remove MTA", yes="Remove"),
-                             answered)
+        question = (
+            f"Remove the MTA {name!r} ({mta.host}:{mta.port})?\nMail is then distributed over the other enabled MTAs."
+        )
+        self.app.push_screen(ConfirmDialog(question, title="Remove MTA", yes="Remove"), answered)
 
     def action_test_mta(self) -> None:
         mta = self.selected()

@@ -37,8 +37,7 @@ def status_text(s: Status) -> Text:
         hint = "press a to add one" if not s.mtas else "select one, press space"
         text.append(f"\n⚠ No MTA is enabled: {hint}.", style="bold yellow")
     if not s.admin_email:
-        text.append("\n⚠ No administrator email address (the sender of all mail): press A.",
-                    style="bold yellow")
+        text.append("\n⚠ No administrator email address (the sender of all mail): press A.", style="bold yellow")
     elif s.enabled and s.stalled:
         text.append(f"\n⚠ Mail is not moving: {s.stalled}.", style="bold yellow")
     return text

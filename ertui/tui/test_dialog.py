@@ -31,7 +31,7 @@ def outcome_text(outcome: Any) -> Text:
         text = Text(f"✓ {ACCEPTED}", style="bold green")
         reply = str(outcome.message)
         if reply.startswith(ACCEPTED):  # the core says the sentence, then the reply
-            reply = reply[len(ACCEPTED):].lstrip(":").strip()
+            reply = reply[len(ACCEPTED) :].lstrip(":").strip()
         elif outcome.code and not reply.startswith(str(outcome.code)):
             reply = f"{outcome.code} {reply}"
         if reply:
@@ -56,10 +56,15 @@ class TestDialog(Dialog[None]):
 
     AUTO_FOCUS = "#to"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "send", "Ok", id="test_send", priority=True,
-                tooltip="Send the test email (Enter in the address does too)"),
-        Binding("escape", "cancel", "Cancel", id="test_cancel",
-                tooltip="Stop a running test, or close"),
+        Binding(
+            "ctrl+s",
+            "send",
+            "Ok",
+            id="test_send",
+            priority=True,
+            tooltip="Send the test email (Enter in the address does too)",
+        ),
+        Binding("escape", "cancel", "Cancel", id="test_cancel", tooltip="Stop a running test, or close"),
     ]
 
     class Finished(Message):
@@ -83,18 +88,26 @@ class TestDialog(Dialog[None]):
         c = self.config
         with Vertical(id="test-box", classes="dialog") as box:
             box.border_title = "Test Email Settings"
-            yield Static(Text(f"Through {c.label}: {c.host}:{c.port}, {c.security.label}"
-                              + (f", user {c.username}" if c.use_auth else "")),
-                         id="test-target")
-            yield form_row("Send a test email to", Input(self.admin_email or "", compact=True,
-                                                         id="to", placeholder="name@example.com"))
+            yield Static(
+                Text(
+                    f"Through {c.label}: {c.host}:{c.port}, {c.security.label}"
+                    + (f", user {c.username}" if c.use_auth else "")
+                ),
+                id="test-target",
+            )
+            yield form_row(
+                "Send a test email to",
+                Input(self.admin_email or "", compact=True, id="to", placeholder="name@example.com"),
+            )
             yield FieldError("to")
             if self.admin_email:
-                sender = Text(f"It is sent from the administrator's address {self.admin_email}.",
-                              style="dim")
+                sender = Text(f"It is sent from the administrator's address {self.admin_email}.", style="dim")
             else:
-                sender = Text("⚠ The administrator has no email address and every email is "
-                              "sent from it: set it with A on Mail Settings.", style="bold yellow")
+                sender = Text(
+                    "⚠ The administrator has no email address and every email is "
+                    "sent from it: set it with A on Mail Settings.",
+                    style="bold yellow",
+                )
             yield Static(sender, id="test-sender")
             with Horizontal(id="test-running"):
                 yield LoadingIndicator(id="test-spinner")

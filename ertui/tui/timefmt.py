@@ -13,7 +13,7 @@ def now() -> datetime:
 
 
 def relative(when: datetime | None) -> str:
-    """"just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago" (or "in …" ahead)."""
+    """ "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago" (or "in …" ahead)."""
     if when is None:
         return "—"
     if when.tzinfo is None:

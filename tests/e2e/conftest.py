@@ -38,16 +38,16 @@ class Terminal:
         self.target = "e2e"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([self.tmux, "-L", self.socket, *args], check=check,
-                              capture_output=True, text=True, timeout=20)
+        return subprocess.run(
+            [self.tmux, "-L", self.socket, *args], check=check, capture_output=True, text=True, timeout=20
+        )
 
     def start(self, command: list[str], env: dict[str, str]) -> None:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         # Stale COLUMNS/LINES exports (pytest's terminal sets them too) must not
         # shrink the console: ertui ignores them and uses the pane's real size.
         shell = f"exec env COLUMNS=40 LINES=12 {exports} {shlex.join(command)}"
-        self._run("new-session", "-d", "-s", self.target, "-x", str(self.width),
-                  "-y", str(self.height), shell)
+        self._run("new-session", "-d", "-s", self.target, "-x", str(self.width), "-y", str(self.height), shell)
         self._run("set-option", "-t", self.target, "remain-on-exit", "on")
 
     def keys(self, *keys: str) -> None:
@@ -67,8 +67,7 @@ class Terminal:
         return self._run("capture-pane", "-p", "-t", self.target).stdout
 
     def dead(self) -> bool:
-        out = self._run("display-message", "-p", "-t", self.target, "#{pane_dead}",
-                        check=False)
+        out = self._run("display-message", "-p", "-t", self.target, "#{pane_dead}", check=False)
         return out.returncode != 0 or out.stdout.strip() == "1"
 
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:

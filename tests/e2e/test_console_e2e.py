@@ -17,7 +17,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_add_starttls_mta_and_test_it_in_a_real_terminal(
-    terminal: Terminal, starttls_server: SmtpServer, trust_ca: Path, tmp_path: Path,
+    terminal: Terminal,
+    starttls_server: SmtpServer,
+    trust_ca: Path,
+    tmp_path: Path,
     isolated_dirs: Path,
 ) -> None:
     script = ertui_script()

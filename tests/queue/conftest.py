@@ -47,8 +47,12 @@ def store(engine: Engine) -> Engine:
 
 def add_mta(engine: Engine, name: str, port: int, max_connections: int = 2, **kw: object) -> Mta:
     return mtas.add(
-        engine, description=name, host="127.0.0.1", port=port,
-        max_connections=max_connections, **kw,  # type: ignore[arg-type]
+        engine,
+        description=name,
+        host="127.0.0.1",
+        port=port,
+        max_connections=max_connections,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -56,32 +60,32 @@ def run_worker(
     engine: Engine, settings: WorkerSettings | None = None, events: list[DeliveryEvent] | None = None
 ) -> DeliveryWorker:
     """One in-process `--once` run."""
-    worker = DeliveryWorker(
-        engine, settings or fast_settings(), on_event=events.append if events is not None else None
-    )
+    worker = DeliveryWorker(engine, settings or fast_settings(), on_event=events.append if events is not None else None)
     asyncio.run(asyncio.wait_for(worker.run(once=True), 30))
     return worker
 
 
 def worker_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "ERTUI_WORKER_BACKOFF_BASE": "0",
-        "ERTUI_WORKER_POLL_INTERVAL": "0.1",
-        "ERTUI_WORKER_IDLE_CLOSE_SECONDS": "0.5",
-        "ERTUI_WORKER_FLUSH_INTERVAL": "0.05",
-    })
+    env.update(
+        {
+            "ERTUI_WORKER_BACKOFF_BASE": "0",
+            "ERTUI_WORKER_POLL_INTERVAL": "0.1",
+            "ERTUI_WORKER_IDLE_CLOSE_SECONDS": "0.5",
+            "ERTUI_WORKER_FLUSH_INTERVAL": "0.05",
+        }
+    )
     env.update(extra)
     return env
 
 
-def start_worker(db_url: str, *args: str, env: dict[str, str] | None = None,
-                 log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    db_url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
     cmd = [ERTUI, "--db", db_url, "worker", *args]
     if log is not None:
         cmd += ["--log-file", str(log)]
-    return subprocess.Popen(cmd, env=env or worker_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(cmd, env=env or worker_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 @pytest.fixture

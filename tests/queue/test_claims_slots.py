@@ -32,8 +32,9 @@ def test_claim_takes_due_rows_once_with_a_lease(any_store: Engine) -> None:
     ids = enqueue_n(any_store, 5)
     with any_store.begin() as conn:
         conn.execute(update(T).where(T.c.id == ids[0]).values(status="held"))
-        conn.execute(update(T).where(T.c.id == ids[1]).values(
-            status="deferred", next_attempt_at=utcnow() + timedelta(hours=1)))
+        conn.execute(
+            update(T).where(T.c.id == ids[1]).values(status="deferred", next_attempt_at=utcnow() + timedelta(hours=1))
+        )
     got = claims.claim(any_store, "w1", 10, 30)
     assert [c.id for c in got] == ids[2:]
     assert got[0].raw.startswith(b"From: admin@example.com")
@@ -148,13 +149,20 @@ def test_concurrent_slot_acquirers_respect_the_limit(any_store: Engine) -> None:
 
 
 def _attempt(msg_id: int, mta_id: int | None) -> dict[str, object]:
-    return {"message_id": msg_id, "mta_id": mta_id, "mta_description": "relay",
-            "started_at": utcnow(), "duration_ms": 1, "outcome": "sent", "kind": None,
-            "code": 250, "text": "2.0.0 Ok"}
+    return {
+        "message_id": msg_id,
+        "mta_id": mta_id,
+        "mta_description": "relay",
+        "started_at": utcnow(),
+        "duration_ms": 1,
+        "outcome": "sent",
+        "kind": None,
+        "code": 250,
+        "text": "2.0.0 Ok",
+    }
 
 
-def test_results_survive_a_message_deleted_and_an_mta_removed_meanwhile(
-        any_store: Engine) -> None:
+def test_results_survive_a_message_deleted_and_an_mta_removed_meanwhile(any_store: Engine) -> None:
     """An operator deletes a message and removes an MTA while the worker holds
     their results: the batch is still written (a foreign key must not fail it,
     again at every retry), the other messages' results land."""

@@ -100,8 +100,7 @@ def test_master_host_name_used_in_message_id(store: Engine) -> None:
 
 @pytest.mark.parametrize(
     "address",
-    ["a..b@example.com", ".a@example.com", "a b@example.com",
-     "a@localhost", "a@example..com"],
+    ["a..b@example.com", ".a@example.com", "a b@example.com", "a@localhost", "a@example..com"],
 )
 def test_batch_checks_every_address_even_on_a_known_domain(store: Engine, address: str) -> None:
     with pytest.raises(ValidationError) as err:
@@ -113,19 +112,28 @@ def test_batch_checks_every_address_even_on_a_known_domain(store: Engine, addres
 def test_batch_normalizes_like_the_single_check(store: Engine) -> None:
     from ertui import validate
 
-    addresses = ["Someone@EXAMPLE.com", "other+tag@Example.COM", "o'hara@example.com",
-                 "josé@example.com", "x@bücher.example"]
+    addresses = [
+        "Someone@EXAMPLE.com",
+        "other+tag@Example.COM",
+        "o'hara@example.com",
+        "josé@example.com",
+        "x@bücher.example",
+    ]
     ids = queue.enqueue_batch(store, [(a, "s", "b") for a in addresses])
     got = [queue.get_message(store, i).recipient for i in ids]
     assert got == [validate.email(a) for a in addresses]
 
 
-@pytest.mark.parametrize(("subject", "body", "field"), [
-    ("caf\udce9", "b", "Subject"),  # bytes that were not UTF-8, as Python decodes them
-    ("s", "caf\udce9 au lait", "Body"),
-])
+@pytest.mark.parametrize(
+    ("subject", "body", "field"),
+    [
+        ("caf\udce9", "b", "Subject"),  # bytes that were not UTF-8, as Python decodes them
+        ("s", "caf\udce9 au lait", "Body"),
+    ],
+)
 def test_text_that_is_not_utf8_names_the_field_and_writes_nothing(
-        store: Engine, subject: str, body: str, field: str) -> None:
+    store: Engine, subject: str, body: str, field: str
+) -> None:
     with pytest.raises(ValidationError) as err:
         queue.enqueue(store, "a@example.com", subject, body)
     assert err.value.field == field and "UTF-8" in err.value.message

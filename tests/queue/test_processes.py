@@ -26,8 +26,7 @@ T = Message.__table__  # type: ignore[attr-defined]
 
 def statuses(engine: Engine) -> Counter[str]:
     with engine.connect() as conn:
-        return Counter({s: n for s, n in conn.execute(
-            select(T.c.status, func.count()).group_by(T.c.status))})
+        return Counter({s: n for s, n in conn.execute(select(T.c.status, func.count()).group_by(T.c.status))})
 
 
 def enqueue_n(engine: Engine, n: int) -> list[int]:
@@ -53,8 +52,7 @@ def finish(proc: subprocess.Popen[bytes], seconds: float = 60) -> tuple[int, str
     return proc.returncode, err.decode(errors="replace")
 
 
-def test_two_worker_processes_never_exceed_max_connections(
-        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+def test_two_worker_processes_never_exceed_max_connections(store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.data_delay = 0.01
     add_mta(store, "relay", smtp_server.port, max_connections=3)
     enqueue_n(store, 150)
@@ -69,7 +67,8 @@ def test_two_worker_processes_never_exceed_max_connections(
 
 
 def test_sigterm_finishes_in_flight_and_leaves_nothing_sending(
-        store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
     smtp_server.behaviour.data_delay = 0.02
     add_mta(store, "relay", smtp_server.port, max_connections=2)
     enqueue_n(store, 300)
@@ -86,8 +85,7 @@ def test_sigterm_finishes_in_flight_and_leaves_nothing_sending(
     assert log.count(" sent id=") == counts["sent"]  # one line per delivery outcome
 
 
-def test_sigkill_mid_drain_then_a_second_worker_finishes(
-        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+def test_sigkill_mid_drain_then_a_second_worker_finishes(store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.data_delay = 0.01
     add_mta(store, "relay", smtp_server.port, max_connections=2)
     ids = enqueue_n(store, 200)
@@ -118,7 +116,8 @@ def test_worker_bad_options_exit_2(db_url: str, store: Engine, args: list[str]) 
 
 
 def test_processes_option_shares_the_queue_within_the_limit(
-        store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
     smtp_server.behaviour.data_delay = 0.005
     add_mta(store, "relay", smtp_server.port, max_connections=3)
     enqueue_n(store, 200)
@@ -135,8 +134,7 @@ def test_processes_option_shares_the_queue_within_the_limit(
     assert len(pids) == 2
 
 
-def test_sigterm_to_the_parent_stops_every_process(
-        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+def test_sigterm_to_the_parent_stops_every_process(store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.data_delay = 0.02
     add_mta(store, "relay", smtp_server.port, max_connections=4)
     enqueue_n(store, 400)
@@ -164,18 +162,20 @@ def _running(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_forked_workers_stop_when_the_parent_is_killed(
-        store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    store: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
     add_mta(store, "relay", smtp_server.port)
     log = tmp_path / "worker.log"
     proc = start_worker(db_url, "--processes", "3", log=log)
     children: set[int] = set()
     try:
+
         def started() -> bool:
             text = log.read_text() if log.exists() else ""
-            pids = {int(line.split("[", 1)[1].split("]", 1)[0])
-                    for line in text.splitlines() if " started" in line}
+            pids = {int(line.split("[", 1)[1].split("]", 1)[0]) for line in text.splitlines() if " started" in line}
             children.update(pids - {proc.pid})
             return len(pids) == 3
+
         wait_for(started, "three worker processes to start")
         proc.kill()  # SIGKILL: the parent cannot pass anything on
         proc.wait()
@@ -203,8 +203,7 @@ def test_worker_log_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.Mo
     assert line == "1970-01-02 01:02:03,500Z INFO sent id=1"
 
 
-def test_a_hangup_stops_the_worker_gracefully_unless_nohup(
-        store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+def test_a_hangup_stops_the_worker_gracefully_unless_nohup(store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
     """The SSH session of `ertui worker` drops (SIGHUP): a graceful stop, nothing
     left `sending` (no deliveries repeated later). Under nohup it keeps working."""
     smtp_server.behaviour.data_delay = 0.02
@@ -218,8 +217,8 @@ def test_a_hangup_stops_the_worker_gracefully_unless_nohup(
     counts = statuses(store)
     assert counts["sending"] == 0 and counts["sent"] == len(smtp_server.received)
     nohup = subprocess.Popen(
-        ["nohup", ERTUI, "--db", db_url, "worker"],
-        env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        ["nohup", ERTUI, "--db", db_url, "worker"], env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         wait_for(lambda: len(smtp_server.received) >= counts["sent"] + 10, "the second worker")
         nohup.send_signal(signal.SIGHUP)

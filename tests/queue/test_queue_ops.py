@@ -35,8 +35,7 @@ def test_list_filters_pages_and_searches(store: Engine) -> None:
     assert queue.count_messages(store) == 3
     assert [m.id for m in queue.list_messages(store, status="sent")] == [ids[1], ids[0]]
     assert queue.count_messages(store, status="all") == 5
-    assert [m.id for m in queue.list_messages(store, status="all", limit=2, offset=1)] == [
-        ids[3], ids[2]]
+    assert [m.id for m in queue.list_messages(store, status="all", limit=2, offset=1)] == [ids[3], ids[2]]
     assert [m.id for m in queue.list_messages(store, status="all", search="u3@")] == [ids[3]]
     assert queue.count_messages(store, status="all", search="[urgent]") == 5
     assert queue.count_messages(store, status="all", search="50%") == 0
@@ -95,16 +94,28 @@ def test_stats_counts_and_why_nothing_moves(store: Engine) -> None:
 
 def test_cli_send_list_show_stats(store: Engine, db_url: str) -> None:
     runner = CliRunner()
-    res = runner.invoke(cli, ["--db", db_url, "send", "--to", "a@example.com", "--to",
-                              "b@example.com", "--subject", "Hi"], input="Body from stdin\n")
+    res = runner.invoke(
+        cli,
+        ["--db", db_url, "send", "--to", "a@example.com", "--to", "b@example.com", "--subject", "Hi"],
+        input="Body from stdin\n",
+    )
     assert res.exit_code == 0, res.output
     ids = [int(x) for x in res.output.split()]
     assert len(ids) == 2
     res = runner.invoke(cli, ["--db", db_url, "queue", "list", "--json"])
     rows = json.loads(res.output)
     assert {r["recipient"] for r in rows} == {"a@example.com", "b@example.com"}
-    for key in ("id", "recipient", "subject", "status", "attempts", "last_attempt_at",
-                "next_attempt_at", "last_error", "mta"):
+    for key in (
+        "id",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "last_error",
+        "mta",
+    ):
         assert key in rows[0]
     assert rows[0]["next_attempt_at"].endswith("+00:00")
     res = runner.invoke(cli, ["--db", db_url, "queue", "show", str(ids[0])])
@@ -126,23 +137,25 @@ def test_cli_send_list_show_stats(store: Engine, db_url: str) -> None:
 
 
 def test_cli_send_bad_address_exit_2(store: Engine, db_url: str) -> None:
-    res = CliRunner().invoke(cli, ["--db", db_url, "send", "--to", "nope", "--subject", "s",
-                                   "--body", "b"])
+    res = CliRunner().invoke(cli, ["--db", db_url, "send", "--to", "nope", "--subject", "s", "--body", "b"])
     assert res.exit_code == 2
     assert "To" in res.output and "Traceback" not in res.output
 
 
 def _ertui(db_url: str, *args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([ERTUI, "--db", db_url, *args], input=stdin, capture_output=True,
-                          timeout=60)
+    return subprocess.run([ERTUI, "--db", db_url, *args], input=stdin, capture_output=True, timeout=60)
 
 
-@pytest.mark.parametrize(("args", "stdin", "field"), [
-    ([b"--subject", b"s"], b"caf\xe9 au lait\n", b"Body"),  # latin-1 on stdin
-    ([b"--subject", b"caf\xe9", b"--body", b"b"], b"", b"--subject"),  # latin-1 in argv
-])
+@pytest.mark.parametrize(
+    ("args", "stdin", "field"),
+    [
+        ([b"--subject", b"s"], b"caf\xe9 au lait\n", b"Body"),  # latin-1 on stdin
+        ([b"--subject", b"caf\xe9", b"--body", b"b"], b"", b"--subject"),  # latin-1 in argv
+    ],
+)
 def test_cli_send_text_that_is_not_utf8_exit_2_no_traceback(
-        store: Engine, db_url: str, args: list[bytes], stdin: bytes, field: bytes) -> None:
+    store: Engine, db_url: str, args: list[bytes], stdin: bytes, field: bytes
+) -> None:
     res = _ertui(db_url, "send", "--to", "a@example.com", *args, stdin=stdin)
     assert res.returncode == 2, res.stderr
     assert b"Traceback" not in res.stderr and field in res.stderr and b"UTF-8" in res.stderr
@@ -152,22 +165,26 @@ def test_cli_send_text_that_is_not_utf8_exit_2_no_traceback(
 HUGE = "99999999999999999999"
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    (["queue", "show", HUGE], 2),
-    (["queue", "retry", HUGE], 2),
-    (["queue", "delete", "--yes", HUGE], 2),
-    (["queue", "list", "--offset", HUGE], 2),
-    (["queue", "list", "--search", HUGE], 0),
-    (["queue", "purge", "--sent-older-than", "nan"], 2),
-    (["queue", "purge", "--sent-older-than", "inf"], 2),
-    (["queue", "purge", "--sent-older-than", "1e308"], 2),
-    (["mta", "edit", HUGE, "--host", "x.example.com"], 1),
-    (["mta", "edit", "²", "--host", "x.example.com"], 1),  # a Unicode digit
-    (["queue", "list", "--search", "²"], 0),
-    pytest.param(["queue", "list", "--search", "9" * 5000], 0, id="search-5000-digits"),
-])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["queue", "show", HUGE], 2),
+        (["queue", "retry", HUGE], 2),
+        (["queue", "delete", "--yes", HUGE], 2),
+        (["queue", "list", "--offset", HUGE], 2),
+        (["queue", "list", "--search", HUGE], 0),
+        (["queue", "purge", "--sent-older-than", "nan"], 2),
+        (["queue", "purge", "--sent-older-than", "inf"], 2),
+        (["queue", "purge", "--sent-older-than", "1e308"], 2),
+        (["mta", "edit", HUGE, "--host", "x.example.com"], 1),
+        (["mta", "edit", "²", "--host", "x.example.com"], 1),  # a Unicode digit
+        (["queue", "list", "--search", "²"], 0),
+        pytest.param(["queue", "list", "--search", "9" * 5000], 0, id="search-5000-digits"),
+    ],
+)
 def test_cli_huge_numbers_are_a_sentence_not_a_traceback(
-        store: Engine, db_url: str, args: list[str], code: int) -> None:
+    store: Engine, db_url: str, args: list[str], code: int
+) -> None:
     res = CliRunner().invoke(cli, ["--db", db_url, *args])
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     assert res.exit_code == code, res.output

@@ -18,13 +18,20 @@ SETTINGS = WorkerSettings(backoff_base=60, backoff_max=3600, max_attempts=5)
 
 
 def claimed(attempts: int = 0, tries: int = 1, lifetime: timedelta = timedelta(days=5)) -> Claimed:
-    return Claimed(id=7, sender="a@example.com", recipient="b@example.com", raw=b"x",
-                   attempts=attempts, next_attempt_at=NOW, expires_at=NOW + lifetime, tries=tries)
+    return Claimed(
+        id=7,
+        sender="a@example.com",
+        recipient="b@example.com",
+        raw=b"x",
+        attempts=attempts,
+        next_attempt_at=NOW,
+        expires_at=NOW + lifetime,
+        tries=tries,
+    )
 
 
 def refused(code: int, permanent: bool, text: str = "mailbox busy") -> Outcome:
-    return Outcome(ok=False, kind=ErrorKind.RECIPIENT_REFUSED, permanent=permanent, code=code,
-                   message=text)
+    return Outcome(ok=False, kind=ErrorKind.RECIPIENT_REFUSED, permanent=permanent, code=code, message=text)
 
 
 def test_a_permanent_refusal_fails_at_once_with_the_reply() -> None:
@@ -46,8 +53,7 @@ def test_the_last_allowed_attempt_fails_saying_so() -> None:
 
 
 def test_a_next_attempt_past_the_lifetime_fails_now() -> None:
-    v = verdicts.after_refusal(claimed(lifetime=timedelta(seconds=30)), refused(451, False),
-                               SETTINGS, NOW)
+    v = verdicts.after_refusal(claimed(lifetime=timedelta(seconds=30)), refused(451, False), SETTINGS, NOW)
     assert v.status is MessageStatus.FAILED
     assert v.error.startswith("Not delivered within its lifetime; last error: 451")
 
@@ -61,8 +67,9 @@ def test_stranded_messages_wait_for_the_first_mta_back() -> None:
 
 def test_attempt_rows_name_the_outcome() -> None:
     mta_down = Outcome(ok=False, kind=ErrorKind.REFUSED, message="refused")
-    rows = [verdicts.attempt_row(claimed(), 3, "relay", NOW, 0.25, o) for o in (
-        Outcome(ok=True, code=250, message="ok"), mta_down, refused(550, True),
-        refused(451, False))]
+    rows = [
+        verdicts.attempt_row(claimed(), 3, "relay", NOW, 0.25, o)
+        for o in (Outcome(ok=True, code=250, message="ok"), mta_down, refused(550, True), refused(451, False))
+    ]
     assert [r["outcome"] for r in rows] == ["sent", "mta_error", "failed", "deferred"]
     assert rows[0]["duration_ms"] == 250 and rows[2]["code"] == 550

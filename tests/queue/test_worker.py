@@ -25,8 +25,7 @@ A = Attempt.__table__  # type: ignore[attr-defined]
 
 def statuses(engine: Engine) -> Counter[str]:
     with engine.connect() as conn:
-        return Counter({s: n for s, n in conn.execute(
-            select(T.c.status, func.count()).group_by(T.c.status))})
+        return Counter({s: n for s, n in conn.execute(select(T.c.status, func.count()).group_by(T.c.status))})
 
 
 def attempt_count(engine: Engine) -> int:
@@ -35,12 +34,10 @@ def attempt_count(engine: Engine) -> int:
 
 
 def enqueue_n(engine: Engine, n: int, prefix: str = "user") -> list[int]:
-    return queue.enqueue_batch(
-        engine, [(f"{prefix}{i}@example.com", f"Message {i}", f"Body {i}") for i in range(n)])
+    return queue.enqueue_batch(engine, [(f"{prefix}{i}@example.com", f"Message {i}", f"Body {i}") for i in range(n)])
 
 
-def test_delivers_the_rendered_bytes_and_logs_the_attempt(
-        store: Engine, smtp_server: SmtpServer) -> None:
+def test_delivers_the_rendered_bytes_and_logs_the_attempt(store: Engine, smtp_server: SmtpServer) -> None:
     add_mta(store, "relay", smtp_server.port)
     [mid] = queue.enqueue(store, "ops@example.com", "Grüße", "Hallo")
     events: list[DeliveryEvent] = []
@@ -59,7 +56,8 @@ def test_delivers_the_rendered_bytes_and_logs_the_attempt(
 
 
 def test_two_equal_mtas_share_the_queue_fairly(
-        store: Engine, smtp_server: SmtpServer, second_server: SmtpServer) -> None:
+    store: Engine, smtp_server: SmtpServer, second_server: SmtpServer
+) -> None:
     smtp_server.behaviour.data_delay = second_server.behaviour.data_delay = 0.003
     add_mta(store, "a", smtp_server.port, max_connections=2)
     add_mta(store, "b", second_server.port, max_connections=2)
@@ -100,8 +98,7 @@ def test_451_defers_then_delivers(store: Engine, smtp_server: SmtpServer) -> Non
     assert "Greylisted" in events[0].detail
     m = queue.get_message(store, mid)
     assert (m.status, m.attempts) == ("sent", 2)
-    assert [(a.outcome, a.code) for a in queue.attempts_for(store, mid)] == [
-        ("deferred", 451), ("sent", 250)]
+    assert [(a.outcome, a.code) for a in queue.attempts_for(store, mid)] == [("deferred", 451), ("sent", 250)]
 
 
 def test_451_backoff_leaves_it_deferred_until_due(store: Engine, smtp_server: SmtpServer) -> None:
@@ -129,8 +126,7 @@ def test_550_fails_at_once_with_the_server_text(store: Engine, smtp_server: Smtp
     assert relay.consecutive_failures == 0 and relay.cooldown_until is None  # not the MTA's fault
 
 
-def test_one_mta_down_everything_goes_through_the_other(
-        store: Engine, smtp_server: SmtpServer) -> None:
+def test_one_mta_down_everything_goes_through_the_other(store: Engine, smtp_server: SmtpServer) -> None:
     add_mta(store, "down", closed_port(), max_connections=3)
     add_mta(store, "up", smtp_server.port, max_connections=2)
     enqueue_n(store, 40)
@@ -143,7 +139,8 @@ def test_one_mta_down_everything_goes_through_the_other(
 
 
 def test_mta_failing_mid_message_hands_it_to_the_next(
-        store: Engine, smtp_server: SmtpServer, second_server: SmtpServer) -> None:
+    store: Engine, smtp_server: SmtpServer, second_server: SmtpServer
+) -> None:
     smtp_server.behaviour.drop_in_data = True
     add_mta(store, "flaky", smtp_server.port, max_connections=1)
     add_mta(store, "good", second_server.port, max_connections=1)
@@ -170,7 +167,8 @@ def test_421_greeting_on_the_only_mta_defers_nothing_fails(store: Engine) -> Non
 
 
 def test_a_password_that_cannot_be_decrypted_is_the_mtas_reported_failure(
-        store: Engine, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Engine, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The worker runs without the key the MTA's password was saved with (say a
     service without ERTUI_SECRET_KEY): the MTA is down and says why, where an
     operator looks, instead of mail waiting with no reason given."""
@@ -257,7 +255,8 @@ def test_retry_of_a_failed_message_delivers_it(store: Engine, smtp_server: SmtpS
 
 
 def test_running_worker_picks_up_new_mail_and_mta_edits(
-        store: Engine, smtp_server: SmtpServer, second_server: SmtpServer) -> None:
+    store: Engine, smtp_server: SmtpServer, second_server: SmtpServer
+) -> None:
     add_mta(store, "relay", smtp_server.port)
 
     async def scenario() -> None:
@@ -312,8 +311,7 @@ def test_request_stop_leaves_nothing_sending(store: Engine, smtp_server: SmtpSer
     assert counts["sent"] + counts["queued"] == 300 and counts["queued"] > 0
 
 
-def test_pause_gives_claims_back_and_resume_delivers(
-        store: Engine, smtp_server: SmtpServer) -> None:
+def test_pause_gives_claims_back_and_resume_delivers(store: Engine, smtp_server: SmtpServer) -> None:
     add_mta(store, "relay", smtp_server.port)
 
     async def scenario() -> None:
@@ -392,21 +390,28 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_delivers_through_an_authenticated_starttls_mta(
-        store: Engine, server_ssl_ctx: object, trust_ca: object) -> None:
+    store: Engine, server_ssl_ctx: object, trust_ca: object
+) -> None:
     import ssl
 
     assert isinstance(server_ssl_ctx, ssl.SSLContext)
     with SmtpServer("starttls", server_ctx=server_ssl_ctx, auth={"relay-user": "s3cret"}) as srv:
-        mtas.add(store, description="secure", host="localhost", port=srv.port,
-                 security=Security.STARTTLS, username="relay-user", password="s3cret")
+        mtas.add(
+            store,
+            description="secure",
+            host="localhost",
+            port=srv.port,
+            security=Security.STARTTLS,
+            username="relay-user",
+            password="s3cret",
+        )
         enqueue_n(store, 3)
         run_worker(store)
         assert len(srv.received) == 3 and srv.auth_attempts[:1] == ["relay-user"]
     assert statuses(store) == Counter({"sent": 3})
 
 
-def test_lowering_max_connections_takes_effect_while_running(
-        store: Engine, smtp_server: SmtpServer) -> None:
+def test_lowering_max_connections_takes_effect_while_running(store: Engine, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.data_delay = 0.01
     add_mta(store, "relay", smtp_server.port, max_connections=4)
     enqueue_n(store, 200)

@@ -28,9 +28,7 @@ async def test_m_opens_the_queue_and_escape_goes_back(store: Engine) -> None:
         assert app.screen is settings_screen
 
 
-async def test_queue_follows_the_worker_without_moving_the_cursor(
-    store: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_queue_follows_the_worker_without_moving_the_cursor(store: Engine, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.rcpt_reply = "451 4.3.0 Mailbox busy, try later"
     mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
     # real times (fill() pins them in the past, where they would have expired)
@@ -93,8 +91,7 @@ async def test_the_footer_shows_help_first_and_every_queue_key_at_80_columns(
         keys = [k for k in app.screen.query(FooterKey) if k.display]
         shown = [(k.key_display, k.description) for k in keys]
         assert shown[0] == ("?", "Help")
-        for wanted in ("Back", "Filter", "Status", "Retry", "Hold", "Delete", "Retry all",
-                       "Pause"):
+        for wanted in ("Back", "Filter", "Status", "Retry", "Hold", "Delete", "Retry all", "Pause"):
             assert wanted in [d for _, d in shown]
         for key in keys:  # nothing pushed off the right edge
             assert key.region.right <= 80, (key.description, key.region)

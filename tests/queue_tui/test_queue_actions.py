@@ -88,15 +88,35 @@ async def test_shift_r_retries_every_failed_message(store: Engine) -> None:
 
 async def test_enter_opens_the_message_with_its_attempt_log(store: Engine) -> None:
     (mid,) = fill(store, 1)
-    set_fields(store, mid, status="deferred", attempts=2, last_error="451 4.3.0 try later",
-               last_attempt_at=FIXED_NOW - timedelta(minutes=3),
-               next_attempt_at=FIXED_NOW + timedelta(minutes=5))
-    add_attempt(store, mid, started_at=FIXED_NOW - timedelta(minutes=10), duration_ms=15,
-                outcome="mta_error", kind="refused", mta_description="Broken relay",
-                text="Connection refused by 127.0.0.1:2")
-    add_attempt(store, mid, started_at=FIXED_NOW - timedelta(minutes=3), duration_ms=40,
-                outcome="deferred", code=451, mta_description="Relay",
-                text="4.3.0 try later")
+    set_fields(
+        store,
+        mid,
+        status="deferred",
+        attempts=2,
+        last_error="451 4.3.0 try later",
+        last_attempt_at=FIXED_NOW - timedelta(minutes=3),
+        next_attempt_at=FIXED_NOW + timedelta(minutes=5),
+    )
+    add_attempt(
+        store,
+        mid,
+        started_at=FIXED_NOW - timedelta(minutes=10),
+        duration_ms=15,
+        outcome="mta_error",
+        kind="refused",
+        mta_description="Broken relay",
+        text="Connection refused by 127.0.0.1:2",
+    )
+    add_attempt(
+        store,
+        mid,
+        started_at=FIXED_NOW - timedelta(minutes=3),
+        duration_ms=40,
+        outcome="deferred",
+        code=451,
+        mta_description="Relay",
+        text="4.3.0 try later",
+    )
     async with QueueApp(store).run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         queue_screen = screen_of(pilot.app)

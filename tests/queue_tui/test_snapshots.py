@@ -26,21 +26,48 @@ def mixed_store(store: Engine) -> list[int]:
     """40 queued messages, and the top ones deferred, failed and held, one with markup."""
     relay = mtas.add(store, description="Relay", host="127.0.0.1", port=2525)
     ids = fill(store, 40, subject="Weekly report {i}")
-    set_fields(store, ids[-1], status="deferred", attempts=2, last_mta_id=relay.id,
-               last_error="451 4.3.0 Mailbox busy, try again later",
-               last_attempt_at=FIXED_NOW - timedelta(minutes=3),
-               next_attempt_at=FIXED_NOW + timedelta(minutes=5))
-    set_fields(store, ids[-2], status="failed", attempts=5, last_mta_id=relay.id,
-               subject="[URGENT] [bold]breach[/bold] report",
-               last_error="550 5.1.1 <user039@example.com>: Recipient address rejected",
-               last_attempt_at=FIXED_NOW - timedelta(hours=2))
+    set_fields(
+        store,
+        ids[-1],
+        status="deferred",
+        attempts=2,
+        last_mta_id=relay.id,
+        last_error="451 4.3.0 Mailbox busy, try again later",
+        last_attempt_at=FIXED_NOW - timedelta(minutes=3),
+        next_attempt_at=FIXED_NOW + timedelta(minutes=5),
+    )
+    set_fields(
+        store,
+        ids[-2],
+        status="failed",
+        attempts=5,
+        last_mta_id=relay.id,
+        subject="[URGENT] [bold]breach[/bold] report",
+        last_error="550 5.1.1 <user039@example.com>: Recipient address rejected",
+        last_attempt_at=FIXED_NOW - timedelta(hours=2),
+    )
     set_fields(store, ids[-3], status="held", held_from="queued")
-    add_attempt(store, ids[-1], started_at=FIXED_NOW - timedelta(minutes=10), duration_ms=15,
-                outcome="mta_error", kind="refused", mta_description="Broken relay",
-                text="Connection refused by 127.0.0.1 port 2")
-    add_attempt(store, ids[-1], started_at=FIXED_NOW - timedelta(minutes=3), duration_ms=40,
-                outcome="deferred", kind="recipient_refused", code=451,
-                mta_description="Relay", text="4.3.0 Mailbox busy, try again later")
+    add_attempt(
+        store,
+        ids[-1],
+        started_at=FIXED_NOW - timedelta(minutes=10),
+        duration_ms=15,
+        outcome="mta_error",
+        kind="refused",
+        mta_description="Broken relay",
+        text="Connection refused by 127.0.0.1 port 2",
+    )
+    add_attempt(
+        store,
+        ids[-1],
+        started_at=FIXED_NOW - timedelta(minutes=3),
+        duration_ms=40,
+        outcome="deferred",
+        kind="recipient_refused",
+        code=451,
+        mta_description="Relay",
+        text="4.3.0 Mailbox busy, try again later",
+    )
     return ids
 
 
@@ -74,22 +101,19 @@ def test_queue_unsent(snap_compare: SnapCompare, store: Engine, size: tuple[int,
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_queue_cursor_down(snap_compare: SnapCompare, store: Engine,
-                           size: tuple[int, int]) -> None:
+def test_queue_cursor_down(snap_compare: SnapCompare, store: Engine, size: tuple[int, int]) -> None:
     mixed_store(store)
     assert snap(snap_compare, QueueApp(store), size, "down", "down")
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_queue_filter_typing(snap_compare: SnapCompare, store: Engine,
-                             size: tuple[int, int]) -> None:
+def test_queue_filter_typing(snap_compare: SnapCompare, store: Engine, size: tuple[int, int]) -> None:
     mixed_store(store)
     assert snap(snap_compare, QueueApp(store), size, "slash", *"user03")
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_queue_filtered_failed(snap_compare: SnapCompare, store: Engine,
-                               size: tuple[int, int]) -> None:
+def test_queue_filtered_failed(snap_compare: SnapCompare, store: Engine, size: tuple[int, int]) -> None:
     mixed_store(store)
     assert snap(snap_compare, QueueApp(store), size, "slash", *"user03", "enter", "s")
 
@@ -107,22 +131,19 @@ def test_queue_pages(snap_compare: SnapCompare, store: Engine, size: tuple[int, 
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_queue_confirm_delete(snap_compare: SnapCompare, store: Engine,
-                              size: tuple[int, int]) -> None:
+def test_queue_confirm_delete(snap_compare: SnapCompare, store: Engine, size: tuple[int, int]) -> None:
     mixed_store(store)
     assert snap(snap_compare, QueueApp(store), size, "delete")
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_message_with_attempts(snap_compare: SnapCompare, store: Engine,
-                               size: tuple[int, int]) -> None:
+def test_message_with_attempts(snap_compare: SnapCompare, store: Engine, size: tuple[int, int]) -> None:
     mixed_store(store)
     assert snap(snap_compare, QueueApp(store), size, "enter")
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_message_failed_with_markup(snap_compare: SnapCompare, store: Engine,
-                                    size: tuple[int, int]) -> None:
+def test_message_failed_with_markup(snap_compare: SnapCompare, store: Engine, size: tuple[int, int]) -> None:
     mixed_store(store)
     assert snap(snap_compare, QueueApp(store), size, "down", "enter")
 
@@ -130,12 +151,24 @@ def test_message_failed_with_markup(snap_compare: SnapCompare, store: Engine,
 @pytest.mark.parametrize("size", SIZES)
 def test_message_sent(snap_compare: SnapCompare, store: Engine, size: tuple[int, int]) -> None:
     (mid,) = fill(store, 1, subject="Password recovery")
-    set_fields(store, mid, status="sent", attempts=1, sent_at=FIXED_NOW - timedelta(seconds=30),
-               last_attempt_at=FIXED_NOW - timedelta(seconds=30),
-               server_reply="250 2.0.0 Ok: queued as 4F2A1C")
-    add_attempt(store, mid, started_at=FIXED_NOW - timedelta(seconds=30), duration_ms=120,
-                outcome="sent", code=250, mta_description="Relay",
-                text="2.0.0 Ok: queued as 4F2A1C")
+    set_fields(
+        store,
+        mid,
+        status="sent",
+        attempts=1,
+        sent_at=FIXED_NOW - timedelta(seconds=30),
+        last_attempt_at=FIXED_NOW - timedelta(seconds=30),
+        server_reply="250 2.0.0 Ok: queued as 4F2A1C",
+    )
+    add_attempt(
+        store,
+        mid,
+        started_at=FIXED_NOW - timedelta(seconds=30),
+        duration_ms=120,
+        outcome="sent",
+        code=250,
+        mta_description="Relay",
+        text="2.0.0 Ok: queued as 4F2A1C",
+    )
     assert queue.count_messages(store, status="sent") == 1
     assert snap(snap_compare, QueueApp(store), size, "s", "s", "s", "enter")
-

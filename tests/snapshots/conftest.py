@@ -63,12 +63,21 @@ def then(*steps: Callable[[Pilot[object]], object]) -> Callable[[Pilot[object]],
 def populated(engine: Engine) -> Engine:
     """Two MTAs (one failing), an administrator address, a valid host name."""
     settings.set_admin_email(engine, "admin@example.com")
-    mtas.add(engine, description="Primary relay", host="smtp.example.com",
-             security=Security.STARTTLS, username="mailer", password="not-shown",
-             max_connections=4)
-    mtas.add(engine, description="Backup [DC2]", host="10.20.30.40", port=2525,
-             enabled=False)
+    mtas.add(
+        engine,
+        description="Primary relay",
+        host="smtp.example.com",
+        security=Security.STARTTLS,
+        username="mailer",
+        password="not-shown",
+        max_connections=4,
+    )
+    mtas.add(engine, description="Backup [DC2]", host="10.20.30.40", port=2525, enabled=False)
     mtas.record_success(engine, 1, when=FIXED_NOW - timedelta(minutes=2))
-    mtas.record_failure(engine, 2, "refused: Connection refused by 10.20.30.40:2525 "
-                        "([Errno 111] Connect call failed)", when=FIXED_NOW - timedelta(hours=3))
+    mtas.record_failure(
+        engine,
+        2,
+        "refused: Connection refused by 10.20.30.40:2525 ([Errno 111] Connect call failed)",
+        when=FIXED_NOW - timedelta(hours=3),
+    )
     return engine

@@ -22,8 +22,7 @@ def test_mail_settings(snap_compare: Any, populated: Engine, size: Size) -> None
 
 @pytest.mark.parametrize("size", SIZES)
 def test_mail_settings_expanded(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), press=["down", "enter"], terminal_size=size,
-                        run_before=no_blink)
+    assert snap_compare(make_app(populated), press=["down", "enter"], terminal_size=size, run_before=no_blink)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -36,14 +35,12 @@ def test_mail_settings_empty_with_warnings(
 
 @pytest.mark.parametrize("size", SIZES)
 def test_add_mta_form(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("a")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("a")))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_edit_mta_form_with_auth(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("e")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("e")))
 
 
 async def _bad_values(pilot: Pilot[object]) -> None:
@@ -90,61 +87,58 @@ TRANSCRIPT = [
 
 @pytest.mark.parametrize("size", SIZES)
 def test_test_dialog_prefilled(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("t")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("t")))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_test_dialog_accepted(snap_compare: Any, populated: Engine, size: Size) -> None:
-    ok = Outcome(ok=True, code=250,
-                 message="Email server accepted mail for delivery: 250 2.0.0 Ok: queued as 4F2A1")
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(_result(ok, TRANSCRIPT)))
+    ok = Outcome(ok=True, code=250, message="Email server accepted mail for delivery: 250 2.0.0 Ok: queued as 4F2A1")
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(_result(ok, TRANSCRIPT)))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_test_dialog_failed(snap_compare: Any, populated: Engine, size: Size) -> None:
-    failed = Outcome(ok=False, kind=ErrorKind.AUTH_FAILED, permanent=True, code=535,
-                     message="5.7.8 Authentication credentials invalid",
-                     hint="Check the Username and Password of this MTA.")
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(_result(failed, [
-                            *TRANSCRIPT[:9], "<<< 535 5.7.8 Authentication credentials invalid"])))
+    failed = Outcome(
+        ok=False,
+        kind=ErrorKind.AUTH_FAILED,
+        permanent=True,
+        code=535,
+        message="5.7.8 Authentication credentials invalid",
+        hint="Check the Username and Password of this MTA.",
+    )
+    assert snap_compare(
+        make_app(populated),
+        terminal_size=size,
+        run_before=then(_result(failed, [*TRANSCRIPT[:9], "<<< 535 5.7.8 Authentication credentials invalid"])),
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_edit_host(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("h")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("h")))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_admin_dialog(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("A")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("A")))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_remove_confirmation(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("down", "delete")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("down", "delete")))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_help(snap_compare: Any, populated: Engine, size: Size) -> None:
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("question_mark")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("question_mark")))
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_test_dialog_running(
-    snap_compare: Any, populated: Engine, size: Size, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_test_dialog_running(snap_compare: Any, populated: Engine, size: Size, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
     async def never_answers(*args: object) -> None:  # a server that keeps us waiting
         await asyncio.Event().wait()
 
     monkeypatch.setattr("ertui.tui.test_dialog.test_send", never_answers)
-    assert snap_compare(make_app(populated), terminal_size=size,
-                        run_before=then(lambda p: p.press("t", "enter")))
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("t", "enter")))

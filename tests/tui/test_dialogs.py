@@ -23,12 +23,14 @@ async def test_edit_host_previews_the_link_validates_and_saves(store: Engine) ->
         assert pilot.app.screen.query_one("#host-input", Input).value == HOST_NAME
         await type_into(pilot, "#host-input", "Mail.Example.org")
         assert static_text(pilot.app, "#host-preview") == (
-            "Recovery link: https://mail.example.org/reset-password?token=…")
+            "Recovery link: https://mail.example.org/reset-password?token=…"
+        )
         assert not pilot.app.screen.query_one("#host-input-error").display
         await type_into(pilot, "#host-input", "mailhost")
         assert static_text(pilot.app, "#host-input-error") == (
             "Master Server Host Name must be a fully qualified domain name with two or more "
-            "labels, such as mail.example.com.")
+            "labels, such as mail.example.com."
+        )
         await pilot.press("enter")
         assert isinstance(pilot.app.screen, HostDialog)  # not saved
         assert settings.master_host(store).is_default
@@ -42,8 +44,7 @@ async def test_edit_host_previews_the_link_validates_and_saves(store: Engine) ->
 
 async def test_one_field_dialogs_name_their_field(store: Engine) -> None:
     async with make_app(store).run_test(size=(80, 24)) as pilot:
-        for key, label, field in (("h", "Host name", "#host-input"),
-                                  ("A", "Email address", "#admin-email")):
+        for key, label, field in (("h", "Host name", "#host-input"), ("A", "Email address", "#admin-email")):
             await pilot.press(key)
             row = pilot.app.screen.query_one(field).parent
             assert row is not None
@@ -87,8 +88,22 @@ async def test_help_lists_every_key_of_the_screen(store: Engine) -> None:
         await pilot.press("question_mark")
         assert isinstance(pilot.app.screen, HelpScreen)
         keys = {desc: k for k, desc, _ in pilot.app.screen.rows}
-        for desc in ("Add MTA", "Edit", "Remove", "Test", "On/Off", "Details", "Expand",
-                     "Collapse", "Host", "Admin", "Queue", "Pause", "Help", "Quit"):
+        for desc in (
+            "Add MTA",
+            "Edit",
+            "Remove",
+            "Test",
+            "On/Off",
+            "Details",
+            "Expand",
+            "Collapse",
+            "Host",
+            "Admin",
+            "Queue",
+            "Pause",
+            "Help",
+            "Quit",
+        ):
             assert desc in keys, desc
         assert keys["Remove"] == "del"
         assert keys["Admin"] == "A"
@@ -115,8 +130,7 @@ async def test_help_at_80_columns_cuts_nothing_and_quit_is_one_row(store: Engine
         quits = [(keys, tip) for keys, desc, tip in help_screen.rows if desc == "Quit"]
         assert quits == [("q / ^q", "Quit the console (the worker finishes what it sends)")]
         table = help_screen.query_one("#help-table")
-        shown = "\n".join(strip.text for strip in table.render_lines(
-            Region(0, 0, table.size.width, table.size.height)))
+        shown = "\n".join(strip.text for strip in table.render_lines(Region(0, 0, table.size.width, table.size.height)))
         assert "…" not in shown
         words = set(shown.split())
         for _, _, tip in help_screen.rows:
@@ -133,8 +147,7 @@ async def test_help_of_a_form_with_a_field_focused_keeps_its_columns(store: Engi
         help_screen = pilot.app.screen
         assert isinstance(help_screen, HelpScreen)
         table = help_screen.query_one("#help-table")
-        shown = "\n".join(strip.text for strip in table.render_lines(
-            Region(0, 0, table.size.width, table.size.height)))
+        shown = "\n".join(strip.text for strip in table.render_lines(Region(0, 0, table.size.width, table.size.height)))
         assert "What it does" in shown.splitlines()[0]
         box = help_screen.query_one("#help-box")
         assert str(box.border_title) == "Keys — Add New MTA"  # not the class name
@@ -149,8 +162,9 @@ async def test_palette_offers_actions_by_name(store: Engine) -> None:
         await pilot.press("colon")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
         await pilot.press(*"add mta")
-        await wait_for(pilot, lambda: "Add MTA" in str(
-            pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt))
+        await wait_for(
+            pilot, lambda: "Add MTA" in str(pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt)
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, MtaForm))
         await pilot.press("escape")
@@ -158,8 +172,9 @@ async def test_palette_offers_actions_by_name(store: Engine) -> None:
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
         await pilot.press(*"administrator")
-        await wait_for(pilot, lambda: "Admin" in str(
-            pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt))
+        await wait_for(
+            pilot, lambda: "Admin" in str(pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt)
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, AdminDialog))
 

@@ -8,15 +8,18 @@ from textual.markup import to_content
 from ertui.tui.literal import literal
 
 
-@pytest.mark.parametrize("text", [
-    "Backup [DC2]",
-    "[bold]Relay[/] [red]x",
-    "550 [Errno 5] no [link=x]",
-    "a \\[b] c",
-    "trailing backslash \\",
-    "[/]",
-    "@[click=app.quit]",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Backup [DC2]",
+        "[bold]Relay[/] [red]x",
+        "550 [Errno 5] no [link=x]",
+        "a \\[b] c",
+        "trailing backslash \\",
+        "[/]",
+        "@[click=app.quit]",
+    ],
+)
 def test_literal_renders_exactly_the_text(text: str) -> None:
     assert to_content(literal(text)).plain == text
 

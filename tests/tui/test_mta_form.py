@@ -37,9 +37,16 @@ async def test_fields_are_in_the_web_console_order(store: Engine) -> None:
         assert isinstance(pilot.app.screen, MtaForm)
         labels = [str(lbl.render()) for lbl in pilot.app.screen.query(".form-label").results(Label)]
         assert labels == [
-            "Description", "Host Name", "Host Port", "Enable SSL", "Enable STARTTLS",
-            "Use User/Pass Authorization", "Username", "Password",
-            "Max. Concurrent Connections", "Verify TLS certificate",
+            "Description",
+            "Host Name",
+            "Host Port",
+            "Enable SSL",
+            "Enable STARTTLS",
+            "Use User/Pass Authorization",
+            "Username",
+            "Password",
+            "Max. Concurrent Connections",
+            "Verify TLS certificate",
         ]
         assert pilot.app.screen.focused is pilot.app.screen.query_one("#description")
         assert not pilot.app.screen.query_one("#auth-fields").display
@@ -81,8 +88,7 @@ async def test_add_through_the_form_saves_and_lists_it(store: Engine) -> None:
         await pilot.pause()
         assert isinstance(pilot.app.screen, SettingsScreen)
         (mta,) = mtas.list_mtas(store)
-        assert (mta.description, mta.host, mta.port, mta.security) == (
-            "Relay", "smtp.example.com", 587, "starttls")
+        assert (mta.description, mta.host, mta.port, mta.security) == ("Relay", "smtp.example.com", 587, "starttls")
         assert (mta.use_auth, mta.username, mta.max_connections) == (True, "alice", 3)
         assert mta.password_enc and "pa ss" not in mta.password_enc
         assert Vault.load().decrypt(mta.password_enc) == "pa ss[w]ord"
@@ -96,39 +102,36 @@ async def test_each_field_shows_the_core_sentence(store: Engine) -> None:
         screen = pilot.app.screen
         await type_into(pilot, "#host", "smtp://mail.example.com")
         await pilot.press("tab")  # leaving the field checks it
-        assert str(screen.query_one("#host-error").render()) == (
-            "Host Name must not include a scheme such as smtp://.")
+        assert str(screen.query_one("#host-error").render()) == ("Host Name must not include a scheme such as smtp://.")
         await type_into(pilot, "#host", "mail.example.com")
         assert not screen.query_one("#host-error").display  # fixed: the sentence goes
         await type_into(pilot, "#port", "99999")
         await type_into(pilot, "#max", "0")
         await pilot.press("ctrl+s")
         assert isinstance(pilot.app.screen, MtaForm)
-        assert str(screen.query_one("#description-error").render()) == (
-            "Description must be 1 to 100 characters long.")
-        assert str(screen.query_one("#port-error").render()) == (
-            "Host Port must be a whole number from 1 to 65535.")
+        assert str(screen.query_one("#description-error").render()) == ("Description must be 1 to 100 characters long.")
+        assert str(screen.query_one("#port-error").render()) == ("Host Port must be a whole number from 1 to 65535.")
         assert str(screen.query_one("#max-error").render()) == (
-            "Max. Concurrent Connections must be a whole number from 1 to 100.")
+            "Max. Concurrent Connections must be a whole number from 1 to 100."
+        )
         await type_into(pilot, "#description", "taken")
         await type_into(pilot, "#port", "25")
         await type_into(pilot, "#max", "5")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(pilot.app.screen, MtaForm)
-        assert "'taken' is already used by another MTA" in str(
-            screen.query_one("#description-error").render())
+        assert "'taken' is already used by another MTA" in str(screen.query_one("#description-error").render())
         await _toggle(pilot, "use_auth")
         await type_into(pilot, "#description", "Second")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert str(screen.query_one("#username-error").render()) == (
-            "Username must be 1 to 255 characters long.")
+        assert str(screen.query_one("#username-error").render()) == ("Username must be 1 to 255 characters long.")
         await type_into(pilot, "#username", "bob")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert str(screen.query_one("#password-error").render()) == (
-            "Password is required when User/Pass Authorization is on.")
+            "Password is required when User/Pass Authorization is on."
+        )
         assert len(mtas.list_mtas(store)) == 1  # nothing written on bad input
 
 
@@ -143,8 +146,14 @@ async def test_escape_cancels_without_saving(store: Engine) -> None:
 
 
 async def test_edit_keeps_the_stored_password_when_left_empty(store: Engine) -> None:
-    mtas.add(store, description="Relay", host="smtp.example.com", security=Security.SSL,
-             username="alice", password="first-secret")
+    mtas.add(
+        store,
+        description="Relay",
+        host="smtp.example.com",
+        security=Security.SSL,
+        username="alice",
+        password="first-secret",
+    )
     async with make_app(store).run_test(size=(80, 24)) as pilot:
         await pilot.press("e")
         screen = pilot.app.screen

@@ -18,21 +18,25 @@ from tests.tui.helpers import static_text, table_rows
 
 
 def _two(engine: Engine) -> None:
-    mtas.add(engine, description="Relay", host="smtp.example.com",
-             security=Security.STARTTLS, username="alice", password="s3cret!")
+    mtas.add(
+        engine,
+        description="Relay",
+        host="smtp.example.com",
+        security=Security.STARTTLS,
+        username="alice",
+        password="s3cret!",
+    )
     mtas.add(engine, description="Backup", host="10.0.0.5", port=2525, enabled=False)
 
 
 async def test_lists_every_mta_with_its_settings(store: Engine) -> None:
     _two(store)
-    mtas.record_failure(store, 2, "Connection refused by 10.0.0.5:2525",
-                        when=FIXED_NOW - timedelta(minutes=3))
+    mtas.record_failure(store, 2, "Connection refused by 10.0.0.5:2525", when=FIXED_NOW - timedelta(minutes=3))
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert isinstance(pilot.app.screen, SettingsScreen)
         rows = table_rows(pilot.app)
-        assert rows[0][:7] == ["◀ smtp.example.com", "Relay", "587", "STARTTLS", "alice", "5",
-                               "Enabled"]
+        assert rows[0][:7] == ["◀ smtp.example.com", "Relay", "587", "STARTTLS", "alice", "5", "Enabled"]
         assert rows[0][7] == "never used"
         assert rows[1][:7] == ["◀ 10.0.0.5", "Backup", "2525", "None", "—", "5", "Disabled"]
         assert rows[1][7] == "✗ 3 min ago"
@@ -40,8 +44,9 @@ async def test_lists_every_mta_with_its_settings(store: Engine) -> None:
 
 async def test_enter_right_left_expand_and_collapse_details(store: Engine) -> None:
     _two(store)
-    mtas.record_failure(store, 2, "Connection refused by 10.0.0.5:2525 (the full text)",
-                        when=FIXED_NOW - timedelta(hours=2))
+    mtas.record_failure(
+        store, 2, "Connection refused by 10.0.0.5:2525 (the full text)", when=FIXED_NOW - timedelta(hours=2)
+    )
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         detail = pilot.app.screen.query_one(MtaDetail)
         assert not detail.display
@@ -237,9 +242,7 @@ async def test_details_count_connections_of_every_worker_on_the_store(store: Eng
         assert "Open connections now: 0 (all workers)" in static_text(pilot.app, "#detail-text")
 
 
-async def test_a_store_error_is_a_sentence_not_a_crash(
-    store: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_store_error_is_a_sentence_not_a_crash(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy.exc import OperationalError
 
     _two(store)
@@ -257,9 +260,7 @@ async def test_a_store_error_is_a_sentence_not_a_crash(
         assert mtas.get(store, 1).enabled is True
 
 
-async def test_times_are_shown_in_the_local_zone(
-    store: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_times_are_shown_in_the_local_zone(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30, no daylight saving
@@ -280,8 +281,7 @@ async def test_at_80_columns_the_footer_shows_every_key_whole(store: Engine) -> 
     mtas.add(store, description="Relay", host="smtp.example.com")
     async with make_app(store).run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        keys = [k for k in pilot.app.screen.query_one(Footer).children
-                if isinstance(k, FooterKey)]
+        keys = [k for k in pilot.app.screen.query_one(Footer).children if isinstance(k, FooterKey)]
         assert [k.description for k in keys][-1] == "Pause"
         for key in keys:
             assert key.region.right <= 80, (key.description, key.region)

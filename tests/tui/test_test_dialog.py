@@ -35,8 +35,7 @@ async def _run(pilot: Pilot[object]) -> tuple[str, str]:
 async def test_starttls_success_shows_the_sentence_and_reply(
     store: Engine, starttls_server: SmtpServer, trust_ca: Path
 ) -> None:
-    mtas.add(store, description="Relay", host="127.0.0.1", port=starttls_server.port,
-             security=Security.STARTTLS)
+    mtas.add(store, description="Relay", host="127.0.0.1", port=starttls_server.port, security=Security.STARTTLS)
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("t")
         assert pilot.app.screen.query_one("#to", Input).value == "admin@example.com"
@@ -63,9 +62,7 @@ async def test_refused_connection_shows_kind_text_and_hint(store: Engine) -> Non
         assert "refused" in (mtas.get(store, 1).last_error or "")
 
 
-async def test_recipient_refused_shows_code_and_server_text(
-    store: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_recipient_refused_shows_code_and_server_text(store: Engine, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.rcpt_reply = "550 5.1.1 [nobody] here"
     mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
     async with make_app(store).run_test(size=(100, 30)) as pilot:
@@ -78,8 +75,7 @@ async def test_recipient_refused_shows_code_and_server_text(
 
 async def test_auth_failure_never_shows_the_password(store: Engine) -> None:
     with SmtpServer("plain", auth={"alice": "right-one"}) as server:
-        mtas.add(store, description="Relay", host="127.0.0.1", port=server.port,
-                 username="alice", password="wrong-one")
+        mtas.add(store, description="Relay", host="127.0.0.1", port=server.port, username="alice", password="wrong-one")
         async with make_app(store).run_test(size=(100, 30)) as pilot:
             await pilot.press("t")
             result, transcript = await _run(pilot)
@@ -107,9 +103,7 @@ async def test_escape_cancels_a_running_test_then_closes(store: Engine) -> None:
             assert isinstance(pilot.app.screen, SettingsScreen)
 
 
-async def test_a_bad_address_is_refused_before_sending(
-    store: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_a_bad_address_is_refused_before_sending(store: Engine, smtp_server: SmtpServer) -> None:
     mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("t")
@@ -121,9 +115,7 @@ async def test_a_bad_address_is_refused_before_sending(
         assert smtp_server.received == []
 
 
-async def test_without_admin_address_the_dialog_says_how_to_fix_it(
-    engine: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_without_admin_address_the_dialog_says_how_to_fix_it(engine: Engine, smtp_server: SmtpServer) -> None:
     mtas.add(engine, description="Relay", host="127.0.0.1", port=smtp_server.port)
     async with make_app(engine).run_test(size=(100, 30)) as pilot:
         await pilot.press("t")
@@ -135,9 +127,7 @@ async def test_without_admin_address_the_dialog_says_how_to_fix_it(
 
 
 @pytest.mark.parametrize("saved", [False, True])
-async def test_the_form_tests_its_current_values(
-    store: Engine, smtp_server: SmtpServer, saved: bool
-) -> None:
+async def test_the_form_tests_its_current_values(store: Engine, smtp_server: SmtpServer, saved: bool) -> None:
     if saved:
         mtas.add(store, description="Relay", host="127.0.0.1", port=closed_port())
     async with make_app(store).run_test(size=(80, 24)) as pilot:

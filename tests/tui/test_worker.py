@@ -16,9 +16,7 @@ from tests.tui.conftest import make_app
 from tests.tui.helpers import static_text, wait_for
 
 
-async def test_worker_delivers_live_pauses_resumes_and_stops(
-    store: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_worker_delivers_live_pauses_resumes_and_stops(store: Engine, smtp_server: SmtpServer) -> None:
     mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
     queue.enqueue(store, "one@example.com", "first", "body", MessageKind.NOTIFICATION)
     app = make_app(store, start_worker=True)
@@ -52,8 +50,7 @@ async def test_worker_delivers_live_pauses_resumes_and_stops(
         await pilot.press("q")
         await wait_for(pilot, lambda: app.delivery is None, tries=500)
         assert task is not None and task.is_finished
-    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [
-        "one@example.com", "two@example.com"]
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == ["one@example.com", "two@example.com"]
 
 
 async def test_status_extra_is_shown_and_refreshed(store: Engine) -> None:
@@ -82,9 +79,7 @@ async def test_p_without_a_worker_says_so(store: Engine) -> None:
         assert "Worker off" in static_text(app, "#status-line")
 
 
-async def test_a_crashed_worker_is_reported_not_fatal(
-    store: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_crashed_worker_is_reported_not_fatal(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     async def broken(self: object, once: bool = False) -> None:
         raise RuntimeError("store [vanished]")
 

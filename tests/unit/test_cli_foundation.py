@@ -36,16 +36,38 @@ def listed(run) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
 
 
 def test_add_list_json_has_the_keys_and_no_password(run) -> None:  # type: ignore[no-untyped-def]
-    res = run("mta", "add", "--description", "Gmail", "--host", "smtp.gmail.com", "--starttls",
-              "--username", "ops@example.com", "--password-stdin", "--max-connections", "3",
-              input=SECRET + "\n")
+    res = run(
+        "mta",
+        "add",
+        "--description",
+        "Gmail",
+        "--host",
+        "smtp.gmail.com",
+        "--starttls",
+        "--username",
+        "ops@example.com",
+        "--password-stdin",
+        "--max-connections",
+        "3",
+        input=SECRET + "\n",
+    )
     assert res.exit_code == 0, res.output
     assert "587" in res.stdout
     rows = listed(run)
     assert len(rows) == 1
     row = rows[0]
-    for key in ("id", "description", "host", "port", "security", "use_auth", "username",
-                "max_connections", "enabled", "verify_tls"):
+    for key in (
+        "id",
+        "description",
+        "host",
+        "port",
+        "security",
+        "use_auth",
+        "username",
+        "max_connections",
+        "enabled",
+        "verify_tls",
+    ):
         assert key in row
     assert (row["port"], row["security"], row["use_auth"], row["max_connections"]) == (587, "starttls", True, 3)
     assert SECRET not in json.dumps(rows)
@@ -121,8 +143,18 @@ def test_remove_without_yes_on_a_pipe_refuses(run) -> None:  # type: ignore[no-u
 
 
 def test_auth_edit_keeps_and_replaces_password(run, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    run("mta", "add", "--description", "R", "--host", "a.example.com", "--username", "u",
-        "--password-stdin", input="first\n")
+    run(
+        "mta",
+        "add",
+        "--description",
+        "R",
+        "--host",
+        "a.example.com",
+        "--username",
+        "u",
+        "--password-stdin",
+        input="first\n",
+    )
     assert run("mta", "edit", "R", "--username", "u2").exit_code == 0
     eng = make_engine(db_url)
     assert mtas.config_for(mtas.get(eng, "R")).password == "first"
@@ -138,8 +170,18 @@ def test_auth_edit_keeps_and_replaces_password(run, db_url: str) -> None:  # typ
 def test_password_stdin_that_reads_nothing_is_bad_input(run, db_url: str, stdin: str) -> None:  # type: ignore[no-untyped-def]
     """`echo "$UNSET" | ertui … --password-stdin`: exit 2, nothing changed — not a
     user without a password, nor an MTA "saved" with its old password."""
-    run("mta", "add", "--description", "R", "--host", "a.example.com", "--username", "u",
-        "--password-stdin", input="first\n")
+    run(
+        "mta",
+        "add",
+        "--description",
+        "R",
+        "--host",
+        "a.example.com",
+        "--username",
+        "u",
+        "--password-stdin",
+        input="first\n",
+    )
     res = run("mta", "edit", "R", "--password-stdin", input=stdin)
     assert res.exit_code == 2 and "Password" in res.stderr
     eng = make_engine(db_url)
@@ -179,15 +221,29 @@ def test_admin_show_set(run) -> None:  # type: ignore[no-untyped-def]
 
 def _script(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "d"), XDG_CONFIG_HOME=str(tmp_path / "c"))
-    return subprocess.run([sys.executable, "-m", "ertui", *args], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "ertui", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_real_process_version_env_db_and_no_traceback(tmp_path: Path) -> None:
     assert _script(tmp_path, "--version").stdout.startswith("ertui, version")
     db = tmp_path / "via-env.db"
-    res = _script(tmp_path, "--db", str(db), "mta", "add", "--description", "R", "--host",
-                  "a.example.com", "--username", "u", "--password-stdin", stdin=SECRET + "\n")
+    res = _script(
+        tmp_path,
+        "--db",
+        str(db),
+        "mta",
+        "add",
+        "--description",
+        "R",
+        "--host",
+        "a.example.com",
+        "--username",
+        "u",
+        "--password-stdin",
+        stdin=SECRET + "\n",
+    )
     assert res.returncode == 0, res.stderr
     assert SECRET.encode() not in db.read_bytes()
     bad = tmp_path / "bad.db"
@@ -206,9 +262,28 @@ def test_password_stdin_typed_at_a_terminal_is_not_echoed(tmp_path: Path) -> Non
     master, slave = os.openpty()
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "d"), XDG_CONFIG_HOME=str(tmp_path / "c"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ertui", "--db", str(tmp_path / "s.db"), "mta", "add",
-         "--description", "R", "--host", "a.example.com", "--username", "u", "--password-stdin"],
-        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "ertui",
+            "--db",
+            str(tmp_path / "s.db"),
+            "mta",
+            "add",
+            "--description",
+            "R",
+            "--host",
+            "a.example.com",
+            "--username",
+            "u",
+            "--password-stdin",
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
     os.close(slave)
     screen = b""
     typed = False

@@ -48,9 +48,7 @@ def test_saved_mta_accepted_exits_0(ready: Engine, db_url: str, smtp_server: Smt
     mtas.add(ready, description="Relay", host="127.0.0.1", port=smtp_server.port)
     result = run(db_url, "Relay", "--to", TO)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == (
-        "Email server accepted mail for delivery: 250 2.0.0 Ok: queued as TEST00001"
-    )
+    assert result.stdout.strip() == ("Email server accepted mail for delivery: 250 2.0.0 Ok: queued as TEST00001")
     assert smtp_server.received[0].rcpt_tos == [TO]
 
 
@@ -77,11 +75,8 @@ def test_refused_port_by_id_exits_1(ready: Engine, db_url: str) -> None:
     assert "Hint: nothing listens on port" in result.stdout
 
 
-def test_transcript_option_prints_the_dialogue(
-    ready: Engine, db_url: str, smtp_server: SmtpServer
-) -> None:
-    result = run(db_url, "--host", "127.0.0.1", "--port", str(smtp_server.port),
-                 "--to", TO, "--transcript")
+def test_transcript_option_prints_the_dialogue(ready: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+    result = run(db_url, "--host", "127.0.0.1", "--port", str(smtp_server.port), "--to", TO, "--transcript")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "C: EHLO mail.example.org" in lines
@@ -90,23 +85,33 @@ def test_transcript_option_prints_the_dialogue(
 
 
 def test_json_has_the_documented_shape(ready: Engine, db_url: str) -> None:
-    result = run(db_url, "--host", "127.0.0.1", "--port", str(closed_port()),
-                 "--to", TO, "--json")
+    result = run(db_url, "--host", "127.0.0.1", "--port", str(closed_port()), "--to", TO, "--json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert set(data) == {"ok", "kind", "permanent", "code", "message", "hint", "transcript"}
-    assert (data["ok"], data["kind"], data["permanent"], data["code"]) == (
-        False, "refused", False, None
-    )
+    assert (data["ok"], data["kind"], data["permanent"], data["code"]) == (False, "refused", False, None)
     assert data["hint"] and isinstance(data["transcript"], list)
 
 
 def test_unsaved_starttls_with_password_from_stdin(
     ready: Engine, db_url: str, auth_server: SmtpServer, trust_ca: Path
 ) -> None:
-    result = run(db_url, "--host", "127.0.0.1", "--port", str(auth_server.port), "--starttls",
-                 "--username", "mailer", "--password-stdin", "--to", TO,
-                 "--transcript", "--json", stdin=SECRET + "\n")
+    result = run(
+        db_url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(auth_server.port),
+        "--starttls",
+        "--username",
+        "mailer",
+        "--password-stdin",
+        "--to",
+        TO,
+        "--transcript",
+        "--json",
+        stdin=SECRET + "\n",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["ok"] is True and data["kind"] is None
@@ -120,9 +125,21 @@ def test_wrong_password_exits_1_and_never_shows_it(
     ready: Engine, db_url: str, auth_server: SmtpServer, trust_ca: Path
 ) -> None:
     wrong = "not-the-" + SECRET
-    result = run(db_url, "--host", "127.0.0.1", "--port", str(auth_server.port), "--starttls",
-                 "--username", "mailer", "--password-stdin", "--to", TO, "--transcript",
-                 stdin=wrong + "\n")
+    result = run(
+        db_url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(auth_server.port),
+        "--starttls",
+        "--username",
+        "mailer",
+        "--password-stdin",
+        "--to",
+        TO,
+        "--transcript",
+        stdin=wrong + "\n",
+    )
     assert result.exit_code == 1
     assert "Test failed: auth_failed 535" in result.stdout
     assert "Hint: the server rejected the username or password" in result.stdout
@@ -130,9 +147,7 @@ def test_wrong_password_exits_1_and_never_shows_it(
     assert base64.b64encode(wrong.encode()).decode().rstrip("=") not in result.output
 
 
-def test_unknown_ca_then_no_verify_tls(
-    ready: Engine, db_url: str, ssl_server: SmtpServer
-) -> None:
+def test_unknown_ca_then_no_verify_tls(ready: Engine, db_url: str, ssl_server: SmtpServer) -> None:
     base = ["--host", "127.0.0.1", "--port", str(ssl_server.port), "--ssl", "--to", TO]
     verified = run(db_url, *base)
     assert verified.exit_code == 1
@@ -144,8 +159,7 @@ def test_unknown_ca_then_no_verify_tls(
 def test_hidden_timeout_makes_a_silent_port_fail_fast(ready: Engine, db_url: str) -> None:
     server, script = silent_server()
     with server as srv:
-        result = run(db_url, "--host", "127.0.0.1", "--port", str(srv.port), "--to", TO,
-                     "--timeout", "0.3", "--json")
+        result = run(db_url, "--host", "127.0.0.1", "--port", str(srv.port), "--to", TO, "--timeout", "0.3", "--json")
         script.wait_done()
     assert result.exit_code == 1
     assert json.loads(result.stdout)["kind"] == "timeout"
@@ -153,9 +167,7 @@ def test_hidden_timeout_makes_a_silent_port_fail_fast(ready: Engine, db_url: str
     assert "--timeout" not in help_text
 
 
-def test_no_admin_address_exits_1_before_connecting(
-    engine: Engine, db_url: str, smtp_server: SmtpServer
-) -> None:
+def test_no_admin_address_exits_1_before_connecting(engine: Engine, db_url: str, smtp_server: SmtpServer) -> None:
     result = run(db_url, "--host", "127.0.0.1", "--port", str(smtp_server.port), "--to", TO)
     assert result.exit_code == 1
     assert "no email address" in result.stderr
@@ -183,11 +195,20 @@ def test_bad_input_exits_2(ready: Engine, db_url: str, args: list[str], words: s
     assert words in result.stderr
 
 
-def test_username_without_password_exits_2(
-    ready: Engine, db_url: str, smtp_server: SmtpServer
-) -> None:
-    result = run(db_url, "--host", "127.0.0.1", "--port", str(smtp_server.port),
-                 "--username", "mailer", "--password-stdin", "--to", TO, stdin="\n")
+def test_username_without_password_exits_2(ready: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+    result = run(
+        db_url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(smtp_server.port),
+        "--username",
+        "mailer",
+        "--password-stdin",
+        "--to",
+        TO,
+        stdin="\n",
+    )
     assert result.exit_code == 2
     assert "Password" in result.stderr
     assert smtp_server.connections_total == 0
@@ -204,22 +225,45 @@ def test_unknown_saved_mta_exits_1(ready: Engine, db_url: str) -> None:
     [([], 25), (["--ssl"], 465), (["--starttls"], 587)],
 )
 def test_port_follows_the_mode_when_not_given(flags: list[str], port: int) -> None:
-    config = _config(None, None, "mx.example.com", None,  # type: ignore[arg-type]
-                     "--ssl" in flags, "--starttls" in flags, None, False, False)
+    config = _config(
+        None,
+        None,
+        "mx.example.com",
+        None,  # type: ignore[arg-type]
+        "--ssl" in flags,
+        "--starttls" in flags,
+        None,
+        False,
+        False,
+    )
     assert config.port == port
     assert config.security == {25: Security.NONE, 465: Security.SSL, 587: Security.STARTTLS}[port]
 
 
-def test_console_script_subprocess(
-    ready: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path
-) -> None:
+def test_console_script_subprocess(ready: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
     exe = Path("/work/venv/bin/ertui")
     if not exe.exists():
         pytest.skip("the console script is not installed at /work/venv/bin/ertui")
     proc = subprocess.run(
-        [str(exe), "--db", db_url, "mta", "test", "--host", "127.0.0.1",
-         "--port", str(smtp_server.port), "--to", TO, "--json"],
-        capture_output=True, text=True, timeout=60, env=dict(os.environ), check=False,
+        [
+            str(exe),
+            "--db",
+            db_url,
+            "mta",
+            "test",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(smtp_server.port),
+            "--to",
+            TO,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["message"].startswith("Email server accepted mail")

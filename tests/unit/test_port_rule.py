@@ -15,9 +15,19 @@ N, S, T = Security.NONE, Security.SSL, Security.STARTTLS
 @pytest.mark.parametrize(
     ("current", "mode", "expected"),
     [
-        (None, N, 25), (None, S, 465), (None, T, 587),
-        (25, S, 465), (25, T, 587), (465, N, 25), (465, T, 587), (587, S, 465), (587, N, 25),
-        (2525, S, 2525), (2525, T, 2525), (2525, N, 2525), (10025, S, 10025),
+        (None, N, 25),
+        (None, S, 465),
+        (None, T, 587),
+        (25, S, 465),
+        (25, T, 587),
+        (465, N, 25),
+        (465, T, 587),
+        (587, S, 465),
+        (587, N, 25),
+        (2525, S, 2525),
+        (2525, T, 2525),
+        (2525, N, 2525),
+        (10025, S, 10025),
     ],
 )
 def test_port_for_mode(current: int | None, mode: Security, expected: int) -> None:
@@ -33,15 +43,24 @@ def test_ssl_and_starttls_exclude_each_other() -> None:
 @pytest.mark.parametrize(
     ("current", "ssl", "starttls", "expected"),
     [
-        (N, None, None, None), (S, None, None, None), (T, None, None, None),
-        (N, True, None, S), (T, True, False, S), (S, None, True, T), (S, False, True, T),
-        (S, False, None, N), (T, None, False, N), (S, False, False, N),
+        (N, None, None, None),
+        (S, None, None, None),
+        (T, None, None, None),
+        (N, True, None, S),
+        (T, True, False, S),
+        (S, None, True, T),
+        (S, False, True, T),
+        (S, False, None, N),
+        (T, None, False, N),
+        (S, False, False, N),
         # switching off the mode that is not on changes nothing
-        (S, None, False, None), (T, False, None, None), (N, False, False, None),
+        (S, None, False, None),
+        (T, False, None, None),
+        (N, False, False, None),
     ],
 )
 def test_security_switches_on_an_existing_mta(
-        current: Security, ssl: bool | None, starttls: bool | None, expected: Security | None
+    current: Security, ssl: bool | None, starttls: bool | None, expected: Security | None
 ) -> None:
     assert mtas.security_change(current, ssl, starttls) is expected
 
@@ -58,8 +77,11 @@ def test_add_port(engine: Engine, security: Security, port: int | str | None, ex
 @pytest.mark.parametrize(
     ("start", "start_port", "change", "expected"),
     [
-        (N, None, T, 587), (T, None, S, 465), (S, None, N, 25),
-        (N, 2525, T, 2525), (T, 2587, N, 2587),
+        (N, None, T, 587),
+        (T, None, S, 465),
+        (S, None, N, 25),
+        (N, 2525, T, 2525),
+        (T, 2587, N, 2587),
     ],
 )
 def test_edit_follows_mode_unless_typed(

@@ -42,16 +42,18 @@ def test_link_uses_the_stored_host_and_follows_changes(ready: Engine) -> None:
     assert link == recovery.reset_link("er.example.com", token)
     assert link.startswith("https://er.example.com/reset-password?token=")
     msg = queue.get_message(ready, req.message_id)
-    assert (msg.kind, msg.recipient, msg.sender) == (MessageKind.PASSWORD_RECOVERY.value,
-                                                      "alice@example.com", "admin@er.example.com")
+    assert (msg.kind, msg.recipient, msg.sender) == (
+        MessageKind.PASSWORD_RECOVERY.value,
+        "alice@example.com",
+        "admin@er.example.com",
+    )
     settings.set_master_host(ready, "master.corp.example.net")
     req2 = recovery.request_recovery(ready, "alice")
     link2, _ = _link_token(ready, req2.message_id)
     assert link2.startswith("https://master.corp.example.net/reset-password?token=")
 
 
-def test_no_link_with_a_host_name_that_is_not_an_fqdn(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_link_with_a_host_name_that_is_not_an_fqdn(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never set, the name is this host's; where that is no FQDN ('localhost'), a
     link would fail exactly as the web console's did: refuse, say how to fix it."""
     settings.set_admin_email(engine, "admin@er.example.com")
@@ -163,8 +165,9 @@ def test_mailer_enqueues_and_validates_like_the_cli(engine: Engine, db_url: str)
     assert {queue.get_message(engine, i).kind for i in ids} == {"notification"}
     with pytest.raises(ValueError) as err:
         mailer.send("not an address", "Subject", "body")
-    res = CliRunner().invoke(cli, ["--db", db_url, "send", "--to", "not an address", "--subject", "Subject",
-                                   "--body", "body"])
+    res = CliRunner().invoke(
+        cli, ["--db", db_url, "send", "--to", "not an address", "--subject", "Subject", "--body", "body"]
+    )
     assert res.exit_code == 2
     assert str(err.value) in res.stderr
     with pytest.raises(ValueError, match="line breaks"):
@@ -181,8 +184,10 @@ def test_user_cli(db_url: str, engine: Engine) -> None:
     def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
         return r.invoke(cli, ["--db", db_url, *args], input=input)
 
-    assert run("user", "add", "dave", "--email", "dave@example.com", "--password-stdin",
-               input="first-pass-1\n").exit_code == 0
+    assert (
+        run("user", "add", "dave", "--email", "dave@example.com", "--password-stdin", input="first-pass-1\n").exit_code
+        == 0
+    )
     rows = json.loads(run("user", "list", "--json").stdout)
     assert [(u["username"], u["email"]) for u in rows] == [
         ("admin", "admin@er.example.com"),

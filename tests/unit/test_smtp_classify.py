@@ -29,16 +29,16 @@ def wrapped(outer: BaseException, cause: BaseException) -> BaseException:
 
 
 def test_dns_failure() -> None:
-    exc = wrapped(aiosmtplib.SMTPConnectError("Error connecting"),
-                  socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    exc = wrapped(
+        aiosmtplib.SMTPConnectError("Error connecting"), socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    )
     o = classify(exc, "connect", CFG)
     assert (o.kind, o.permanent) == (ErrorKind.DNS, False)
     assert o.message == "mx.example.com cannot be resolved: Name or service not known"
 
 
 def test_unreachable_host_is_refused_with_the_reason() -> None:
-    exc = wrapped(aiosmtplib.SMTPConnectError("Error connecting"),
-                  OSError(errno.EHOSTUNREACH, "No route to host"))
+    exc = wrapped(aiosmtplib.SMTPConnectError("Error connecting"), OSError(errno.EHOSTUNREACH, "No route to host"))
     o = classify(exc, "connect", CFG)
     assert o.kind == ErrorKind.REFUSED
     assert "No route to host" in o.message
@@ -88,9 +88,7 @@ def test_helo_refused_points_at_the_master_host_name() -> None:
 
 
 def test_all_recipients_refused_uses_the_first_reply() -> None:
-    exc = aiosmtplib.SMTPRecipientsRefused(
-        [aiosmtplib.SMTPRecipientRefused(550, "5.1.1 unknown", "x@example.com")]
-    )
+    exc = aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(550, "5.1.1 unknown", "x@example.com")])
     o = classify(exc, "rcpt", CFG)
     assert (o.kind, o.code, o.permanent) == (ErrorKind.RECIPIENT_REFUSED, 550, True)
 

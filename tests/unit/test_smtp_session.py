@@ -41,9 +41,9 @@ def failed(outcome: Outcome, kind: ErrorKind) -> None:
     assert not outcome.ok, outcome
     assert outcome.kind == kind, outcome
     assert outcome.hint, "every failure carries a hint for the operator"
-    assert outcome.mta_failure is (kind not in {
-        ErrorKind.SENDER_REFUSED, ErrorKind.RECIPIENT_REFUSED, ErrorKind.DATA_REFUSED
-    })
+    assert outcome.mta_failure is (
+        kind not in {ErrorKind.SENDER_REFUSED, ErrorKind.RECIPIENT_REFUSED, ErrorKind.DATA_REFUSED}
+    )
 
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
@@ -113,6 +113,7 @@ def auth_ssl_server(server_ssl_ctx: ssl.SSLContext) -> Iterator[SmtpServer]:
 
 # -- sessions that deliver ----------------------------------------------------
 
+
 async def test_plain_session_delivers_and_keeps_the_queue_id(smtp_server: SmtpServer) -> None:
     outcome = await send_one(cfg(smtp_server.port))
     assert outcome.ok and outcome.code == 250
@@ -136,9 +137,7 @@ async def test_ssl_session_delivers(ssl_server: SmtpServer, trust_ca: Path) -> N
     assert len(ssl_server.received) == 1
 
 
-async def test_starttls_session_delivers_over_tls(
-    starttls_server: SmtpServer, trust_ca: Path
-) -> None:
+async def test_starttls_session_delivers_over_tls(starttls_server: SmtpServer, trust_ca: Path) -> None:
     transcript = Transcript()
     outcome = await send_one(cfg(starttls_server.port, Security.STARTTLS), transcript)
     assert outcome.ok, outcome
@@ -150,15 +149,11 @@ async def test_starttls_session_delivers_over_tls(
 
 async def test_many_messages_over_one_session(smtp_server: SmtpServer) -> None:
     session = SmtpSession(cfg(smtp_server.port), HELO)
-    outcomes = [
-        await session.send("a@example.com", f"r{i}@example.com", MSG) for i in range(5)
-    ]
+    outcomes = [await session.send("a@example.com", f"r{i}@example.com", MSG) for i in range(5)]
     assert session.is_open
     await session.close()
     assert not session.is_open
-    assert [o.message for o in outcomes] == [
-        f"2.0.0 Ok: queued as TEST{i:05d}" for i in range(1, 6)
-    ]
+    assert [o.message for o in outcomes] == [f"2.0.0 Ok: queued as TEST{i:05d}" for i in range(1, 6)]
     assert [r.rcpt_tos for r in smtp_server.received] == [[f"r{i}@example.com"] for i in range(5)]
     assert smtp_server.connections_total == 1
 
@@ -186,11 +181,11 @@ async def test_non_ascii_body_is_sent_as_8bitmime(smtp_server: SmtpServer) -> No
 
 # -- authentication -------------------------------------------------------------
 
-async def test_auth_succeeds_after_starttls(
-    auth_starttls_server: SmtpServer, trust_ca: Path
-) -> None:
-    config = cfg(auth_starttls_server.port, Security.STARTTLS, use_auth=True,
-                 username="mailer", password="right-password")
+
+async def test_auth_succeeds_after_starttls(auth_starttls_server: SmtpServer, trust_ca: Path) -> None:
+    config = cfg(
+        auth_starttls_server.port, Security.STARTTLS, use_auth=True, username="mailer", password="right-password"
+    )
     outcome = await send_one(config)
     assert outcome.ok, outcome
     assert auth_starttls_server.auth_attempts == ["mailer"]
@@ -198,16 +193,12 @@ async def test_auth_succeeds_after_starttls(
 
 
 async def test_auth_succeeds_over_ssl(auth_ssl_server: SmtpServer, trust_ca: Path) -> None:
-    config = cfg(auth_ssl_server.port, Security.SSL, use_auth=True,
-                 username="mailer", password="right-password")
+    config = cfg(auth_ssl_server.port, Security.SSL, use_auth=True, username="mailer", password="right-password")
     assert (await send_one(config)).ok
 
 
-async def test_wrong_password_is_auth_failed_without_hanging(
-    auth_starttls_server: SmtpServer, trust_ca: Path
-) -> None:
-    config = cfg(auth_starttls_server.port, Security.STARTTLS, use_auth=True,
-                 username="mailer", password="wrong")
+async def test_wrong_password_is_auth_failed_without_hanging(auth_starttls_server: SmtpServer, trust_ca: Path) -> None:
+    config = cfg(auth_starttls_server.port, Security.STARTTLS, use_auth=True, username="mailer", password="wrong")
     outcome = await send_one(config)
     failed(outcome, ErrorKind.AUTH_FAILED)
     assert outcome.code == 535
@@ -221,8 +212,7 @@ async def test_wrong_password_is_auth_failed_without_hanging(
 async def test_auth_not_offered_on_a_plain_connection(
     auth_starttls_server: SmtpServer,
 ) -> None:
-    config = cfg(auth_starttls_server.port, Security.NONE, use_auth=True,
-                 username="mailer", password="right-password")
+    config = cfg(auth_starttls_server.port, Security.NONE, use_auth=True, username="mailer", password="right-password")
     outcome = await send_one(config)
     failed(outcome, ErrorKind.AUTH_UNSUPPORTED)
     assert "STARTTLS" in outcome.hint
@@ -230,6 +220,7 @@ async def test_auth_not_offered_on_a_plain_connection(
 
 
 # -- TLS mode mismatches and certificates --------------------------------------
+
 
 async def test_ssl_against_a_plain_port(smtp_server: SmtpServer, trust_ca: Path) -> None:
     outcome = await send_one(cfg(smtp_server.port, Security.SSL, timeout=2.0))
@@ -245,9 +236,7 @@ async def test_ssl_against_a_starttls_port(starttls_server: SmtpServer, trust_ca
 
 
 @pytest.mark.parametrize("security", [Security.NONE, Security.STARTTLS])
-async def test_plain_or_starttls_against_an_ssl_port(
-    ssl_server: SmtpServer, security: Security
-) -> None:
+async def test_plain_or_starttls_against_an_ssl_port(ssl_server: SmtpServer, security: Security) -> None:
     outcome = await send_one(cfg(ssl_server.port, security, timeout=0.5))
     failed(outcome, ErrorKind.PROTOCOL)
     assert "expects SSL" in outcome.message
@@ -374,6 +363,7 @@ async def test_starttls_required_but_not_offered(smtp_server: SmtpServer) -> Non
 
 # -- the network and the greeting -----------------------------------------------
 
+
 async def test_closed_port_is_refused() -> None:
     outcome = await send_one(cfg(closed_port()))
     failed(outcome, ErrorKind.REFUSED)
@@ -409,6 +399,7 @@ async def test_421_greeting_is_an_mta_failure() -> None:
 
 
 # -- replies to the envelope and the data --------------------------------------
+
 
 async def test_451_on_rcpt_is_temporary(smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.rcpt_reply = "451 4.3.0 try again later"

@@ -59,9 +59,7 @@ def assert_no_secret(result: smtp.TestResult) -> None:
         assert form not in text
 
 
-async def test_success_reads_accepted_and_the_server_reply(
-    ready: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_success_reads_accepted_and_the_server_reply(ready: Engine, smtp_server: SmtpServer) -> None:
     result = await smtp.test_send(ready, cfg(smtp_server.port), "ops@example.net")
     assert result.outcome.ok
     assert result.outcome.message == f"{ACCEPTED}: 250 2.0.0 Ok: queued as TEST00001"
@@ -79,18 +77,14 @@ async def test_success_reads_accepted_and_the_server_reply(
     assert msg["Message-ID"].endswith(f"@{MASTER}>")
 
 
-async def test_no_admin_address_refuses_before_connecting(
-    engine: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_no_admin_address_refuses_before_connecting(engine: Engine, smtp_server: SmtpServer) -> None:
     with pytest.raises(settings.NoAdminAddressError) as info:
         await smtp.test_send(engine, cfg(smtp_server.port), "ops@example.net")
     assert str(info.value) == settings.NO_ADMIN_ADDRESS
     assert smtp_server.connections_total == 0
 
 
-async def test_bad_recipient_is_bad_input_before_connecting(
-    ready: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_bad_recipient_is_bad_input_before_connecting(ready: Engine, smtp_server: SmtpServer) -> None:
     with pytest.raises(ValidationError) as info:
         await smtp.test_send(ready, cfg(smtp_server.port), "not an address")
     assert info.value.field == "To"
@@ -100,9 +94,7 @@ async def test_bad_recipient_is_bad_input_before_connecting(
 async def test_tls_transcript_has_version_cipher_subject_and_expiry(
     ready: Engine, starttls_server: SmtpServer, trust_ca: Path
 ) -> None:
-    result = await smtp.test_send(
-        ready, cfg(starttls_server.port, Security.STARTTLS), "ops@example.net"
-    )
+    result = await smtp.test_send(ready, cfg(starttls_server.port, Security.STARTTLS), "ops@example.net")
     assert result.outcome.ok, result.outcome
     lines = "\n".join(result.transcript)
     assert "* TLS established: TLSv1." in lines
@@ -127,9 +119,7 @@ async def test_untrusted_certificate_is_shown_in_the_transcript(
     assert server.received == []
 
 
-async def test_failure_keeps_kind_code_hint_and_transcript(
-    ready: Engine, smtp_server: SmtpServer
-) -> None:
+async def test_failure_keeps_kind_code_hint_and_transcript(ready: Engine, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.rcpt_reply = "550 5.1.1 <ops@example.net>: Recipient address rejected"
     result = await smtp.test_send(ready, cfg(smtp_server.port), "ops@example.net")
     o = result.outcome
@@ -137,27 +127,20 @@ async def test_failure_keeps_kind_code_hint_and_transcript(
     assert "Recipient address rejected" in o.message
     assert "S: 550 5.1.1 <ops@example.net>: Recipient address rejected" in result.transcript
     failed = [line for line in result.transcript if line.startswith("* failed: ")]
-    assert failed == ["* failed: recipient_refused 550: 5.1.1 <ops@example.net>: "
-                      "Recipient address rejected"]
+    assert failed == ["* failed: recipient_refused 550: 5.1.1 <ops@example.net>: Recipient address rejected"]
     assert result.transcript[-4:] == ["C: RSET", "S: 250 OK", "C: QUIT", "S: 221 Bye"]
 
 
-async def test_password_absent_when_auth_succeeds(
-    ready: Engine, auth_server: SmtpServer, trust_ca: Path
-) -> None:
-    config = cfg(auth_server.port, Security.STARTTLS, use_auth=True,
-                 username="mailer", password=SECRET)
+async def test_password_absent_when_auth_succeeds(ready: Engine, auth_server: SmtpServer, trust_ca: Path) -> None:
+    config = cfg(auth_server.port, Security.STARTTLS, use_auth=True, username="mailer", password=SECRET)
     result = await smtp.test_send(ready, config, "ops@example.net")
     assert result.outcome.ok, result.outcome
     assert "C: AUTH PLAIN <redacted>" in result.transcript
     assert_no_secret(result)
 
 
-async def test_password_absent_when_auth_fails(
-    ready: Engine, auth_server: SmtpServer, trust_ca: Path
-) -> None:
-    config = cfg(auth_server.port, Security.STARTTLS, use_auth=True,
-                 username="mailer", password=SECRET + "-wrong")
+async def test_password_absent_when_auth_fails(ready: Engine, auth_server: SmtpServer, trust_ca: Path) -> None:
+    config = cfg(auth_server.port, Security.STARTTLS, use_auth=True, username="mailer", password=SECRET + "-wrong")
     result = await smtp.test_send(ready, config, "ops@example.net")
     assert result.outcome.kind == ErrorKind.AUTH_FAILED
     text = "\n".join(result.transcript)
@@ -227,11 +210,16 @@ async def test_saved_mta_health_is_updated(ready: Engine, smtp_server: SmtpServe
     assert bad_row.last_error is not None and bad_row.last_error.startswith("refused:")
 
 
-async def test_saved_mta_password_is_decrypted_for_auth(
-    ready: Engine, auth_server: SmtpServer, trust_ca: Path
-) -> None:
-    row = mtas.add(ready, description="Auth", host="127.0.0.1", port=auth_server.port,
-                   security=Security.STARTTLS, username="mailer", password=SECRET)
+async def test_saved_mta_password_is_decrypted_for_auth(ready: Engine, auth_server: SmtpServer, trust_ca: Path) -> None:
+    row = mtas.add(
+        ready,
+        description="Auth",
+        host="127.0.0.1",
+        port=auth_server.port,
+        security=Security.STARTTLS,
+        username="mailer",
+        password=SECRET,
+    )
     result = await smtp.test_send(ready, mtas.config_for(row), "ops@example.net")
     assert result.outcome.ok, result.outcome
     assert auth_server.auth_attempts == ["mailer"]

@@ -55,8 +55,17 @@ def test_schema_at_head_and_reopen_is_idempotent(any_db_url: str) -> None:
     eng = make_engine(any_db_url)
     assert current_revision(eng) == HEAD_REVISION
     tables = set(inspect(eng).get_table_names())
-    assert {"mta", "message", "attempt", "setting", "user_account", "recovery_token",
-            "mta_slot", "worker", "alembic_version"} <= tables
+    assert {
+        "mta",
+        "message",
+        "attempt",
+        "setting",
+        "user_account",
+        "recovery_token",
+        "mta_slot",
+        "worker",
+        "alembic_version",
+    } <= tables
     eng.dispose()
     eng2 = make_engine(any_db_url)
     assert current_revision(eng2) == HEAD_REVISION
@@ -88,11 +97,14 @@ def test_unreadable_store_is_a_clear_error(tmp_path: Path) -> None:
         make_engine(str(bad))
 
 
-@pytest.mark.parametrize("url", [
-    "mysql://ops:s3cr3t-pw@127.0.0.1:1/x",  # a driver that is not installed
-    "nosuchdb://ops:s3cr3t-pw@127.0.0.1/x",  # an unknown dialect
-    "postgresql://ops:s3cr3t-pw@127.0.0.1:notaport/x",  # not a valid URL
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://ops:s3cr3t-pw@127.0.0.1:1/x",  # a driver that is not installed
+        "nosuchdb://ops:s3cr3t-pw@127.0.0.1/x",  # an unknown dialect
+        "postgresql://ops:s3cr3t-pw@127.0.0.1:notaport/x",  # not a valid URL
+    ],
+)
 def test_store_errors_never_show_the_url_password(url: str) -> None:
     with pytest.raises(StoreError) as info:
         make_engine(url)
@@ -101,7 +113,8 @@ def test_store_errors_never_show_the_url_password(url: str) -> None:
 
 
 def test_read_only_store_by_sqlite_uri_reads_and_refuses_writes(
-        engine: Engine, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mtas.add(engine, description="r", host="mail.example.com")
     monkeypatch.chdir(tmp_path)
     ro = make_engine(f"sqlite:///file:{db_path}?mode=ro&uri=true")
@@ -115,8 +128,15 @@ def test_read_only_store_by_sqlite_uri_reads_and_refuses_writes(
 
 
 def test_mta_crud(any_engine: Engine) -> None:
-    m = mtas.add(any_engine, description="Gmail", host="smtp.gmail.com", security=Security.STARTTLS,
-                 username="ops@example.com", password=SECRET, max_connections=3)
+    m = mtas.add(
+        any_engine,
+        description="Gmail",
+        host="smtp.gmail.com",
+        security=Security.STARTTLS,
+        username="ops@example.com",
+        password=SECRET,
+        max_connections=3,
+    )
     assert (m.port, m.use_auth, m.max_connections, m.enabled, m.verify_tls) == (587, True, 3, True, True)
     assert mtas.get(any_engine, "gmail").id == m.id
     assert mtas.get(any_engine, str(m.id)).description == "Gmail"
@@ -146,8 +166,7 @@ def test_failed_add_writes_nothing(engine: Engine) -> None:
 
 
 def test_a_config_to_test_is_checked_as_add_checks_it() -> None:
-    cfg = mtas.new_config(host=" mail.example.com ", security=Security.STARTTLS,
-                          username="u", password="pw")
+    cfg = mtas.new_config(host=" mail.example.com ", security=Security.STARTTLS, username="u", password="pw")
     assert (cfg.host, cfg.port, cfg.use_auth, cfg.username) == ("mail.example.com", 587, True, "u")
     assert mtas.new_config(host="h.example.com", password="stray").password is None
     with pytest.raises(ValidationError, match="Password is required"):
@@ -184,8 +203,7 @@ def test_invalid_env_key_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
         Vault.load()
 
 
-def test_key_file_that_cannot_be_made_or_read_is_a_sentence(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_file_that_cannot_be_made_or_read_is_a_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the config folder should be")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(blocker))
@@ -230,7 +248,6 @@ def test_no_engine_at_import_and_core_without_textual(tmp_path: Path) -> None:
         "print('ok')\n"
     )
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "d"), XDG_CONFIG_HOME=str(tmp_path / "c"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "d").exists()

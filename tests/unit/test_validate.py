@@ -14,8 +14,16 @@ LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 
 @pytest.mark.parametrize(
     "value",
-    ["smtp.gmail.com", "localhost", "mx-1.example.org", "127.0.0.1", "::1", "[2001:db8::1]",
-     "a" * 63 + ".example.com", "smtp.example.com."],
+    [
+        "smtp.gmail.com",
+        "localhost",
+        "mx-1.example.org",
+        "127.0.0.1",
+        "::1",
+        "[2001:db8::1]",
+        "a" * 63 + ".example.com",
+        "smtp.example.com.",
+    ],
 )
 def test_host_accepts(value: str) -> None:
     assert validate.host(value)
@@ -86,8 +94,9 @@ def test_port_from_any_text_is_a_port_or_the_sentence(value: str) -> None:
         assert 1 <= n <= 65535 and value.strip().isascii()
 
 
-@pytest.mark.parametrize("value", ["", "abc", "25a", "-1", "1.5", True, "²", "١٢",
-                                   pytest.param("9" * 5000, id="5000-digits")])
+@pytest.mark.parametrize(
+    "value", ["", "abc", "25a", "-1", "1.5", True, "²", "١٢", pytest.param("9" * 5000, id="5000-digits")]
+)
 def test_port_rejects_non_numbers(value: object) -> None:
     with pytest.raises(ValidationError) as err:
         validate.port(value)
@@ -106,8 +115,9 @@ def test_description_trims_and_allows_100() -> None:
     assert validate.description("x" * 100) == "x" * 100
 
 
-@pytest.mark.parametrize(("value", "ok"), [(1, True), (100, True), (0, False), (101, False),
-                                           ("5", True), ("five", False)])
+@pytest.mark.parametrize(
+    ("value", "ok"), [(1, True), (100, True), (0, False), (101, False), ("5", True), ("five", False)]
+)
 def test_max_connections(value: object, ok: bool) -> None:
     if ok:
         assert validate.max_connections(value) == int(value)  # type: ignore[call-overload]
@@ -121,8 +131,9 @@ def test_email_accepts(value: str) -> None:
     assert "@" in validate.email(value)
 
 
-@pytest.mark.parametrize("value", ["", "admin", "admin@", "@example.com", "a b@example.com",
-                                   "admin@example.com\r\nBcc: x@y.z"])
+@pytest.mark.parametrize(
+    "value", ["", "admin", "admin@", "@example.com", "a b@example.com", "admin@example.com\r\nBcc: x@y.z"]
+)
 def test_email_rejects(value: str) -> None:
     with pytest.raises(ValidationError) as err:
         validate.email(value, field="To")
@@ -137,9 +148,15 @@ def test_fqdn_accepts_and_normalizes(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "rule"),
-    [("localhost", "two or more labels"), ("https://er.example.com", "scheme"),
-     ("er.example.com/reset", "path"), ("er.example.com:8443", "port"),
-     ("10.0.0.1", "not an IP address"), ("er.example.com junk", "spaces"), ("", "required")],
+    [
+        ("localhost", "two or more labels"),
+        ("https://er.example.com", "scheme"),
+        ("er.example.com/reset", "path"),
+        ("er.example.com:8443", "port"),
+        ("10.0.0.1", "not an IP address"),
+        ("er.example.com junk", "spaces"),
+        ("", "required"),
+    ],
 )
 def test_fqdn_rejects(value: str, rule: str) -> None:
     with pytest.raises(ValidationError) as err:
