@@ -89,7 +89,7 @@ class Sink:
 
 def prepare_store(tmp: str, port: int, count: int, connections: int) -> tuple[str, list[bytes]]:
     from ertui import mtas, queue, settings
-    from ertui.db import make_engine
+    from ertui.store.engine import make_engine
 
     url = f"sqlite:///{tmp}/drain.db"
     engine = make_engine(url)

@@ -30,7 +30,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("XDG_CONFIG_HOME", str(Path(tmp) / "config"))
         from ertui import queue, settings
-        from ertui.db import make_engine
+        from ertui.store.engine import make_engine
 
         engine = make_engine(args.db or f"sqlite:///{tmp}/bench.db")
         settings.set_admin_email(engine, "admin@example.com")

@@ -33,7 +33,7 @@ TARGET_MIB = 150.0
 
 def fill(db: Path, n: int) -> None:
     from ertui import queue, settings
-    from ertui.db import make_engine
+    from ertui.store.engine import make_engine
 
     engine = make_engine(f"sqlite:///{db}")
     settings.set_admin_email(engine, "admin@example.com")
@@ -65,7 +65,7 @@ def vm(pid: int | str, field: str) -> float:
 async def _pilot(db: Path) -> tuple[float, float, float, int]:
     from textual.widgets import DataTable
 
-    from ertui.db import make_engine
+    from ertui.store.engine import make_engine
     from ertui.tui.app import ErtuiApp
     from ertui.tui.queue_screen import QueueScreen
 

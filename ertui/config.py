@@ -25,7 +25,7 @@ def config_dir() -> Path:
 
 
 def default_db_path() -> Path:
-    return data_dir() / "ertui.db"
+    return data_dir() / "ertui.store.engine"
 
 
 def key_file_path() -> Path:

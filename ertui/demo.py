@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, settings
 from ertui.errors import ErtuiError, NotFoundError
-from ertui.models import MessageKind, Security
+from ertui.store.models import MessageKind, Security
 
 HEALTHY_MTA = "Demo sink"
 BROKEN_MTA = "Broken relay (closed port)"
@@ -225,7 +225,7 @@ def demo_environment(
     """The sink running and the store ready; everything stopped (and a temporary
     store removed) on the way out. ``sink_delay`` slows each delivery down and
     ``trickle_every`` queues one more message every so many seconds (0: off)."""
-    from ertui.db import make_engine
+    from ertui.store.engine import make_engine
 
     tmpdir: Path | None = None
     if not db_url:

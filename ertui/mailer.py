@@ -13,8 +13,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from ertui import queue
-from ertui.db import make_engine
-from ertui.models import MessageKind
+from ertui.store.engine import make_engine
+from ertui.store.models import MessageKind
 
 
 class Mailer:

@@ -1,8 +1,9 @@
-"""The MTA service: list, get, add, edit, remove, enable/disable, and the port rule."""
+"""The MTA service: list, get, add, edit, remove, enable/disable, health, and the Test.
+
+The port rule and the defaults of a new MTA are in ``ertui.mta_rules``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -10,69 +11,14 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from ertui import validate
-from ertui.db import delete_row, session, update_row
+from ertui import settings, validate
 from ertui.errors import NotFoundError, ValidationError
-from ertui.models import MAX_ID, Mta, Security
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, DEFAULT_TIMEOUT, Security, port_for_mode
+from ertui.smtp.outcome import MtaConfig, ProbeResult
+from ertui.store.engine import delete_row, session, update_row
+from ertui.store.models import MAX_ID, Mta
+from ertui.store.vault import Vault
 from ertui.timeutil import iso, utcnow
-from ertui.vault import Vault
-
-DEFAULT_PORTS: dict[Security, int] = {
-    Security.NONE: 25,
-    Security.SSL: 465,
-    Security.STARTTLS: 587,
-}
-MODE_PORTS = frozenset(DEFAULT_PORTS.values())
-DEFAULT_MAX_CONNECTIONS = 5
-DEFAULT_TIMEOUT = 30.0
-
-
-def security_from_flags(ssl: bool, starttls: bool) -> Security:
-    """The mode of a new configuration from its two switches."""
-    return security_change(Security.NONE, ssl or None, starttls or None) or Security.NONE
-
-
-def security_change(current: Security, ssl: bool | None, starttls: bool | None) -> Security | None:
-    """The mode after switches given as on (True), off (False) or left out (None),
-    or None when it does not change. Switching off a mode that is not on (say
-    ``--no-starttls`` on an SSL MTA) leaves the mode as it is."""
-    if ssl and starttls:
-        raise ValidationError("Security", "Enable SSL and Enable STARTTLS exclude each other.")
-    if ssl:
-        return Security.SSL
-    if starttls:
-        return Security.STARTTLS
-    if (ssl is False and current == Security.SSL) or (starttls is False and current == Security.STARTTLS):
-        return Security.NONE
-    return None
-
-
-def port_for_mode(current: int | None, security: Security) -> int:
-    """The port after the security mode changed: a typed port is kept,
-    an empty one or one still at 25/465/587 follows the mode."""
-    if current is None or current in MODE_PORTS:
-        return DEFAULT_PORTS[security]
-    return current
-
-
-@dataclass(frozen=True)
-class MtaConfig:
-    """Everything needed to open an SMTP session, saved or not yet saved."""
-
-    host: str
-    port: int
-    security: Security = Security.NONE
-    use_auth: bool = False
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    verify_tls: bool = True
-    timeout: float = DEFAULT_TIMEOUT
-    id: int | None = None
-    description: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.description or f"{self.host}:{self.port}"
 
 
 def config_for(mta: Mta, vault: Vault | None = None) -> MtaConfig:
@@ -322,3 +268,25 @@ def record_failure(engine: Engine, mta_id: int, error: str, when: datetime | Non
 def count_enabled(engine: Engine) -> int:
     with session(engine) as s:
         return int(s.exec(select(func.count()).select_from(Mta).where(col(Mta.enabled))).one())
+
+
+async def run_test(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> ProbeResult:
+    """The Test: validate the address, send from the administrator through this
+    MTA only (``ertui.smtp.probe``), and record the MTA's health when it is saved.
+
+    Raises ValidationError (field "To") for a bad address and
+    settings.NoAdminAddressError — both before connecting.
+    """
+    from ertui.smtp.probe import send_test  # the transport loads only when a Test runs
+
+    address = validate.email(to, field="To")
+    sender = settings.require_admin_email(engine)
+    if config.use_auth and config.password is None and config.id is not None:
+        config = config_for(get(engine, config.id), vault)
+    result = await send_test(config, sender, address, settings.master_host(engine).name)
+    if config.id is not None:
+        if result.outcome.ok:
+            record_success(engine, config.id)
+        else:
+            record_failure(engine, config.id, result.outcome.summary)
+    return result

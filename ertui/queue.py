@@ -4,7 +4,7 @@ Message states (see DESIGN.md): ``queued`` → ``sending`` → ``sent``;
 ``sending`` → ``deferred`` (due again at ``next_attempt_at``) → ``sending`` …;
 ``sending`` → ``failed``; any unsent state except ``sending`` ⇄ ``held``;
 ``failed`` → ``queued`` by retry. The worker's own statements (claim, lease,
-results) live in ``ertui.claims``; connection slots in ``ertui.slots``.
+results) live in ``ertui.delivery.claims``; connection slots in ``ertui.delivery.slots``.
 
 Listings are newest first (highest id first) and always paged (``limit``,
 ``offset``), so a queue of 100,000 rows never loads every row; ``raw`` (the
@@ -30,9 +30,9 @@ from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from ertui import render, settings, validate
-from ertui.db import session
 from ertui.errors import NotFoundError, ValidationError
-from ertui.models import MAX_ID, Attempt, Message, MessageKind, MessageStatus, Mta, WorkerRecord
+from ertui.store.engine import session
+from ertui.store.models import MAX_ID, Attempt, Message, MessageKind, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, iso, utcnow
 
 DEFAULT_LIFETIME = timedelta(days=5)

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from ertui import queue, settings, users, validate
-from ertui.db import session
 from ertui.errors import ErtuiError
-from ertui.models import MessageKind, RecoveryToken, User
+from ertui.store.engine import session
+from ertui.store.models import MessageKind, RecoveryToken, User
 from ertui.timeutil import as_utc, utcnow
 
 TOKEN_MINUTES_KEY = "recovery_token_minutes"

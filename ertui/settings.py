@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from ertui import validate
-from ertui.db import session, update_row
 from ertui.errors import ErtuiError
-from ertui.models import Setting, User
+from ertui.store.engine import session, update_row
+from ertui.store.models import Setting, User
 
 MASTER_HOST_KEY = "master_host_name"
 ADMIN_USERNAME = "admin"

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from ertui import validate
-from ertui.db import delete_row, session, update_row
 from ertui.errors import ErtuiError, NotFoundError, ValidationError
-from ertui.models import User
+from ertui.store.engine import delete_row, session, update_row
+from ertui.store.models import User
 from ertui.timeutil import iso
 
 MIN_PASSWORD_LEN = 8

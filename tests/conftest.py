@@ -33,7 +33,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "store" / "ertui.db"
+    return tmp_path / "store" / "ertui.store.engine"
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def db_url(db_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    from ertui.db import make_engine
+    from ertui.store.engine import make_engine
 
     eng = make_engine(db_url)
     yield eng
@@ -81,7 +81,7 @@ def any_db_url(request: pytest.FixtureRequest, db_url: str) -> str:
 
 @pytest.fixture
 def any_engine(any_db_url: str) -> Iterator[Engine]:
-    from ertui.db import make_engine
+    from ertui.store.engine import make_engine
 
     eng = make_engine(any_db_url)
     yield eng

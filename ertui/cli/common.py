@@ -24,7 +24,7 @@ class Obj:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from ertui.db import make_engine
+            from ertui.store.engine import make_engine
 
             self._engine = make_engine(self.db_url)
         return self._engine

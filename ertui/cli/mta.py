@@ -10,7 +10,8 @@ import click
 from ertui import mtas
 from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
-from ertui.models import Security
+from ertui.mta_rules import security_change, security_from_flags
+from ertui.store.models import Security
 
 
 @click.group("mta")
@@ -93,7 +94,7 @@ def add_cmd(
         description=description,
         host=host,
         port=port,
-        security=mtas.security_from_flags(ssl, starttls),
+        security=security_from_flags(ssl, starttls),
         username=username,
         password=read_password(username, password_stdin),
         max_connections=max_connections,
@@ -137,7 +138,7 @@ def edit_cmd(
         raise ValidationError("Username", "--no-auth cannot be combined with --username or --password-stdin.")
     eng = engine(ctx)
     current = mtas.get(eng, mta)
-    security = mtas.security_change(Security(current.security), ssl, starttls)
+    security = security_change(Security(current.security), ssl, starttls)
     password = read_secret(password_stdin) if (password_stdin or (username and not current.use_auth)) else None
     m = mtas.edit(
         eng,

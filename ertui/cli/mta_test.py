@@ -16,8 +16,8 @@ from ertui import mtas, validate
 from ertui.cli.common import engine, print_json
 from ertui.cli.mta import connection_options, read_password
 from ertui.errors import ValidationError
-from ertui.mtas import MtaConfig
-from ertui.smtp import TestResult, test_send
+from ertui.mta_rules import security_from_flags
+from ertui.smtp.outcome import MtaConfig, ProbeResult
 
 
 def _config(
@@ -52,14 +52,14 @@ def _config(
     return mtas.new_config(
         host=host,
         port=port,
-        security=mtas.security_from_flags(ssl, starttls),
+        security=security_from_flags(ssl, starttls),
         username=username,
         password=read_password(username, password_stdin),
         verify_tls=not no_verify_tls,
     )
 
 
-def _as_dict(result: TestResult) -> dict[str, Any]:
+def _as_dict(result: ProbeResult) -> dict[str, Any]:
     o = result.outcome
     return {
         "ok": o.ok,
@@ -72,7 +72,7 @@ def _as_dict(result: TestResult) -> dict[str, Any]:
     }
 
 
-def _print(result: TestResult, show_transcript: bool) -> None:
+def _print(result: ProbeResult, show_transcript: bool) -> None:
     if show_transcript:
         for line in result.transcript:
             click.echo(line)
@@ -129,7 +129,7 @@ def test_cmd(
     config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
     if timeout is not None:
         config = replace(config, timeout=validate.timeout(timeout))
-    result = asyncio.run(test_send(engine(ctx), config, to))
+    result = asyncio.run(mtas.run_test(engine(ctx), config, to))
     if as_json:
         print_json(_as_dict(result))
     else:

@@ -10,7 +10,7 @@ import click
 from ertui import queue
 from ertui.cli.common import confirm, engine, print_json
 from ertui.errors import ValidationError
-from ertui.models import MAX_ID
+from ertui.store.models import MAX_ID
 from ertui.timeutil import iso
 
 # A message id (larger numbers name no row; said as bad input, not a store error).

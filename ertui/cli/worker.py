@@ -146,9 +146,9 @@ def worker_cmd(
     """Deliver the mail queue over every enabled MTA (SIGTERM/SIGINT/SIGHUP: graceful stop).
 
     Tuning for tests and special cases comes from ERTUI_WORKER_<SETTING>
-    variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.worker_settings).
+    variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.delivery.settings).
     """
-    from ertui.sender import DeliveryWorker, WorkerSettings
+    from ertui.delivery.worker import DeliveryWorker, WorkerSettings
 
     if processes > 1 and not hasattr(os, "fork"):
         raise click.BadParameter("needs fork(), which this system lacks", param_hint="--processes")

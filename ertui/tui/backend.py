@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 
 class DeliveryWorkerLike(Protocol):
-    """What the console uses of ``ertui.sender.DeliveryWorker``."""
+    """What the console uses of ``ertui.delivery.worker.DeliveryWorker``."""
 
     @property
     def paused(self) -> bool: ...
@@ -45,12 +45,12 @@ def optional_module(name: str) -> ModuleType | None:
 
 
 def make_delivery_worker(engine: Engine, on_event: Callable[[Any], None]) -> DeliveryWorkerLike | None:
-    sender = optional_module("sender")
+    sender = optional_module("delivery.worker")
     if sender is None or not hasattr(sender, "DeliveryWorker"):
         return None
-    worker_settings = None
-    if hasattr(sender, "WorkerSettings") and hasattr(sender.WorkerSettings, "from_env"):
-        worker_settings = sender.WorkerSettings.from_env()  # ERTUI_WORKER_* overrides
+    from ertui.delivery.settings import WorkerSettings
+
+    worker_settings = WorkerSettings.from_env()  # ERTUI_WORKER_* overrides
     return cast(
         DeliveryWorkerLike,
         sender.DeliveryWorker(engine, worker_settings, on_event=on_event),
@@ -78,7 +78,7 @@ def queue_stats(engine: Engine) -> tuple[dict[str, int] | None, str | None]:
 
 def leased_connections(engine: Engine) -> dict[int, int] | None:
     """Open connections per MTA across every worker sharing the store (slot leases)."""
-    slots = optional_module("slots")
+    slots = optional_module("delivery.slots")
     func = getattr(slots, "leased", None)
     if func is None:
         return None
@@ -87,11 +87,9 @@ def leased_connections(engine: Engine) -> dict[int, int] | None:
 
 async def test_send(engine: Engine, config: Any, to: str) -> Any:
     """``ertui.smtp.test_send`` (a TestResult), or an error when the transport is missing."""
-    smtp = optional_module("smtp")
-    func = getattr(smtp, "test_send", None)
-    if func is None:
-        raise RuntimeError("The SMTP transport is not built yet: ertui.smtp.test_send is missing.")
-    return await func(engine, config, to)
+    from ertui import mtas
+
+    return await mtas.run_test(engine, config, to)
 
 
 def reset_link_preview(host: str) -> str:

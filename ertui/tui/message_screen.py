@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ertui import queue
 from ertui.errors import ErtuiError, NotFoundError
-from ertui.models import Attempt, Message, MessageStatus
+from ertui.store.models import Attempt, Message, MessageStatus
 from ertui.tui import queue_format as fmt
 from ertui.tui.queue_actions import QueueActionDone, act, confirm_delete
 

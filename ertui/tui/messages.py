@@ -8,7 +8,7 @@ from textual.message import Message
 
 
 class DeliveryNotice(Message, bubble=False):
-    """The delivery worker finished an attempt (``ertui.sender.DeliveryEvent``).
+    """The delivery worker finished an attempt (``ertui.delivery.worker.DeliveryEvent``).
 
     The App forwards one to every screen on the stack; a screen refreshes
     what it shows.

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
-from ertui.models import Mta, Security
+from ertui.store.models import Mta, Security
 from ertui.tui.timefmt import local
 
 SPARK_MINUTES = 10

@@ -15,7 +15,9 @@ from textual.widgets import Button, Footer, Input, Label, Switch
 
 from ertui import mtas, validate
 from ertui.errors import ValidationError
-from ertui.models import Mta, Security
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, port_for_mode, security_from_flags
+from ertui.smtp.outcome import DEFAULT_TIMEOUT, MtaConfig
+from ertui.store.models import Mta, Security
 from ertui.tui.dialog import FormDialog
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.form_rows import FieldError, form_row, switch_state
@@ -94,7 +96,7 @@ class MtaForm(FormDialog):
                     "Host Name", Input(m.host if m else "", compact=True, id="host", placeholder="e.g. smtp.gmail.com")
                 )
                 yield FieldError("host")
-                port = str(m.port) if m else str(mtas.DEFAULT_PORTS[Security.NONE])
+                port = str(m.port) if m else str(DEFAULT_PORTS[Security.NONE])
                 yield form_row("Host Port", Input(port, compact=True, id="port"))
                 yield FieldError("port")
                 yield form_row("Enable SSL", Switch(security == Security.SSL, id="ssl"))
@@ -116,7 +118,7 @@ class MtaForm(FormDialog):
                         ),
                     )
                     yield FieldError("password")
-                max_conn = str(m.max_connections) if m else str(mtas.DEFAULT_MAX_CONNECTIONS)
+                max_conn = str(m.max_connections) if m else str(DEFAULT_MAX_CONNECTIONS)
                 yield form_row("Max. Concurrent Connections", Input(max_conn, compact=True, id="max"))
                 yield FieldError("max")
                 yield form_row("Verify TLS certificate", Switch(m.verify_tls if m else True, id="verify_tls"))
@@ -146,7 +148,7 @@ class MtaForm(FormDialog):
         self.query_one("#auth-fields").display = on
 
     def _security(self) -> Security:
-        return mtas.security_from_flags(self._switch("ssl"), self._switch("starttls"))
+        return security_from_flags(self._switch("ssl"), self._switch("starttls"))
 
     def check_field(self, field_id: str) -> bool:
         """Run the core's check on one field; show its sentence under it."""
@@ -203,7 +205,7 @@ class MtaForm(FormDialog):
         text = port.value.strip()
         if text and not text.isdigit():
             return  # not a port yet: leave the operator's text alone
-        new_port = mtas.port_for_mode(int(text) if text else None, self._security())
+        new_port = port_for_mode(int(text) if text else None, self._security())
         port.value = str(new_port)
         self._error("port").show(None)
 
@@ -285,15 +287,15 @@ class MtaForm(FormDialog):
             if auth and not password:
                 raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
             port_text = self._text("port").strip()
-            config = mtas.MtaConfig(
+            config = MtaConfig(
                 host=validate.host(self._text("host")),
-                port=validate.port(port_text) if port_text else mtas.DEFAULT_PORTS[security],
+                port=validate.port(port_text) if port_text else DEFAULT_PORTS[security],
                 security=security,
                 use_auth=auth,
                 username=validate.username(self._text("username")) if auth else None,
                 password=password if auth else None,
                 verify_tls=self._switch("verify_tls"),
-                timeout=self.mta.timeout if self.mta else mtas.DEFAULT_TIMEOUT,
+                timeout=self.mta.timeout if self.mta else DEFAULT_TIMEOUT,
                 description=self._text("description").strip(),
             )
         except FAILURES as exc:

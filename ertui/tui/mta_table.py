@@ -10,7 +10,7 @@ from textual.events import Resize
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from ertui.models import Mta, Security
+from ertui.store.models import Mta, Security
 from ertui.tui.timefmt import relative
 
 COLLAPSED = "◀"

@@ -11,7 +11,7 @@ from datetime import datetime
 from rich.console import JustifyMethod
 from rich.text import Text
 
-from ertui.models import Message, MessageStatus
+from ertui.store.models import Message, MessageStatus
 from ertui.timeutil import as_utc, utcnow
 
 DASH = "—"

@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ertui import queue
 from ertui.errors import ErtuiError
-from ertui.models import MessageStatus
+from ertui.store.models import MessageStatus
 from ertui.tui import queue_format as fmt
 from ertui.tui.queue_actions import QueueActionDone, act, confirm_delete
 

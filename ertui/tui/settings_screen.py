@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from ertui import mtas, settings
-from ertui.models import Mta
 from ertui.settings import HostName
+from ertui.store.models import Mta
 from ertui.tui.admin_dialog import AdminDialog
 from ertui.tui.backend import leased_connections, optional_module, queue_stats
 from ertui.tui.confirm import ConfirmDialog

@@ -16,8 +16,7 @@ from textual.worker import Worker
 
 from ertui import settings, validate
 from ertui.errors import ErtuiError, ValidationError
-from ertui.mtas import MtaConfig
-from ertui.smtp import ACCEPTED
+from ertui.smtp.outcome import ACCEPTED, MtaConfig
 from ertui.tui.backend import test_send
 from ertui.tui.dialog import Dialog
 from ertui.tui.form_rows import FieldError, form_row

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ertui import mtas, settings
-from ertui.db import make_engine
+from ertui.store.engine import make_engine
 from tests.e2e.conftest import Terminal, ertui_script
 from tests.smtpd import SmtpServer
 

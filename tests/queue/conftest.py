@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
-from ertui.models import Mta
-from ertui.sender import DeliveryEvent, DeliveryWorker, WorkerSettings
+from ertui.delivery.worker import DeliveryEvent, DeliveryWorker, WorkerSettings
+from ertui.store.models import Mta
 from tests.smtpd import SmtpServer
 
 ERTUI = str(Path(sys.executable).with_name("ertui"))

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from ertui import claims, mtas, queue, settings, slots
-from ertui.models import Message, MtaSlot
+from ertui import mtas, queue, settings
+from ertui.delivery import claims, slots
+from ertui.store.models import Message, MtaSlot
 from ertui.timeutil import utcnow
 
 T = Message.__table__  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 
 from ertui import queue, settings
 from ertui.errors import ValidationError
-from ertui.models import MessageKind
 from ertui.settings import NO_ADMIN_ADDRESS, NoAdminAddressError
+from ertui.store.models import MessageKind
 from tests.queue.conftest import ADMIN
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ertui import queue
-from ertui.models import Message
-from ertui.sender import WorkerSettings
+from ertui.delivery.worker import WorkerSettings
+from ertui.store.models import Message
 from tests.queue.conftest import ERTUI, add_mta, start_worker, worker_env
 from tests.smtpd import SmtpServer
 

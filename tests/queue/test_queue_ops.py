@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, queue
 from ertui.cli import cli
 from ertui.errors import NotFoundError, ValidationError
-from ertui.models import Message
+from ertui.store.models import Message
 from ertui.timeutil import utcnow
 from tests.queue.conftest import ERTUI
 

@@ -1,4 +1,4 @@
-"""The worker's rules for what an attempt means for its message (ertui.verdicts)."""
+"""The worker's rules for what an attempt means for its message (ertui.delivery.policy)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from ertui import verdicts
-from ertui.claims import Claimed
-from ertui.models import MessageStatus
-from ertui.smtp import ErrorKind, Outcome
+from ertui.delivery import policy as verdicts
+from ertui.delivery.claims import Claimed
+from ertui.delivery.settings import WorkerSettings
+from ertui.smtp.outcome import ErrorKind, Outcome
+from ertui.store.models import MessageStatus
 from ertui.timeutil import utcnow
-from ertui.worker_settings import WorkerSettings
 
 NOW = utcnow()
 SETTINGS = WorkerSettings(backoff_base=60, backoff_max=3600, max_attempts=5)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ertui import queue, settings
-from ertui.models import Message
+from ertui.store.models import Message
 from tests.queue.conftest import add_mta, fast_settings, run_worker
 from tests.smtpd import SmtpServer
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from textual.app import App
 
 from ertui import queue, settings
-from ertui.models import Attempt, Message
+from ertui.store.models import Attempt, Message
 from ertui.tui.queue_screen import QueueScreen
 
 FIXED_NOW = datetime(2026, 3, 14, 9, 30, 0, tzinfo=UTC)
@@ -86,7 +86,7 @@ def set_fields(engine: Engine, msg_id: int, **values: object) -> None:
 
 
 def add_attempt(engine: Engine, msg_id: int, **values: object) -> None:
-    from ertui.db import session
+    from ertui.store.engine import session
 
     with session(engine) as s:
         s.add(Attempt(message_id=msg_id, **values))  # type: ignore[arg-type]

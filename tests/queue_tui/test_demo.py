@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 
 from ertui import mtas, queue, settings
+from ertui.delivery.worker import DeliveryWorker
 from ertui.demo import (
     ADMIN_EMAIL,
     BROKEN_MTA,
@@ -14,7 +15,6 @@ from ertui.demo import (
     demo_environment,
     setup_store,
 )
-from ertui.sender import DeliveryWorker
 
 
 def test_the_sink_counts_what_it_receives() -> None:
@@ -84,7 +84,7 @@ def test_trickle_keeps_queueing_until_the_demo_ends(db_url: str) -> None:
             time.sleep(0.05)
         assert queue.count_messages(demo.engine, status="all") >= 5
         engine_url = demo.db_url
-    from ertui.db import make_engine
+    from ertui.store.engine import make_engine
 
     eng = make_engine(engine_url)
     after = queue.count_messages(eng, status="all")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
 
-from ertui.smtp import ErrorKind, Outcome, TestResult
+from ertui.smtp.outcome import ErrorKind, Outcome, ProbeResult
 from ertui.tui.test_dialog import TestDialog
 from tests.snapshots.conftest import SIZES, make_app, no_blink, then
 
@@ -60,7 +60,7 @@ def _result(outcome: Outcome, transcript: list[str]) -> Any:
         await pilot.press("t")
         dialog = pilot.app.screen
         assert isinstance(dialog, TestDialog)
-        dialog.post_message(TestDialog.Finished(TestResult(outcome, transcript)))
+        dialog.post_message(TestDialog.Finished(ProbeResult(outcome, transcript)))
 
     return show
 

@@ -7,10 +7,10 @@ from sqlalchemy.engine import Engine
 from textual.widgets import Input, Label, Switch
 
 from ertui import mtas
-from ertui.models import Security
+from ertui.store.models import Security
+from ertui.store.vault import Vault
 from ertui.tui.mta_form import MtaForm
 from ertui.tui.settings_screen import SettingsScreen
-from ertui.vault import Vault
 from tests.tui.conftest import make_app
 from tests.tui.helpers import table_rows, type_into
 

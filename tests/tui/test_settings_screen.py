@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
-from ertui.models import MessageKind, Security
+from ertui.store.models import MessageKind, Security
 from ertui.tui.confirm import ConfirmDialog
 from ertui.tui.mta_detail import MtaDetail
 from ertui.tui.mta_table import MtaTable
@@ -227,7 +227,7 @@ async def test_the_mouse_works_too(store: Engine) -> None:
 
 
 async def test_details_count_connections_of_every_worker_on_the_store(store: Engine) -> None:
-    from ertui import slots
+    from ertui.delivery import slots
 
     _two(store)
     # another process's worker holds two connections to the first MTA

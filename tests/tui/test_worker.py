@@ -9,7 +9,7 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from ertui import mtas, queue
-from ertui.models import MessageKind
+from ertui.store.models import MessageKind
 from ertui.tui.app import PAUSED, RUNNING, ErtuiApp
 from tests.smtpd import SmtpServer
 from tests.tui.conftest import make_app
@@ -83,7 +83,7 @@ async def test_a_crashed_worker_is_reported_not_fatal(store: Engine, monkeypatch
     async def broken(self: object, once: bool = False) -> None:
         raise RuntimeError("store [vanished]")
 
-    monkeypatch.setattr("ertui.sender.DeliveryWorker.run", broken)
+    monkeypatch.setattr("ertui.delivery.worker.DeliveryWorker.run", broken)
     app = make_app(store, start_worker=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.worker_state == "stopped")

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from ertui import mtas
 from ertui.cli import cli
-from ertui.db import make_engine
-from ertui.vault import Vault
+from ertui.store.engine import make_engine
+from ertui.store.vault import Vault
 
 SECRET = "pa55-not-in-argv-Ωmega"
 

@@ -7,7 +7,8 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas
 from ertui.errors import ValidationError
-from ertui.models import Security
+from ertui.mta_rules import port_for_mode, security_change, security_from_flags
+from ertui.store.models import Security
 
 N, S, T = Security.NONE, Security.SSL, Security.STARTTLS
 
@@ -31,13 +32,13 @@ N, S, T = Security.NONE, Security.SSL, Security.STARTTLS
     ],
 )
 def test_port_for_mode(current: int | None, mode: Security, expected: int) -> None:
-    assert mtas.port_for_mode(current, mode) == expected
+    assert port_for_mode(current, mode) == expected
 
 
 def test_ssl_and_starttls_exclude_each_other() -> None:
     with pytest.raises(ValidationError, match="exclude each other"):
-        mtas.security_from_flags(True, True)
-    assert mtas.security_from_flags(False, False) is N
+        security_from_flags(True, True)
+    assert security_from_flags(False, False) is N
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_ssl_and_starttls_exclude_each_other() -> None:
 def test_security_switches_on_an_existing_mta(
     current: Security, ssl: bool | None, starttls: bool | None, expected: Security | None
 ) -> None:
-    assert mtas.security_change(current, ssl, starttls) is expected
+    assert security_change(current, ssl, starttls) is expected
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from email.policy import default as default_policy
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, recovery, settings, users
-from ertui.sender import DeliveryWorker
+from ertui.delivery.worker import DeliveryWorker
 from tests.smtpd import SmtpServer
 
 

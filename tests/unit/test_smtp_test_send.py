@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-import ertui.smtp as smtp
 from ertui import mtas, settings
 from ertui.errors import ValidationError
-from ertui.models import Security
-from ertui.mtas import MtaConfig
-from ertui.smtp import ACCEPTED, ErrorKind
+from ertui.smtp.outcome import ACCEPTED, ErrorKind, MtaConfig, ProbeResult
+from ertui.store.models import Security
 from tests.smtpd import RawServer, SmtpServer, closed_port
 
 ADMIN = "postmaster@example.org"
@@ -53,14 +51,14 @@ def secret_forms(user: str = "mailer", secret: str = SECRET) -> list[str]:
     return forms
 
 
-def assert_no_secret(result: smtp.TestResult) -> None:
+def assert_no_secret(result: ProbeResult) -> None:
     text = "\n".join([*result.transcript, result.outcome.message, result.outcome.hint])
     for form in secret_forms():
         assert form not in text
 
 
 async def test_success_reads_accepted_and_the_server_reply(ready: Engine, smtp_server: SmtpServer) -> None:
-    result = await smtp.test_send(ready, cfg(smtp_server.port), "ops@example.net")
+    result = await mtas.run_test(ready, cfg(smtp_server.port), "ops@example.net")
     assert result.outcome.ok
     assert result.outcome.message == f"{ACCEPTED}: 250 2.0.0 Ok: queued as TEST00001"
     assert result.transcript[0].startswith("* connecting to 127.0.0.1 port")
@@ -79,14 +77,14 @@ async def test_success_reads_accepted_and_the_server_reply(ready: Engine, smtp_s
 
 async def test_no_admin_address_refuses_before_connecting(engine: Engine, smtp_server: SmtpServer) -> None:
     with pytest.raises(settings.NoAdminAddressError) as info:
-        await smtp.test_send(engine, cfg(smtp_server.port), "ops@example.net")
+        await mtas.run_test(engine, cfg(smtp_server.port), "ops@example.net")
     assert str(info.value) == settings.NO_ADMIN_ADDRESS
     assert smtp_server.connections_total == 0
 
 
 async def test_bad_recipient_is_bad_input_before_connecting(ready: Engine, smtp_server: SmtpServer) -> None:
     with pytest.raises(ValidationError) as info:
-        await smtp.test_send(ready, cfg(smtp_server.port), "not an address")
+        await mtas.run_test(ready, cfg(smtp_server.port), "not an address")
     assert info.value.field == "To"
     assert smtp_server.connections_total == 0
 
@@ -94,7 +92,7 @@ async def test_bad_recipient_is_bad_input_before_connecting(ready: Engine, smtp_
 async def test_tls_transcript_has_version_cipher_subject_and_expiry(
     ready: Engine, starttls_server: SmtpServer, trust_ca: Path
 ) -> None:
-    result = await smtp.test_send(ready, cfg(starttls_server.port, Security.STARTTLS), "ops@example.net")
+    result = await mtas.run_test(ready, cfg(starttls_server.port, Security.STARTTLS), "ops@example.net")
     assert result.outcome.ok, result.outcome
     lines = "\n".join(result.transcript)
     assert "* TLS established: TLSv1." in lines
@@ -111,7 +109,7 @@ async def test_untrusted_certificate_is_shown_in_the_transcript(
     ready: Engine, request: pytest.FixtureRequest, server_fixture: str, security: Security
 ) -> None:
     server: SmtpServer = request.getfixturevalue(server_fixture)
-    result = await smtp.test_send(ready, cfg(server.port, security), "ops@example.net")
+    result = await mtas.run_test(ready, cfg(server.port, security), "ops@example.net")
     assert result.outcome.kind == ErrorKind.TLS_CERTIFICATE
     lines = "\n".join(result.transcript)
     assert "the certificate presented (fetched again without verification):" in lines
@@ -121,7 +119,7 @@ async def test_untrusted_certificate_is_shown_in_the_transcript(
 
 async def test_failure_keeps_kind_code_hint_and_transcript(ready: Engine, smtp_server: SmtpServer) -> None:
     smtp_server.behaviour.rcpt_reply = "550 5.1.1 <ops@example.net>: Recipient address rejected"
-    result = await smtp.test_send(ready, cfg(smtp_server.port), "ops@example.net")
+    result = await mtas.run_test(ready, cfg(smtp_server.port), "ops@example.net")
     o = result.outcome
     assert (o.ok, o.kind, o.code, o.permanent) == (False, ErrorKind.RECIPIENT_REFUSED, 550, True)
     assert "Recipient address rejected" in o.message
@@ -133,7 +131,7 @@ async def test_failure_keeps_kind_code_hint_and_transcript(ready: Engine, smtp_s
 
 async def test_password_absent_when_auth_succeeds(ready: Engine, auth_server: SmtpServer, trust_ca: Path) -> None:
     config = cfg(auth_server.port, Security.STARTTLS, use_auth=True, username="mailer", password=SECRET)
-    result = await smtp.test_send(ready, config, "ops@example.net")
+    result = await mtas.run_test(ready, config, "ops@example.net")
     assert result.outcome.ok, result.outcome
     assert "C: AUTH PLAIN <redacted>" in result.transcript
     assert_no_secret(result)
@@ -141,7 +139,7 @@ async def test_password_absent_when_auth_succeeds(ready: Engine, auth_server: Sm
 
 async def test_password_absent_when_auth_fails(ready: Engine, auth_server: SmtpServer, trust_ca: Path) -> None:
     config = cfg(auth_server.port, Security.STARTTLS, use_auth=True, username="mailer", password=SECRET + "-wrong")
-    result = await smtp.test_send(ready, config, "ops@example.net")
+    result = await mtas.run_test(ready, config, "ops@example.net")
     assert result.outcome.kind == ErrorKind.AUTH_FAILED
     text = "\n".join(result.transcript)
     for form in secret_forms(secret=SECRET + "-wrong"):
@@ -189,7 +187,7 @@ async def login_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
 async def test_auth_login_continuation_lines_are_redacted(ready: Engine) -> None:
     with RawServer(login_only) as srv:
         config = cfg(srv.port, use_auth=True, username="mailer", password=SECRET)
-        result = await smtp.test_send(ready, config, "ops@example.net")
+        result = await mtas.run_test(ready, config, "ops@example.net")
     assert result.outcome.ok, result.outcome
     assert result.outcome.message == f"{ACCEPTED}: 250 2.0.0 queued as RAW1"
     i = result.transcript.index("C: AUTH LOGIN <redacted>")
@@ -201,8 +199,8 @@ async def test_saved_mta_health_is_updated(ready: Engine, smtp_server: SmtpServe
     good = mtas.add(ready, description="Relay", host="127.0.0.1", port=smtp_server.port)
     bad = mtas.add(ready, description="Gone", host="127.0.0.1", port=closed_port())
     assert good.id is not None and bad.id is not None
-    ok = await smtp.test_send(ready, mtas.config_for(good), "ops@example.net")
-    ko = await smtp.test_send(ready, mtas.config_for(bad), "ops@example.net")
+    ok = await mtas.run_test(ready, mtas.config_for(good), "ops@example.net")
+    ko = await mtas.run_test(ready, mtas.config_for(bad), "ops@example.net")
     assert ok.outcome.ok and ko.outcome.kind == ErrorKind.REFUSED
     good_row, bad_row = mtas.get(ready, good.id), mtas.get(ready, bad.id)
     assert good_row.last_success_at is not None and good_row.consecutive_failures == 0
@@ -220,7 +218,7 @@ async def test_saved_mta_password_is_decrypted_for_auth(ready: Engine, auth_serv
         username="mailer",
         password=SECRET,
     )
-    result = await smtp.test_send(ready, mtas.config_for(row), "ops@example.net")
+    result = await mtas.run_test(ready, mtas.config_for(row), "ops@example.net")
     assert result.outcome.ok, result.outcome
     assert auth_server.auth_attempts == ["mailer"]
     assert_no_secret(result)

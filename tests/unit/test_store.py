@@ -16,18 +16,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ertui import mtas, settings
-from ertui.db import current_revision, make_engine
 from ertui.errors import StoreError, ValidationError, VaultError
-from ertui.migrations import HEAD_REVISION
-from ertui.models import Security
-from ertui.vault import Vault
+from ertui.store.engine import current_revision, make_engine
+from ertui.store.migrations import HEAD_REVISION
+from ertui.store.models import Security
+from ertui.store.vault import Vault
 
 SECRET = "Tr0ub4dor&3-unique-secret"
 
 
 def test_default_store_in_user_data_dir_with_mode_0600(isolated_dirs: Path) -> None:
     eng = make_engine()
-    path = isolated_dirs / "data" / "ertui" / "ertui.db"
+    path = isolated_dirs / "data" / "ertui" / "ertui.store.engine"
     assert str(eng.url).endswith(str(path))
     assert path.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -78,7 +78,7 @@ def test_head_revision_constant_matches_scripts() -> None:
     from alembic.script import ScriptDirectory
 
     cfg = Config()
-    cfg.set_main_option("script_location", "ertui:migrations")
+    cfg.set_main_option("script_location", "ertui.store:migrations")
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
 
 
@@ -176,7 +176,7 @@ def test_a_config_to_test_is_checked_as_add_checks_it() -> None:
 def test_password_not_in_database_bytes(engine: Engine, db_path: Path) -> None:
     m = mtas.add(engine, description="r", host="mail.example.com", username="u", password=SECRET)
     engine.dispose()  # checkpoint-free: read the main file and the WAL
-    blob = b"".join(p.read_bytes() for p in db_path.parent.glob("ertui.db*") if p.is_file())
+    blob = b"".join(p.read_bytes() for p in db_path.parent.glob("ertui.store.engine*") if p.is_file())
     assert SECRET.encode() not in blob
     assert m.password_enc and SECRET not in m.password_enc
 
@@ -242,7 +242,7 @@ def test_no_engine_at_import_and_core_without_textual(tmp_path: Path) -> None:
         "sys.meta_path.insert(0, Block())\n"
         "import pkgutil, ertui\n"
         "for m in pkgutil.walk_packages(ertui.__path__, 'ertui.'):\n"
-        "    if m.name.startswith(('ertui.tui', 'ertui.migrations.', 'ertui.__main__')):\n"
+        "    if m.name.startswith(('ertui.tui', 'ertui.store.migrations.', 'ertui.__main__')):\n"
         "        continue\n"
         "    importlib.import_module(m.name)\n"
         "print('ok')\n"

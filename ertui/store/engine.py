@@ -2,7 +2,7 @@
 
 SQLite gets WAL, a busy timeout, foreign keys and synchronous=NORMAL; the file
 is created mode 0600 with its parent folders. PostgreSQL goes through psycopg.
-The schema is managed by the Alembic revisions shipped in ``ertui/migrations``
+The schema is managed by the Alembic revisions shipped in ``ertui/store/migrations``
 and brought up to date whenever a store is opened.
 """
 
@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel
 
 from ertui.config import make_private_dir, resolve_db_url
 from ertui.errors import StoreError
-from ertui.migrations import HEAD_REVISION
+from ertui.store.migrations import HEAD_REVISION
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -148,7 +148,7 @@ def ensure_schema(engine: Engine) -> None:
         from alembic.script import ScriptDirectory
 
         cfg = Config()
-        cfg.set_main_option("script_location", "ertui:migrations")
+        cfg.set_main_option("script_location", "ertui.store:migrations")
         found = current_revision(engine)
         known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
         if found is not None and found not in known:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ertui.models import Attempt, Message, MessageStatus, Mta, WorkerRecord
+from ertui.store.models import Attempt, Message, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
 
 T = Message.__table__  # type: ignore[attr-defined]

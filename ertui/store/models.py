@@ -1,6 +1,6 @@
 """The store's tables (SQLModel) and the enums they use.
 
-Schema changes go through an Alembic revision in ``ertui/migrations/versions``.
+Schema changes go through an Alembic revision in ``ertui/store/migrations/versions``.
 """
 
 from __future__ import annotations
@@ -11,20 +11,11 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, Security
 from ertui.timeutil import UTCDateTime, utcnow
 
 # Row ids are INTEGER columns (32 bits on PostgreSQL): a larger number names no row.
 MAX_ID = 2**31 - 1
-
-
-class Security(StrEnum):
-    NONE = "none"
-    SSL = "ssl"
-    STARTTLS = "starttls"
-
-    @property
-    def label(self) -> str:
-        return {"none": "None", "ssl": "SSL", "starttls": "STARTTLS"}[self.value]
 
 
 class MessageStatus(StrEnum):
@@ -69,10 +60,10 @@ class Mta(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=255)
     # Fernet token (see vault.py); never the password itself.
     password_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    max_connections: int = 5
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     enabled: bool = True
     verify_tls: bool = True
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
     # Health
     last_success_at: datetime | None = Field(default=None, sa_column=_utc())
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

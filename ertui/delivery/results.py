@@ -11,7 +11,7 @@ Batch = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, tuple[int, d
 
 
 class ResultBook:
-    """Rows waiting for the next write (``ertui.claims.write``)."""
+    """Rows waiting for the next write (``ertui.delivery.claims.write``)."""
 
     def __init__(self) -> None:
         self.results: list[dict[str, Any]] = []

@@ -13,14 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from ertui import mtas
-from ertui.models import Mta
+from ertui.smtp.outcome import MtaConfig
+from ertui.store.models import Mta
 from ertui.timeutil import as_utc
 
 
 @dataclass
 class MtaState:
     row: Mta
-    config: mtas.MtaConfig | None  # None when it cannot be built (e.g. vault error)
+    config: MtaConfig | None  # None when it cannot be built (e.g. vault error)
     config_error: str | None
     key: tuple[Any, ...]
     cooldown_until: datetime | None
@@ -114,10 +115,10 @@ class MtaPool:
                     failing.append(st)
         return failing
 
-    def _build_config(self, row: Mta) -> tuple[mtas.MtaConfig | None, str | None]:
+    def _build_config(self, row: Mta) -> tuple[MtaConfig | None, str | None]:
         try:
             if row.use_auth and self._vault is None:
-                from ertui.vault import Vault
+                from ertui.store.vault import Vault
 
                 self._vault = Vault.load()
             return mtas.config_for(row, self._vault), None

@@ -1,5 +1,10 @@
-"""The Test of an MTA: a short email from the administrator straight through
-one MTA (not the queue), with a transcript an operator can read."""
+"""The probe behind the web page's Test button: a short email from the
+administrator straight through one MTA (not the queue), with a transcript an
+operator can read and every secret scrubbed from it.
+
+Pure transport: the service that validates the address, finds the sender and
+records the MTA's health is ``ertui.mtas.run_test``.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,10 @@ from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, make_msgid
 
-from sqlalchemy.engine import Engine
-
-from ertui import mtas, settings, validate
-from ertui.mtas import MtaConfig
-from ertui.smtp import ACCEPTED, Outcome, SmtpSession, TestResult
-from ertui.smtp_transcript import Transcript
+from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
+from ertui.smtp.session import SmtpSession
+from ertui.smtp.transcript import Transcript
 from ertui.timeutil import utcnow
-from ertui.vault import Vault
 
 TEST_SUBJECT = "ertui test email"
 
@@ -39,35 +40,21 @@ def build_test_message(sender: str, to: str, helo_name: str, config: MtaConfig) 
     return msg.as_bytes(policy=SMTP if ascii_only else SMTPUTF8)
 
 
-async def run_test_send(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> TestResult:
-    """Validate, refuse without an admin address, send, record the MTA's health.
-
-    Raises ValidationError (field "To") for a bad address and
-    settings.NoAdminAddressError — both before connecting.
-    """
-    address = validate.email(to, field="To")
-    sender = settings.require_admin_email(engine)
-    if config.use_auth and config.password is None and config.id is not None:
-        config = mtas.config_for(mtas.get(engine, config.id), vault)
-    helo = settings.master_host(engine).name
+async def send_test(config: MtaConfig, sender: str, to: str, helo: str) -> ProbeResult:
+    """Send the test email from ``sender`` to ``to`` (both already validated)
+    through this MTA only; never raises for a network or SMTP failure."""
     transcript = Transcript()
     if config.password:
         transcript.add_secret(config.password, config.username)
-    data = build_test_message(sender, address, helo, config)
+    data = build_test_message(sender, to, helo, config)
     session = SmtpSession(config, helo, transcript=transcript)
     try:
-        outcome = await session.send(sender, address, data)
+        outcome = await session.send(sender, to, data)
     finally:
         await session.close()
     if outcome.ok:
         outcome = replace(outcome, message=f"{ACCEPTED}: {outcome.code} {outcome.message}")
-    outcome = _scrubbed(outcome, transcript)
-    if config.id is not None:
-        if outcome.ok:
-            mtas.record_success(engine, config.id)
-        else:
-            mtas.record_failure(engine, config.id, outcome.summary)
-    return TestResult(outcome=outcome, transcript=list(transcript.lines))
+    return ProbeResult(outcome=_scrubbed(outcome, transcript), transcript=list(transcript.lines))
 
 
 def _scrubbed(outcome: Outcome, transcript: Transcript) -> Outcome:

@@ -3,12 +3,12 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import ertui.models  # noqa: F401  (registers the tables)
+import ertui.store.models  # noqa: F401  (registers the tables)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
-if connection is None:  # pragma: no cover - only used through ertui.db
-    raise RuntimeError("ertui migrations run through ertui.db.ensure_schema")
+if connection is None:  # pragma: no cover - only used through ertui.store.engine
+    raise RuntimeError("ertui migrations run through ertui.store.engine.ensure_schema")
 context.configure(
     connection=connection,
     target_metadata=target_metadata,

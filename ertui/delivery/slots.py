@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from ertui.models import MtaSlot
+from ertui.store.models import MtaSlot
 from ertui.timeutil import utcnow
 
 S = MtaSlot.__table__  # type: ignore[attr-defined]

@@ -2,13 +2,13 @@
 
 How it works (one asyncio task per open SMTP connection, one dispatcher):
 
-- The dispatcher claims due messages in batches (``ertui.claims.claim``, an
+- The dispatcher claims due messages in batches (``ertui.delivery.claims.claim``, an
   atomic ``UPDATE … RETURNING``) into one shared in-memory line. Every open
   connection takes the next message from that line as soon as it is free, so
   the MTAs share the queue by free capacity: two equal MTAs each carry about
   half, an MTA with more connections carries more.
 - Before opening a connection the worker leases a slot of that MTA in the
-  store (``ertui.slots``), so the MTA's max concurrent connections holds across
+  store (``ertui.delivery.slots``), so the MTA's max concurrent connections holds across
   every worker process. Connections stay open for message after message and
   close after ``idle_close_seconds`` without work or ``messages_per_connection``
   messages.
@@ -21,7 +21,7 @@ How it works (one asyncio task per open SMTP connection, one dispatcher):
 - A temporary failure of the message (4xx to MAIL, RCPT or DATA) defers it:
   ``backoff_base`` doubling up to ``backoff_max``; a permanent one (5xx) fails
   it at once; past its lifetime or ``max_attempts`` it fails with that reason
-  (these rules: ``ertui.verdicts``).
+  (these rules: ``ertui.delivery.policy``).
 - Results are written in batches: one transaction every ``flush_every``
   results or ``flush_interval`` seconds, whichever comes first (or together
   with the next claim, in its transaction). On SQLite the store calls run
@@ -58,13 +58,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from ertui import claims, mtas, settings, slots, verdicts
-from ertui.claims import Claimed
-from ertui.models import MessageStatus, Mta
-from ertui.mta_pool import Conn, MtaPool, MtaState
-from ertui.results import RecentDeliveries, ResultBook
+from ertui import mtas, settings
+from ertui.delivery import claims, slots
+from ertui.delivery import policy as verdicts
+from ertui.delivery.claims import Claimed
+from ertui.delivery.pool import Conn, MtaPool, MtaState
+from ertui.delivery.results import RecentDeliveries, ResultBook
+from ertui.delivery.settings import DeliveryEvent, WorkerSettings
+from ertui.store.models import MessageStatus, Mta
 from ertui.timeutil import utcnow
-from ertui.worker_settings import DeliveryEvent, WorkerSettings
 
 __all__ = ["DeliveryEvent", "DeliveryWorker", "WorkerSettings"]
 
@@ -391,7 +393,7 @@ class DeliveryWorker:
             self._wake.set()
 
     async def _connection_inner(self, conn: Conn) -> None:
-        from ertui.smtp import SmtpSession  # the transport; imported late (it is large)
+        from ertui.smtp.session import SmtpSession  # the transport; imported late (it is large)
 
         st = conn.mta
         s = self.settings

@@ -1,19 +1,11 @@
-"""SMTP transport (aiosmtplib), outcome classification and the test send.
+"""The SMTP transport: one session to one MTA on aiosmtplib, many messages
+through it.
 
-INTERFACE CONTRACT (the queue worker and the console code against this):
-
-- ``ErrorKind``: the closed set of failure kinds.
-- ``Outcome``: the result of opening a session or sending one message.
-  ``outcome.mta_failure`` is True when the MTA itself failed (connection,
-  TLS, greeting, authentication, disconnect) — the worker then tries another
-  MTA — and False when the *message* was refused (MAIL/RCPT/DATA replies).
-- ``SmtpSession(config, helo_name)``: ``await open()`` -> Outcome (connect,
-  TLS, EHLO, AUTH); ``await send(sender, recipient, data)`` -> Outcome (RSET
-  between messages is handled inside); ``await close()``; ``is_open``.
-  ``send`` on a session that is not open opens it first.
-- ``classify(exc, stage, config)`` -> Outcome: every exception from the
-  network, ssl or aiosmtplib turned into a kind, a code, a text and a hint.
-- ``test_send(engine, config, to)`` -> TestResult: the Test button.
+``SmtpSession(config, helo_name)``: ``await open()`` -> Outcome (connect, TLS,
+EHLO, AUTH); ``await send(sender, recipient, data)`` -> Outcome (RSET between
+messages handled inside; ``send`` on a closed session opens it first);
+``await close()``. Nothing here raises for a network or SMTP failure: every
+exception becomes an Outcome through ``ertui.smtp.classify``.
 
 Security modes: ``ssl`` is implicit TLS (``use_tls=True``), ``starttls`` an
 upgrade that must succeed, ``none`` no TLS at all (``start_tls=False``, never
@@ -34,91 +26,22 @@ import asyncio
 import contextlib
 import os
 import ssl
-from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiosmtplib
 
-from ertui.models import Security
-from ertui.mtas import MtaConfig
-from ertui.smtp_transcript import TracedSMTP, Transcript, connecting, tls_notes
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from ertui.vault import Vault
-
-
-class ErrorKind(StrEnum):
-    """Why a session or a send failed. Only MESSAGE_KINDS are the message's
-    fault; all the others are the MTA's.
-
-    dns: the host name does not resolve. refused: nothing listens, or the
-    host cannot be reached. timeout: no answer within the MTA's timeout.
-    tls_handshake: TLS could not be negotiated (e.g. SSL on a plain port).
-    tls_certificate: the certificate failed verification. starttls_unsupported:
-    STARTTLS required but not offered or refused. greeting: a 4xx/5xx greeting
-    (421 included). auth_unsupported / auth_failed: AUTH not possible here /
-    rejected (535), or the server demands AUTH (530). sender_refused,
-    recipient_refused, data_refused: replies to MAIL, RCPT, DATA.
-    disconnected: the server closed the session (or replied 421 later).
-    protocol: anything else, e.g. a port that does not speak SMTP, or an SSL
-    port used without SSL.
-    """
-
-    DNS = "dns"
-    REFUSED = "refused"
-    TIMEOUT = "timeout"
-    TLS_HANDSHAKE = "tls_handshake"
-    TLS_CERTIFICATE = "tls_certificate"
-    STARTTLS_UNSUPPORTED = "starttls_unsupported"
-    GREETING = "greeting"  # the server greeted with 4xx/5xx (e.g. 421)
-    AUTH_UNSUPPORTED = "auth_unsupported"
-    AUTH_FAILED = "auth_failed"
-    SENDER_REFUSED = "sender_refused"
-    RECIPIENT_REFUSED = "recipient_refused"
-    DATA_REFUSED = "data_refused"
-    DISCONNECTED = "disconnected"
-    PROTOCOL = "protocol"
-
-
-# Failures of the message itself; every other kind is a failure of the MTA.
-MESSAGE_KINDS = frozenset({ErrorKind.SENDER_REFUSED, ErrorKind.RECIPIENT_REFUSED, ErrorKind.DATA_REFUSED})
-
-ACCEPTED = "Email server accepted mail for delivery"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    kind: ErrorKind | None = None
-    permanent: bool = False
-    code: int | None = None
-    message: str = ""  # the server's reply text (success) or the error text
-    hint: str = ""
-
-    @property
-    def mta_failure(self) -> bool:
-        return not self.ok and self.kind not in MESSAGE_KINDS
-
-    @property
-    def summary(self) -> str:
-        """One line for a status column or ``last_error``: kind, code, text."""
-        if self.ok:
-            return self.message
-        code = f" {self.code}" if self.code is not None else ""
-        kind = self.kind.value if self.kind is not None else "error"
-        return f"{kind}{code}: {self.message}".strip()
-
-
-@dataclass
-class TestResult:
-    outcome: Outcome
-    transcript: list[str] = field(default_factory=list)
-
-    __test__ = False  # not a pytest class
+from ertui.mta_rules import Security
+from ertui.smtp.classify import answers_tls, classify, diagnose_silence, starttls_missing
+from ertui.smtp.outcome import (
+    AuthUnsupportedError,
+    ErrorKind,
+    MtaConfig,
+    Outcome,
+    SmtpUtf8UnsupportedError,
+    SpeaksTlsError,
+)
+from ertui.smtp.transcript import TracedSMTP, Transcript, connecting, tls_notes
 
 
 @lru_cache(maxsize=8)
@@ -137,17 +60,6 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     honoured), host name and chain checked unless ``verify`` is False. Cached:
     loading the CA store for every connection would cost the worker dearly."""
     return _make_tls_context(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
-def classify(exc: BaseException, stage: str, config: MtaConfig | None = None) -> Outcome:
-    """Turn any exception from a session into an Outcome (see ertui.smtp_classify).
-
-    ``stage`` is where it happened: connect, ehlo, starttls, auth, mail, rcpt,
-    data, rset.
-    """
-    from ertui.smtp_classify import classify_exception
-
-    return classify_exception(exc, stage, config)
 
 
 class SmtpSession:
@@ -251,11 +163,9 @@ class SmtpSession:
         task = asyncio.ensure_future(smtp.connect())
         try:
             done, _ = await asyncio.wait({task}, timeout=wait)
-            if not done and _nothing_received(smtp):
-                from ertui.smtp_classify import answers_tls
-
-                if await answers_tls(cfg.host, cfg.port, wait) and not task.done():
-                    raise SpeaksTlsError(f"no greeting within {wait:g} s")
+            silent = not done and _nothing_received(smtp)
+            if silent and await answers_tls(cfg.host, cfg.port, wait) and not task.done():
+                raise SpeaksTlsError(f"no greeting within {wait:g} s")
             return await task
         finally:
             if not task.done():
@@ -320,16 +230,12 @@ class SmtpSession:
         raise error
 
     def _starttls_missing(self) -> Outcome:
-        from ertui.smtp_classify import starttls_missing
-
         outcome = starttls_missing(self.config)
         if self.transcript is not None:
             self.transcript.note(f"failed: {outcome.summary}")
         return outcome
 
     async def _diagnose_silence(self, outcome: Outcome) -> Outcome:
-        from ertui.smtp_classify import diagnose_silence
-
         better = await diagnose_silence(self.config, outcome)
         if better is not outcome and self.transcript is not None:
             self.transcript.note(better.message)
@@ -432,44 +338,6 @@ def _nothing_received(smtp: aiosmtplib.SMTP) -> bool:
     if protocol is None or not protocol.is_connected:
         return False
     return not getattr(protocol, "_buffer", b"")
-
-
-class SpeaksTlsError(Exception):
-    """The port completes a TLS handshake but was used without SSL."""
-
-
-class AuthUnsupportedError(Exception):
-    """The server offers no AUTH, or no method aiosmtplib speaks."""
-
-
-class SmtpUtf8UnsupportedError(Exception):
-    """An address is not ASCII and the server does not offer SMTPUTF8."""
-
-
-async def test_send(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> TestResult:
-    """The Test button: a short email from the administrator to ``to`` through
-    this MTA only, with a transcript. See ertui.mailtest."""
-    from ertui.mailtest import run_test_send
-
-    return await run_test_send(engine, config, to, vault=vault)
-
-
-test_send.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
-__all__ = [
-    "ACCEPTED",
-    "MESSAGE_KINDS",
-    "ErrorKind",
-    "MtaConfig",
-    "Outcome",
-    "SmtpSession",
-    "TestResult",
-    "Transcript",
-    "classify",
-    "test_send",
-    "tls_context",
-]
 
 
 _UNSAFE_IN_ADDRESS = frozenset('<> \t\r\n\0"()[],;:\\')

@@ -11,8 +11,8 @@ from typing import Any
 import aiosmtplib
 from aiosmtplib.typing import Default
 
-from ertui.models import Security
-from ertui.mtas import MtaConfig
+from ertui.mta_rules import Security
+from ertui.smtp.outcome import MtaConfig
 
 
 class Transcript:

@@ -3,7 +3,7 @@ functions (no store, no network), so that they can be read and tested alone.
 
 - Accepted: ``sent``.
 - A failure of the MTA itself (``Outcome.mta_failure``) is not the message's:
-  the worker hands the message to another MTA (see ``ertui.sender``).
+  the worker hands the message to another MTA (see ``ertui.delivery.worker``).
 - Refused permanently (5xx, an invalid address): ``failed`` at once.
 - Refused temporarily (4xx): ``deferred`` with ``WorkerSettings.backoff`` —
   unless that was attempt ``max_attempts``, or the next attempt would fall past
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ertui.claims import Claimed
-from ertui.models import MessageStatus
-from ertui.worker_settings import WorkerSettings
+from ertui.delivery.claims import Claimed
+from ertui.delivery.settings import WorkerSettings
+from ertui.store.models import MessageStatus
 
 if TYPE_CHECKING:
-    from ertui.smtp import Outcome
+    from ertui.smtp.outcome import Outcome
 
 TEXT_LIMIT = 2000  # characters of a server reply kept in the store
 
@@ -81,7 +81,7 @@ def attempt_row(
     seconds: float,
     outcome: Outcome,
 ) -> dict[str, Any]:
-    """The attempt log row (``ertui.claims.write``) of one attempt."""
+    """The attempt log row (``ertui.delivery.claims.write``) of one attempt."""
     if outcome.ok:
         result = "sent"
     elif outcome.mta_failure:

@@ -16,11 +16,11 @@ from typing import TypeVar
 
 import aiosmtplib
 
-from ertui.models import Security
-from ertui.mtas import MtaConfig
-from ertui.smtp import (
+from ertui.mta_rules import Security
+from ertui.smtp.outcome import (
     AuthUnsupportedError,
     ErrorKind,
+    MtaConfig,
     Outcome,
     SmtpUtf8UnsupportedError,
     SpeaksTlsError,
@@ -71,7 +71,7 @@ def _fail(kind: ErrorKind, message: str, hint: str, code: int | None = None, per
     return Outcome(ok=False, kind=kind, permanent=permanent, code=code, message=message, hint=hint)
 
 
-def classify_exception(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcome:
+def classify(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcome:
     """See ertui.smtp.classify. Order matters: an ssl certificate error is also
     a ValueError, an ssl error an OSError, a connect timeout a ConnectionError."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:

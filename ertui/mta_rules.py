@@ -1,0 +1,61 @@
+"""An MTA's connection rules from the web page: the security modes, the port
+rule (plain 25, SSL 465, STARTTLS 587; the switches move the port unless the
+operator typed one) and the defaults of a new MTA.
+
+A leaf: the store, the transport, the services and both front ends take these
+from here, so each is written once.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ertui.errors import ValidationError
+
+
+class Security(StrEnum):
+    NONE = "none"
+    SSL = "ssl"
+    STARTTLS = "starttls"
+
+    @property
+    def label(self) -> str:
+        return {"none": "None", "ssl": "SSL", "starttls": "STARTTLS"}[self.value]
+
+
+DEFAULT_PORTS: dict[Security, int] = {
+    Security.NONE: 25,
+    Security.SSL: 465,
+    Security.STARTTLS: 587,
+}
+MODE_PORTS = frozenset(DEFAULT_PORTS.values())
+DEFAULT_MAX_CONNECTIONS = 5
+DEFAULT_TIMEOUT = 30.0  # seconds for one step of a session (connect, a reply)
+
+
+def security_from_flags(ssl: bool, starttls: bool) -> Security:
+    """The mode of a new configuration from its two switches."""
+    return security_change(Security.NONE, ssl or None, starttls or None) or Security.NONE
+
+
+def security_change(current: Security, ssl: bool | None, starttls: bool | None) -> Security | None:
+    """The mode after switches given as on (True), off (False) or left out (None),
+    or None when it does not change. Switching off a mode that is not on (say
+    ``--no-starttls`` on an SSL MTA) leaves the mode as it is."""
+    if ssl and starttls:
+        raise ValidationError("Security", "Enable SSL and Enable STARTTLS exclude each other.")
+    if ssl:
+        return Security.SSL
+    if starttls:
+        return Security.STARTTLS
+    if (ssl is False and current == Security.SSL) or (starttls is False and current == Security.STARTTLS):
+        return Security.NONE
+    return None
+
+
+def port_for_mode(current: int | None, security: Security) -> int:
+    """The port after the security mode changed: a typed port is kept,
+    an empty one or one still at 25/465/587 follows the mode."""
+    if current is None or current in MODE_PORTS:
+        return DEFAULT_PORTS[security]
+    return current

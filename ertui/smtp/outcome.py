@@ -1,0 +1,116 @@
+"""The leaf of the SMTP package: what a session is given (the connection
+settings) and what it gives back (an Outcome of a kind from a closed set), and
+the exceptions the transport raises for the classifier.
+
+It imports nothing of ertui but the security modes, so the transport, the
+classifier, the transcript, the worker and both front ends can share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ertui.mta_rules import DEFAULT_TIMEOUT, Security
+
+
+@dataclass(frozen=True)
+class MtaConfig:
+    """Everything needed to open an SMTP session, saved or not yet saved."""
+
+    host: str
+    port: int
+    security: Security = Security.NONE
+    use_auth: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    verify_tls: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+    id: int | None = None
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.description or f"{self.host}:{self.port}"
+
+
+class ErrorKind(StrEnum):
+    """Why a session or a send failed. Only MESSAGE_KINDS are the message's
+    fault; all the others are the MTA's.
+
+    dns: the host name does not resolve. refused: nothing listens, or the
+    host cannot be reached. timeout: no answer within the MTA's timeout.
+    tls_handshake: TLS could not be negotiated (e.g. SSL on a plain port).
+    tls_certificate: the certificate failed verification. starttls_unsupported:
+    STARTTLS required but not offered or refused. greeting: a 4xx/5xx greeting
+    (421 included). auth_unsupported / auth_failed: AUTH not possible here /
+    rejected (535), or the server demands AUTH (530). sender_refused,
+    recipient_refused, data_refused: replies to MAIL, RCPT, DATA.
+    disconnected: the server closed the session (or replied 421 later).
+    protocol: anything else, e.g. a port that does not speak SMTP, or an SSL
+    port used without SSL.
+    """
+
+    DNS = "dns"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    TLS_HANDSHAKE = "tls_handshake"
+    TLS_CERTIFICATE = "tls_certificate"
+    STARTTLS_UNSUPPORTED = "starttls_unsupported"
+    GREETING = "greeting"  # the server greeted with 4xx/5xx (e.g. 421)
+    AUTH_UNSUPPORTED = "auth_unsupported"
+    AUTH_FAILED = "auth_failed"
+    SENDER_REFUSED = "sender_refused"
+    RECIPIENT_REFUSED = "recipient_refused"
+    DATA_REFUSED = "data_refused"
+    DISCONNECTED = "disconnected"
+    PROTOCOL = "protocol"
+
+
+# Failures of the message itself; every other kind is a failure of the MTA.
+MESSAGE_KINDS = frozenset({ErrorKind.SENDER_REFUSED, ErrorKind.RECIPIENT_REFUSED, ErrorKind.DATA_REFUSED})
+
+ACCEPTED = "Email server accepted mail for delivery"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    kind: ErrorKind | None = None
+    permanent: bool = False
+    code: int | None = None
+    message: str = ""  # the server's reply text (success) or the error text
+    hint: str = ""
+
+    @property
+    def mta_failure(self) -> bool:
+        return not self.ok and self.kind not in MESSAGE_KINDS
+
+    @property
+    def summary(self) -> str:
+        """One line for a status column or ``last_error``: kind, code, text."""
+        if self.ok:
+            return self.message
+        code = f" {self.code}" if self.code is not None else ""
+        kind = self.kind.value if self.kind is not None else "error"
+        return f"{kind}{code}: {self.message}".strip()
+
+
+@dataclass
+class ProbeResult:
+    """What the Test (the probe) found: its outcome and the transcript."""
+
+    outcome: Outcome
+    transcript: list[str] = field(default_factory=list)
+
+
+class SpeaksTlsError(Exception):
+    """The port completes a TLS handshake but was used without SSL."""
+
+
+class AuthUnsupportedError(Exception):
+    """The server offers no AUTH, or no method aiosmtplib speaks."""
+
+
+class SmtpUtf8UnsupportedError(Exception):
+    """An address is not ASCII and the server does not offer SMTPUTF8."""
