@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, queue
 from ertui.delivery.worker import DeliveryEvent, DeliveryWorker, WorkerSettings
 from ertui.errors import ValidationError
-from ertui.store.models import Attempt, Message, Security
+from ertui.mta_rules import Security
+from ertui.store.models import Attempt, Message
 from ertui.timeutil import utcnow
 from tests.queue.conftest import add_mta, fast_settings, run_worker
 from tests.smtpd import RawServer, SmtpServer, closed_port, greet_421

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from ertui import mtas, settings
-from ertui.store.models import Security
+from ertui.mta_rules import Security
 from ertui.tui.app import ErtuiApp
 
 FIXED_NOW = datetime(2026, 3, 14, 9, 30, 0, tzinfo=UTC)

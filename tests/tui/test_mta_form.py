@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from textual.widgets import Input, Label, Switch
 
 from ertui import mtas
-from ertui.store.models import Security
+from ertui.mta_rules import Security
 from ertui.store.vault import Vault
 from ertui.tui.mta_form import MtaForm
 from ertui.tui.settings_screen import SettingsScreen

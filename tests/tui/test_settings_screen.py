@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
-from ertui.store.models import MessageKind, Security
+from ertui.mta_rules import Security
+from ertui.store.models import MessageKind
 from ertui.tui.confirm import ConfirmDialog
 from ertui.tui.mta_detail import MtaDetail
 from ertui.tui.mta_table import MtaTable

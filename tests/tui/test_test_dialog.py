@@ -11,8 +11,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from ertui import mtas
+from ertui.mta_rules import Security
 from ertui.smtp.outcome import ACCEPTED
-from ertui.store.models import Security
 from ertui.tui.mta_form import MtaForm
 from ertui.tui.settings_screen import SettingsScreen
 from ertui.tui.test_dialog import TestDialog

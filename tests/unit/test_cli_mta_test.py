@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, settings
 from ertui.cli import cli
 from ertui.cli.mta_test import _config
-from ertui.store.models import Security
+from ertui.mta_rules import Security
 from tests.smtpd import SmtpServer, closed_port
 from tests.unit.test_smtp_session import silent_server
 

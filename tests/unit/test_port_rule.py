@@ -7,8 +7,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas
 from ertui.errors import ValidationError
-from ertui.mta_rules import port_for_mode, security_change, security_from_flags
-from ertui.store.models import Security
+from ertui.mta_rules import Security, port_for_mode, security_change, security_from_flags
 
 N, S, T = Security.NONE, Security.SSL, Security.STARTTLS
 

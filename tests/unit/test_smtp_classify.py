@@ -14,10 +14,10 @@ import ssl
 import aiosmtplib
 import pytest
 
+from ertui.mta_rules import Security
 from ertui.smtp.classify import classify
 from ertui.smtp.outcome import ErrorKind, MtaConfig, Outcome
 from ertui.smtp.session import SmtpSession
-from ertui.store.models import Security
 from tests.smtpd import RawServer
 from tests.unit.test_smtp_session import silent_server
 

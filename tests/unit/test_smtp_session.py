@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import trustme
 
+from ertui.mta_rules import Security
 from ertui.smtp.classify import AUTH_REJECTED_HINT, IS_SSL_HINT, NOT_SSL_HINT
 from ertui.smtp.outcome import ErrorKind, MtaConfig, Outcome
 from ertui.smtp.session import SmtpSession
 from ertui.smtp.transcript import Transcript
-from ertui.store.models import Security
 from tests.smtpd import RawServer, SmtpServer, closed_port, greet_421
 
 HELO = "ertui.example.com"

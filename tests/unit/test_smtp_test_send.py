@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
 from ertui.errors import ValidationError
+from ertui.mta_rules import Security
 from ertui.smtp.outcome import ACCEPTED, ErrorKind, MtaConfig, ProbeResult
-from ertui.store.models import Security
 from tests.smtpd import RawServer, SmtpServer, closed_port
 
 ADMIN = "postmaster@example.org"

@@ -17,9 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ertui import mtas, settings
 from ertui.errors import StoreError, ValidationError, VaultError
+from ertui.mta_rules import Security
 from ertui.store.engine import current_revision, make_engine
 from ertui.store.migrations import HEAD_REVISION
-from ertui.store.models import Security
 from ertui.store.vault import Vault
 
 SECRET = "Tr0ub4dor&3-unique-secret"
