@@ -12,7 +12,7 @@ import ssl
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -140,13 +140,13 @@ class SmtpServer(_ThreadedServer):
             await asyncio.sleep(self.behaviour.data_delay)
         if self.behaviour.drop_in_data:
             assert server.transport is not None
-            server.transport.abort()
+            cast(asyncio.Transport, server.transport).abort()
             return "451 never sent"
         if self.behaviour.data_reply:
             return self.behaviour.data_reply
         with self._lock:
             self.received.append(
-                Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(envelope.content or b""))
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), _as_bytes(envelope.content))
             )
             n = len(self.received)
         return f"250 2.0.0 Ok: queued as TEST{n:05d}"
@@ -176,7 +176,7 @@ class SmtpServer(_ThreadedServer):
         else:
             kwargs["auth_require_tls"] = False
 
-        class CountingSMTP(SMTP):  # type: ignore[misc]
+        class CountingSMTP(SMTP):
             def connection_made(self, transport: Any) -> None:
                 with outer._lock:
                     outer.open_connections += 1
@@ -245,3 +245,9 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _as_bytes(content: bytes | str | None) -> bytes:
+    if isinstance(content, str):
+        return content.encode("utf-8", "surrogateescape")
+    return content or b""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
@@ -23,7 +24,7 @@ class ScreenCommand:
     run: IgnoreReturnCallbackType
 
 
-def screen_commands(screen: Screen[object]) -> list[ScreenCommand]:
+def screen_commands(screen: Screen[Any]) -> list[ScreenCommand]:
     """One command per action of ours (a binding with an id) active on ``screen``."""
     app = screen.app
     by_action: dict[str, ScreenCommand] = {}

@@ -17,7 +17,7 @@ from tests.queue.conftest import ADMIN
 
 
 def parsed(raw: bytes) -> email.message.EmailMessage:
-    return email.message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(raw, policy=policy.default)
 
 
 def content(raw: bytes) -> str:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Engine
+from textual.app import App
+from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from ertui import queue
 from ertui.tui.queue_screen import PAGE_SIZE, QueueScreen
 from tests.queue_tui.conftest import QueueApp, fill, set_fields
 
 
-def screen_of(app: QueueApp) -> QueueScreen:
+def screen_of(app: App[Any]) -> QueueScreen:
     assert isinstance(app.screen, QueueScreen)
     return app.screen
 
@@ -24,8 +29,8 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-def cell(table: DataTable[object], row: int, column: str) -> str:
-    value = table.get_cell(table.coordinate_to_cell_key((row, 0)).row_key, column)
+def cell(table: DataTable[Any], row: int, column: str) -> str:
+    value = table.get_cell(table.coordinate_to_cell_key(Coordinate(row, 0)).row_key, column)
     return str(getattr(value, "plain", value))
 
 
@@ -68,7 +73,7 @@ async def test_columns_fit_the_width_and_follow_a_resize(store: Engine) -> None:
         await settle(pilot)
         assert labels() == ["#", "Receiver", "Subject", "Status", "Tries", "Last try", "MTA", "Last error"]
         assert used() <= 100 - 2 and table.max_scroll_x == 0
-        assert table.columns["id"].width == 2  # as wide as the largest id on the page
+        assert table.columns[ColumnKey("id")].width == 2  # as wide as the largest id on the page
         await pilot.resize_terminal(140, 30)
         await settle(pilot)
         assert "Next try" in labels() and table.row_count == 5

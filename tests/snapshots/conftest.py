@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -39,20 +40,20 @@ def make_app(engine: Engine) -> ErtuiApp:
     return app
 
 
-async def no_blink(pilot: Pilot[object]) -> None:
+async def no_blink(pilot: Pilot[Any]) -> None:
     for widget in pilot.app.screen.query(Input):
         widget.cursor_blink = False
     await pilot.pause()
 
 
-def then(*steps: Callable[[Pilot[object]], object]) -> Callable[[Pilot[object]], object]:
+def then(*steps: Callable[[Pilot[Any]], object]) -> Callable[[Pilot[Any]], object]:
     """A run_before that runs ``steps`` in order, then turns the blink off."""
 
-    async def run(pilot: Pilot[object]) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
         for step in steps:
             result = step(pilot)
             if hasattr(result, "__await__"):
-                await result  # type: ignore[misc]
+                await result
             await pilot.pause()
         await no_blink(pilot)
 

@@ -43,7 +43,7 @@ def test_edit_mta_form_with_auth(snap_compare: Any, populated: Engine, size: Siz
     assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("e")))
 
 
-async def _bad_values(pilot: Pilot[object]) -> None:
+async def _bad_values(pilot: Pilot[Any]) -> None:
     await pilot.press("a")
     await pilot.press(*"smtp://x", "enter")  # description "smtp://x" passes; host is next
     await pilot.press(*"smtp://mail.example.com")
@@ -56,7 +56,7 @@ def test_mta_form_validation(snap_compare: Any, populated: Engine, size: Size) -
 
 
 def _result(outcome: Outcome, transcript: list[str]) -> Any:
-    async def show(pilot: Pilot[object]) -> None:
+    async def show(pilot: Pilot[Any]) -> None:
         await pilot.press("t")
         dialog = pilot.app.screen
         assert isinstance(dialog, TestDialog)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -9,17 +11,17 @@ from textual.widgets import Input, Static
 from ertui.tui.mta_table import MtaTable
 
 
-def static_text(app: App[object], selector: str) -> str:
+def static_text(app: App[Any], selector: str) -> str:
     widget = app.screen.query_one(selector, Static)
     return str(widget.render())
 
 
-def table_rows(app: App[object]) -> list[list[str]]:
+def table_rows(app: App[Any]) -> list[list[str]]:
     table = app.screen.query_one(MtaTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
+async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
     """Focus an Input, clear it and type ``text`` key by key."""
     widget = pilot.app.screen.query_one(selector, Input)
     widget.focus()
@@ -29,7 +31,7 @@ async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
     await pilot.pause()
 
 
-async def wait_for(pilot: Pilot[object], condition: object, tries: int = 200) -> None:
+async def wait_for(pilot: Pilot[Any], condition: object, tries: int = 200) -> None:
     """Let the app run until ``condition()`` holds (bounded; fails the test otherwise)."""
     assert callable(condition)
     for _ in range(tries):

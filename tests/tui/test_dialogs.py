@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Engine
+from textual.app import App
 from textual.command import CommandPalette
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from ertui import mtas, settings
 from ertui.tui.admin_dialog import AdminDialog
@@ -157,13 +160,20 @@ async def test_help_of_a_form_with_a_field_focused_keeps_its_columns(store: Engi
         assert "Move to the next field or button" in shown
 
 
+def first_command(app: App[Any]) -> str:
+    return str(app.screen.query_one("CommandList", OptionList).get_option_at_index(0).prompt)
+
+
 async def test_palette_offers_actions_by_name(store: Engine) -> None:
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("colon")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
         await pilot.press(*"add mta")
         await wait_for(
-            pilot, lambda: "Add MTA" in str(pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt)
+            pilot,
+            lambda: (
+                "Add MTA" in str(pilot.app.screen.query_one("CommandList", OptionList).get_option_at_index(0).prompt)
+            ),
         )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, MtaForm))
@@ -173,7 +183,8 @@ async def test_palette_offers_actions_by_name(store: Engine) -> None:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
         await pilot.press(*"administrator")
         await wait_for(
-            pilot, lambda: "Admin" in str(pilot.app.screen.query_one("CommandList").get_option_at_index(0).prompt)
+            pilot,
+            lambda: "Admin" in str(pilot.app.screen.query_one("CommandList", OptionList).get_option_at_index(0).prompt),
         )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, AdminDialog))

@@ -4,6 +4,7 @@ cancel, the address check, and a test of unsaved form values."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -21,7 +22,7 @@ from tests.tui.conftest import make_app
 from tests.tui.helpers import static_text, table_rows, type_into
 
 
-async def _run(pilot: Pilot[object]) -> tuple[str, str]:
+async def _run(pilot: Pilot[Any]) -> tuple[str, str]:
     """Send from the open dialog (Enter in the field) and wait for the outcome."""
     assert isinstance(pilot.app.screen, TestDialog)
     await pilot.press("enter")

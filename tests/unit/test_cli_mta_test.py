@@ -226,10 +226,10 @@ def test_unknown_saved_mta_exits_1(ready: Engine, db_url: str) -> None:
 )
 def test_port_follows_the_mode_when_not_given(flags: list[str], port: int) -> None:
     config = _config(
-        None,
+        None,  # type: ignore[arg-type]
         None,
         "mx.example.com",
-        None,  # type: ignore[arg-type]
+        None,
         "--ssl" in flags,
         "--starttls" in flags,
         None,
