@@ -1,12 +1,9 @@
-"""Times: timezone-aware UTC everywhere in the core and the store."""
+"""Times: timezone-aware UTC everywhere in the core and the store (the column
+type that keeps them so is ``ertui.store.types.UTCDateTime``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import DateTime, TypeDecorator
 
 
 def utcnow() -> datetime:
@@ -24,27 +21,3 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores UTC; always gives back an aware UTC datetime (SQLite drops the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
-            raise TypeError("UTCDateTime needs a datetime")
-        value = as_utc(value)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return as_utc(value)

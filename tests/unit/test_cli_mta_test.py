@@ -19,6 +19,7 @@ from ertui import mtas, settings
 from ertui.cli import cli
 from ertui.cli.mta_test import _config
 from ertui.mta_rules import Security
+from tests.e2e.conftest import ertui_script
 from tests.smtpd import SmtpServer, closed_port
 from tests.unit.test_smtp_session import silent_server
 
@@ -241,12 +242,11 @@ def test_port_follows_the_mode_when_not_given(flags: list[str], port: int) -> No
 
 
 def test_console_script_subprocess(ready: Engine, db_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
-    exe = Path("/work/venv/bin/ertui")
-    if not exe.exists():
-        pytest.skip("the console script is not installed at /work/venv/bin/ertui")
+    exe = ertui_script()
+    assert exe is not None, "the ertui console script is not installed beside this Python nor on PATH"
     proc = subprocess.run(
         [
-            str(exe),
+            exe,
             "--db",
             db_url,
             "mta",
