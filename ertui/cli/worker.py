@@ -148,7 +148,7 @@ def worker_cmd(
     Tuning for tests and special cases comes from ERTUI_WORKER_<SETTING>
     variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.delivery.settings).
     """
-    from ertui.delivery.worker import DeliveryWorker, WorkerSettings
+    from ertui.delivery.worker import Worker, WorkerSettings
 
     if processes > 1 and not hasattr(os, "fork"):
         raise click.BadParameter("needs fork(), which this system lacks", param_hint="--processes")
@@ -171,7 +171,7 @@ def worker_cmd(
                 watch_parent = not _die_with_parent(parent)
                 break
             children.append(pid)
-    worker = DeliveryWorker(eng, worker_settings)
+    worker = Worker(eng, worker_settings)
     log = logging.getLogger("ertui.worker")
 
     async def main() -> None:

@@ -68,7 +68,7 @@ from ertui.delivery.settings import DeliveryEvent, WorkerSettings
 from ertui.store.models import MessageStatus, Mta
 from ertui.timeutil import utcnow
 
-__all__ = ["DeliveryEvent", "DeliveryWorker", "WorkerSettings"]
+__all__ = ["DeliveryEvent", "Worker", "WorkerSettings"]
 
 log = logging.getLogger("ertui.worker")
 # A library's logger: silent unless the program configures logging (the worker
@@ -86,7 +86,7 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
             await event.wait()
 
 
-class DeliveryWorker:
+class Worker:
     def __init__(
         self,
         engine: Engine,
