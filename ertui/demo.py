@@ -26,7 +26,8 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, settings
 from ertui.errors import ErtuiError, NotFoundError
-from ertui.store.models import MessageKind, Security
+from ertui.mta_rules import Security
+from ertui.store.models import MessageKind
 
 HEALTHY_MTA = "Demo sink"
 BROKEN_MTA = "Broken relay (closed port)"

@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
-from ertui.store.models import Mta, Security
+from ertui.mta_rules import Security
+from ertui.store.models import Mta
 from ertui.tui.timefmt import local
 
 SPARK_MINUTES = 10

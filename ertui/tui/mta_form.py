@@ -15,9 +15,16 @@ from textual.widgets import Button, Footer, Input, Label, Switch
 
 from ertui import mtas, validate
 from ertui.errors import ValidationError
-from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, port_for_mode, security_from_flags
-from ertui.smtp.outcome import DEFAULT_TIMEOUT, MtaConfig
-from ertui.store.models import Mta, Security
+from ertui.mta_rules import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_PORTS,
+    DEFAULT_TIMEOUT,
+    Security,
+    port_for_mode,
+    security_from_flags,
+)
+from ertui.smtp.outcome import MtaConfig
+from ertui.store.models import Mta
 from ertui.tui.dialog import FormDialog
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.form_rows import FieldError, form_row, switch_state
