@@ -4,10 +4,11 @@ The port rule and the defaults of a new MTA are in ``ertui.mta_rules``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -253,16 +254,34 @@ def record_success(engine: Engine, mta_id: int, when: datetime | None = None) ->
     update_row(engine, Mta, mta_id, last_success_at=when or utcnow(), consecutive_failures=0, cooldown_until=None)
 
 
-def record_failure(engine: Engine, mta_id: int, error: str, when: datetime | None = None) -> None:
-    """Health after a failure of the MTA itself (or of a test through it)."""
-    update_row(
-        engine,
-        Mta,
-        mta_id,
-        last_error=error,
-        last_error_at=when or utcnow(),
-        consecutive_failures=col(Mta.consecutive_failures) + 1,
-    )
+def record_failure(
+    engine: Engine,
+    mta_id: int,
+    error: str,
+    when: datetime | None = None,
+    *,
+    cooldown: Callable[[int], float] | None = None,
+) -> datetime | None:
+    """Health after a failure of the MTA itself (or of a Test through it): the
+    error, its time, one more failure in a row. With ``cooldown`` (the seconds
+    of cooldown after the n-th failure in a row, ``ertui.delivery.policy.mta_cooldown``)
+    the MTA also cools down; returns the end of that cooldown (None without one,
+    or when the MTA no longer exists). The one writer of an MTA's failures."""
+    now = when or utcnow()
+    table = Mta.__table__  # type: ignore[attr-defined]
+    row = table.c
+    with engine.begin() as conn:
+        failures = conn.execute(
+            update(table)
+            .where(row.id == mta_id)
+            .values(consecutive_failures=row.consecutive_failures + 1, last_error=error, last_error_at=now)
+            .returning(row.consecutive_failures)
+        ).scalar()
+        if failures is None or cooldown is None:
+            return None
+        until = now + timedelta(seconds=cooldown(int(failures)))
+        conn.execute(update(table).where(row.id == mta_id).values(cooldown_until=until))
+    return until
 
 
 def count_enabled(engine: Engine) -> int:

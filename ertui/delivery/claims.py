@@ -396,29 +396,3 @@ def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
 
 def _attempt_tuple(a: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(sqlite_time(a[c]) if c == "started_at" else a[c] for c in _ATTEMPT_COLUMNS)
-
-
-def mta_failed(engine: Engine, mta_id: int, error: str, base: float, cap: float) -> datetime | None:
-    """Record a failure of the MTA itself and start (or lengthen) its cooldown.
-
-    The cooldown doubles with each consecutive failure: base, 2×base, … up to cap.
-    Returns the new end of the cooldown (None when the MTA no longer exists).
-    """
-    now = utcnow()
-    with engine.begin() as conn:
-        row = conn.execute(select(M.c.consecutive_failures).where(M.c.id == mta_id)).first()
-        if row is None:
-            return None
-        failures = int(row[0]) + 1
-        until = now + timedelta(seconds=min(cap, base * 2 ** min(failures - 1, 30)))
-        conn.execute(
-            update(M)
-            .where(M.c.id == mta_id)
-            .values(
-                consecutive_failures=failures,
-                last_error=error,
-                last_error_at=now,
-                cooldown_until=until,
-            )
-        )
-    return until

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from ertui import mtas
 from ertui.delivery import claims, slots
 from ertui.delivery import policy as verdicts
 from ertui.delivery.claims import Claimed
@@ -60,12 +61,15 @@ class Connections:
     _cond: asyncio.Condition
     _flush_wanted: asyncio.Event
 
-    async def _db(self, fn: Callable[..., R], *args: Any) -> R:
+    async def _db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run a store call: on the helper thread, or inline for SQLite (see db_thread)."""
         if self._executor is None:
-            return fn(self.engine, *args)
+            return fn(self.engine, *args, **kwargs)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args))
+        return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args, **kwargs))
+
+    def _cooldown(self, failures: int) -> float:
+        return verdicts.mta_cooldown(self.settings, failures)
 
     def _emit(self, msg: Claimed, mta_id: int | None, outcome: str, detail: str) -> None:
         if outcome == "sent" and mta_id is not None:
@@ -231,9 +235,7 @@ class Connections:
         """The MTA failed: cool it down, hand the message to another MTA at once."""
         error = verdicts.error_text(outcome)
         if st.cooldown_until is None or st.cooldown_until <= utcnow():
-            until = await self._db(
-                claims.mta_failed, st.id, error, self.settings.cooldown_base, self.settings.cooldown_max
-            )
+            until = await self._db(mtas.record_failure, st.id, error, cooldown=self._cooldown)
             st.cooldown_until = until
             log.warning(
                 "mta_error mta=%r: %s; cooling down until %s",

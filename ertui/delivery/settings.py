@@ -56,9 +56,6 @@ class WorkerSettings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
-    def backoff(self, attempts: int) -> float:
-        return float(min(self.backoff_max, self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)))
-
 
 @dataclass(frozen=True)
 class DeliveryEvent:

@@ -278,9 +278,7 @@ class Worker(Connections):
             # Down as surely as a refused connection: cool down, with the reason
             # on the MTA (and so in `queue stats`), rather than mail waiting silently.
             error = st.config_error or "its settings cannot be used"
-            st.cooldown_until = await self._db(
-                claims.mta_failed, st.id, error, self.settings.cooldown_base, self.settings.cooldown_max
-            )
+            st.cooldown_until = await self._db(mtas.record_failure, st.id, error, cooldown=self._cooldown)
             log.warning("mta_error mta=%r: %s", st.name, error)
 
     def _open_connections(self, usable: list[MtaState]) -> None:

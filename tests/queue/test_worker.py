@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
+from ertui.delivery import policy
 from ertui.delivery.worker import DeliveryEvent, Worker, WorkerSettings
 from ertui.errors import ValidationError
 from ertui.store.models import Attempt, Message, Security
@@ -383,7 +384,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     s = WorkerSettings.from_env(lease_seconds=12.0, batch_size=None)
     assert (s.backoff_base, s.max_attempts, s.db_thread, s.lease_seconds) == (0.5, 7, True, 12.0)
     assert s.batch_size == WorkerSettings().batch_size
-    assert [s.backoff(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert [policy.backoff(s, n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
     monkeypatch.setenv("ERTUI_WORKER_MAX_ATTEMPTS", "many")
     with pytest.raises(ValidationError):
         WorkerSettings.from_env()

@@ -8,6 +8,7 @@ import re
 import stat
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,18 @@ def test_mta_crud(any_engine: Engine) -> None:
     assert (off.use_auth, off.username, off.password_enc) == (False, None, None)
     mtas.remove(any_engine, "Gmail")
     assert mtas.list_mtas(any_engine) == []
+
+
+def test_mta_failures_are_counted_and_cool_the_mta_down(engine: Engine) -> None:
+    mta = mtas.add(engine, description="r", host="mail.example.com")
+    assert mta.id is not None
+    assert mtas.record_failure(engine, mta.id, "refused") is None  # a Test: no cooldown
+    until = mtas.record_failure(engine, mta.id, "timed out", cooldown=lambda n: 10.0 * n)
+    row = mtas.get(engine, mta.id)
+    assert (row.consecutive_failures, row.last_error) == (2, "timed out")
+    assert until is not None and row.cooldown_until == until
+    assert row.last_error_at is not None and until - row.last_error_at == timedelta(seconds=20)
+    assert mtas.record_failure(engine, 9999, "gone", cooldown=lambda n: 1.0) is None
 
 
 def test_failed_add_writes_nothing(engine: Engine) -> None:
