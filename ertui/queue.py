@@ -32,7 +32,19 @@ from sqlalchemy.sql.elements import ColumnElement
 from ertui import render, settings, validate
 from ertui.errors import NotFoundError, ValidationError
 from ertui.store.engine import session
-from ertui.store.models import MAX_ID, Attempt, Message, MessageKind, MessageStatus, Mta, WorkerRecord
+from ertui.store.models import (
+    DUE_STATUSES,
+    HOLDABLE_STATUSES,
+    MAX_ID,
+    UNSENT_STATUSES,
+    WAITING_STATUSES,
+    Attempt,
+    Message,
+    MessageKind,
+    MessageStatus,
+    Mta,
+    WorkerRecord,
+)
 from ertui.timeutil import as_utc, iso, utcnow
 
 DEFAULT_LIFETIME = timedelta(days=5)
@@ -40,9 +52,7 @@ ENV_LIFETIME = "ERTUI_MESSAGE_LIFETIME"
 # A worker whose heartbeat is older than this is taken for dead by `stats`.
 WORKER_STALE = timedelta(seconds=90)
 
-STATUS_CHOICES = ("queued", "sending", "deferred", "held", "failed", "sent", "unsent", "all")
-UNSENT = ("queued", "sending", "deferred", "held", "failed")
-WAITING = ("queued", "sending", "deferred")
+STATUS_CHOICES = (*(s.value for s in MessageStatus), "unsent", "all")
 
 T = Message.__table__  # type: ignore[attr-defined]
 A = Attempt.__table__  # type: ignore[attr-defined]
@@ -177,7 +187,7 @@ def _status_filter(status: str) -> ColumnElement[bool] | None:
     if status == "all":
         return None
     if status == "unsent":
-        return T.c.status.in_(UNSENT)  # type: ignore[no-any-return]
+        return T.c.status.in_(UNSENT_STATUSES)  # type: ignore[no-any-return]
     if status not in STATUS_CHOICES:
         raise ValidationError("Status", f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}.")
     return T.c.status == status  # type: ignore[no-any-return]
@@ -264,7 +274,7 @@ class QueueStats:
 
     @property
     def waiting(self) -> int:
-        return sum(self.counts.get(s, 0) for s in WAITING)
+        return sum(self.counts.get(s, 0) for s in WAITING_STATUSES)
 
 
 def stats(engine: Engine) -> QueueStats:
@@ -273,7 +283,7 @@ def stats(engine: Engine) -> QueueStats:
         counts = {s.value: 0 for s in MessageStatus}
         for status, n in conn.execute(select(T.c.status, func.count()).group_by(T.c.status)):
             counts[str(status)] = int(n)
-        oldest = conn.execute(select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING))).scalar()
+        oldest = conn.execute(select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING_STATUSES))).scalar()
         W = WorkerRecord.__table__  # type: ignore[attr-defined]
         live = conn.execute(select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_STALE)).all()
         M = Mta.__table__  # type: ignore[attr-defined]
@@ -282,7 +292,7 @@ def stats(engine: Engine) -> QueueStats:
     if oldest is not None:
         oldest_dt = oldest if isinstance(oldest, datetime) else datetime.fromisoformat(oldest)
         age = max(timedelta(0), now - as_utc(oldest_dt))
-    waiting = sum(counts[s] for s in WAITING)
+    waiting = sum(counts[s] for s in WAITING_STATUSES)
     reason: str | None = None
     if waiting:
         cooling = [r for r in enabled if r[1] is not None and as_utc(r[1]) > now]
@@ -329,7 +339,7 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
     n = _update(
         engine,
         ids,
-        T.c.status.in_((MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)),
+        T.c.status.in_(DUE_STATUSES),
         next_attempt_at=now,
     )
     n += _update(
@@ -365,7 +375,7 @@ def hold(engine: Engine, ids: Iterable[int]) -> int:
     return _update(
         engine,
         ids,
-        T.c.status.in_(("queued", "deferred", "failed")),
+        T.c.status.in_(HOLDABLE_STATUSES),
         held_from=T.c.status,
         status=MessageStatus.HELD.value,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from typing import Any
 
@@ -23,7 +22,6 @@ from ertui.store.models import User
 from ertui.timeutil import iso
 
 MIN_PASSWORD_LEN = 8
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -48,16 +46,6 @@ def verify_password(password: str, stored: str | None) -> bool:
         dklen=len(expected),
     )
     return hmac.compare_digest(got, expected)
-
-
-def check_username(value: str) -> str:
-    value = value.strip()
-    if not _USERNAME.match(value):
-        raise ValidationError(
-            "Username",
-            "Username must be 1 to 64 letters, digits or . _ @ - and start with a letter or digit.",
-        )
-    return value
 
 
 def check_new_password(value: str | None) -> str:
@@ -90,7 +78,7 @@ def get_user(engine: Engine, username: str) -> User:
 
 
 def add_user(engine: Engine, username: str, *, email: str | None = None, password: str | None = None) -> User:
-    name = check_username(username)
+    name = validate.account_name(username)
     address = validate.email(email, field="Email address") if email else None
     pw_hash = hash_password(check_new_password(password)) if password is not None else None
     with session(engine) as s:

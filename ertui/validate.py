@@ -176,4 +176,20 @@ def utf8_text(value: str, field: str) -> str:
 
 
 def username(value: str, field: str = "Username") -> str:
+    """The login an MTA's server knows (SMTP AUTH): any one-line text up to 255 characters."""
     return short_text(value, field, 255)
+
+
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def account_name(value: str, field: str = "Username") -> str:
+    """The name of a console user account (``ertui user``): stricter than an MTA's
+    login, since it is typed at a prompt and shown in lists."""
+    value = value.strip()
+    if not _ACCOUNT_NAME.match(value):
+        raise ValidationError(
+            field,
+            f"{field} must be 1 to 64 letters, digits or . _ @ - and start with a letter or digit.",
+        )
+    return value

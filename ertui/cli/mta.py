@@ -10,7 +10,7 @@ import click
 from ertui import mtas
 from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
-from ertui.mta_rules import Security, security_change, security_from_flags
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, security_change, security_from_flags
 
 
 @click.group("mta")
@@ -71,7 +71,7 @@ def read_password(username: str | None, from_stdin: bool) -> str | None:
 @click.option("--description", required=True, help="A name for this MTA (unique).")
 @click.option("--host", required=True, help="Host name or IP address of the MTA.")
 @connection_options
-@click.option("--max-connections", type=str, default="5", show_default=True)
+@click.option("--max-connections", type=str, default=str(DEFAULT_MAX_CONNECTIONS), show_default=True)
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
 @click.pass_context
 def add_cmd(

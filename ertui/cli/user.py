@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ertui import recovery, users
+from ertui import recovery, users, validate
 from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
 
@@ -53,7 +53,7 @@ def _new_password(from_stdin: bool, required: bool) -> str | None:
 @click.pass_context
 def add_cmd(ctx: click.Context, username: str, email: str | None, password_stdin: bool) -> None:
     """Add a user (password from a prompt or --password-stdin)."""
-    users.check_username(username)
+    validate.account_name(username)
     password = _new_password(password_stdin, required=False)
     u = users.add_user(engine(ctx), username, email=email, password=password)
     click.echo(f"Added user {u.username!r}{' <' + u.email + '>' if u.email else ''}.")

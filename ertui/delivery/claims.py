@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ertui.store.models import Attempt, Message, MessageStatus, Mta, WorkerRecord
+from ertui.store.models import DUE_STATUSES, Attempt, Message, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
 
 T = Message.__table__  # type: ignore[attr-defined]
@@ -111,7 +111,7 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
 def _claim_core(conn: Connection, owner: str, now: datetime, until: datetime, limit: int) -> list[Any]:
     """The claim in SQLAlchemy Core (PostgreSQL and any other store)."""
     due = or_(
-        and_(T.c.status.in_(("queued", "deferred")), T.c.next_attempt_at <= now),
+        and_(T.c.status.in_(DUE_STATUSES), T.c.next_attempt_at <= now),
         and_(T.c.status == SENDING, T.c.lease_until < now),
     )
     pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
@@ -194,7 +194,7 @@ def release_held(engine: Engine, owner: str) -> int:
                 update(T)
                 .where(T.c.status == SENDING, T.c.lease_owner == owner)
                 .values(
-                    status=case((T.c.attempts == 0, "queued"), else_="deferred"),
+                    status=case((T.c.attempts == 0, MessageStatus.QUEUED.value), else_=MessageStatus.DEFERRED.value),
                     lease_owner=None,
                     lease_until=None,
                 )
