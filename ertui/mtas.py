@@ -16,7 +16,7 @@ from ertui import settings, validate
 from ertui.errors import NotFoundError, ValidationError
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, DEFAULT_TIMEOUT, Security, port_for_mode
 from ertui.smtp.outcome import MtaConfig, ProbeResult
-from ertui.store.engine import delete_row, session, update_row
+from ertui.store.engine import delete_row, session, store_call, update_row
 from ertui.store.models import MAX_ID, Mta
 from ertui.store.vault import Vault
 from ertui.timeutil import iso, utcnow
@@ -63,11 +63,13 @@ def to_dict(mta: Mta) -> dict[str, Any]:
     }
 
 
+@store_call
 def list_mtas(engine: Engine) -> list[Mta]:
     with session(engine) as s:
         return list(s.exec(select(Mta).order_by(col(Mta.id))).all())
 
 
+@store_call
 def get(engine: Engine, ref: str | int) -> Mta:
     """An MTA by numeric id or by description (case does not matter)."""
     with session(engine) as s:
@@ -89,7 +91,7 @@ def _check_unique(engine: Engine, desc: str, exclude_id: int | None) -> None:
         if exclude_id is not None:
             q = q.where(Mta.id != exclude_id)
         if s.exec(q).first() is not None:
-            raise ValidationError("Description", f"Description {desc!r} is already used by another MTA.")
+            raise ValidationError(validate.DESCRIPTION, f"Description {desc!r} is already used by another MTA.")
 
 
 def new_config(
@@ -110,7 +112,7 @@ def new_config(
     use_auth = username is not None and username.strip() != ""
     user = validate.username(username) if use_auth and username is not None else None
     if use_auth and not password:
-        raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
+        raise ValidationError(validate.PASSWORD, "Password is required when User/Pass Authorization is on.")
     return MtaConfig(
         host=hostname,
         port=the_port,
@@ -123,6 +125,7 @@ def new_config(
     )
 
 
+@store_call
 def add(
     engine: Engine,
     *,
@@ -176,6 +179,7 @@ def add(
 _UNSET: Any = object()
 
 
+@store_call
 def edit(
     engine: Engine,
     ref: str | int,
@@ -225,11 +229,11 @@ def edit(
         if username is not None:
             changes["username"] = validate.username(username)
         elif not mta.username:
-            raise ValidationError("Username", "Username is required when User/Pass Authorization is on.")
+            raise ValidationError(validate.USERNAME, "Username is required when User/Pass Authorization is on.")
         if password:
             changes["password_enc"] = (vault or Vault.load()).encrypt(password)
         elif not mta.password_enc:
-            raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
+            raise ValidationError(validate.PASSWORD, "Password is required when User/Pass Authorization is on.")
         changes["use_auth"] = True
     else:
         changes.update(use_auth=False, username=None, password_enc=None)
@@ -239,21 +243,25 @@ def edit(
     return row
 
 
+@store_call
 def remove(engine: Engine, ref: str | int) -> Mta:
     mta = get(engine, ref)
     delete_row(engine, Mta, mta.id)
     return mta
 
 
+@store_call
 def set_enabled(engine: Engine, ref: str | int, enabled: bool) -> Mta:
     return edit(engine, ref, enabled=enabled)
 
 
+@store_call
 def record_success(engine: Engine, mta_id: int, when: datetime | None = None) -> None:
     """Health after a delivery or test that the server accepted."""
     update_row(engine, Mta, mta_id, last_success_at=when or utcnow(), consecutive_failures=0, cooldown_until=None)
 
 
+@store_call
 def record_failure(
     engine: Engine,
     mta_id: int,
@@ -298,7 +306,7 @@ async def run_test(engine: Engine, config: MtaConfig, to: str, *, vault: Vault |
     """
     from ertui.smtp.probe import send_test  # the transport loads only when a Test runs
 
-    address = validate.email(to, field="To")
+    address = validate.email(to, validate.TO)
     sender = settings.require_admin_email(engine)
     if config.use_auth and config.password is None and config.id is not None:
         config = config_for(get(engine, config.id), vault)

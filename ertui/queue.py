@@ -30,8 +30,8 @@ from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from ertui import render, settings, validate
-from ertui.errors import NotFoundError, ValidationError
-from ertui.store.engine import session
+from ertui.errors import Field, NotFoundError, ValidationError
+from ertui.store.engine import session, store_call
 from ertui.store.models import (
     DUE_STATUSES,
     HOLDABLE_STATUSES,
@@ -66,13 +66,16 @@ def default_lifetime() -> timedelta:
         try:
             return timedelta(seconds=float(raw))
         except ValueError:
-            raise ValidationError(ENV_LIFETIME, f"{ENV_LIFETIME} must be a number of seconds.") from None
+            raise ValidationError(
+                Field("lifetime", ENV_LIFETIME), f"{ENV_LIFETIME} must be a number of seconds."
+            ) from None
     return DEFAULT_LIFETIME
 
 
 # -- enqueue ---------------------------------------------------------------------
 
 
+@store_call
 def enqueue(
     engine: Engine,
     to: str | list[str],
@@ -85,10 +88,11 @@ def enqueue(
     """One message per recipient; returns the new ids in recipient order."""
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
-        raise ValidationError("To", "To needs at least one email address.")
+        raise ValidationError(validate.TO, "To needs at least one email address.")
     return enqueue_batch(engine, [(r, subject, body) for r in recipients], kind, lifetime=lifetime)
 
 
+@store_call
 def enqueue_batch(
     engine: Engine,
     items: Sequence[tuple[str, str, str]],
@@ -112,10 +116,10 @@ def enqueue_batch(
     for recipient, subject, body in items:
         address = check(recipient)
         if subject not in subjects:
-            validate.header_text(subject, "Subject")
+            validate.header_text(subject, validate.SUBJECT)
             subjects.add(subject)
         if "\0" in body:
-            raise ValidationError("Body", "Body must not contain NUL characters.")
+            raise ValidationError(validate.BODY, "Body must not contain NUL characters.")
         if not body.isascii():
             validate.utf8_text(body, "Body")
         mid = render.new_message_id(host)
@@ -170,7 +174,7 @@ def _address_checker() -> Callable[[str], str]:
         if good is not None and len(local) <= 64 and len(text) <= 254 and _DOT_ATOM.match(local):
             result = f"{local}@{good}"
         else:
-            result = validate.email(text, field="To")
+            result = validate.email(text, validate.TO)
             norm_local, _, norm_domain = result.rpartition("@")
             if at and norm_local == local and _DOT_ATOM.match(local):
                 domains[domain] = norm_domain
@@ -189,7 +193,9 @@ def _status_filter(status: str) -> ColumnElement[bool] | None:
     if status == "unsent":
         return T.c.status.in_(UNSENT_STATUSES)  # type: ignore[no-any-return]
     if status not in STATUS_CHOICES:
-        raise ValidationError("Status", f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}.")
+        raise ValidationError(
+            Field("status", "Status"), f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}."
+        )
     return T.c.status == status  # type: ignore[no-any-return]
 
 
@@ -212,6 +218,7 @@ def _filters(status: str, search: str | None) -> list[ColumnElement[bool]]:
     return where
 
 
+@store_call
 def list_messages(
     engine: Engine,
     *,
@@ -236,12 +243,14 @@ def list_messages(
         return list(s.scalars(q).all())
 
 
+@store_call
 def count_messages(engine: Engine, *, status: str = "unsent", search: str | None = None) -> int:
     q = select(func.count()).select_from(T).where(*_filters(status, search))
     with engine.connect() as conn:
         return int(conn.execute(q).scalar_one())
 
 
+@store_call
 def get_message(engine: Engine, id: int) -> Message:
     with session(engine) as s:
         msg = s.get(Message, int(id)) if 0 < int(id) <= MAX_ID else None
@@ -250,6 +259,7 @@ def get_message(engine: Engine, id: int) -> Message:
         return msg
 
 
+@store_call
 def attempts_for(engine: Engine, id: int) -> list[Attempt]:
     """The attempt log of a message, oldest first."""
     if not 0 < int(id) <= MAX_ID:
@@ -259,6 +269,7 @@ def attempts_for(engine: Engine, id: int) -> list[Attempt]:
         return list(s.scalars(q).all())
 
 
+@store_call
 def mta_names(engine: Engine) -> dict[int, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(Mta.__table__.c.id, Mta.__table__.c.description))  # type: ignore[attr-defined]
@@ -277,6 +288,7 @@ class QueueStats:
         return sum(self.counts.get(s, 0) for s in WAITING_STATUSES)
 
 
+@store_call
 def stats(engine: Engine) -> QueueStats:
     now = utcnow()
     with engine.connect() as conn:
@@ -329,6 +341,7 @@ def _update(engine: Engine, ids: Iterable[int], guard: ColumnElement[bool], **va
     return n
 
 
+@store_call
 def retry(engine: Engine, ids: Iterable[int]) -> int:
     """Make messages due now: failed → queued with a fresh start (attempts 0, a new
     lifetime; the attempt log keeps the history); queued/deferred → due now.
@@ -354,6 +367,7 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
     return n
 
 
+@store_call
 def retry_all_failed(engine: Engine) -> int:
     now = utcnow()
     with engine.begin() as conn:
@@ -370,6 +384,7 @@ def retry_all_failed(engine: Engine) -> int:
         return int(conn.execute(stmt).rowcount)
 
 
+@store_call
 def hold(engine: Engine, ids: Iterable[int]) -> int:
     """Hold queued, deferred or failed messages (a message being sent is left alone)."""
     return _update(
@@ -381,6 +396,7 @@ def hold(engine: Engine, ids: Iterable[int]) -> int:
     )
 
 
+@store_call
 def release(engine: Engine, ids: Iterable[int]) -> int:
     """Held messages go back to the state they were held from."""
     return _update(
@@ -392,6 +408,7 @@ def release(engine: Engine, ids: Iterable[int]) -> int:
     )
 
 
+@store_call
 def delete(engine: Engine, ids: Iterable[int]) -> int:
     """Delete messages (and their attempt logs), whatever their state."""
     n = 0
@@ -402,10 +419,11 @@ def delete(engine: Engine, ids: Iterable[int]) -> int:
     return n
 
 
+@store_call
 def purge_sent(engine: Engine, older_than_days: float) -> int:
     """Delete sent messages delivered more than ``older_than_days`` ago."""
     if not 0 <= older_than_days <= MAX_PURGE_DAYS:  # (NaN fails this too)
-        raise ValidationError("Days", f"Days must be a number from 0 to {MAX_PURGE_DAYS}.")
+        raise ValidationError(Field("older_than_days", "Days"), f"Days must be a number from 0 to {MAX_PURGE_DAYS}.")
     cutoff = utcnow() - timedelta(days=older_than_days)
     guard = and_(T.c.status == MessageStatus.SENT.value, T.c.sent_at < cutoff)
     with engine.begin() as conn:

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from ertui import validate
 from ertui.errors import ErtuiError, NotFoundError, ValidationError
-from ertui.store.engine import delete_row, session, update_row
+from ertui.store.engine import delete_row, session, store_call, update_row
 from ertui.store.models import User
 from ertui.timeutil import iso
 
@@ -50,7 +50,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 def check_new_password(value: str | None) -> str:
     if not value or len(value) < MIN_PASSWORD_LEN:
-        raise ValidationError("Password", f"Password must be at least {MIN_PASSWORD_LEN} characters long.")
+        raise ValidationError(validate.PASSWORD, f"Password must be at least {MIN_PASSWORD_LEN} characters long.")
     return value
 
 
@@ -64,11 +64,13 @@ def to_dict(user: User) -> dict[str, Any]:
     }
 
 
+@store_call
 def list_users(engine: Engine) -> list[User]:
     with session(engine) as s:
         return list(s.exec(select(User).order_by(col(User.id))).all())
 
 
+@store_call
 def get_user(engine: Engine, username: str) -> User:
     with session(engine) as s:
         user = s.exec(select(User).where(User.username == username.strip())).first()
@@ -77,13 +79,14 @@ def get_user(engine: Engine, username: str) -> User:
     return user
 
 
+@store_call
 def add_user(engine: Engine, username: str, *, email: str | None = None, password: str | None = None) -> User:
     name = validate.account_name(username)
-    address = validate.email(email, field="Email address") if email else None
+    address = validate.email(email) if email else None
     pw_hash = hash_password(check_new_password(password)) if password is not None else None
     with session(engine) as s:
         if s.exec(select(User.id).where(User.username == name)).first() is not None:
-            raise ValidationError("Username", f"Username {name!r} is already taken.")
+            raise ValidationError(validate.USERNAME, f"Username {name!r} is already taken.")
         user = User(username=name, email=address, password_hash=pw_hash)
         s.add(user)
         s.commit()
@@ -91,11 +94,13 @@ def add_user(engine: Engine, username: str, *, email: str | None = None, passwor
         return user
 
 
+@store_call
 def set_email(engine: Engine, username: str, email: str) -> User:
-    address = validate.email(email, field="Email address")
+    address = validate.email(email)
     return _update(engine, username, email=address)
 
 
+@store_call
 def set_password(engine: Engine, username: str, password: str) -> User:
     return _update(engine, username, password_hash=hash_password(check_new_password(password)))
 
@@ -111,6 +116,7 @@ class ProtectedUserError(ErtuiError):
     """The default administrator is the sender of every email and stays."""
 
 
+@store_call
 def remove_user(engine: Engine, username: str) -> User:
     user = get_user(engine, username)
     if user.is_default_admin:

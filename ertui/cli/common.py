@@ -11,7 +11,8 @@ import click
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ertui.errors import ErtuiError, ValidationError
+from ertui import validate
+from ertui.errors import ErtuiError, StoreError, ValidationError
 
 
 class Obj:
@@ -74,9 +75,8 @@ class ErtuiGroup(click.Group):
             return super().invoke(ctx)
         except ErtuiError as exc:
             fail(str(exc), exc.exit_code)
-        except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            fail(f"the store cannot be read or written: {reason}.")
+        except SQLAlchemyError as exc:  # (the services raise StoreError; this is for the rest)
+            fail(str(StoreError.from_db(exc)))
         except KeyboardInterrupt:
             fail("interrupted.", 130)
 
@@ -117,7 +117,7 @@ def read_secret(from_stdin: bool, prompt: str = "Password") -> str | None:
     if from_stdin and not sys.stdin.isatty():
         value = sys.stdin.readline().rstrip("\r\n")
         if not value:  # e.g. `echo "$UNSET" | …`: a mistake, never "no password"
-            raise ValidationError("Password", "Password is empty: --password-stdin read nothing.")
+            raise ValidationError(validate.PASSWORD, "Password is empty: --password-stdin read nothing.")
         return value
     if sys.stdin.isatty():
         value = click.prompt(prompt, hide_input=True, default="", show_default=False)

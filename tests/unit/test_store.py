@@ -121,8 +121,9 @@ def test_read_only_store_by_sqlite_uri_reads_and_refuses_writes(
     ro = make_engine(f"sqlite:///file:{db_path}?mode=ro&uri=true")
     try:
         assert [m.description for m in mtas.list_mtas(ro)] == ["r"]
-        with pytest.raises(SQLAlchemyError, match="readonly"):
+        with pytest.raises(StoreError, match=r"^The store cannot be read or written: .*readonly") as info:
             mtas.add(ro, description="s", host="mail.example.com")
+        assert isinstance(info.value.__cause__, SQLAlchemyError)
     finally:
         ro.dispose()
     assert not (tmp_path / "file:").exists()  # no stray file made from the URI's text
