@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -290,11 +290,6 @@ def record_failure(
         until = now + timedelta(seconds=cooldown(int(failures)))
         conn.execute(update(table).where(row.id == mta_id).values(cooldown_until=until))
     return until
-
-
-def count_enabled(engine: Engine) -> int:
-    with session(engine) as s:
-        return int(s.exec(select(func.count()).select_from(Mta).where(col(Mta.enabled))).one())
 
 
 async def run_test(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> ProbeResult:

@@ -100,11 +100,6 @@ def set_email(engine: Engine, username: str, email: str) -> User:
     return _update(engine, username, email=address)
 
 
-@store_call
-def set_password(engine: Engine, username: str, password: str) -> User:
-    return _update(engine, username, password_hash=hash_password(check_new_password(password)))
-
-
 def _update(engine: Engine, username: str, **values: Any) -> User:
     row = update_row(engine, User, get_user(engine, username).id, **values)
     if row is None:

@@ -10,6 +10,7 @@ connection; this base class runs one, with the state they share declared here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -101,15 +102,10 @@ class Connections:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            conn.idle = True
             self._wake.set()
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with self._cond, asyncio.timeout(left):
                     await self._cond.wait()
-            except TimeoutError:
-                pass
-            finally:
-                conn.idle = False
 
     async def _connection(self, conn: Conn) -> None:
         try:
