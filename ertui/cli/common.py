@@ -31,6 +31,20 @@ class Obj:
         return self._engine
 
 
+# Command name -> the modules whose ``register(cli)`` provides it. Imported on
+# first use, so `ertui host show` does not pay for the SMTP stack or Textual.
+LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
+    "mta": ("ertui.cli.mta", "ertui.cli.mta_test"),
+    "host": ("ertui.cli.admin_host",),
+    "admin": ("ertui.cli.admin_host",),
+    "send": ("ertui.cli.queue",),
+    "queue": ("ertui.cli.queue",),
+    "worker": ("ertui.cli.worker",),
+    "user": ("ertui.cli.user",),
+    "demo": ("ertui.cli.demo",),
+}
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"ertui: {message}", err=True)
     sys.exit(code)
@@ -41,22 +55,12 @@ class ErtuiGroup(click.Group):
     into one sentence and an exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from ertui.cli import LAZY_COMMANDS
-
         return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        from ertui.cli import LAZY_COMMANDS
-
         if cmd_name not in self.commands:
             for module_name in LAZY_COMMANDS.get(cmd_name, ()):
-                try:
-                    module = importlib.import_module(module_name)
-                except ModuleNotFoundError as exc:
-                    if exc.name != module_name:
-                        raise
-                    continue  # an optional part that is not installed
-                module.register(self)
+                importlib.import_module(module_name).register(self)
         return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
