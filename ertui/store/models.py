@@ -12,7 +12,8 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, Security
-from ertui.timeutil import UTCDateTime, utcnow
+from ertui.store.types import UTCDateTime
+from ertui.timeutil import utcnow
 
 # Row ids are INTEGER columns (32 bits on PostgreSQL): a larger number names no row.
 MAX_ID = 2**31 - 1

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ertui.timeutil import UTCDateTime, utcnow
+from ertui.store.types import UTCDateTime
+from ertui.timeutil import utcnow
 
 revision = "0001"
 down_revision = None
