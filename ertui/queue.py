@@ -17,8 +17,7 @@ Lifetime: a message not delivered within ``lifetime`` (default 5 days, or
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,7 +109,7 @@ def enqueue_batch(
     now = utcnow()
     expires = now + (lifetime if lifetime is not None else default_lifetime())
     date = render.date_header(now)
-    check = _address_checker()
+    check = validate.email_checker(validate.TO)
     subjects: set[str] = set()
     rows: list[dict[str, Any]] = []
     for recipient, subject, body in items:
@@ -121,7 +120,7 @@ def enqueue_batch(
         if "\0" in body:
             raise ValidationError(validate.BODY, "Body must not contain NUL characters.")
         if not body.isascii():
-            validate.utf8_text(body, "Body")
+            validate.utf8_text(body, validate.BODY)
         mid = render.new_message_id(host)
         raw = render.render(sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date)
         rows.append(
@@ -151,37 +150,6 @@ def enqueue_batch(
             return list(range(last - len(rows) + 1, last + 1))
         stmt = insert(T).returning(T.c.id, sort_by_parameter_order=True)
         return [int(r[0]) for r in conn.execute(stmt, rows)]
-
-
-# A plain ASCII local part (RFC 5322 dot-atom): with a domain already checked,
-# the address needs no further work.
-_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
-
-
-def _address_checker() -> Callable[[str], str]:
-    """``validate.email`` for field "To", fast for many addresses on few domains:
-    each new domain (and any unusual address) goes through the full check once."""
-    seen: dict[str, str] = {}
-    domains: dict[str, str] = {}
-
-    def check(value: str) -> str:
-        done = seen.get(value)
-        if done is not None:
-            return done
-        text = value.strip()
-        local, at, domain = text.rpartition("@")
-        good = domains.get(domain) if at else None
-        if good is not None and len(local) <= 64 and len(text) <= 254 and _DOT_ATOM.match(local):
-            result = f"{local}@{good}"
-        else:
-            result = validate.email(text, validate.TO)
-            norm_local, _, norm_domain = result.rpartition("@")
-            if at and norm_local == local and _DOT_ATOM.match(local):
-                domains[domain] = norm_domain
-        seen[value] = result
-        return result
-
-    return check
 
 
 # -- reading ---------------------------------------------------------------------
