@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import tempfile
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
@@ -27,6 +25,7 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, queue, settings
 from ertui.errors import ErtuiError, NotFoundError
 from ertui.mta_rules import Security
+from ertui.smtp_sink import ThreadedServer, closed_port
 from ertui.store.models import MessageKind
 
 HEALTHY_MTA = "Demo sink"
@@ -45,19 +44,16 @@ _SUBJECTS = (
 )
 
 
-class DemoSink:
+class DemoSink(ThreadedServer):
     """An aiosmtpd server on 127.0.0.1 (free port) that accepts and counts mail."""
 
     def __init__(self, hostname: str = "sink.ertui-demo.local", *, delay: float = 0.0) -> None:
+        super().__init__(name="ertui-demo-sink")
         self.hostname = hostname
         self.delay = delay  # seconds each message takes, so deliveries can be watched
-        self.port = 0
         self.recipients: list[str] = []
         self._count = 0
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="ertui-demo-sink", daemon=True)
-        self._server: asyncio.Server | None = None
 
     @property
     def received(self) -> int:
@@ -73,47 +69,12 @@ class DemoSink:
             n = self._count
         return f"250 2.0.0 Ok: queued as DEMO{n:05d}"
 
-    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
-
-    def start(self) -> DemoSink:
-        self._thread.start()
-
-        async def _start() -> asyncio.Server:
-            return await asyncio.get_running_loop().create_server(
-                lambda: SMTP(self, hostname=self.hostname, ident="ertui demo sink"),
-                "127.0.0.1",
-                0,
-            )
-
-        self._server = self._run(_start())
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    def stop(self) -> None:
-        async def _stop() -> None:
-            if self._server is not None:
-                self._server.close()
-
-        try:
-            if self._thread.is_alive():
-                self._run(_stop())
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-
-    def __enter__(self) -> DemoSink:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    async def _create(self) -> asyncio.Server:
+        return await asyncio.get_running_loop().create_server(
+            lambda: SMTP(self, hostname=self.hostname, ident="ertui demo sink"),
+            "127.0.0.1",
+            0,
+        )
 
 
 def _put_mta(engine: Engine, description: str, port: int) -> None:

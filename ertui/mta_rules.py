@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ertui.errors import ValidationError
+from ertui.errors import Field, ValidationError
 
 
 class Security(StrEnum):
@@ -28,6 +28,7 @@ DEFAULT_PORTS: dict[Security, int] = {
     Security.SSL: 465,
     Security.STARTTLS: 587,
 }
+SECURITY = Field("security", "Security")  # the field of the two switches
 MODE_PORTS = frozenset(DEFAULT_PORTS.values())
 DEFAULT_MAX_CONNECTIONS = 5
 DEFAULT_TIMEOUT = 30.0  # seconds for one step of a session (connect, a reply)
@@ -43,7 +44,7 @@ def security_change(current: Security, ssl: bool | None, starttls: bool | None) 
     or None when it does not change. Switching off a mode that is not on (say
     ``--no-starttls`` on an SSL MTA) leaves the mode as it is."""
     if ssl and starttls:
-        raise ValidationError("Security", "Enable SSL and Enable STARTTLS exclude each other.")
+        raise ValidationError(SECURITY, "Enable SSL and Enable STARTTLS exclude each other.")
     if ssl:
         return Security.SSL
     if starttls:

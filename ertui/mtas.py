@@ -4,10 +4,11 @@ The port rule and the defaults of a new MTA are in ``ertui.mta_rules``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -15,7 +16,7 @@ from ertui import settings, validate
 from ertui.errors import NotFoundError, ValidationError
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, DEFAULT_TIMEOUT, Security, port_for_mode
 from ertui.smtp.outcome import MtaConfig, ProbeResult
-from ertui.store.engine import delete_row, session, update_row
+from ertui.store.engine import delete_row, session, store_call, update_row
 from ertui.store.models import MAX_ID, Mta
 from ertui.store.vault import Vault
 from ertui.timeutil import iso, utcnow
@@ -62,11 +63,13 @@ def to_dict(mta: Mta) -> dict[str, Any]:
     }
 
 
+@store_call
 def list_mtas(engine: Engine) -> list[Mta]:
     with session(engine) as s:
         return list(s.exec(select(Mta).order_by(col(Mta.id))).all())
 
 
+@store_call
 def get(engine: Engine, ref: str | int) -> Mta:
     """An MTA by numeric id or by description (case does not matter)."""
     with session(engine) as s:
@@ -88,7 +91,7 @@ def _check_unique(engine: Engine, desc: str, exclude_id: int | None) -> None:
         if exclude_id is not None:
             q = q.where(Mta.id != exclude_id)
         if s.exec(q).first() is not None:
-            raise ValidationError("Description", f"Description {desc!r} is already used by another MTA.")
+            raise ValidationError(validate.DESCRIPTION, f"Description {desc!r} is already used by another MTA.")
 
 
 def new_config(
@@ -109,7 +112,7 @@ def new_config(
     use_auth = username is not None and username.strip() != ""
     user = validate.username(username) if use_auth and username is not None else None
     if use_auth and not password:
-        raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
+        raise ValidationError(validate.PASSWORD, "Password is required when User/Pass Authorization is on.")
     return MtaConfig(
         host=hostname,
         port=the_port,
@@ -122,6 +125,7 @@ def new_config(
     )
 
 
+@store_call
 def add(
     engine: Engine,
     *,
@@ -175,6 +179,7 @@ def add(
 _UNSET: Any = object()
 
 
+@store_call
 def edit(
     engine: Engine,
     ref: str | int,
@@ -224,11 +229,11 @@ def edit(
         if username is not None:
             changes["username"] = validate.username(username)
         elif not mta.username:
-            raise ValidationError("Username", "Username is required when User/Pass Authorization is on.")
+            raise ValidationError(validate.USERNAME, "Username is required when User/Pass Authorization is on.")
         if password:
             changes["password_enc"] = (vault or Vault.load()).encrypt(password)
         elif not mta.password_enc:
-            raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
+            raise ValidationError(validate.PASSWORD, "Password is required when User/Pass Authorization is on.")
         changes["use_auth"] = True
     else:
         changes.update(use_auth=False, username=None, password_enc=None)
@@ -238,36 +243,53 @@ def edit(
     return row
 
 
+@store_call
 def remove(engine: Engine, ref: str | int) -> Mta:
     mta = get(engine, ref)
     delete_row(engine, Mta, mta.id)
     return mta
 
 
+@store_call
 def set_enabled(engine: Engine, ref: str | int, enabled: bool) -> Mta:
     return edit(engine, ref, enabled=enabled)
 
 
+@store_call
 def record_success(engine: Engine, mta_id: int, when: datetime | None = None) -> None:
     """Health after a delivery or test that the server accepted."""
     update_row(engine, Mta, mta_id, last_success_at=when or utcnow(), consecutive_failures=0, cooldown_until=None)
 
 
-def record_failure(engine: Engine, mta_id: int, error: str, when: datetime | None = None) -> None:
-    """Health after a failure of the MTA itself (or of a test through it)."""
-    update_row(
-        engine,
-        Mta,
-        mta_id,
-        last_error=error,
-        last_error_at=when or utcnow(),
-        consecutive_failures=col(Mta.consecutive_failures) + 1,
-    )
-
-
-def count_enabled(engine: Engine) -> int:
-    with session(engine) as s:
-        return int(s.exec(select(func.count()).select_from(Mta).where(col(Mta.enabled))).one())
+@store_call
+def record_failure(
+    engine: Engine,
+    mta_id: int,
+    error: str,
+    when: datetime | None = None,
+    *,
+    cooldown: Callable[[int], float] | None = None,
+) -> datetime | None:
+    """Health after a failure of the MTA itself (or of a Test through it): the
+    error, its time, one more failure in a row. With ``cooldown`` (the seconds
+    of cooldown after the n-th failure in a row, ``ertui.delivery.policy.mta_cooldown``)
+    the MTA also cools down; returns the end of that cooldown (None without one,
+    or when the MTA no longer exists). The one writer of an MTA's failures."""
+    now = when or utcnow()
+    table = Mta.__table__  # type: ignore[attr-defined]
+    row = table.c
+    with engine.begin() as conn:
+        failures = conn.execute(
+            update(table)
+            .where(row.id == mta_id)
+            .values(consecutive_failures=row.consecutive_failures + 1, last_error=error, last_error_at=now)
+            .returning(row.consecutive_failures)
+        ).scalar()
+        if failures is None or cooldown is None:
+            return None
+        until = now + timedelta(seconds=cooldown(int(failures)))
+        conn.execute(update(table).where(row.id == mta_id).values(cooldown_until=until))
+    return until
 
 
 async def run_test(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> ProbeResult:
@@ -279,7 +301,7 @@ async def run_test(engine: Engine, config: MtaConfig, to: str, *, vault: Vault |
     """
     from ertui.smtp.probe import send_test  # the transport loads only when a Test runs
 
-    address = validate.email(to, field="To")
+    address = validate.email(to, validate.TO)
     sender = settings.require_admin_email(engine)
     if config.use_auth and config.password is None and config.id is not None:
         config = config_for(get(engine, config.id), vault)

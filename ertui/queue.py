@@ -17,8 +17,7 @@ Lifetime: a message not delivered within ``lifetime`` (default 5 days, or
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,9 +29,21 @@ from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from ertui import render, settings, validate
-from ertui.errors import NotFoundError, ValidationError
-from ertui.store.engine import session
-from ertui.store.models import MAX_ID, Attempt, Message, MessageKind, MessageStatus, Mta, WorkerRecord
+from ertui.errors import Field, NotFoundError, ValidationError
+from ertui.store.engine import session, store_call
+from ertui.store.models import (
+    DUE_STATUSES,
+    HOLDABLE_STATUSES,
+    MAX_ID,
+    UNSENT_STATUSES,
+    WAITING_STATUSES,
+    Attempt,
+    Message,
+    MessageKind,
+    MessageStatus,
+    Mta,
+    WorkerRecord,
+)
 from ertui.timeutil import as_utc, iso, utcnow
 
 DEFAULT_LIFETIME = timedelta(days=5)
@@ -40,9 +51,7 @@ ENV_LIFETIME = "ERTUI_MESSAGE_LIFETIME"
 # A worker whose heartbeat is older than this is taken for dead by `stats`.
 WORKER_STALE = timedelta(seconds=90)
 
-STATUS_CHOICES = ("queued", "sending", "deferred", "held", "failed", "sent", "unsent", "all")
-UNSENT = ("queued", "sending", "deferred", "held", "failed")
-WAITING = ("queued", "sending", "deferred")
+STATUS_CHOICES = (*(s.value for s in MessageStatus), "unsent", "all")
 
 T = Message.__table__  # type: ignore[attr-defined]
 A = Attempt.__table__  # type: ignore[attr-defined]
@@ -56,13 +65,16 @@ def default_lifetime() -> timedelta:
         try:
             return timedelta(seconds=float(raw))
         except ValueError:
-            raise ValidationError(ENV_LIFETIME, f"{ENV_LIFETIME} must be a number of seconds.") from None
+            raise ValidationError(
+                Field("lifetime", ENV_LIFETIME), f"{ENV_LIFETIME} must be a number of seconds."
+            ) from None
     return DEFAULT_LIFETIME
 
 
 # -- enqueue ---------------------------------------------------------------------
 
 
+@store_call
 def enqueue(
     engine: Engine,
     to: str | list[str],
@@ -75,10 +87,11 @@ def enqueue(
     """One message per recipient; returns the new ids in recipient order."""
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
-        raise ValidationError("To", "To needs at least one email address.")
+        raise ValidationError(validate.TO, "To needs at least one email address.")
     return enqueue_batch(engine, [(r, subject, body) for r in recipients], kind, lifetime=lifetime)
 
 
+@store_call
 def enqueue_batch(
     engine: Engine,
     items: Sequence[tuple[str, str, str]],
@@ -96,18 +109,18 @@ def enqueue_batch(
     now = utcnow()
     expires = now + (lifetime if lifetime is not None else default_lifetime())
     date = render.date_header(now)
-    check = _address_checker()
+    check = validate.email_checker(validate.TO)
     subjects: set[str] = set()
     rows: list[dict[str, Any]] = []
     for recipient, subject, body in items:
         address = check(recipient)
         if subject not in subjects:
-            validate.header_text(subject, "Subject")
+            validate.header_text(subject, validate.SUBJECT)
             subjects.add(subject)
         if "\0" in body:
-            raise ValidationError("Body", "Body must not contain NUL characters.")
+            raise ValidationError(validate.BODY, "Body must not contain NUL characters.")
         if not body.isascii():
-            validate.utf8_text(body, "Body")
+            validate.utf8_text(body, validate.BODY)
         mid = render.new_message_id(host)
         raw = render.render(sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date)
         rows.append(
@@ -139,37 +152,6 @@ def enqueue_batch(
         return [int(r[0]) for r in conn.execute(stmt, rows)]
 
 
-# A plain ASCII local part (RFC 5322 dot-atom): with a domain already checked,
-# the address needs no further work.
-_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
-
-
-def _address_checker() -> Callable[[str], str]:
-    """``validate.email`` for field "To", fast for many addresses on few domains:
-    each new domain (and any unusual address) goes through the full check once."""
-    seen: dict[str, str] = {}
-    domains: dict[str, str] = {}
-
-    def check(value: str) -> str:
-        done = seen.get(value)
-        if done is not None:
-            return done
-        text = value.strip()
-        local, at, domain = text.rpartition("@")
-        good = domains.get(domain) if at else None
-        if good is not None and len(local) <= 64 and len(text) <= 254 and _DOT_ATOM.match(local):
-            result = f"{local}@{good}"
-        else:
-            result = validate.email(text, field="To")
-            norm_local, _, norm_domain = result.rpartition("@")
-            if at and norm_local == local and _DOT_ATOM.match(local):
-                domains[domain] = norm_domain
-        seen[value] = result
-        return result
-
-    return check
-
-
 # -- reading ---------------------------------------------------------------------
 
 
@@ -177,9 +159,11 @@ def _status_filter(status: str) -> ColumnElement[bool] | None:
     if status == "all":
         return None
     if status == "unsent":
-        return T.c.status.in_(UNSENT)  # type: ignore[no-any-return]
+        return T.c.status.in_(UNSENT_STATUSES)  # type: ignore[no-any-return]
     if status not in STATUS_CHOICES:
-        raise ValidationError("Status", f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}.")
+        raise ValidationError(
+            Field("status", "Status"), f"Status must be one of {', '.join(STATUS_CHOICES)}, not {status!r}."
+        )
     return T.c.status == status  # type: ignore[no-any-return]
 
 
@@ -202,6 +186,7 @@ def _filters(status: str, search: str | None) -> list[ColumnElement[bool]]:
     return where
 
 
+@store_call
 def list_messages(
     engine: Engine,
     *,
@@ -226,12 +211,14 @@ def list_messages(
         return list(s.scalars(q).all())
 
 
+@store_call
 def count_messages(engine: Engine, *, status: str = "unsent", search: str | None = None) -> int:
     q = select(func.count()).select_from(T).where(*_filters(status, search))
     with engine.connect() as conn:
         return int(conn.execute(q).scalar_one())
 
 
+@store_call
 def get_message(engine: Engine, id: int) -> Message:
     with session(engine) as s:
         msg = s.get(Message, int(id)) if 0 < int(id) <= MAX_ID else None
@@ -240,6 +227,7 @@ def get_message(engine: Engine, id: int) -> Message:
         return msg
 
 
+@store_call
 def attempts_for(engine: Engine, id: int) -> list[Attempt]:
     """The attempt log of a message, oldest first."""
     if not 0 < int(id) <= MAX_ID:
@@ -249,6 +237,7 @@ def attempts_for(engine: Engine, id: int) -> list[Attempt]:
         return list(s.scalars(q).all())
 
 
+@store_call
 def mta_names(engine: Engine) -> dict[int, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(Mta.__table__.c.id, Mta.__table__.c.description))  # type: ignore[attr-defined]
@@ -264,16 +253,17 @@ class QueueStats:
 
     @property
     def waiting(self) -> int:
-        return sum(self.counts.get(s, 0) for s in WAITING)
+        return sum(self.counts.get(s, 0) for s in WAITING_STATUSES)
 
 
+@store_call
 def stats(engine: Engine) -> QueueStats:
     now = utcnow()
     with engine.connect() as conn:
         counts = {s.value: 0 for s in MessageStatus}
         for status, n in conn.execute(select(T.c.status, func.count()).group_by(T.c.status)):
             counts[str(status)] = int(n)
-        oldest = conn.execute(select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING))).scalar()
+        oldest = conn.execute(select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING_STATUSES))).scalar()
         W = WorkerRecord.__table__  # type: ignore[attr-defined]
         live = conn.execute(select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_STALE)).all()
         M = Mta.__table__  # type: ignore[attr-defined]
@@ -282,7 +272,7 @@ def stats(engine: Engine) -> QueueStats:
     if oldest is not None:
         oldest_dt = oldest if isinstance(oldest, datetime) else datetime.fromisoformat(oldest)
         age = max(timedelta(0), now - as_utc(oldest_dt))
-    waiting = sum(counts[s] for s in WAITING)
+    waiting = sum(counts[s] for s in WAITING_STATUSES)
     reason: str | None = None
     if waiting:
         cooling = [r for r in enabled if r[1] is not None and as_utc(r[1]) > now]
@@ -319,6 +309,7 @@ def _update(engine: Engine, ids: Iterable[int], guard: ColumnElement[bool], **va
     return n
 
 
+@store_call
 def retry(engine: Engine, ids: Iterable[int]) -> int:
     """Make messages due now: failed → queued with a fresh start (attempts 0, a new
     lifetime; the attempt log keeps the history); queued/deferred → due now.
@@ -329,7 +320,7 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
     n = _update(
         engine,
         ids,
-        T.c.status.in_((MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)),
+        T.c.status.in_(DUE_STATUSES),
         next_attempt_at=now,
     )
     n += _update(
@@ -344,6 +335,7 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
     return n
 
 
+@store_call
 def retry_all_failed(engine: Engine) -> int:
     now = utcnow()
     with engine.begin() as conn:
@@ -360,17 +352,19 @@ def retry_all_failed(engine: Engine) -> int:
         return int(conn.execute(stmt).rowcount)
 
 
+@store_call
 def hold(engine: Engine, ids: Iterable[int]) -> int:
     """Hold queued, deferred or failed messages (a message being sent is left alone)."""
     return _update(
         engine,
         ids,
-        T.c.status.in_(("queued", "deferred", "failed")),
+        T.c.status.in_(HOLDABLE_STATUSES),
         held_from=T.c.status,
         status=MessageStatus.HELD.value,
     )
 
 
+@store_call
 def release(engine: Engine, ids: Iterable[int]) -> int:
     """Held messages go back to the state they were held from."""
     return _update(
@@ -382,6 +376,7 @@ def release(engine: Engine, ids: Iterable[int]) -> int:
     )
 
 
+@store_call
 def delete(engine: Engine, ids: Iterable[int]) -> int:
     """Delete messages (and their attempt logs), whatever their state."""
     n = 0
@@ -392,10 +387,11 @@ def delete(engine: Engine, ids: Iterable[int]) -> int:
     return n
 
 
+@store_call
 def purge_sent(engine: Engine, older_than_days: float) -> int:
     """Delete sent messages delivered more than ``older_than_days`` ago."""
     if not 0 <= older_than_days <= MAX_PURGE_DAYS:  # (NaN fails this too)
-        raise ValidationError("Days", f"Days must be a number from 0 to {MAX_PURGE_DAYS}.")
+        raise ValidationError(Field("older_than_days", "Days"), f"Days must be a number from 0 to {MAX_PURGE_DAYS}.")
     cutoff = utcnow() - timedelta(days=older_than_days)
     guard = and_(T.c.status == MessageStatus.SENT.value, T.c.sent_at < cutoff)
     with engine.begin() as conn:

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from ertui import queue, settings, users, validate
 from ertui.errors import ErtuiError
-from ertui.store.engine import session
+from ertui.store.engine import session, store_call
 from ertui.store.models import MessageKind, RecoveryToken, User
 from ertui.timeutil import as_utc, utcnow
 
@@ -48,6 +48,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@store_call
 def token_lifetime(engine: Engine) -> timedelta:
     raw = settings.get_setting(engine, TOKEN_MINUTES_KEY)
     minutes = validate.digits(raw or "", 6) or DEFAULT_TOKEN_MINUTES
@@ -74,6 +75,7 @@ def _body(user: User, host: str, link: str, minutes: int) -> str:
     )
 
 
+@store_call
 def request_recovery(engine: Engine, username: str, *, now: datetime | None = None) -> RecoveryRequest:
     """Issue a new token (revoking older ones) and enqueue the recovery email."""
     now = as_utc(now) if now else utcnow()
@@ -125,6 +127,7 @@ def request_recovery(engine: Engine, username: str, *, now: datetime | None = No
     return RecoveryRequest(user.username, user.email, ids[0], now + lifetime, host)
 
 
+@store_call
 def reset_password(
     engine: Engine, username: str, token: str, new_password: str, *, now: datetime | None = None
 ) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from ertui import validate
 from ertui.errors import ErtuiError
-from ertui.store.engine import session, update_row
+from ertui.store.engine import session, store_call, update_row
 from ertui.store.models import Setting, User
 
 MASTER_HOST_KEY = "master_host_name"
@@ -33,12 +33,14 @@ def default_host_name() -> str:
     return socket.getfqdn()
 
 
+@store_call
 def get_setting(engine: Engine, key: str) -> str | None:
     with session(engine) as s:
         row = s.get(Setting, key)
         return None if row is None else row.value
 
 
+@store_call
 def put_setting(engine: Engine, key: str, value: str) -> None:
     with session(engine) as s:
         row = s.get(Setting, key)
@@ -50,6 +52,7 @@ def put_setting(engine: Engine, key: str, value: str) -> None:
         s.commit()
 
 
+@store_call
 def master_host(engine: Engine) -> HostName:
     """The configured name, or this host's FQDN (flagged when it is not one)."""
     stored = get_setting(engine, MASTER_HOST_KEY)
@@ -57,6 +60,7 @@ def master_host(engine: Engine) -> HostName:
     return HostName(name=name, is_default=not stored, problem=validate.fqdn_problem(name))
 
 
+@store_call
 def set_master_host(engine: Engine, value: str) -> str:
     name = validate.fqdn(value)
     put_setting(engine, MASTER_HOST_KEY, name)
@@ -73,6 +77,7 @@ NO_ADMIN_ADDRESS = (
 )
 
 
+@store_call
 def admin_user(engine: Engine) -> User:
     with session(engine) as s:
         user = s.exec(select(User).where(col(User.is_default_admin))).first()
@@ -84,10 +89,12 @@ def admin_user(engine: Engine) -> User:
         return user
 
 
+@store_call
 def admin_email(engine: Engine) -> str | None:
     return admin_user(engine).email
 
 
+@store_call
 def require_admin_email(engine: Engine) -> str:
     address = admin_email(engine)
     if not address:
@@ -95,7 +102,8 @@ def require_admin_email(engine: Engine) -> str:
     return address
 
 
+@store_call
 def set_admin_email(engine: Engine, value: str) -> str:
-    address = validate.email(value, field="Administrator email address")
+    address = validate.email(value, validate.ADMIN_EMAIL)
     update_row(engine, User, admin_user(engine).id, email=address)
     return address

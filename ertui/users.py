@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from typing import Any
 
@@ -18,12 +17,11 @@ from sqlmodel import col, select
 
 from ertui import validate
 from ertui.errors import ErtuiError, NotFoundError, ValidationError
-from ertui.store.engine import delete_row, session, update_row
+from ertui.store.engine import delete_row, session, store_call, update_row
 from ertui.store.models import User
 from ertui.timeutil import iso
 
 MIN_PASSWORD_LEN = 8
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -50,19 +48,9 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-def check_username(value: str) -> str:
-    value = value.strip()
-    if not _USERNAME.match(value):
-        raise ValidationError(
-            "Username",
-            "Username must be 1 to 64 letters, digits or . _ @ - and start with a letter or digit.",
-        )
-    return value
-
-
 def check_new_password(value: str | None) -> str:
     if not value or len(value) < MIN_PASSWORD_LEN:
-        raise ValidationError("Password", f"Password must be at least {MIN_PASSWORD_LEN} characters long.")
+        raise ValidationError(validate.PASSWORD, f"Password must be at least {MIN_PASSWORD_LEN} characters long.")
     return value
 
 
@@ -76,11 +64,13 @@ def to_dict(user: User) -> dict[str, Any]:
     }
 
 
+@store_call
 def list_users(engine: Engine) -> list[User]:
     with session(engine) as s:
         return list(s.exec(select(User).order_by(col(User.id))).all())
 
 
+@store_call
 def get_user(engine: Engine, username: str) -> User:
     with session(engine) as s:
         user = s.exec(select(User).where(User.username == username.strip())).first()
@@ -89,13 +79,14 @@ def get_user(engine: Engine, username: str) -> User:
     return user
 
 
+@store_call
 def add_user(engine: Engine, username: str, *, email: str | None = None, password: str | None = None) -> User:
-    name = check_username(username)
-    address = validate.email(email, field="Email address") if email else None
+    name = validate.account_name(username)
+    address = validate.email(email) if email else None
     pw_hash = hash_password(check_new_password(password)) if password is not None else None
     with session(engine) as s:
         if s.exec(select(User.id).where(User.username == name)).first() is not None:
-            raise ValidationError("Username", f"Username {name!r} is already taken.")
+            raise ValidationError(validate.USERNAME, f"Username {name!r} is already taken.")
         user = User(username=name, email=address, password_hash=pw_hash)
         s.add(user)
         s.commit()
@@ -103,13 +94,10 @@ def add_user(engine: Engine, username: str, *, email: str | None = None, passwor
         return user
 
 
+@store_call
 def set_email(engine: Engine, username: str, email: str) -> User:
-    address = validate.email(email, field="Email address")
+    address = validate.email(email)
     return _update(engine, username, email=address)
-
-
-def set_password(engine: Engine, username: str, password: str) -> User:
-    return _update(engine, username, password_hash=hash_password(check_new_password(password)))
 
 
 def _update(engine: Engine, username: str, **values: Any) -> User:
@@ -123,6 +111,7 @@ class ProtectedUserError(ErtuiError):
     """The default administrator is the sender of every email and stays."""
 
 
+@store_call
 def remove_user(engine: Engine, username: str) -> User:
     user = get_user(engine, username)
     if user.is_default_admin:

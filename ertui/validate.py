@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
 
-from ertui.errors import ValidationError
+from ertui.errors import Field, ValidationError
+
+# The fields the core checks: a stable key and the web page's label (see Field).
+DESCRIPTION = Field("description", "Description")
+HOST = Field("host", "Host Name")
+PORT = Field("port", "Host Port")
+SECURITY = Field("security", "Security")
+USERNAME = Field("username", "Username")
+PASSWORD = Field("password", "Password")
+MAX_CONNECTIONS = Field("max_connections", "Max. Concurrent Connections")
+TIMEOUT = Field("timeout", "Timeout")
+EMAIL = Field("email", "Email address")
+ADMIN_EMAIL = Field("admin_email", "Administrator email address")
+MASTER_HOST = Field("master_host", "Master Server Host Name")
+TO = Field("to", "To")
+SUBJECT = Field("subject", "Subject")
+BODY = Field("body", "Body")
 
 MAX_HOST_LEN = 253
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -49,29 +66,31 @@ def _hostname_problem(value: str) -> str | None:
     return None
 
 
-def host(value: str, field: str = "Host Name") -> str:
+def host(value: str, field: Field | str = HOST) -> str:
     """An RFC 1123 host name or an IPv4/IPv6 literal, at most 253 characters."""
+    field = Field.of(field)
     value = value.strip()
     if not value:
-        raise ValidationError(field, f"{field} is required.")
+        raise ValidationError(field, f"{field.label} is required.")
     if len(value) > MAX_HOST_LEN:
-        raise ValidationError(field, f"{field} must be at most {MAX_HOST_LEN} characters.")
+        raise ValidationError(field, f"{field.label} must be at most {MAX_HOST_LEN} characters.")
     if _is_ip_literal(value):
         return value[1:-1] if value.startswith("[") else value
     problem = _hostname_problem(value)
     if problem:
-        raise ValidationError(field, f"{field} {problem}.")
+        raise ValidationError(field, f"{field.label} {problem}.")
     return value
 
 
-def port(value: object, field: str = "Host Port") -> int:
+def port(value: object, field: Field | str = PORT) -> int:
     """An integer from 1 to 65535 (a digit string is accepted)."""
     return whole_number(value, field, 1, 65535)
 
 
-def whole_number(value: object, field: str, low: int, high: int) -> int:
+def whole_number(value: object, field: Field | str, low: int, high: int) -> int:
     """An integer (or a string of digits) from ``low`` to ``high``."""
-    rule = f"{field} must be a whole number from {low} to {high}."
+    field = Field.of(field)
+    rule = f"{field.label} must be a whole number from {low} to {high}."
     if isinstance(value, bool):
         raise ValidationError(field, rule)
     if isinstance(value, str):
@@ -91,59 +110,94 @@ def digits(text: str, max_len: int = 18) -> int | None:
     return int(text)
 
 
-def timeout(value: float, field: str = "Timeout") -> float:
+def timeout(value: float, field: Field | str = TIMEOUT) -> float:
     """Seconds to wait for a connection or a reply: more than 0, at most 600."""
+    field = Field.of(field)
     if not 0 < value <= 600:  # (NaN fails this too)
-        raise ValidationError(field, f"{field} must be from 0 to 600 seconds.")
+        raise ValidationError(field, f"{field.label} must be from 0 to 600 seconds.")
     return float(value)
 
 
-def description(value: str, field: str = "Description") -> str:
+def description(value: str, field: Field | str = DESCRIPTION) -> str:
     return short_text(value, field, 100)
 
 
-def short_text(value: str, field: str, most: int) -> str:
+def short_text(value: str, field: Field | str, most: int) -> str:
     """A one-line text of 1 to ``most`` characters, spaces around it trimmed."""
+    field = Field.of(field)
     value = value.strip()
     if not 1 <= len(value) <= most:
-        raise ValidationError(field, f"{field} must be 1 to {most} characters long.")
+        raise ValidationError(field, f"{field.label} must be 1 to {most} characters long.")
     return header_text(value, field)
 
 
-def max_connections(value: object, field: str = "Max. Concurrent Connections") -> int:
+def max_connections(value: object, field: Field | str = MAX_CONNECTIONS) -> int:
     return whole_number(value, field, 1, 100)
 
 
-def email(value: str, field: str = "Email address") -> str:
+def email(value: str, field: Field | str = EMAIL) -> str:
     """A deliverable-looking address (syntax only, no DNS); returns it normalized."""
+    field = Field.of(field)
     value = value.strip()
     if not value:
-        raise ValidationError(field, f"{field} is required.")
+        raise ValidationError(field, f"{field.label} is required.")
     if any(ch in value for ch in _FORBIDDEN_HEADER_CHARS):
-        raise ValidationError(field, f"{field} must not contain line breaks or NUL characters.")
+        raise ValidationError(field, f"{field.label} must not contain line breaks or NUL characters.")
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         reason = str(exc).rstrip(".")
-        raise ValidationError(field, f"{field} {value!r} is not a valid email address: {reason}.") from None
+        raise ValidationError(field, f"{field.label} {value!r} is not a valid email address: {reason}.") from None
     return str(result.normalized)
 
 
-def fqdn(value: str, field: str = "Master Server Host Name") -> str:
+# A plain ASCII local part (RFC 5322 dot-atom): with a domain already checked,
+# the address needs no further work.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+
+
+def email_checker(field: Field | str = EMAIL) -> Callable[[str], str]:
+    """``email`` as a function, fast for many addresses on few domains:
+    each new domain (and any unusual address) goes through the full check once."""
+    seen: dict[str, str] = {}
+    domains: dict[str, str] = {}
+
+    def check(value: str) -> str:
+        done = seen.get(value)
+        if done is not None:
+            return done
+        text = value.strip()
+        local, at, domain = text.rpartition("@")
+        good = domains.get(domain) if at else None
+        if good is not None and len(local) <= 64 and len(text) <= 254 and _DOT_ATOM.match(local):
+            result = f"{local}@{good}"
+        else:
+            result = email(text, field)
+            norm_local, _, norm_domain = result.rpartition("@")
+            if at and norm_local == local and _DOT_ATOM.match(local):
+                domains[domain] = norm_domain
+        seen[value] = result
+        return result
+
+    return check
+
+
+def fqdn(value: str, field: Field | str = MASTER_HOST) -> str:
     """A fully qualified domain name: two or more labels, nothing else."""
+    field = Field.of(field)
     value = value.strip()
     if not value:
-        raise ValidationError(field, f"{field} is required.")
+        raise ValidationError(field, f"{field.label} is required.")
     if _is_ip_literal(value):
-        raise ValidationError(field, f"{field} must be a fully qualified domain name, not an IP address.")
+        raise ValidationError(field, f"{field.label} must be a fully qualified domain name, not an IP address.")
     problem = _hostname_problem(value)
     if problem:
-        raise ValidationError(field, f"{field} {problem}.")
+        raise ValidationError(field, f"{field.label} {problem}.")
     name = value[:-1] if value.endswith(".") else value
     if "." not in name:
         raise ValidationError(
             field,
-            f"{field} must be a fully qualified domain name with two or more labels, such as mail.example.com.",
+            f"{field.label} must be a fully qualified domain name with two or more labels, such as mail.example.com.",
         )
     return name.lower()
 
@@ -157,23 +211,42 @@ def fqdn_problem(value: str) -> str | None:
     return None
 
 
-def header_text(value: str, field: str = "Subject") -> str:
+def header_text(value: str, field: Field | str = SUBJECT) -> str:
     """Text that goes into a mail header: UTF-8, no CR, LF or NUL."""
+    field = Field.of(field)
     if any(ch in value for ch in _FORBIDDEN_HEADER_CHARS):
-        raise ValidationError(field, f"{field} must not contain line breaks or NUL characters.")
+        raise ValidationError(field, f"{field.label} must not contain line breaks or NUL characters.")
     return utf8_text(value, field)
 
 
-def utf8_text(value: str, field: str) -> str:
+def utf8_text(value: str, field: Field | str) -> str:
     """Text that can be written as UTF-8: not bytes of another encoding that
     Python carried over as lone surrogates (argv, stdin, files)."""
+    field = Field.of(field)
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValidationError(field, f"{field} must be UTF-8 text.") from None
+            raise ValidationError(field, f"{field.label} must be UTF-8 text.") from None
     return value
 
 
-def username(value: str, field: str = "Username") -> str:
+def username(value: str, field: Field | str = USERNAME) -> str:
+    """The login an MTA's server knows (SMTP AUTH): any one-line text up to 255 characters."""
     return short_text(value, field, 255)
+
+
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def account_name(value: str, field: Field | str = USERNAME) -> str:
+    """The name of a console user account (``ertui user``): stricter than an MTA's
+    login, since it is typed at a prompt and shown in lists."""
+    field = Field.of(field)
+    value = value.strip()
+    if not _ACCOUNT_NAME.match(value):
+        raise ValidationError(
+            field,
+            f"{field.label} must be 1 to 64 letters, digits or . _ @ - and start with a letter or digit.",
+        )
+    return value

@@ -1,8 +1,9 @@
 """Real SMTP servers for the tests: aiosmtpd (plain, SSL, STARTTLS, AUTH) and a
 few raw misbehaving servers, each on 127.0.0.1 with a free port (port 0).
 
-Every server runs its own event loop in a thread, so tests can drive a client
-from their own loop, from a thread, or from a subprocess (the CLI, a worker).
+Every server runs its own event loop in a thread (``ertui.smtp_sink.ThreadedServer``,
+the demo sink's lifecycle too), so tests can drive a client from their own loop,
+from a thread, or from a subprocess (the CLI, a worker).
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import ssl
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Self, cast
+from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from ertui.smtp_sink import ThreadedServer, closed_port
+
+__all__ = ["Behaviour", "RawServer", "Received", "SmtpServer", "closed_port", "greet_421", "silent"]
 
 
 @dataclass
@@ -40,59 +45,7 @@ class Behaviour:
     data_delay: float = 0.0
 
 
-class _LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-
-
-class _ThreadedServer:
-    """A server on 127.0.0.1 (free port) living on its own event loop thread."""
-
-    def __init__(self) -> None:
-        self._lt = _LoopThread()
-        self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[Any]] = set()
-        self.port = 0
-
-    async def _create(self) -> asyncio.Server:
-        raise NotImplementedError
-
-    def start(self) -> Self:
-        self._server = self._lt.run(self._create())
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    def stop(self) -> None:
-        async def _stop() -> None:
-            if self._server is not None:
-                self._server.close()
-            handlers = list(self._handlers)
-            for task in handlers:
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-
-        try:
-            self._lt.run(_stop())
-        finally:
-            self._lt.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class SmtpServer(_ThreadedServer):
+class SmtpServer(ThreadedServer):
     """An aiosmtpd server. ``mode`` is "plain", "ssl" (implicit TLS) or "starttls"."""
 
     def __init__(
@@ -196,7 +149,7 @@ class SmtpServer(_ThreadedServer):
         return await asyncio.get_running_loop().create_server(self._factory, "127.0.0.1", 0, ssl=ctx)
 
 
-class RawServer(_ThreadedServer):
+class RawServer(ThreadedServer):
     """A TCP server that runs ``script(reader, writer)`` for each connection.
 
     Used for servers that misbehave: never speak, greet with 421, answer with
@@ -236,15 +189,6 @@ async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 async def greet_421(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     writer.write(b"421 4.3.2 mx.test.local Service not available, closing channel\r\n")
     await writer.drain()
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _as_bytes(content: bytes | str | None) -> bytes:

@@ -33,20 +33,6 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
         run_console(ctx.obj)
 
 
-# Command name -> the modules whose ``register(cli)`` provides it. Imported on
-# first use, so `ertui host show` does not pay for the SMTP stack or Textual.
-LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
-    "mta": ("ertui.cli.mta", "ertui.cli.mta_test"),
-    "host": ("ertui.cli.admin_host",),
-    "admin": ("ertui.cli.admin_host",),
-    "send": ("ertui.cli.queue",),
-    "queue": ("ertui.cli.queue",),
-    "worker": ("ertui.cli.worker",),
-    "user": ("ertui.cli.user",),
-    "demo": ("ertui.cli.demo",),
-}
-
-
 def main() -> None:
     cli.main(prog_name="ertui")
     sys.exit(0)

@@ -11,7 +11,8 @@ import click
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ertui.errors import ErtuiError, ValidationError
+from ertui import validate
+from ertui.errors import ErtuiError, StoreError, ValidationError
 
 
 class Obj:
@@ -30,6 +31,20 @@ class Obj:
         return self._engine
 
 
+# Command name -> the modules whose ``register(cli)`` provides it. Imported on
+# first use, so `ertui host show` does not pay for the SMTP stack or Textual.
+LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
+    "mta": ("ertui.cli.mta", "ertui.cli.mta_test"),
+    "host": ("ertui.cli.admin_host",),
+    "admin": ("ertui.cli.admin_host",),
+    "send": ("ertui.cli.queue",),
+    "queue": ("ertui.cli.queue",),
+    "worker": ("ertui.cli.worker",),
+    "user": ("ertui.cli.user",),
+    "demo": ("ertui.cli.demo",),
+}
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"ertui: {message}", err=True)
     sys.exit(code)
@@ -40,22 +55,12 @@ class ErtuiGroup(click.Group):
     into one sentence and an exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from ertui.cli import LAZY_COMMANDS
-
         return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        from ertui.cli import LAZY_COMMANDS
-
         if cmd_name not in self.commands:
             for module_name in LAZY_COMMANDS.get(cmd_name, ()):
-                try:
-                    module = importlib.import_module(module_name)
-                except ModuleNotFoundError as exc:
-                    if exc.name != module_name:
-                        raise
-                    continue  # an optional part that is not installed
-                module.register(self)
+                importlib.import_module(module_name).register(self)
         return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -74,9 +79,8 @@ class ErtuiGroup(click.Group):
             return super().invoke(ctx)
         except ErtuiError as exc:
             fail(str(exc), exc.exit_code)
-        except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            fail(f"the store cannot be read or written: {reason}.")
+        except SQLAlchemyError as exc:  # (the services raise StoreError; this is for the rest)
+            fail(str(StoreError.from_db(exc)))
         except KeyboardInterrupt:
             fail("interrupted.", 130)
 
@@ -117,7 +121,7 @@ def read_secret(from_stdin: bool, prompt: str = "Password") -> str | None:
     if from_stdin and not sys.stdin.isatty():
         value = sys.stdin.readline().rstrip("\r\n")
         if not value:  # e.g. `echo "$UNSET" | …`: a mistake, never "no password"
-            raise ValidationError("Password", "Password is empty: --password-stdin read nothing.")
+            raise ValidationError(validate.PASSWORD, "Password is empty: --password-stdin read nothing.")
         return value
     if sys.stdin.isatty():
         value = click.prompt(prompt, hide_input=True, default="", show_default=False)

@@ -7,10 +7,10 @@ from typing import Any, TypeVar
 
 import click
 
-from ertui import mtas
+from ertui import mtas, validate
 from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
-from ertui.mta_rules import Security, security_change, security_from_flags
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, security_change, security_from_flags
 
 
 @click.group("mta")
@@ -63,7 +63,7 @@ def connection_options(f: F) -> F:
 def read_password(username: str | None, from_stdin: bool) -> str | None:
     """The password that goes with --username: stdin or a no-echo prompt."""
     if from_stdin and not username:
-        raise ValidationError("Password", "--password-stdin needs --username.")
+        raise ValidationError(validate.PASSWORD, "--password-stdin needs --username.")
     return read_secret(from_stdin) if username else None
 
 
@@ -71,7 +71,7 @@ def read_password(username: str | None, from_stdin: bool) -> str | None:
 @click.option("--description", required=True, help="A name for this MTA (unique).")
 @click.option("--host", required=True, help="Host name or IP address of the MTA.")
 @connection_options
-@click.option("--max-connections", type=str, default="5", show_default=True)
+@click.option("--max-connections", type=str, default=str(DEFAULT_MAX_CONNECTIONS), show_default=True)
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
 @click.pass_context
 def add_cmd(
@@ -134,7 +134,7 @@ def edit_cmd(
 ) -> None:
     """Edit an MTA (by id or description); what is left out stays as it is."""
     if no_auth and (username or password_stdin):
-        raise ValidationError("Username", "--no-auth cannot be combined with --username or --password-stdin.")
+        raise ValidationError(validate.USERNAME, "--no-auth cannot be combined with --username or --password-stdin.")
     eng = engine(ctx)
     current = mtas.get(eng, mta)
     security = security_change(Security(current.security), ssl, starttls)

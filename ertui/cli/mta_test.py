@@ -15,9 +15,11 @@ import click
 from ertui import mtas, validate
 from ertui.cli.common import engine, print_json
 from ertui.cli.mta import connection_options, read_password
-from ertui.errors import ValidationError
+from ertui.errors import Field, ValidationError
 from ertui.mta_rules import security_from_flags
 from ertui.smtp.outcome import MtaConfig, ProbeResult
+
+MTA_FIELD = Field("mta", "MTA")
 
 
 def _config(
@@ -32,9 +34,9 @@ def _config(
     no_verify_tls: bool,
 ) -> MtaConfig:
     if mta and host:
-        raise ValidationError("MTA", "Give either a saved MTA or --host, not both.")
+        raise ValidationError(MTA_FIELD, "Give either a saved MTA or --host, not both.")
     if not mta and not host:
-        raise ValidationError("MTA", "Give a saved MTA (id or description) or --host HOST.")
+        raise ValidationError(MTA_FIELD, "Give a saved MTA (id or description) or --host HOST.")
     if mta:
         unsaved = {
             "--port": port,
@@ -46,7 +48,7 @@ def _config(
         }
         given = [name for name, value in unsaved.items() if value]
         if given:
-            raise ValidationError("MTA", f"{', '.join(given)} only go with --host; a saved MTA uses its settings.")
+            raise ValidationError(MTA_FIELD, f"{', '.join(given)} only go with --host; a saved MTA uses its settings.")
         return mtas.config_for(mtas.get(engine(ctx), mta))
     assert host is not None
     return mtas.new_config(

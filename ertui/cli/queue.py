@@ -7,14 +7,15 @@ from datetime import timedelta
 
 import click
 
-from ertui import queue
+from ertui import queue, validate
 from ertui.cli.common import confirm, engine, print_json
-from ertui.errors import ValidationError
+from ertui.errors import Field, ValidationError
 from ertui.store.models import MAX_ID
 from ertui.timeutil import iso
 
 # A message id (larger numbers name no row; said as bad input, not a store error).
 ID = click.IntRange(1, MAX_ID)
+IDS_FIELD = Field("ids", "ID")
 
 
 @click.command("send")
@@ -38,7 +39,7 @@ ID = click.IntRange(1, MAX_ID)
 def send_cmd(ctx: click.Context, to: tuple[str, ...], subject: str, body: str | None, body_file: str | None) -> None:
     """Queue an email to each recipient; prints the new message ids."""
     if body is not None and body_file is not None:
-        raise ValidationError("Body", "--body and --body-file exclude each other.")
+        raise ValidationError(validate.BODY, "--body and --body-file exclude each other.")
     if body_file is not None:
         with open(body_file, "rb") as fh:
             text = _utf8(fh.read(), f"--body-file {body_file}")
@@ -55,7 +56,7 @@ def _utf8(data: bytes, what: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValidationError("Body", f"Body ({what}) is not UTF-8 text.") from None
+        raise ValidationError(validate.BODY, f"Body ({what}) is not UTF-8 text.") from None
 
 
 @click.group("queue")
@@ -183,7 +184,7 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
 
 def _ids(values: tuple[int, ...]) -> list[int]:
     if not values:
-        raise ValidationError("ID", "Give at least one message id.")
+        raise ValidationError(IDS_FIELD, "Give at least one message id.")
     return list(values)
 
 
@@ -194,7 +195,7 @@ def _ids(values: tuple[int, ...]) -> list[int]:
 def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
     """Make messages due now (failed ones are queued again)."""
     if all_failed and ids:
-        raise ValidationError("ID", "Give message ids or --all-failed, not both.")
+        raise ValidationError(IDS_FIELD, "Give message ids or --all-failed, not both.")
     n = queue.retry_all_failed(engine(ctx)) if all_failed else queue.retry(engine(ctx), _ids(ids))
     click.echo(f"{n} message(s) due now.")
 

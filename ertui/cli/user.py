@@ -6,9 +6,11 @@ import sys
 
 import click
 
-from ertui import recovery, users
+from ertui import recovery, users, validate
 from ertui.cli.common import confirm, engine, print_json, read_secret
-from ertui.errors import ValidationError
+from ertui.errors import Field, ValidationError
+
+TOKEN_FIELD = Field("token", "Token")
 
 
 @click.group("user")
@@ -39,10 +41,10 @@ def _new_password(from_stdin: bool, required: bool) -> str | None:
             return None
         again = click.prompt("Repeat it", hide_input=True, default="", show_default=False)
         if first != again:
-            raise ValidationError("Password", "The two passwords do not match.")
+            raise ValidationError(validate.PASSWORD, "The two passwords do not match.")
         return str(first)
     if required:
-        raise ValidationError("Password", "Password is required: use --password-stdin or a terminal.")
+        raise ValidationError(validate.PASSWORD, "Password is required: use --password-stdin or a terminal.")
     return None
 
 
@@ -53,7 +55,7 @@ def _new_password(from_stdin: bool, required: bool) -> str | None:
 @click.pass_context
 def add_cmd(ctx: click.Context, username: str, email: str | None, password_stdin: bool) -> None:
     """Add a user (password from a prompt or --password-stdin)."""
-    users.check_username(username)
+    validate.account_name(username)
     password = _new_password(password_stdin, required=False)
     u = users.add_user(engine(ctx), username, email=email, password=password)
     click.echo(f"Added user {u.username!r}{' <' + u.email + '>' if u.email else ''}.")
@@ -106,14 +108,14 @@ def recover_cmd(ctx: click.Context, username: str) -> None:
 def reset_cmd(ctx: click.Context, username: str, token: str | None, token_stdin: bool, password_stdin: bool) -> None:
     """Set a new password with the token from a recovery email."""
     if (token is None) == (not token_stdin):
-        raise ValidationError("Token", "Token is required once: give exactly one of --token or --token-stdin.")
+        raise ValidationError(TOKEN_FIELD, "Token is required once: give exactly one of --token or --token-stdin.")
     if token_stdin:
         if sys.stdin.isatty():
             token = str(click.prompt("Token", hide_input=True, default="", show_default=False))
         else:
             token = sys.stdin.readline().strip()
         if not token:
-            raise ValidationError("Token", "Token is empty: --token-stdin read nothing.")
+            raise ValidationError(TOKEN_FIELD, "Token is empty: --token-stdin read nothing.")
     password = _new_password(password_stdin, required=True)
     assert password is not None and token is not None
     recovery.reset_password(engine(ctx), username, token, password)

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ertui.store.models import Attempt, Message, MessageStatus, Mta, WorkerRecord
+from ertui.store.models import DUE_STATUSES, Attempt, Message, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
 
 T = Message.__table__  # type: ignore[attr-defined]
@@ -111,7 +111,7 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
 def _claim_core(conn: Connection, owner: str, now: datetime, until: datetime, limit: int) -> list[Any]:
     """The claim in SQLAlchemy Core (PostgreSQL and any other store)."""
     due = or_(
-        and_(T.c.status.in_(("queued", "deferred")), T.c.next_attempt_at <= now),
+        and_(T.c.status.in_(DUE_STATUSES), T.c.next_attempt_at <= now),
         and_(T.c.status == SENDING, T.c.lease_until < now),
     )
     pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
@@ -194,7 +194,7 @@ def release_held(engine: Engine, owner: str) -> int:
                 update(T)
                 .where(T.c.status == SENDING, T.c.lease_owner == owner)
                 .values(
-                    status=case((T.c.attempts == 0, "queued"), else_="deferred"),
+                    status=case((T.c.attempts == 0, MessageStatus.QUEUED.value), else_=MessageStatus.DEFERRED.value),
                     lease_owner=None,
                     lease_until=None,
                 )
@@ -396,29 +396,3 @@ def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
 
 def _attempt_tuple(a: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(sqlite_time(a[c]) if c == "started_at" else a[c] for c in _ATTEMPT_COLUMNS)
-
-
-def mta_failed(engine: Engine, mta_id: int, error: str, base: float, cap: float) -> datetime | None:
-    """Record a failure of the MTA itself and start (or lengthen) its cooldown.
-
-    The cooldown doubles with each consecutive failure: base, 2×base, … up to cap.
-    Returns the new end of the cooldown (None when the MTA no longer exists).
-    """
-    now = utcnow()
-    with engine.begin() as conn:
-        row = conn.execute(select(M.c.consecutive_failures).where(M.c.id == mta_id)).first()
-        if row is None:
-            return None
-        failures = int(row[0]) + 1
-        until = now + timedelta(seconds=min(cap, base * 2 ** min(failures - 1, 30)))
-        conn.execute(
-            update(M)
-            .where(M.c.id == mta_id)
-            .values(
-                consecutive_failures=failures,
-                last_error=error,
-                last_error_at=now,
-                cooldown_until=until,
-            )
-        )
-    return until

@@ -1,13 +1,17 @@
-"""What one delivery attempt means for its message: the worker's rules as pure
-functions (no store, no network), so that they can be read and tested alone.
+"""What one delivery attempt means for its message, and how long an MTA cools
+down: the worker's rules as pure functions (no store, no network), so that they
+can be read and tested alone.
 
 - Accepted: ``sent``.
 - A failure of the MTA itself (``Outcome.mta_failure``) is not the message's:
   the worker hands the message to another MTA (see ``ertui.delivery.worker``).
 - Refused permanently (5xx, an invalid address): ``failed`` at once.
-- Refused temporarily (4xx): ``deferred`` with ``WorkerSettings.backoff`` —
-  unless that was attempt ``max_attempts``, or the next attempt would fall past
-  the message's lifetime: then ``failed``, saying why.
+- Refused temporarily (4xx): ``deferred`` for ``backoff`` — ``backoff_base``
+  doubling per attempt up to ``backoff_max`` — unless that was attempt
+  ``max_attempts``, or the next attempt would fall past the message's lifetime:
+  then ``failed``, saying why.
+- An MTA that failed cools down for ``mta_cooldown``: ``cooldown_base`` doubling
+  per failure in a row up to ``cooldown_max`` (written by ``mtas.record_failure``).
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ertui.delivery.claims import Claimed
-from ertui.delivery.settings import WorkerSettings
 from ertui.store.models import MessageStatus
 
 if TYPE_CHECKING:
+    from ertui.delivery.claims import Claimed
+    from ertui.delivery.settings import WorkerSettings
     from ertui.smtp.outcome import Outcome
 
 TEXT_LIMIT = 2000  # characters of a server reply kept in the store
@@ -31,6 +35,21 @@ class Verdict:
     status: MessageStatus  # FAILED or DEFERRED
     error: str  # the message's last_error
     next_at: datetime | None = None  # when DEFERRED
+
+
+def doubling(n: int, base: float, cap: float) -> float:
+    """Seconds to wait after the n-th time in a row: ``base``, doubling each time, at most ``cap``."""
+    return float(min(cap, base * 2 ** min(max(n - 1, 0), 30)))
+
+
+def backoff(settings: WorkerSettings, attempts: int) -> float:
+    """How long a message waits after its ``attempts``-th temporary refusal."""
+    return doubling(attempts, settings.backoff_base, settings.backoff_max)
+
+
+def mta_cooldown(settings: WorkerSettings, failures: int) -> float:
+    """How long an MTA cools down after its ``failures``-th failure in a row."""
+    return doubling(failures, settings.cooldown_base, settings.cooldown_max)
 
 
 def error_text(outcome: Outcome) -> str:
@@ -48,7 +67,7 @@ def after_refusal(msg: Claimed, outcome: Outcome, settings: WorkerSettings, now:
         return Verdict(MessageStatus.FAILED, error)
     if attempts >= settings.max_attempts:
         return Verdict(MessageStatus.FAILED, f"Gave up after {attempts} attempts; last error: {error}")
-    next_at = now + timedelta(seconds=settings.backoff(attempts))
+    next_at = now + timedelta(seconds=backoff(settings, attempts))
     if next_at >= msg.expires_at:
         return Verdict(MessageStatus.FAILED, f"Not delivered within its lifetime; last error: {error}")
     return Verdict(MessageStatus.DEFERRED, error, next_at)

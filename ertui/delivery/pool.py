@@ -44,7 +44,6 @@ class Conn:
     mta: MtaState
     key: tuple[Any, ...]
     slot_no: int | None = None
-    idle: bool = False
     busy: bool = False
     stale: bool = False  # config changed, slot lost or limit lowered: close when free
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ertui.errors import ValidationError
+from ertui.errors import Field, ValidationError
 
 ENV_PREFIX = "ERTUI_WORKER_"
 
@@ -51,13 +51,10 @@ class WorkerSettings:
                     values[name] = int(raw) if kind == "int" else float(raw)
             except ValueError:
                 raise ValidationError(
-                    ENV_PREFIX + name.upper(), f"{ENV_PREFIX}{name.upper()} must be a number."
+                    Field(name, ENV_PREFIX + name.upper()), f"{ENV_PREFIX}{name.upper()} must be a number."
                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-    def backoff(self, attempts: int) -> float:
-        return float(min(self.backoff_max, self.backoff_base * 2 ** min(max(attempts - 1, 0), 30)))
 
 
 @dataclass(frozen=True)

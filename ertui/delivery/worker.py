@@ -22,6 +22,8 @@ How it works (one asyncio task per open SMTP connection, one dispatcher):
   ``backoff_base`` doubling up to ``backoff_max``; a permanent one (5xx) fails
   it at once; past its lifetime or ``max_attempts`` it fails with that reason
   (these rules: ``ertui.delivery.policy``).
+- Each connection runs in ``ertui.delivery.connection``; this module is the
+  dispatcher, the result writer and the lease renewer.
 - Results are written in batches: one transaction every ``flush_every``
   results or ``flush_interval`` seconds, whichever comes first (or together
   with the next claim, in its transaction). On SQLite the store calls run
@@ -45,16 +47,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import socket
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from secrets import token_hex
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -62,19 +62,14 @@ from ertui import mtas, settings
 from ertui.delivery import claims, slots
 from ertui.delivery import policy as verdicts
 from ertui.delivery.claims import Claimed
+from ertui.delivery.connection import Connections, log
 from ertui.delivery.pool import Conn, MtaPool, MtaState
 from ertui.delivery.results import RecentDeliveries, ResultBook
 from ertui.delivery.settings import DeliveryEvent, WorkerSettings
 from ertui.store.models import MessageStatus, Mta
 from ertui.timeutil import utcnow
 
-__all__ = ["DeliveryEvent", "DeliveryWorker", "WorkerSettings"]
-
-log = logging.getLogger("ertui.worker")
-# A library's logger: silent unless the program configures logging (the worker
-# command does; the console must not get stray lines on its screen).
-log.addHandler(logging.NullHandler())
-R = TypeVar("R")
+__all__ = ["DeliveryEvent", "Worker", "WorkerSettings"]
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -86,7 +81,10 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
             await event.wait()
 
 
-class DeliveryWorker:
+class Worker(Connections):
+    """The dispatcher: claims, hands out, opens connections (``Connections`` runs
+    each), writes results, renews leases; paused, resumed and stopped from outside."""
+
     def __init__(
         self,
         engine: Engine,
@@ -145,13 +143,6 @@ class DeliveryWorker:
         return self._recent.per_minute(mta_id, minutes)
 
     # -- plumbing ------------------------------------------------------------------
-    async def _db(self, fn: Callable[..., R], *args: Any) -> R:
-        """Run a store call: on the helper thread, or inline for SQLite (see db_thread)."""
-        if self._executor is None:
-            return fn(self.engine, *args)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args))
-
     def _poke(self) -> None:
         """Wake the dispatcher; safe from any thread and from signal handlers."""
         loop: asyncio.AbstractEventLoop | None = getattr(self, "_loop", None)
@@ -170,15 +161,6 @@ class DeliveryWorker:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _emit(self, msg: Claimed, mta_id: int | None, outcome: str, detail: str) -> None:
-        if outcome == "sent" and mta_id is not None:
-            self._recent.add(mta_id)
-        if self.on_event is not None:
-            try:
-                self.on_event(DeliveryEvent(msg.id, mta_id, outcome, detail, utcnow()))
-            except Exception:  # a listener must not stop deliveries
-                log.exception("delivery event listener failed")
 
     # -- main loop -------------------------------------------------------------------
     async def run(self, once: bool = False) -> None:
@@ -288,10 +270,6 @@ class DeliveryWorker:
     def _busy(self) -> bool:
         return self._pool.busy()
 
-    async def _wake_conns(self) -> None:
-        async with self._cond:
-            self._cond.notify_all()
-
     async def _refresh_mtas(self) -> None:
         rows: list[Mta] = await self._db(mtas.list_mtas)
         if self._pool.update(rows):
@@ -300,9 +278,7 @@ class DeliveryWorker:
             # Down as surely as a refused connection: cool down, with the reason
             # on the MTA (and so in `queue stats`), rather than mail waiting silently.
             error = st.config_error or "its settings cannot be used"
-            st.cooldown_until = await self._db(
-                claims.mta_failed, st.id, error, self.settings.cooldown_base, self.settings.cooldown_max
-            )
+            st.cooldown_until = await self._db(mtas.record_failure, st.id, error, cooldown=self._cooldown)
             log.warning("mta_error mta=%r: %s", st.name, error)
 
     def _open_connections(self, usable: list[MtaState]) -> None:
@@ -356,177 +332,6 @@ class DeliveryWorker:
         self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=now))
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, msg.last_error)
         self._emit(msg, None, "failed", msg.last_error)
-
-    # -- one connection ----------------------------------------------------------------
-    async def _next_for(self, conn: Conn) -> Claimed | None:
-        """The next message this connection may send, waiting up to the idle time."""
-        mta_id = conn.mta.id
-        deadline = time.monotonic() + self.settings.idle_close_seconds
-        while True:
-            if self._stopping or self._paused or conn.stale or not conn.mta.usable(utcnow()):
-                return None
-            for i, msg in enumerate(self._line):
-                if mta_id not in msg.excluded:
-                    del self._line[i]
-                    if len(self._line) < self._low:
-                        self._wake.set()
-                    return msg
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            conn.idle = True
-            self._wake.set()
-            try:
-                async with self._cond, asyncio.timeout(left):
-                    await self._cond.wait()
-            except TimeoutError:
-                pass
-            finally:
-                conn.idle = False
-
-    async def _connection(self, conn: Conn) -> None:
-        try:
-            await self._connection_inner(conn)
-        except Exception:  # e.g. the store went away while leasing a slot
-            log.exception("a connection to %r ended with an error", conn.mta.name)
-            conn.mta.conns.discard(conn)
-            self._wake.set()
-
-    async def _connection_inner(self, conn: Conn) -> None:
-        from ertui.smtp.session import SmtpSession  # the transport; imported late (it is large)
-
-        st = conn.mta
-        s = self.settings
-        session: Any = None
-        try:
-            slot = await self._db(slots.acquire, st.id, st.row.max_connections, self.id, s.lease_seconds)
-            if slot is None:
-                st.slots_full_until = time.monotonic() + s.poll_interval
-                return
-            conn.slot_no = slot
-            if st.config is None:  # it became unusable meanwhile
-                return
-            session = SmtpSession(st.config, self._helo)
-            opened = False
-            sent_here = 0
-            while sent_here < s.messages_per_connection:
-                if not opened:
-                    # Only open once there is something to send.
-                    if not any(st.id not in m.excluded for m in self._line):
-                        break
-                    outcome = await session.open()
-                    if not outcome.ok:
-                        await self._mta_down(st, outcome, None, 0.0)
-                        return
-                    opened = True
-                msg = await self._next_for(conn)
-                if msg is None:
-                    break
-                conn.busy = True
-                try:
-                    ok = await self._deliver(conn, session, msg, reused=sent_here > 0)
-                except Exception:
-                    # Not an SMTP outcome (those never raise): keep the message, let
-                    # another connection or MTA have it, and end this connection.
-                    log.exception("delivering id=%d through %r failed", msg.id, st.row.description)
-                    msg.excluded.add(st.id)
-                    self._line.appendleft(msg)
-                    return
-                finally:
-                    conn.busy = False
-                if not ok:
-                    return
-                sent_here += 1
-        finally:
-            st.conns.discard(conn)
-            if session is not None:
-                try:
-                    await session.close()
-                except Exception:
-                    log.debug("closing a session failed", exc_info=True)
-            self._wake.set()
-            if conn.slot_no is not None:  # (a slot left behind runs out with its lease)
-                await self._db(slots.release, st.id, conn.slot_no, self.id)
-
-    async def _deliver(self, conn: Conn, session: Any, msg: Claimed, reused: bool) -> bool:
-        """Send one message; False when the connection must end (the MTA failed)."""
-        st = conn.mta
-        started = utcnow()
-        t0 = time.monotonic()
-        outcome = await session.send(msg.sender, msg.recipient, msg.raw)
-        if not outcome.ok and outcome.mta_failure and reused:
-            # A reused connection may have been closed by the server meanwhile:
-            # one fresh connection to the same MTA before calling it down.
-            await session.close()
-            outcome = await session.send(msg.sender, msg.recipient, msg.raw)
-        elapsed = time.monotonic() - t0
-        msg.tries += 1
-        msg.last_mta_id = st.id
-        self._book.attempts.append(verdicts.attempt_row(msg, st.id, st.name, started, elapsed, outcome))
-        now = utcnow()
-        if outcome.ok:
-            text = outcome.message or ""
-            msg.last_error = None
-            self._book.results.append(
-                claims.result_row(msg, self.id, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
-            )
-            self._book.success(st.id, now)
-            log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient, st.name, text)
-            self._emit(msg, st.id, "sent", text)
-        elif outcome.mta_failure:
-            await self._mta_down(st, outcome, msg, elapsed)
-            return False
-        else:
-            verdict = verdicts.after_refusal(msg, outcome, self.settings, now)
-            msg.last_error = verdict.error
-            if verdict.next_at is None:
-                self._fail(msg, verdict.error)
-            else:
-                self._book.results.append(
-                    claims.result_row(msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at)
-                )
-                log.info(
-                    "deferred id=%d to=%s mta=%r next=%s: %s",
-                    msg.id,
-                    msg.recipient,
-                    st.name,
-                    verdict.next_at.isoformat(timespec="seconds"),
-                    verdict.error,
-                )
-                self._emit(msg, st.id, "deferred", verdict.error)
-        if len(self._book) >= self.settings.flush_every:
-            self._flush_wanted.set()
-        return True
-
-    def _fail(self, msg: Claimed, error: str) -> None:
-        msg.last_error = error
-        self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
-        log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
-        self._emit(msg, msg.last_mta_id, "failed", error)
-
-    async def _mta_down(self, st: MtaState, outcome: Any, msg: Claimed | None, elapsed: float) -> None:
-        """The MTA failed: cool it down, hand the message to another MTA at once."""
-        error = verdicts.error_text(outcome)
-        if st.cooldown_until is None or st.cooldown_until <= utcnow():
-            until = await self._db(
-                claims.mta_failed, st.id, error, self.settings.cooldown_base, self.settings.cooldown_max
-            )
-            st.cooldown_until = until
-            log.warning(
-                "mta_error mta=%r: %s; cooling down until %s",
-                st.row.description,
-                error,
-                until.isoformat(timespec="seconds") if until else "-",
-            )
-        for c in st.conns:
-            c.stale = True
-        if msg is not None:
-            msg.excluded.add(st.id)
-            msg.last_error = f"{st.row.description}: {error}"
-            self._line.appendleft(msg)
-            self._emit(msg, st.id, "mta_error", error)
-            await self._wake_conns()
-        self._wake.set()
 
     # -- background: results and leases -------------------------------------------
     async def _flush(self) -> None:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
 from ertui.config import make_private_dir, resolve_db_url
@@ -159,6 +160,25 @@ def ensure_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def store_call(fn: Callable[P, R]) -> Callable[P, R]:
+    """A service function whose database errors (locked, read-only, gone, a
+    broken connection: SQLAlchemy's DBAPIError and its OperationalError,
+    IntegrityError …) reach the front ends as one StoreError sentence."""
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except DBAPIError as exc:
+            raise StoreError.from_db(exc) from exc
+
+    return call
 
 
 def session(engine: Engine) -> Session:

@@ -28,13 +28,19 @@ class MessageStatus(StrEnum):
     SENT = "sent"
 
 
-UNSENT_STATUSES = (
-    MessageStatus.QUEUED,
-    MessageStatus.SENDING,
-    MessageStatus.DEFERRED,
-    MessageStatus.HELD,
-    MessageStatus.FAILED,
+# The status sets, written once (as plain strings: what the column holds).
+# Not delivered (yet): the queue's "unsent" view.
+UNSENT_STATUSES: tuple[str, ...] = tuple(s.value for s in MessageStatus if s is not MessageStatus.SENT)
+# On their way: a worker sends them without anyone's help.
+WAITING_STATUSES: tuple[str, ...] = (
+    MessageStatus.QUEUED.value,
+    MessageStatus.SENDING.value,
+    MessageStatus.DEFERRED.value,
 )
+# Due once next_attempt_at has passed: what a claim takes and `retry` makes due now.
+DUE_STATUSES: tuple[str, ...] = (MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)
+# Unsent and not being sent: what `hold` takes.
+HOLDABLE_STATUSES: tuple[str, ...] = (*DUE_STATUSES, MessageStatus.FAILED.value)
 
 
 class MessageKind(StrEnum):

@@ -1,4 +1,4 @@
-"""Column types of the store."""
+"""The store's column type for times: timezone-aware UTC in, aware UTC out."""
 
 from __future__ import annotations
 

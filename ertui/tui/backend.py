@@ -46,14 +46,14 @@ def optional_module(name: str) -> ModuleType | None:
 
 def make_delivery_worker(engine: Engine, on_event: Callable[[Any], None]) -> DeliveryWorkerLike | None:
     sender = optional_module("delivery.worker")
-    if sender is None or not hasattr(sender, "DeliveryWorker"):
+    if sender is None or not hasattr(sender, "Worker"):
         return None
     from ertui.delivery.settings import WorkerSettings
 
     worker_settings = WorkerSettings.from_env()  # ERTUI_WORKER_* overrides
     return cast(
         DeliveryWorkerLike,
-        sender.DeliveryWorker(engine, worker_settings, on_event=on_event),
+        sender.Worker(engine, worker_settings, on_event=on_event),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from rich.console import JustifyMethod
 from rich.text import Text
 
-from ertui.store.models import Message, MessageStatus
+from ertui.store.models import DUE_STATUSES, Message, MessageStatus
 from ertui.timeutil import as_utc, utcnow
 
 DASH = "—"
@@ -26,7 +26,7 @@ STATUS_STYLES: dict[str, str] = {
 }
 
 # Statuses whose "next attempt" means something.
-_WAITING = {MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value}
+_WAITING = frozenset(DUE_STATUSES)
 
 
 def now() -> datetime:

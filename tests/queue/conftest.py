@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
-from ertui.delivery.worker import DeliveryEvent, DeliveryWorker, WorkerSettings
+from ertui.delivery.worker import DeliveryEvent, Worker, WorkerSettings
 from ertui.store.models import Mta
 from tests.smtpd import SmtpServer
 
@@ -58,9 +58,9 @@ def add_mta(engine: Engine, name: str, port: int, max_connections: int = 2, **kw
 
 def run_worker(
     engine: Engine, settings: WorkerSettings | None = None, events: list[DeliveryEvent] | None = None
-) -> DeliveryWorker:
+) -> Worker:
     """One in-process `--once` run."""
-    worker = DeliveryWorker(engine, settings or fast_settings(), on_event=events.append if events is not None else None)
+    worker = Worker(engine, settings or fast_settings(), on_event=events.append if events is not None else None)
     asyncio.run(asyncio.wait_for(worker.run(once=True), 30))
     return worker
 

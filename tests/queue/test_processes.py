@@ -189,14 +189,14 @@ def test_forked_workers_stop_when_the_parent_is_killed(
 
 
 def test_worker_log_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ertui.cli.worker import _Formatter
+    from ertui.delivery.runner import UtcFormatter
 
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30
     time.tzset()
     try:
         record = logging.LogRecord("ertui.worker", logging.INFO, __file__, 1, "sent id=%d", (1,), None)
         record.created, record.msecs = 86_400 + 3_723.5, 500.0
-        line = _Formatter("%(asctime)s %(levelname)s %(message)s").format(record)
+        line = UtcFormatter("%(asctime)s %(levelname)s %(message)s").format(record)
     finally:
         monkeypatch.undo()
         time.tzset()

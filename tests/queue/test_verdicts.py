@@ -73,3 +73,9 @@ def test_attempt_rows_name_the_outcome() -> None:
     ]
     assert [r["outcome"] for r in rows] == ["sent", "mta_error", "failed", "deferred"]
     assert rows[0]["duration_ms"] == 250 and rows[2]["code"] == 550
+
+
+def test_backoff_and_mta_cooldown_double_up_to_their_cap() -> None:
+    s = WorkerSettings(backoff_base=60, backoff_max=300, cooldown_base=5, cooldown_max=30)
+    assert [verdicts.backoff(s, n) for n in (0, 1, 2, 3, 4)] == [60, 60, 120, 240, 300]
+    assert [verdicts.mta_cooldown(s, n) for n in (1, 2, 3, 4, 99)] == [5, 10, 20, 30, 30]

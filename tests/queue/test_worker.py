@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
-from ertui.delivery.worker import DeliveryEvent, DeliveryWorker, WorkerSettings
+from ertui.delivery import policy
+from ertui.delivery.worker import DeliveryEvent, Worker, WorkerSettings
 from ertui.errors import ValidationError
 from ertui.mta_rules import Security
 from ertui.store.models import Attempt, Message
@@ -93,7 +94,7 @@ def test_451_defers_then_delivers(store: Engine, smtp_server: SmtpServer) -> Non
         if e.outcome == "deferred":  # the server recovers; the retry falls due at once
             smtp_server.behaviour.rcpt_reply = None
 
-    worker = DeliveryWorker(store, fast_settings(), on_event=on_event)
+    worker = Worker(store, fast_settings(), on_event=on_event)
     asyncio.run(asyncio.wait_for(worker.run(once=True), 30))
     assert [e.outcome for e in events] == ["deferred", "sent"]
     assert "Greylisted" in events[0].detail
@@ -261,7 +262,7 @@ def test_running_worker_picks_up_new_mail_and_mta_edits(
     add_mta(store, "relay", smtp_server.port)
 
     async def scenario() -> None:
-        worker = DeliveryWorker(store, fast_settings())
+        worker = Worker(store, fast_settings())
         task = asyncio.create_task(worker.run())
 
         async def until(pred: object, what: str) -> None:
@@ -296,7 +297,7 @@ def test_request_stop_leaves_nothing_sending(store: Engine, smtp_server: SmtpSer
     enqueue_n(store, 300)
 
     async def scenario() -> None:
-        worker = DeliveryWorker(store, fast_settings())
+        worker = Worker(store, fast_settings())
         task = asyncio.create_task(worker.run())
         for _ in range(200):
             if len(smtp_server.received) >= 20:
@@ -316,7 +317,7 @@ def test_pause_gives_claims_back_and_resume_delivers(store: Engine, smtp_server:
     add_mta(store, "relay", smtp_server.port)
 
     async def scenario() -> None:
-        worker = DeliveryWorker(store, fast_settings())
+        worker = Worker(store, fast_settings())
         task = asyncio.create_task(worker.run())
         worker.pause()
         assert worker.paused
@@ -343,7 +344,7 @@ def test_open_connections_reports_per_mta(store: Engine, smtp_server: SmtpServer
     seen: list[dict[int, int]] = []
 
     async def scenario() -> None:
-        worker = DeliveryWorker(store, fast_settings())
+        worker = Worker(store, fast_settings())
         task = asyncio.create_task(worker.run(once=True))
         for _ in range(40):
             seen.append(worker.open_connections())
@@ -361,7 +362,7 @@ def test_hurry_gives_back_sends_in_flight(store: Engine, smtp_server: SmtpServer
     [mid] = queue.enqueue(store, "ops@example.com", "s", "b")
 
     async def scenario() -> None:
-        worker = DeliveryWorker(store, fast_settings(stop_timeout=60))
+        worker = Worker(store, fast_settings(stop_timeout=60))
         task = asyncio.create_task(worker.run())
         for _ in range(200):
             if smtp_server.open_connections and worker.open_connections():
@@ -384,7 +385,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     s = WorkerSettings.from_env(lease_seconds=12.0, batch_size=None)
     assert (s.backoff_base, s.max_attempts, s.db_thread, s.lease_seconds) == (0.5, 7, True, 12.0)
     assert s.batch_size == WorkerSettings().batch_size
-    assert [s.backoff(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert [policy.backoff(s, n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
     monkeypatch.setenv("ERTUI_WORKER_MAX_ATTEMPTS", "many")
     with pytest.raises(ValidationError):
         WorkerSettings.from_env()
@@ -418,7 +419,7 @@ def test_lowering_max_connections_takes_effect_while_running(store: Engine, smtp
     enqueue_n(store, 200)
 
     async def scenario() -> None:
-        worker = DeliveryWorker(store, fast_settings())
+        worker = Worker(store, fast_settings())
         task = asyncio.create_task(worker.run(once=True))
         for _ in range(300):
             if smtp_server.open_connections >= 3:

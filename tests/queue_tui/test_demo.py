@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 
 from ertui import mtas, queue, settings
-from ertui.delivery.worker import DeliveryWorker
+from ertui.delivery.worker import Worker
 from ertui.demo import (
     ADMIN_EMAIL,
     BROKEN_MTA,
@@ -37,7 +37,7 @@ async def test_demo_store_delivers_to_the_sink_with_failover(db_url: str) -> Non
         assert queue.count_messages(engine) == 12 == len(demo.message_ids)
         assert demo.status_line() == "Demo sink received 0 messages"
 
-        await DeliveryWorker(engine).run(once=True)
+        await Worker(engine).run(once=True)
 
         assert demo.sink.received == 12
         assert demo.status_line() == "Demo sink received 12 messages"

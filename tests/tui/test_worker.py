@@ -83,7 +83,7 @@ async def test_a_crashed_worker_is_reported_not_fatal(store: Engine, monkeypatch
     async def broken(self: object, once: bool = False) -> None:
         raise RuntimeError("store [vanished]")
 
-    monkeypatch.setattr("ertui.delivery.worker.DeliveryWorker.run", broken)
+    monkeypatch.setattr("ertui.delivery.worker.Worker.run", broken)
     app = make_app(store, start_worker=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.worker_state == "stopped")

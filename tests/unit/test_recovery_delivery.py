@@ -8,7 +8,7 @@ from email.policy import default as default_policy
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, recovery, settings, users
-from ertui.delivery.worker import DeliveryWorker
+from ertui.delivery.worker import Worker
 from tests.smtpd import SmtpServer
 
 
@@ -19,7 +19,7 @@ async def test_recovery_email_delivered_with_its_link(engine: Engine, smtp_serve
     mtas.add(engine, description="sink", host="127.0.0.1", port=smtp_server.port)
     req = recovery.request_recovery(engine, "alice")
 
-    await DeliveryWorker(engine).run(once=True)
+    await Worker(engine).run(once=True)
 
     assert queue.get_message(engine, req.message_id).status == "sent"
     assert len(smtp_server.received) == 1

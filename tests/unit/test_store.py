@@ -8,6 +8,7 @@ import re
 import stat
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -120,8 +121,9 @@ def test_read_only_store_by_sqlite_uri_reads_and_refuses_writes(
     ro = make_engine(f"sqlite:///file:{db_path}?mode=ro&uri=true")
     try:
         assert [m.description for m in mtas.list_mtas(ro)] == ["r"]
-        with pytest.raises(SQLAlchemyError, match="readonly"):
+        with pytest.raises(StoreError, match=r"^The store cannot be read or written: .*readonly") as info:
             mtas.add(ro, description="s", host="mail.example.com")
+        assert isinstance(info.value.__cause__, SQLAlchemyError)
     finally:
         ro.dispose()
     assert not (tmp_path / "file:").exists()  # no stray file made from the URI's text
@@ -151,6 +153,18 @@ def test_mta_crud(any_engine: Engine) -> None:
     assert (off.use_auth, off.username, off.password_enc) == (False, None, None)
     mtas.remove(any_engine, "Gmail")
     assert mtas.list_mtas(any_engine) == []
+
+
+def test_mta_failures_are_counted_and_cool_the_mta_down(engine: Engine) -> None:
+    mta = mtas.add(engine, description="r", host="mail.example.com")
+    assert mta.id is not None
+    assert mtas.record_failure(engine, mta.id, "refused") is None  # a Test: no cooldown
+    until = mtas.record_failure(engine, mta.id, "timed out", cooldown=lambda n: 10.0 * n)
+    row = mtas.get(engine, mta.id)
+    assert (row.consecutive_failures, row.last_error) == (2, "timed out")
+    assert until is not None and row.cooldown_until == until
+    assert row.last_error_at is not None and until - row.last_error_at == timedelta(seconds=20)
+    assert mtas.record_failure(engine, 9999, "gone", cooldown=lambda n: 1.0) is None
 
 
 def test_failed_add_writes_nothing(engine: Engine) -> None:

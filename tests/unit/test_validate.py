@@ -173,3 +173,15 @@ def test_header_text_property(value: str) -> None:
             validate.header_text(value)
     else:
         assert validate.header_text(value) == value
+
+
+def test_a_validation_error_carries_a_stable_key_beside_the_label() -> None:
+    with pytest.raises(ValidationError) as info:
+        validate.port("0")
+    assert (info.value.key, info.value.field) == ("port", "Host Port")
+    assert info.value.message == "Host Port must be a whole number from 1 to 65535."
+    with pytest.raises(ValidationError) as info:
+        validate.email("nobody", validate.TO)
+    assert (info.value.key, info.value.field) == ("to", "To")
+    # A front end's own field (a bare label) gets a key made from it.
+    assert ValidationError("Max. Concurrent Connections", "m").key == "max_concurrent_connections"

@@ -1,0 +1,250 @@
+"""One SMTP connection of the worker: lease a slot of its MTA, open a session,
+send message after message from the shared line, and judge each outcome (sent,
+deferred, failed; an MTA failure cools the MTA down and hands the message back
+to the line for another MTA).
+
+The dispatcher (``ertui.delivery.worker.Worker``) decides when to open a
+connection; this base class runs one, with the state they share declared here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from ertui import mtas
+from ertui.delivery import claims, slots
+from ertui.delivery import policy as verdicts
+from ertui.delivery.claims import Claimed
+from ertui.delivery.pool import Conn, MtaState
+from ertui.delivery.results import RecentDeliveries, ResultBook
+from ertui.delivery.settings import DeliveryEvent, WorkerSettings
+from ertui.store.models import MessageStatus
+from ertui.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from ertui.smtp.outcome import Outcome
+    from ertui.smtp.session import SmtpSession
+
+log = logging.getLogger("ertui.worker")
+# A library's logger: silent unless the program configures logging (the worker
+# command does; the console must not get stray lines on its screen).
+log.addHandler(logging.NullHandler())
+R = TypeVar("R")
+
+
+class Connections:
+    """The connection half of the worker (see the module docstring)."""
+
+    # Set by Worker.__init__ and Worker.run.
+    engine: Engine
+    settings: WorkerSettings
+    on_event: Callable[[DeliveryEvent], None] | None
+    id: str
+    _paused: bool
+    _stopping: bool
+    _line: deque[Claimed]
+    _book: ResultBook
+    _recent: RecentDeliveries
+    _executor: ThreadPoolExecutor | None
+    _helo: str
+    _low: int
+    _wake: asyncio.Event
+    _cond: asyncio.Condition
+    _flush_wanted: asyncio.Event
+
+    async def _db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run a store call: on the helper thread, or inline for SQLite (see db_thread)."""
+        if self._executor is None:
+            return fn(self.engine, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args, **kwargs))
+
+    def _cooldown(self, failures: int) -> float:
+        return verdicts.mta_cooldown(self.settings, failures)
+
+    def _emit(self, msg: Claimed, mta_id: int | None, outcome: str, detail: str) -> None:
+        if outcome == "sent" and mta_id is not None:
+            self._recent.add(mta_id)
+        if self.on_event is not None:
+            try:
+                self.on_event(DeliveryEvent(msg.id, mta_id, outcome, detail, utcnow()))
+            except Exception:  # a listener must not stop deliveries
+                log.exception("delivery event listener failed")
+
+    async def _wake_conns(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
+
+    # -- one connection ----------------------------------------------------------------
+    async def _next_for(self, conn: Conn) -> Claimed | None:
+        """The next message this connection may send, waiting up to the idle time."""
+        mta_id = conn.mta.id
+        deadline = time.monotonic() + self.settings.idle_close_seconds
+        while True:
+            if self._stopping or self._paused or conn.stale or not conn.mta.usable(utcnow()):
+                return None
+            for i, msg in enumerate(self._line):
+                if mta_id not in msg.excluded:
+                    del self._line[i]
+                    if len(self._line) < self._low:
+                        self._wake.set()
+                    return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                async with self._cond, asyncio.timeout(left):
+                    await self._cond.wait()
+
+    async def _connection(self, conn: Conn) -> None:
+        try:
+            await self._connection_inner(conn)
+        except Exception:  # e.g. the store went away while leasing a slot
+            log.exception("a connection to %r ended with an error", conn.mta.name)
+            conn.mta.conns.discard(conn)
+            self._wake.set()
+
+    async def _connection_inner(self, conn: Conn) -> None:
+        from ertui.smtp.session import SmtpSession  # the transport; imported late (it is large)
+
+        st = conn.mta
+        s = self.settings
+        session: SmtpSession | None = None
+        try:
+            slot = await self._db(slots.acquire, st.id, st.row.max_connections, self.id, s.lease_seconds)
+            if slot is None:
+                st.slots_full_until = time.monotonic() + s.poll_interval
+                return
+            conn.slot_no = slot
+            if st.config is None:  # it became unusable meanwhile
+                return
+            session = SmtpSession(st.config, self._helo)
+            opened = False
+            sent_here = 0
+            while sent_here < s.messages_per_connection:
+                if not opened:
+                    # Only open once there is something to send.
+                    if not any(st.id not in m.excluded for m in self._line):
+                        break
+                    outcome = await session.open()
+                    if not outcome.ok:
+                        await self._mta_down(st, outcome, None, 0.0)
+                        return
+                    opened = True
+                msg = await self._next_for(conn)
+                if msg is None:
+                    break
+                conn.busy = True
+                try:
+                    ok = await self._deliver(conn, session, msg, reused=sent_here > 0)
+                except Exception:
+                    # Not an SMTP outcome (those never raise): keep the message, let
+                    # another connection or MTA have it, and end this connection.
+                    log.exception("delivering id=%d through %r failed", msg.id, st.row.description)
+                    msg.excluded.add(st.id)
+                    self._line.appendleft(msg)
+                    return
+                finally:
+                    conn.busy = False
+                if not ok:
+                    return
+                sent_here += 1
+        finally:
+            st.conns.discard(conn)
+            if session is not None:
+                try:
+                    await session.close()
+                except Exception:
+                    log.debug("closing a session failed", exc_info=True)
+            self._wake.set()
+            if conn.slot_no is not None:  # (a slot left behind runs out with its lease)
+                await self._db(slots.release, st.id, conn.slot_no, self.id)
+
+    async def _deliver(self, conn: Conn, session: SmtpSession, msg: Claimed, reused: bool) -> bool:
+        """Send one message; False when the connection must end (the MTA failed)."""
+        st = conn.mta
+        started = utcnow()
+        t0 = time.monotonic()
+        outcome = await session.send(msg.sender, msg.recipient, msg.raw)
+        if not outcome.ok and outcome.mta_failure and reused:
+            # A reused connection may have been closed by the server meanwhile:
+            # one fresh connection to the same MTA before calling it down.
+            await session.close()
+            outcome = await session.send(msg.sender, msg.recipient, msg.raw)
+        elapsed = time.monotonic() - t0
+        msg.tries += 1
+        msg.last_mta_id = st.id
+        self._book.attempts.append(verdicts.attempt_row(msg, st.id, st.name, started, elapsed, outcome))
+        now = utcnow()
+        if outcome.ok:
+            text = outcome.message or ""
+            msg.last_error = None
+            self._book.results.append(
+                claims.result_row(msg, self.id, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
+            )
+            self._book.success(st.id, now)
+            log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient, st.name, text)
+            self._emit(msg, st.id, "sent", text)
+        elif outcome.mta_failure:
+            await self._mta_down(st, outcome, msg, elapsed)
+            return False
+        else:
+            verdict = verdicts.after_refusal(msg, outcome, self.settings, now)
+            msg.last_error = verdict.error
+            if verdict.next_at is None:
+                self._fail(msg, verdict.error)
+            else:
+                self._book.results.append(
+                    claims.result_row(msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at)
+                )
+                log.info(
+                    "deferred id=%d to=%s mta=%r next=%s: %s",
+                    msg.id,
+                    msg.recipient,
+                    st.name,
+                    verdict.next_at.isoformat(timespec="seconds"),
+                    verdict.error,
+                )
+                self._emit(msg, st.id, "deferred", verdict.error)
+        if len(self._book) >= self.settings.flush_every:
+            self._flush_wanted.set()
+        return True
+
+    def _fail(self, msg: Claimed, error: str) -> None:
+        msg.last_error = error
+        self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
+        log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
+        self._emit(msg, msg.last_mta_id, "failed", error)
+
+    async def _mta_down(self, st: MtaState, outcome: Outcome, msg: Claimed | None, elapsed: float) -> None:
+        """The MTA failed: cool it down, hand the message to another MTA at once."""
+        error = verdicts.error_text(outcome)
+        if st.cooldown_until is None or st.cooldown_until <= utcnow():
+            until = await self._db(mtas.record_failure, st.id, error, cooldown=self._cooldown)
+            st.cooldown_until = until
+            log.warning(
+                "mta_error mta=%r: %s; cooling down until %s",
+                st.row.description,
+                error,
+                until.isoformat(timespec="seconds") if until else "-",
+            )
+        for c in st.conns:
+            c.stale = True
+        if msg is not None:
+            msg.excluded.add(st.id)
+            msg.last_error = f"{st.row.description}: {error}"
+            self._line.appendleft(msg)
+            self._emit(msg, st.id, "mta_error", error)
+            await self._wake_conns()
+        self._wake.set()
