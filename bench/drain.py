@@ -3,7 +3,7 @@
 Run by hand (never by the test suite), as root or a user that may run
 ``smtp-sink -u nobody`` (Debian package ``postfix``):
 
-    /work/venv/bin/python bench/drain.py [--count 10000] [--connections 10]
+    .venv/bin/python bench/drain.py [--count 10000] [--connections 10]
                                          [--rounds 3] [--skip-naive] [--naive-count N]
                                          [--processes 2] [--log-level info]
 

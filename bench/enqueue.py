@@ -2,7 +2,7 @@
 
 Run by hand (never by the test suite):
 
-    /work/venv/bin/python bench/enqueue.py [--count 10000] [--db URL]
+    .venv/bin/python bench/enqueue.py [--count 10000] [--db URL]
 
 Prints msgs/s for ``ertui.queue.enqueue_batch`` (validation, rendering of the
 final bytes and the insert, all included). Target: ≥ 10,000 msgs/s.

@@ -5,9 +5,9 @@ then opens the console on it and measures the time from pressing `m` on Mail
 Settings to the first queue rows on screen, and the console's peak resident
 memory (VmHWM). Target: <= 1 s and <= 150 MiB.
 
-    /work/venv/bin/python bench/tui_queue.py                 # tmux, else Pilot
-    /work/venv/bin/python bench/tui_queue.py --mode pilot    # headless Pilot only
-    /work/venv/bin/python bench/tui_queue.py --db /tmp/q.db  # reuse a filled store
+    .venv/bin/python bench/tui_queue.py                 # tmux, else Pilot
+    .venv/bin/python bench/tui_queue.py --mode pilot    # headless Pilot only
+    .venv/bin/python bench/tui_queue.py --db /tmp/q.db  # reuse a filled store
 
 tmux mode runs the installed `ertui` console script in a real terminal (100x30)
 and watches the pane; Pilot mode runs the App headless in a fresh process. The
