@@ -28,5 +28,12 @@ class StoreError(ErtuiError):
     """The store cannot be opened, read or migrated."""
 
 
+def store_failure(exc: BaseException) -> str:
+    """The one sentence for a store that cannot be read or written (a database
+    error, e.g. locked by another process past the busy timeout)."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return f"The store cannot be read or written: {reason}."
+
+
 class VaultError(ErtuiError):
     """A stored secret cannot be decrypted (wrong or missing key)."""

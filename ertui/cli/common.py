@@ -11,7 +11,7 @@ import click
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ertui.errors import ErtuiError, ValidationError
+from ertui.errors import ErtuiError, ValidationError, store_failure
 
 
 class Obj:
@@ -49,13 +49,7 @@ class ErtuiGroup(click.Group):
 
         if cmd_name not in self.commands:
             for module_name in LAZY_COMMANDS.get(cmd_name, ()):
-                try:
-                    module = importlib.import_module(module_name)
-                except ModuleNotFoundError as exc:
-                    if exc.name != module_name:
-                        raise
-                    continue  # an optional part that is not installed
-                module.register(self)
+                importlib.import_module(module_name).register(self)
         return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -75,8 +69,7 @@ class ErtuiGroup(click.Group):
         except ErtuiError as exc:
             fail(str(exc), exc.exit_code)
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            fail(f"the store cannot be read or written: {reason}.")
+            fail(store_failure(exc))
         except KeyboardInterrupt:
             fail("interrupted.", 130)
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from ertui.cli.common import Obj, fail
+from ertui.cli.common import Obj
 
 
 def run_console(obj: Obj) -> None:
-    try:
-        from ertui.tui.app import run
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("ertui.tui"):
-            fail("the console is not built yet; use the `ertui mta …` commands.")
-        raise
+    from ertui.tui.app import run  # Textual loads only when the console opens
+
     run(obj.engine)

@@ -7,7 +7,7 @@ from types import FrameType
 
 import click
 
-from ertui.cli.common import Obj, fail
+from ertui.cli.common import Obj
 
 
 def _exit_on_hangup() -> None:
@@ -56,15 +56,10 @@ def demo_cmd(ctx: click.Context, db_url: str | None, messages: int, sink_delay: 
     broken MTA (failover), an administrator address and queued mail that the
     worker delivers while you watch."""
     from ertui.demo import demo_environment
+    from ertui.tui.app import run
 
     obj = ctx.find_object(Obj)
     url = db_url or (obj.db_url if obj is not None else None)
-    try:
-        from ertui.tui.app import run
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("ertui.tui"):
-            fail("the console is not built yet.")
-        raise
     _exit_on_hangup()
     with demo_environment(url, messages=messages, sink_delay=sink_delay, trickle_every=trickle) as demo:
         sink = demo.sink

@@ -10,8 +10,7 @@ import click
 from ertui import mtas
 from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
-from ertui.mta_rules import security_change, security_from_flags
-from ertui.store.models import Security
+from ertui.mta_rules import Security, security_change, security_from_flags
 
 
 @click.group("mta")

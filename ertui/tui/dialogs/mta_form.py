@@ -15,13 +15,20 @@ from textual.widgets import Button, Footer, Input, Label, Switch
 
 from ertui import mtas, validate
 from ertui.errors import ValidationError
-from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, port_for_mode, security_from_flags
-from ertui.smtp.outcome import DEFAULT_TIMEOUT, MtaConfig
-from ertui.store.models import Mta, Security
-from ertui.tui.dialog import FormDialog
+from ertui.mta_rules import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_PORTS,
+    DEFAULT_TIMEOUT,
+    Security,
+    port_for_mode,
+    security_from_flags,
+)
+from ertui.smtp.outcome import MtaConfig
+from ertui.store.models import Mta
+from ertui.tui.dialogs.base import FormDialog
+from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
-from ertui.tui.form_rows import FieldError, form_row, switch_state
-from ertui.tui.test_dialog import TestDialog
+from ertui.tui.widgets.form_rows import FieldError, form_row, switch_state
 
 # The core names a field in ValidationError.field; this is where it is on the form.
 FIELD_IDS = {
@@ -76,10 +83,6 @@ class MtaForm(FormDialog):
         super().__init__()
         self.engine = engine
         self.mta = mta
-
-    @property
-    def editing(self) -> bool:
-        return self.mta is not None
 
     def compose(self) -> ComposeResult:
         m = self.mta

@@ -10,7 +10,8 @@ from textual.events import Resize
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from ertui.store.models import Mta, Security
+from ertui.mta_rules import Security
+from ertui.store.models import Mta
 from ertui.tui.timefmt import relative
 
 COLLAPSED = "◀"

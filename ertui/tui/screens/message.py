@@ -7,7 +7,6 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,10 +16,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ertui import queue
-from ertui.errors import ErtuiError, NotFoundError
+from ertui.errors import NotFoundError
 from ertui.store.models import Attempt, Message, MessageStatus
-from ertui.tui import queue_format as fmt
-from ertui.tui.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.widgets import queue_format as fmt
 
 ATTEMPT_COLUMNS = (
     ("started", "Started"),
@@ -162,9 +162,8 @@ class MessageScreen(Screen[None]):
             loaded = MessageLoaded(msg, attempts, names, None)
         except NotFoundError:
             loaded = MessageLoaded(None, [], {}, f"Message #{message_id} is gone (deleted).")
-        except (ErtuiError, SQLAlchemyError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            loaded = MessageLoaded(None, [], {}, f"The store cannot be read: {reason}.")
+        except FAILURES as exc:
+            loaded = MessageLoaded(None, [], {}, sentence(exc))
         self.post_message(loaded)
 
     @on(MessageLoaded)
