@@ -48,7 +48,7 @@ def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fixed clock and zone (QueueApp turns animation off; tests that show an Input turn its blink off)."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.setattr("ertui.tui.widgets.queue_format.now", lambda: FIXED_NOW)
+    monkeypatch.setattr("ertui.tui.timefmt.now", lambda: FIXED_NOW)
     yield
     monkeypatch.undo()  # TZ back first, then let the C library see it
     time.tzset()

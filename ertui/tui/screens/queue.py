@@ -24,11 +24,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ertui import queue
 from ertui.store.models import MessageStatus
+from ertui.tui import timefmt
 from ertui.tui.console import console
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.messages import DeliveryNotice
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
 from ertui.tui.widgets import queue_format as fmt
+from ertui.tui.widgets.columns import visible
 
 PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
@@ -181,7 +183,7 @@ class QueueScreen(Screen[None]):
         table.clear(columns=True)
         widths = fmt.column_widths(width, id_width)
         self._keys = tuple(widths)
-        for col in fmt.visible_columns(width):
+        for col in visible(fmt.COLUMNS, width):
             table.add_column(col.label, key=col.key, width=widths[col.key])
         for row_id in self._order:
             table.add_row(*self._cells(self._rows[row_id]), key=str(row_id))
@@ -240,7 +242,7 @@ class QueueScreen(Screen[None]):
                 offset = max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE)
             msgs = queue.list_messages(self.engine, status=status, search=term, limit=PAGE_SIZE, offset=offset)
             names = queue.mta_names(self.engine)
-            ref = fmt.now()
+            ref = timefmt.now()
             rows = [Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref)) for m in msgs if m.id is not None]
         except FAILURES as exc:
             error = sentence(exc)
