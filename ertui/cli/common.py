@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import click
@@ -36,19 +37,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 class ErtuiGroup(click.Group):
-    """The top-level group: loads subcommands lazily, turns expected errors
-    into one sentence and an exit code."""
+    """The top-level group: loads subcommands lazily (``lazy``: command name ->
+    the modules whose ``register(group)`` adds it), turns expected errors into
+    one sentence and an exit code."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, ...]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from ertui.cli import LAZY_COMMANDS
-
-        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        from ertui.cli import LAZY_COMMANDS
-
         if cmd_name not in self.commands:
-            for module_name in LAZY_COMMANDS.get(cmd_name, ()):
+            for module_name in self.lazy.get(cmd_name, ()):
                 importlib.import_module(module_name).register(self)
         return super().get_command(ctx, cmd_name)
 
