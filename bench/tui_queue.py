@@ -67,7 +67,7 @@ async def _pilot(db: Path) -> tuple[float, float, float, int]:
 
     from ertui.store.engine import make_engine
     from ertui.tui.app import ErtuiApp
-    from ertui.tui.queue_screen import QueueScreen
+    from ertui.tui.screens.queue import QueueScreen
 
     engine = make_engine(f"sqlite:///{db}")
     app = ErtuiApp(engine, start_worker=os.environ.get("BENCH_WORKER") == "1")

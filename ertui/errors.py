@@ -60,5 +60,11 @@ class StoreError(ErtuiError):
         return cls(f"The store cannot be read or written: {reason}.")
 
 
+def store_failure(exc: BaseException) -> str:
+    """The one sentence for a store that cannot be read or written (a database
+    error, e.g. locked by another process past the busy timeout)."""
+    return str(StoreError.from_db(exc))
+
+
 class VaultError(ErtuiError):
     """A stored secret cannot be decrypted (wrong or missing key)."""

@@ -94,34 +94,53 @@ def _check_unique(engine: Engine, desc: str, exclude_id: int | None) -> None:
             raise ValidationError(validate.DESCRIPTION, f"Description {desc!r} is already used by another MTA.")
 
 
-def new_config(
+PASSWORD_REQUIRED = "Password is required when User/Pass Authorization is on."
+
+
+def draft_config(
+    stored: Mta | None = None,
     *,
     host: str,
     port: int | str | None = None,
     security: Security = Security.NONE,
+    use_auth: bool | None = None,
     username: str | None = None,
     password: str | None = None,
     verify_tls: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
+    description: str = "",
+    vault: Vault | None = None,
 ) -> MtaConfig:
-    """The connection of a new MTA, to save (``add``) or only to test, validated:
-    a port left out follows the mode; a username turns on authentication and
-    then needs a password."""
+    """The connection as typed (in the form, or ``mta add`` / ``mta test --host``),
+    validated, to save or only to test; ``stored`` is the MTA being edited, if any.
+
+    A port left empty follows the mode. Authentication is on when ``use_auth``
+    says so (None: when a username is given), and then needs a password: one
+    left empty is the stored one, when ``stored`` has one. The timeout left out
+    is the stored one, else the default. The draft has no id: a test of it does
+    not count in the health of the stored MTA, whose values it may not have.
+    """
     hostname = validate.host(host)
     the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
-    use_auth = username is not None and username.strip() != ""
-    user = validate.username(username) if use_auth and username is not None else None
-    if use_auth and not password:
-        raise ValidationError(validate.PASSWORD, "Password is required when User/Pass Authorization is on.")
+    auth = bool(username and username.strip()) if use_auth is None else use_auth
+    user = validate.username(username or "") if auth else None
+    secret = password or None
+    if auth and secret is None and stored is not None and stored.password_enc:
+        secret = (vault or Vault.load()).decrypt(stored.password_enc)
+    if auth and not secret:
+        raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
+    if timeout is None:
+        timeout = stored.timeout if stored is not None else DEFAULT_TIMEOUT
     return MtaConfig(
         host=hostname,
         port=the_port,
         security=security,
-        use_auth=use_auth,
+        use_auth=auth,
         username=user,
-        password=password if use_auth else None,
+        password=secret if auth else None,
         verify_tls=verify_tls,
         timeout=validate.timeout(timeout),
+        description=description.strip(),
     )
 
 
@@ -143,7 +162,7 @@ def add(
 ) -> Mta:
     """Validate everything, then write once; on bad input nothing is written."""
     desc = validate.description(description)
-    cfg = new_config(
+    cfg = draft_config(
         host=host,
         port=port,
         security=security,
@@ -233,7 +252,7 @@ def edit(
         if password:
             changes["password_enc"] = (vault or Vault.load()).encrypt(password)
         elif not mta.password_enc:
-            raise ValidationError(validate.PASSWORD, "Password is required when User/Pass Authorization is on.")
+            raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
         changes["use_auth"] = True
     else:
         changes.update(use_auth=False, username=None, password_enc=None)
@@ -292,9 +311,10 @@ def record_failure(
     return until
 
 
-async def run_test(engine: Engine, config: MtaConfig, to: str, *, vault: Vault | None = None) -> ProbeResult:
+async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
     """The Test: validate the address, send from the administrator through this
     MTA only (``ertui.smtp.probe``), and record the MTA's health when it is saved.
+    ``config`` is a saved MTA's (``config_for``) or a draft (``draft_config``).
 
     Raises ValidationError (field "To") for a bad address and
     settings.NoAdminAddressError — both before connecting.
@@ -303,8 +323,6 @@ async def run_test(engine: Engine, config: MtaConfig, to: str, *, vault: Vault |
 
     address = validate.email(to, validate.TO)
     sender = settings.require_admin_email(engine)
-    if config.use_auth and config.password is None and config.id is not None:
-        config = config_for(get(engine, config.id), vault)
     result = await send_test(config, sender, address, settings.master_host(engine).name)
     if config.id is not None:
         if result.outcome.ok:

@@ -21,3 +21,23 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def span(seconds: float) -> str:
+    """A length of time, whole units: "42 s", "3 min", "2 h", "4 d"."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h"
+    return f"{s // 86400} d"
+
+
+def relative(when: datetime, now: datetime) -> str:
+    """``when`` as seen at ``now``: "just now" (within 5 s), "3 min ago", "in 2 h"."""
+    delta = (as_utc(when) - as_utc(now)).total_seconds()
+    if abs(delta) < 5:
+        return "just now"
+    return f"in {span(delta)}" if delta > 0 else f"{span(-delta)} ago"

@@ -10,8 +10,21 @@ import click
 from ertui import __version__
 from ertui.cli.common import ErtuiGroup, Obj
 
+# Command name -> the modules whose ``register(cli)`` provides it. Imported on
+# first use, so `ertui host show` does not pay for the SMTP stack or Textual.
+LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
+    "mta": ("ertui.cli.mta", "ertui.cli.mta_test"),
+    "host": ("ertui.cli.admin_host",),
+    "admin": ("ertui.cli.admin_host",),
+    "send": ("ertui.cli.queue",),
+    "queue": ("ertui.cli.queue",),
+    "worker": ("ertui.cli.worker",),
+    "user": ("ertui.cli.user",),
+    "demo": ("ertui.cli.demo",),
+}
 
-@click.group(cls=ErtuiGroup, invoke_without_command=True)
+
+@click.group(cls=ErtuiGroup, lazy=LAZY_COMMANDS, invoke_without_command=True)
 @click.option(
     "--db",
     "db_url",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import click
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ertui import validate
-from ertui.errors import ErtuiError, StoreError, ValidationError
+from ertui.errors import ErtuiError, ValidationError, store_failure
 
 
 class Obj:
@@ -31,35 +32,26 @@ class Obj:
         return self._engine
 
 
-# Command name -> the modules whose ``register(cli)`` provides it. Imported on
-# first use, so `ertui host show` does not pay for the SMTP stack or Textual.
-LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
-    "mta": ("ertui.cli.mta", "ertui.cli.mta_test"),
-    "host": ("ertui.cli.admin_host",),
-    "admin": ("ertui.cli.admin_host",),
-    "send": ("ertui.cli.queue",),
-    "queue": ("ertui.cli.queue",),
-    "worker": ("ertui.cli.worker",),
-    "user": ("ertui.cli.user",),
-    "demo": ("ertui.cli.demo",),
-}
-
-
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"ertui: {message}", err=True)
     sys.exit(code)
 
 
 class ErtuiGroup(click.Group):
-    """The top-level group: loads subcommands lazily, turns expected errors
-    into one sentence and an exit code."""
+    """The top-level group: loads subcommands lazily (``lazy``: command name ->
+    the modules whose ``register(group)`` adds it), turns expected errors into
+    one sentence and an exit code."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, ...]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
-            for module_name in LAZY_COMMANDS.get(cmd_name, ()):
+            for module_name in self.lazy.get(cmd_name, ()):
                 importlib.import_module(module_name).register(self)
         return super().get_command(ctx, cmd_name)
 
@@ -79,8 +71,8 @@ class ErtuiGroup(click.Group):
             return super().invoke(ctx)
         except ErtuiError as exc:
             fail(str(exc), exc.exit_code)
-        except SQLAlchemyError as exc:  # (the services raise StoreError; this is for the rest)
-            fail(str(StoreError.from_db(exc)))
+        except SQLAlchemyError as exc:
+            fail(store_failure(exc))
         except KeyboardInterrupt:
             fail("interrupted.", 130)
 

@@ -6,6 +6,6 @@ from ertui.cli.common import Obj
 
 
 def run_console(obj: Obj) -> None:
-    from ertui.tui.app import run
+    from ertui.tui.app import run  # Textual loads only when the console opens
 
     run(obj.engine)

@@ -56,11 +56,10 @@ def demo_cmd(ctx: click.Context, db_url: str | None, messages: int, sink_delay: 
     broken MTA (failover), an administrator address and queued mail that the
     worker delivers while you watch."""
     from ertui.demo import demo_environment
+    from ertui.tui.app import run
 
     obj = ctx.find_object(Obj)
     url = db_url or (obj.db_url if obj is not None else None)
-    from ertui.tui.app import run
-
     _exit_on_hangup()
     with demo_environment(url, messages=messages, sink_delay=sink_delay, trickle_every=trickle) as demo:
         sink = demo.sink

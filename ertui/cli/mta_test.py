@@ -51,7 +51,7 @@ def _config(
             raise ValidationError(MTA_FIELD, f"{', '.join(given)} only go with --host; a saved MTA uses its settings.")
         return mtas.config_for(mtas.get(engine(ctx), mta))
     assert host is not None
-    return mtas.new_config(
+    return mtas.draft_config(
         host=host,
         port=port,
         security=security_from_flags(ssl, starttls),

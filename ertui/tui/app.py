@@ -5,28 +5,23 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlalchemy.engine import Engine
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker as TextualWorker
+from textual.worker import WorkerState
 
-from ertui.tui.backend import DeliveryWorkerLike, make_delivery_worker
 from ertui.tui.commands import ErtuiCommands
-from ertui.tui.help_screen import HelpScreen
+from ertui.tui.console import OFF, PAUSED, RUNNING, STOPPED
+from ertui.tui.core import DeliveryEvent, Worker, make_worker
 from ertui.tui.messages import DeliveryNotice, DeliveryStateChanged
-from ertui.tui.settings_screen import SettingsScreen
+from ertui.tui.screens.help import HelpScreen
+from ertui.tui.screens.settings import SettingsScreen
 from ertui.tui.styles import stylesheet_path
-
-# Worker states shown in the status line.
-RUNNING = "running"
-PAUSED = "paused"
-OFF = "off"
-UNAVAILABLE = "not available"
-STOPPED = "stopped"
 
 STOP_GRACE_SECONDS = 10.0
 EXTRA_REFRESH_SECONDS = 2.0
@@ -81,8 +76,8 @@ class ErtuiApp(App[None]):
         self.engine = engine
         self.start_worker = start_worker
         self.status_extra = status_extra
-        self.delivery: DeliveryWorkerLike | None = None
-        self._delivery_task: Worker[Any] | None = None
+        self.delivery: Worker | None = None
+        self._delivery_task: TextualWorker[None] | None = None
 
     def on_mount(self) -> None:
         self.push_screen(SettingsScreen(self.engine))
@@ -103,10 +98,7 @@ class ErtuiApp(App[None]):
 
     # -- the delivery worker ----------------------------------------------
     def _start_delivery(self) -> None:
-        self.delivery = make_delivery_worker(self.engine, self._on_delivery_event)
-        if self.delivery is None:
-            self.worker_state = UNAVAILABLE
-            return
+        self.delivery = make_worker(self.engine, self._on_delivery_event)
         self.worker_state = RUNNING
         self._delivery_task = self._run_delivery()
 
@@ -115,7 +107,7 @@ class ErtuiApp(App[None]):
         assert self.delivery is not None
         await self.delivery.run()
 
-    def _on_delivery_event(self, event: Any) -> None:
+    def _on_delivery_event(self, event: DeliveryEvent) -> None:
         # Called by the worker (maybe from another thread): hand over as a message.
         self.post_message(DeliveryNotice(event))
 
@@ -124,7 +116,7 @@ class ErtuiApp(App[None]):
         for screen in self.screen_stack:
             screen.post_message(DeliveryNotice(message.event))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    def on_worker_state_changed(self, event: TextualWorker.StateChanged) -> None:
         if event.worker.name != "delivery":
             return
         if event.state == WorkerState.ERROR:
@@ -203,10 +195,10 @@ class ErtuiApp(App[None]):
         self.push_screen(HelpScreen(self.screen))
 
 
-def run(engine: Engine, **kwargs: Any) -> None:
+def run(engine: Engine, *, status_extra: Callable[[], str] | None = None) -> None:
     """Open the console on ``engine`` until the operator quits."""
     # shutil.get_terminal_size (used by Textual's driver) prefers COLUMNS/LINES
     # over the real terminal, and would freeze the size across resizes.
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
-    ErtuiApp(engine, **kwargs).run()
+    ErtuiApp(engine, status_extra=status_extra).run()

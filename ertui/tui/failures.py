@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ertui.errors import ErtuiError
+from ertui.errors import ErtuiError, store_failure
 
 # An expected failure of the core, or a store that cannot be read or written
 # (e.g. locked by another process past the busy timeout): shown, never a crash.
@@ -13,6 +13,5 @@ FAILURES: tuple[type[Exception], ...] = (ErtuiError, SQLAlchemyError)
 
 def sentence(exc: BaseException) -> str:
     if isinstance(exc, SQLAlchemyError):
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        return f"The store cannot be read or written: {reason}."
+        return store_failure(exc)
     return str(exc)

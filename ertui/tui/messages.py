@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
+
+from ertui.tui.core import DeliveryEvent
 
 
 class DeliveryNotice(Message, bubble=False):
-    """The delivery worker finished an attempt (``ertui.delivery.worker.DeliveryEvent``).
+    """The delivery worker finished an attempt.
 
     The App forwards one to every screen on the stack; a screen refreshes
     what it shows.
     """
 
-    def __init__(self, event: Any) -> None:
+    def __init__(self, event: DeliveryEvent) -> None:
         super().__init__()
         self.event = event
 

@@ -18,7 +18,7 @@ from textual.app import App
 
 from ertui import queue, settings
 from ertui.store.models import Attempt, Message
-from ertui.tui.queue_screen import QueueScreen
+from ertui.tui.screens.queue import QueueScreen
 
 FIXED_NOW = datetime(2026, 3, 14, 9, 30, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fixed clock and zone (QueueApp turns animation off; tests that show an Input turn its blink off)."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.setattr("ertui.tui.queue_format.now", lambda: FIXED_NOW)
+    monkeypatch.setattr("ertui.tui.timefmt.now", lambda: FIXED_NOW)
     yield
     monkeypatch.undo()  # TZ back first, then let the C library see it
     time.tzset()

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
 from ertui.tui.app import ErtuiApp
-from ertui.tui.queue_screen import QueueScreen
+from ertui.tui.screens.queue import QueueScreen
 from tests.queue_tui.conftest import fill
 from tests.queue_tui.test_queue_screen import cell, settle
 from tests.smtpd import SmtpServer
@@ -99,7 +99,7 @@ async def test_the_footer_shows_help_first_and_every_queue_key_at_80_columns(
 
 async def test_help_and_palette_say_what_enter_does_in_the_queue(store: Engine) -> None:
     from ertui.tui.commands import screen_commands
-    from ertui.tui.help_screen import HelpScreen
+    from ertui.tui.screens.help import HelpScreen
 
     fill(store, 1)
     app = ErtuiApp(store, start_worker=False)

@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 from textual.widgets import Button, DataTable, Static
 
 from ertui import queue
-from ertui.tui.confirm import ConfirmDialog
-from ertui.tui.message_screen import MessageScreen
-from ertui.tui.queue_screen import QueueScreen
+from ertui.tui.dialogs.confirm import ConfirmDialog
+from ertui.tui.screens.message import MessageScreen
+from ertui.tui.screens.queue import QueueScreen
 from tests.queue_tui.conftest import FIXED_NOW, QueueApp, add_attempt, fill, set_fields
 from tests.queue_tui.test_queue_screen import cell, screen_of, settle
 

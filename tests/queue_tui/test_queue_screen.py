@@ -12,8 +12,8 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from ertui import queue
-from ertui.tui.queue_screen import PAGE_SIZE, QueueScreen
-from tests.queue_tui.conftest import QueueApp, fill, set_fields
+from ertui.tui.screens.queue import PAGE_SIZE, QueueScreen
+from tests.queue_tui.conftest import FIXED_NOW, QueueApp, fill, set_fields
 
 
 def screen_of(app: App[Any]) -> QueueScreen:
@@ -241,6 +241,7 @@ async def test_a_burst_of_reloads_costs_two_reads(store: Engine, monkeypatch: ob
 
 
 async def test_a_delivery_notice_reloads_the_page(store: Engine) -> None:
+    from ertui.delivery.settings import DeliveryEvent
     from ertui.tui.messages import DeliveryNotice
 
     ids = fill(store, 2)
@@ -248,7 +249,7 @@ async def test_a_delivery_notice_reloads_the_page(store: Engine) -> None:
         await settle(pilot)
         screen = screen_of(pilot.app)
         set_fields(store, ids[1], status="deferred", attempts=1)
-        screen.post_message(DeliveryNotice(object()))
+        screen.post_message(DeliveryNotice(DeliveryEvent(ids[1], None, "deferred", "", FIXED_NOW)))
         await settle(pilot)
         assert cell(screen.table, 0, "status") == "deferred"
 

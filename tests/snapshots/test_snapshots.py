@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
 
 from ertui.smtp.outcome import ErrorKind, Outcome, ProbeResult
-from ertui.tui.test_dialog import TestDialog
+from ertui.tui.dialogs.test_dialog import TestDialog
 from tests.snapshots.conftest import SIZES, make_app, no_blink, then
 
 Size = tuple[int, int]
@@ -140,5 +140,5 @@ def test_test_dialog_running(snap_compare: Any, populated: Engine, size: Size, m
     async def never_answers(*args: object) -> None:  # a server that keeps us waiting
         await asyncio.Event().wait()
 
-    monkeypatch.setattr("ertui.tui.test_dialog.test_send", never_answers)
+    monkeypatch.setattr("ertui.mtas.run_test", never_answers)
     assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("t", "enter")))

@@ -8,7 +8,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from ertui.tui.mta_table import MtaTable
+from ertui.tui.widgets.mta_table import MtaTable
 
 
 def static_text(app: App[Any], selector: str) -> str:

@@ -10,11 +10,11 @@ from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
 from ertui import mtas, settings
-from ertui.tui.admin_dialog import AdminDialog
-from ertui.tui.help_screen import HelpScreen
-from ertui.tui.host_dialog import HostDialog
-from ertui.tui.mta_form import MtaForm
-from ertui.tui.settings_screen import SettingsScreen
+from ertui.tui.dialogs.admin import AdminDialog
+from ertui.tui.dialogs.host import HostDialog
+from ertui.tui.dialogs.mta_form import MtaForm
+from ertui.tui.screens.help import HelpScreen
+from ertui.tui.screens.settings import SettingsScreen
 from tests.tui.conftest import HOST_NAME, make_app
 from tests.tui.helpers import static_text, type_into, wait_for
 

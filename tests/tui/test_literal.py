@@ -28,7 +28,7 @@ async def test_detail_title_keeps_brackets(engine: object) -> None:
     from sqlalchemy.engine import Engine
 
     from ertui import mtas
-    from ertui.tui.mta_detail import MtaDetail
+    from ertui.tui.widgets.mta_detail import MtaDetail
     from tests.tui.conftest import make_app
 
     assert isinstance(engine, Engine)

@@ -9,8 +9,8 @@ from textual.widgets import Input, Label, Switch
 from ertui import mtas
 from ertui.mta_rules import Security
 from ertui.store.vault import Vault
-from ertui.tui.mta_form import MtaForm
-from ertui.tui.settings_screen import SettingsScreen
+from ertui.tui.dialogs.mta_form import MtaForm
+from ertui.tui.screens.settings import SettingsScreen
 from tests.tui.conftest import make_app
 from tests.tui.helpers import table_rows, type_into
 

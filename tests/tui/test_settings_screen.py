@@ -10,10 +10,10 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, settings
 from ertui.mta_rules import Security
 from ertui.store.models import MessageKind
-from ertui.tui.confirm import ConfirmDialog
-from ertui.tui.mta_detail import MtaDetail
-from ertui.tui.mta_table import MtaTable
-from ertui.tui.settings_screen import SettingsScreen
+from ertui.tui.dialogs.confirm import ConfirmDialog
+from ertui.tui.screens.settings import SettingsScreen
+from ertui.tui.widgets.mta_detail import MtaDetail
+from ertui.tui.widgets.mta_table import MtaTable
 from tests.tui.conftest import FIXED_NOW, make_app
 from tests.tui.helpers import static_text, table_rows
 
@@ -151,7 +151,7 @@ async def test_markup_in_store_values_is_shown_literally(store: Engine) -> None:
 
 
 async def test_m_and_the_button_open_the_mail_queue(store: Engine) -> None:
-    from ertui.tui.queue_screen import QueueScreen
+    from ertui.tui.screens.queue import QueueScreen
 
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("m")
@@ -181,7 +181,7 @@ async def test_queue_counts_are_live(store: Engine) -> None:
 
 
 def test_queue_counts_show_mail_on_its_way() -> None:
-    from ertui.tui.status_bar import counts_text
+    from ertui.tui.widgets.status_bar import counts_text
 
     moving = counts_text({"queued": 0, "sending": 12, "deferred": 1, "failed": 0}).plain
     assert moving.splitlines() == ["0 queued · 12 sending", "1 deferred", "0 failed"]
@@ -203,8 +203,8 @@ async def test_table_updates_in_place_keeping_the_cursor(store: Engine) -> None:
 
 
 async def test_the_mouse_works_too(store: Engine) -> None:
-    from ertui.tui.host_dialog import HostDialog
-    from ertui.tui.mta_form import MtaForm
+    from ertui.tui.dialogs.host import HostDialog
+    from ertui.tui.dialogs.mta_form import MtaForm
 
     _two(store)
     async with make_app(store).run_test(size=(100, 30)) as pilot:

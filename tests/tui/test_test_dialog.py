@@ -14,9 +14,9 @@ from textual.widgets import Input
 from ertui import mtas
 from ertui.mta_rules import Security
 from ertui.smtp.outcome import ACCEPTED
-from ertui.tui.mta_form import MtaForm
-from ertui.tui.settings_screen import SettingsScreen
-from ertui.tui.test_dialog import TestDialog
+from ertui.tui.dialogs.mta_form import MtaForm
+from ertui.tui.dialogs.test_dialog import TestDialog
+from ertui.tui.screens.settings import SettingsScreen
 from tests.smtpd import RawServer, SmtpServer, closed_port, silent
 from tests.tui.conftest import make_app
 from tests.tui.helpers import static_text, table_rows, type_into

@@ -10,7 +10,8 @@ from textual.widgets._footer import FooterKey
 
 from ertui import mtas, queue
 from ertui.store.models import MessageKind
-from ertui.tui.app import PAUSED, RUNNING, ErtuiApp
+from ertui.tui.app import ErtuiApp
+from ertui.tui.console import PAUSED, RUNNING
 from tests.smtpd import SmtpServer
 from tests.tui.conftest import make_app
 from tests.tui.helpers import static_text, wait_for

@@ -180,11 +180,20 @@ def test_failed_add_writes_nothing(engine: Engine) -> None:
 
 
 def test_a_config_to_test_is_checked_as_add_checks_it() -> None:
-    cfg = mtas.new_config(host=" mail.example.com ", security=Security.STARTTLS, username="u", password="pw")
+    cfg = mtas.draft_config(host=" mail.example.com ", security=Security.STARTTLS, username="u", password="pw")
     assert (cfg.host, cfg.port, cfg.use_auth, cfg.username) == ("mail.example.com", 587, True, "u")
-    assert mtas.new_config(host="h.example.com", password="stray").password is None
+    assert mtas.draft_config(host="h.example.com", password="stray").password is None
     with pytest.raises(ValidationError, match="Password is required"):
-        mtas.new_config(host="h.example.com", username="u")
+        mtas.draft_config(host="h.example.com", username="u")
+
+
+def test_a_draft_of_a_stored_mta_keeps_its_password_when_left_empty(engine: Engine) -> None:
+    row = mtas.add(engine, description="x", host="h.example.com", username="u", password="pw", timeout=7)
+    kept = mtas.draft_config(row, host="h.example.com", use_auth=True, username="u", password="")
+    assert (kept.password, kept.timeout, kept.id) == ("pw", 7.0, None)  # a draft: no health recorded
+    typed = mtas.draft_config(row, host="h.example.com", use_auth=True, username="u", password="new")
+    assert typed.password == "new"
+    assert mtas.draft_config(row, host="h.example.com", use_auth=False, username="u").password is None
 
 
 def test_password_not_in_database_bytes(engine: Engine, db_path: Path) -> None:

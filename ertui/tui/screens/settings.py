@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from sqlalchemy.engine import Engine
@@ -15,23 +15,22 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from ertui import mtas, settings
+from ertui import mtas, queue, settings
+from ertui.delivery import slots
 from ertui.settings import HostName
 from ertui.store.models import Mta
-from ertui.tui.admin_dialog import AdminDialog
-from ertui.tui.backend import leased_connections, optional_module, queue_stats
-from ertui.tui.confirm import ConfirmDialog
+from ertui.tui.console import OFF, Console, console
+from ertui.tui.dialogs.admin import AdminDialog
+from ertui.tui.dialogs.confirm import ConfirmDialog
+from ertui.tui.dialogs.host import HostDialog
+from ertui.tui.dialogs.mta_form import MtaForm
+from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
-from ertui.tui.host_dialog import HostDialog
 from ertui.tui.messages import DeliveryNotice
-from ertui.tui.mta_detail import SPARK_MINUTES, MtaDetail
-from ertui.tui.mta_form import MtaForm
-from ertui.tui.mta_table import MtaTable
-from ertui.tui.status_bar import Status, StatusBar
-from ertui.tui.test_dialog import TestDialog
-
-if TYPE_CHECKING:
-    from ertui.tui.app import ErtuiApp
+from ertui.tui.screens.queue import QueueScreen
+from ertui.tui.widgets.mta_detail import SPARK_MINUTES, MtaDetail
+from ertui.tui.widgets.mta_table import MtaTable
+from ertui.tui.widgets.status_bar import Status, StatusBar
 
 REFRESH_SECONDS = 2.0
 # deliveries can come by the hundred a second: refresh at most this often for them
@@ -46,20 +45,20 @@ class SettingsView:
     mtas: list[Mta]
     host: HostName
     admin_email: str | None
-    queue: dict[str, int] | None
-    stalled: str | None = None
-    connections: dict[int, int] | None = None  # per MTA, every worker on the store
+    queue: dict[str, int]  # messages per status
+    stalled: str | None  # why mail is not moving, if it is not
+    connections: dict[int, int]  # open per MTA, by every worker on the store (slot leases)
 
 
 def load_view(engine: Engine) -> SettingsView:
-    counts, stalled = queue_stats(engine)
+    stats = queue.stats(engine)
     return SettingsView(
         mtas=mtas.list_mtas(engine),
         host=settings.master_host(engine),
         admin_email=settings.admin_email(engine),
-        queue=counts,
-        stalled=stalled,
-        connections=leased_connections(engine),
+        queue=dict(stats.counts),
+        stalled=stats.stalled_reason,
+        connections=slots.leased(engine),
     )
 
 
@@ -110,8 +109,9 @@ class SettingsScreen(Screen[None]):
         self._refresh_pending = False
 
     @property
-    def ertui_app(self) -> ErtuiApp:
-        return self.app  # type: ignore[return-value]
+    def ertui_app(self) -> Console | None:
+        """The console's App (None under another App, e.g. a test's)."""
+        return console(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -131,10 +131,9 @@ class SettingsScreen(Screen[None]):
         self.query_one(MtaTable).focus()
         self.reload()
         self.set_interval(REFRESH_SECONDS, self.refresh_in_background)
-        app = self.app
-        for name in ("worker_state", "extra_status"):
-            if hasattr(app, name):
-                self.watch(app, name, self._status_changed, init=False)
+        if self.ertui_app is not None:
+            for name in ("worker_state", "extra_status"):
+                self.watch(self.app, name, self._status_changed, init=False)
 
     # -- loading -----------------------------------------------------------
     def reload(self) -> None:
@@ -186,18 +185,16 @@ class SettingsScreen(Screen[None]):
         detail = self.query_one(MtaDetail)
         mta = self._mta(self.expanded)
         detail.display = mta is not None
-        if mta is None or mta.id is None:
+        if mta is None or mta.id is None or self.view is None:
             return
-        worker = getattr(self.app, "delivery", None)
+        app = self.ertui_app
+        worker = app.delivery if app is not None else None
         here: int | None = None
         deliveries: list[int] | None = None
         if worker is not None:
-            here = int(worker.open_connections().get(mta.id, 0))
-            deliveries = list(worker.recent_deliveries(mta.id, minutes=SPARK_MINUTES))
-        everywhere = None
-        if self.view is not None and self.view.connections is not None:
-            everywhere = self.view.connections.get(mta.id, 0)
-        detail.show(mta, here, deliveries, everywhere)
+            here = worker.open_connections().get(mta.id, 0)
+            deliveries = worker.recent_deliveries(mta.id, minutes=SPARK_MINUTES)
+        detail.show(mta, here, deliveries, self.view.connections.get(mta.id, 0))
 
     def _show_host(self, host: HostName) -> None:
         line = Text(host.name, style="bold")
@@ -211,10 +208,11 @@ class SettingsScreen(Screen[None]):
             warning.update(Text(f"⚠ {host.problem} Recovery links will not work: press h.", style="bold yellow"))
 
     def _show_status(self, view: SettingsView) -> None:
+        app = self.ertui_app
         self.query_one(StatusBar).show(
             Status(
-                worker_state=str(getattr(self.app, "worker_state", "off")),
-                extra=str(getattr(self.app, "extra_status", "")),
+                worker_state=app.worker_state if app is not None else OFF,
+                extra=app.extra_status if app is not None else "",
                 mtas=len(view.mtas),
                 enabled=sum(1 for m in view.mtas if m.enabled),
                 admin_email=view.admin_email,
@@ -355,12 +353,7 @@ class SettingsScreen(Screen[None]):
         self.action_mail_queue()
 
     def action_mail_queue(self) -> None:
-        module: Any = optional_module("tui.queue_screen")
-        screen_class = getattr(module, "QueueScreen", None)
-        if screen_class is None:
-            self.notify("The Mail Queue screen is not built yet.", severity="warning")
-            return
-        self.app.push_screen(screen_class(self.engine))
+        self.app.push_screen(QueueScreen(self.engine))
 
     def on_screen_resume(self) -> None:
         if self.view is not None:

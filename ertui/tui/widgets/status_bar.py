@@ -20,7 +20,7 @@ class Status:
     enabled: int
     admin_email: str | None
     stalled: str | None  # why mail is not moving (queue.stats), if it is not
-    counts: dict[str, int] | None  # None: no queue yet
+    counts: dict[str, int]  # messages per status
 
 
 def status_text(s: Status) -> Text:
@@ -43,14 +43,12 @@ def status_text(s: Status) -> Text:
     return text
 
 
-def counts_text(counts: dict[str, int] | None) -> Text:
-    if counts is None:
-        return Text("queue not\navailable", style="dim", justify="right")
+def counts_text(counts: dict[str, int]) -> Text:
     lines = Text(justify="right")
     for i, status in enumerate(COUNTED):
-        n = int(counts.get(status, 0))
+        n = counts.get(status, 0)
         lines.append(f"{n} {status}", style="bold red" if status == "failed" and n else "")
-        sending = int(counts.get("sending", 0))
+        sending = counts.get("sending", 0)
         if status == "queued" and sending:
             # Claimed by a worker and on their way: mail is moving even at "0 queued".
             lines.append(f" · {sending} sending", style="green")

@@ -18,17 +18,16 @@ from ertui.errors import ValidationError
 from ertui.mta_rules import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORTS,
-    DEFAULT_TIMEOUT,
     Security,
     port_for_mode,
     security_from_flags,
 )
 from ertui.smtp.outcome import MtaConfig
 from ertui.store.models import Mta
-from ertui.tui.dialog import FormDialog
+from ertui.tui.dialogs.base import FormDialog
+from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
-from ertui.tui.form_rows import FieldError, form_row, switch_state
-from ertui.tui.test_dialog import TestDialog
+from ertui.tui.widgets.form_rows import FieldError, form_row, switch_state
 
 # The core names a field in ValidationError.field; this is where it is on the form.
 FIELD_IDS = {
@@ -83,10 +82,6 @@ class MtaForm(FormDialog):
         super().__init__()
         self.engine = engine
         self.mta = mta
-
-    @property
-    def editing(self) -> bool:
-        return self.mta is not None
 
     def compose(self) -> ComposeResult:
         m = self.mta
@@ -235,26 +230,38 @@ class MtaForm(FormDialog):
         else:
             self.notify(sentence(exc), severity="error", timeout=10, markup=False)
 
+    def _draft(self) -> MtaConfig:
+        """The connection in the form, checked by the core (``mtas.draft_config``):
+        an empty port follows the mode, a password left empty is the stored one."""
+        auth = self._switch("use_auth")
+        return mtas.draft_config(
+            self.mta,
+            host=self._text("host"),
+            port=self._text("port").strip() or None,
+            security=self._security(),
+            use_auth=auth,
+            username=self._text("username") if auth else None,
+            password=self._text("password") if auth else None,
+            verify_tls=self._switch("verify_tls"),
+            description=self._text("description"),
+        )
+
     def action_save(self) -> None:
         if not self.check_all():
             return
-        auth = self._switch("use_auth")
-        username = self._text("username") if auth else None
-        password = (self._text("password") or None) if auth else None
-        port = self._text("port").strip() or None
         try:
-            security = self._security()
+            draft = self._draft()
             if self.mta is None:
                 saved = mtas.add(
                     self.engine,
                     description=self._text("description"),
-                    host=self._text("host"),
-                    port=port,
-                    security=security,
-                    username=username,
-                    password=password,
+                    host=draft.host,
+                    port=draft.port,
+                    security=draft.security,
+                    username=draft.username,
+                    password=draft.password,
                     max_connections=self._text("max"),
-                    verify_tls=self._switch("verify_tls"),
+                    verify_tls=draft.verify_tls,
                 )
                 done = f"MTA {saved.description!r} added."
             else:
@@ -263,14 +270,14 @@ class MtaForm(FormDialog):
                     self.engine,
                     self.mta.id,
                     description=self._text("description"),
-                    host=self._text("host"),
-                    port=port,
-                    security=security,
-                    use_auth=auth,
-                    username=username,
-                    password=password,
+                    host=draft.host,
+                    port=draft.port,
+                    security=draft.security,
+                    use_auth=draft.use_auth,
+                    username=draft.username,
+                    password=self._text("password") or None,  # empty: edit keeps the stored one
                     max_connections=self._text("max"),
-                    verify_tls=self._switch("verify_tls"),
+                    verify_tls=draft.verify_tls,
                 )
                 done = f"MTA {saved.description!r} saved."
         except FAILURES as exc:
@@ -281,31 +288,13 @@ class MtaForm(FormDialog):
     def action_test(self) -> None:
         """Test what is in the form now, saved or not."""
         fields_ok = all([self.check_field("host"), self.check_field("port")])
-        auth = self._switch("use_auth")
-        if auth:
+        if self._switch("use_auth"):
             fields_ok = self.check_field("username") and fields_ok
         if not fields_ok:
             return
         try:
-            security = self._security()
-            password = self._text("password") or None
-            if auth and password is None and self.mta is not None and self.mta.password_enc:
-                password = mtas.config_for(self.mta).password  # the stored one
-            if auth and not password:
-                raise ValidationError("Password", "Password is required when User/Pass Authorization is on.")
-            port_text = self._text("port").strip()
-            config = MtaConfig(
-                host=validate.host(self._text("host")),
-                port=validate.port(port_text) if port_text else DEFAULT_PORTS[security],
-                security=security,
-                use_auth=auth,
-                username=validate.username(self._text("username")) if auth else None,
-                password=password if auth else None,
-                verify_tls=self._switch("verify_tls"),
-                timeout=self.mta.timeout if self.mta else DEFAULT_TIMEOUT,
-                description=self._text("description").strip(),
-            )
+            draft = self._draft()
         except FAILURES as exc:
             self._core_error(exc)
             return
-        self.app.push_screen(TestDialog(self.engine, config))
+        self.app.push_screen(TestDialog(self.engine, draft))

@@ -30,7 +30,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from ertui.errors import ValidationError
 from ertui.tui.failures import FAILURES, sentence
-from ertui.tui.form_rows import FieldError, form_row
+from ertui.tui.widgets.form_rows import FieldError, form_row
 
 ResultT = TypeVar("ResultT")
 

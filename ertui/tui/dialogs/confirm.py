@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Static
 
-from ertui.tui.dialog import Dialog
+from ertui.tui.dialogs.base import Dialog
 
 
 class ConfirmDialog(Dialog[bool]):

@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ertui import settings, validate
-from ertui.tui.backend import reset_link_preview
-from ertui.tui.dialog import OneFieldDialog
+from ertui.tui.core import reset_link_preview
+from ertui.tui.dialogs.base import OneFieldDialog
 
 
 class HostDialog(OneFieldDialog):

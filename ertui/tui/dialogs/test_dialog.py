@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from sqlalchemy.engine import Engine
@@ -14,39 +14,38 @@ from textual.message import Message
 from textual.widgets import Button, Footer, Input, LoadingIndicator, Static
 from textual.worker import Worker
 
-from ertui import settings, validate
+from ertui import mtas, settings, validate
 from ertui.errors import ErtuiError, ValidationError
-from ertui.smtp.outcome import ACCEPTED, MtaConfig
-from ertui.tui.backend import test_send
-from ertui.tui.dialog import Dialog
-from ertui.tui.form_rows import FieldError, form_row
+from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
+from ertui.tui.dialogs.base import Dialog
+from ertui.tui.widgets.form_rows import FieldError, form_row
 
 RECIPIENT_FIELD = "Test recipient"
 
 
-def outcome_text(outcome: Any) -> Text:
+def outcome_text(outcome: Outcome) -> Text:
     """The accepted sentence and the server's reply, or the error kind, text and hint."""
     if outcome.ok:
         text = Text(f"✓ {ACCEPTED}", style="bold green")
-        reply = str(outcome.message)
+        reply = outcome.message
         if reply.startswith(ACCEPTED):  # the core says the sentence, then the reply
             reply = reply[len(ACCEPTED) :].lstrip(":").strip()
         elif outcome.code and not reply.startswith(str(outcome.code)):
             reply = f"{outcome.code} {reply}"
         if reply:
             text.append("\nServer replied: ", style="bold")
-            text.append(str(reply))
+            text.append(reply)
         return text
-    kind = str(getattr(outcome.kind, "value", outcome.kind) or "error").replace("_", " ")
+    kind = (outcome.kind.value if outcome.kind is not None else "error").replace("_", " ")
     text = Text(f"✗ {kind.capitalize()}", style="bold red")
     if outcome.code:
         text.append(f" ({outcome.code})", style="bold red")
     text.append(" · permanent" if outcome.permanent else " · temporary", style="dim")
     if outcome.message:
-        text.append("\n" + str(outcome.message))
+        text.append("\n" + outcome.message)
     if outcome.hint:
         text.append("\nHint: ", style="bold yellow")
-        text.append(str(outcome.hint), style="yellow")
+        text.append(outcome.hint, style="yellow")
     return text
 
 
@@ -67,7 +66,7 @@ class TestDialog(Dialog[None]):
     ]
 
     class Finished(Message):
-        def __init__(self, result: Any) -> None:
+        def __init__(self, result: ProbeResult) -> None:
             super().__init__()
             self.result = result
 
@@ -156,7 +155,7 @@ class TestDialog(Dialog[None]):
     @work(exclusive=True, group="smtp-test", exit_on_error=False)
     async def _run_test(self, to: str) -> None:
         try:
-            result = await test_send(self.engine, self.config, to)
+            result = await mtas.run_test(self.engine, self.config, to)
         except ErtuiError as exc:
             self.post_message(self.Failed(str(exc)))
         except Exception as exc:  # a broken transport must not close the console
@@ -168,7 +167,7 @@ class TestDialog(Dialog[None]):
     def _finished(self, message: Finished) -> None:
         self.running = None
         self._set_running(False)
-        self._show(outcome_text(message.result.outcome), list(message.result.transcript))
+        self._show(outcome_text(message.result.outcome), message.result.transcript)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:

@@ -13,24 +13,25 @@ from textual.widgets.data_table import RowDoesNotExist
 from ertui.mta_rules import Security
 from ertui.store.models import Mta
 from ertui.tui.timefmt import relative
+from ertui.tui.widgets.columns import Column, visible, widths
 
 COLLAPSED = "◀"
 EXPANDED = "▼"
 
-# (key, label, fixed width or None for a share of what is left)
-COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-    ("host", "Host Name", None),
-    ("description", "Description", None),
-    ("port", "Port", 5),
-    ("security", "Security", 8),
-    ("auth", "Auth", None),
-    ("max", "Max", 3),
-    ("state", "Status", 8),
-    ("health", "Health", 11),
+# Below this width the Auth column gives its room to Host Name and Description
+# (the username is still in the expanded details).
+NARROW = 92
+
+COLUMNS: tuple[Column, ...] = (
+    Column("host", "Host Name", share=4, min_width=11),
+    Column("description", "Description", share=4, min_width=10),
+    Column("port", "Port", 5),
+    Column("security", "Security", 8),
+    Column("auth", "Auth", share=2, min_width=5, hide_below=NARROW),
+    Column("max", "Max", 3),
+    Column("state", "Status", 8),
+    Column("health", "Health", 11),
 )
-# how the flexible columns share the room left: host, description, auth
-FLEX_SHARES = {"host": 4, "description": 4, "auth": 2}
-FLEX_MIN = {"host": 11, "description": 10, "auth": 5}
 
 
 def health_text(mta: Mta) -> Text:
@@ -55,34 +56,6 @@ def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
         "state": Text("Enabled", style="green") if mta.enabled else Text("Disabled", style="yellow"),
         "health": health_text(mta),
     }
-
-
-# Below this width the Auth column gives its room to Host Name and Description
-# (the username is still in the expanded details).
-NARROW = 92
-
-
-def visible_columns(total: int) -> tuple[tuple[str, str, int | None], ...]:
-    if total >= NARROW:
-        return COLUMNS
-    return tuple(c for c in COLUMNS if c[0] != "auth")
-
-
-def column_widths(total: int) -> dict[str, int]:
-    """Widths that fit ``total`` cells (cell padding and scrollbar included)."""
-    columns = visible_columns(total)
-    padding = 2 * len(columns) + 2
-    fixed = sum(w for _, _, w in columns if w is not None)
-    flex = [key for key, _, w in columns if w is None]
-    room = max(total - padding - fixed, sum(FLEX_MIN[k] for k in flex))
-    shares = sum(FLEX_SHARES[k] for k in flex)
-    widths: dict[str, int] = {}
-    for key, _, width in columns:
-        if width is not None:
-            widths[key] = width
-        else:
-            widths[key] = max(FLEX_MIN[key], room * FLEX_SHARES[key] // shares)
-    return widths
 
 
 class MtaTable(DataTable[Text]):
@@ -110,11 +83,12 @@ class MtaTable(DataTable[Text]):
 
     def _build_columns(self, width: int) -> None:
         self._width = width
-        widths = column_widths(width)
+        columns = visible(COLUMNS, width)
+        sizes = widths(columns, width)
         self.clear(columns=True)
-        self._keys = tuple(widths)
-        for key, label, _ in visible_columns(width):
-            self.add_column(Text(label), width=widths[key], key=key)
+        self._keys = tuple(sizes)
+        for column in columns:
+            self.add_column(Text(column.label), width=sizes[column.key], key=column.key)
 
     def _available_width(self) -> int:
         return self.size.width or self.app.size.width

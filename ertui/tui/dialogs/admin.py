@@ -6,7 +6,7 @@ from rich.text import Text
 from sqlalchemy.engine import Engine
 
 from ertui import settings
-from ertui.tui.dialog import OneFieldDialog
+from ertui.tui.dialogs.base import OneFieldDialog
 
 
 class AdminDialog(OneFieldDialog):

@@ -14,7 +14,6 @@ from typing import ClassVar
 
 from rich.text import Text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,10 +23,14 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ertui import queue
-from ertui.errors import ErtuiError
 from ertui.store.models import MessageStatus
-from ertui.tui import queue_format as fmt
-from ertui.tui.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui import timefmt
+from ertui.tui.console import console
+from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.messages import DeliveryNotice
+from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.widgets import queue_format as fmt
+from ertui.tui.widgets.columns import visible
 
 PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
@@ -52,13 +55,6 @@ class PageLoaded(Message):
         self.total = total
         self.page_offset = offset
         self.error = error
-
-
-def _db_error(exc: Exception) -> str:
-    if isinstance(exc, ErtuiError):
-        return str(exc)
-    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return f"The store cannot be read: {reason}."
 
 
 class QueueTable(DataTable[Text]):
@@ -187,7 +183,7 @@ class QueueScreen(Screen[None]):
         table.clear(columns=True)
         widths = fmt.column_widths(width, id_width)
         self._keys = tuple(widths)
-        for col in fmt.visible_columns(width):
+        for col in visible(fmt.COLUMNS, width):
             table.add_column(col.label, key=col.key, width=widths[col.key])
         for row_id in self._order:
             table.add_row(*self._cells(self._rows[row_id]), key=str(row_id))
@@ -203,9 +199,9 @@ class QueueScreen(Screen[None]):
         if self.is_current:
             self.reload()
 
-    def on_delivery_notice(self, _message: Message) -> None:
-        """The console's worker finished an attempt (ertui.tui.messages.DeliveryNotice).
-        Under another screen, the page is read again when this one is back."""
+    def on_delivery_notice(self, _message: DeliveryNotice) -> None:
+        """The console's worker finished an attempt. Under another screen, the page
+        is read again when this one is back."""
         if self.loaded and self.is_current:
             self.reload()
 
@@ -246,10 +242,10 @@ class QueueScreen(Screen[None]):
                 offset = max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE)
             msgs = queue.list_messages(self.engine, status=status, search=term, limit=PAGE_SIZE, offset=offset)
             names = queue.mta_names(self.engine)
-            ref = fmt.now()
+            ref = timefmt.now()
             rows = [Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref)) for m in msgs if m.id is not None]
-        except (ErtuiError, SQLAlchemyError) as exc:
-            error = _db_error(exc)
+        except FAILURES as exc:
+            error = sentence(exc)
         self.post_message(PageLoaded(key, rows, total, offset, error))
 
     @on(PageLoaded)
@@ -327,8 +323,9 @@ class QueueScreen(Screen[None]):
             info.append(f"rows {self.page_offset + 1:,}–{last:,}")
             if pages > 1:
                 info.append("  [ ] pages", style="dim")
-        extra = getattr(self.app, "extra_status", "")  # the demo's sink count
-        if isinstance(extra, str) and extra:
+        app = console(self.app)
+        extra = app.extra_status if app is not None else ""  # the demo's sink count
+        if extra:
             info.append(f"  ·  {extra}", style="dim")
         self.query_one("#queue-info", Static).update(info)
         empty = self.query_one("#queue-empty", Static)
@@ -406,7 +403,7 @@ class QueueScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#queue-table")
     def _open(self, event: DataTable.RowSelected) -> None:
-        from ertui.tui.message_screen import MessageScreen
+        from ertui.tui.screens.message import MessageScreen
 
         if event.row_key.value is not None:
             self.app.push_screen(MessageScreen(self.engine, int(event.row_key.value), poll_seconds=self.poll_seconds))

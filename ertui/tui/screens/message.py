@@ -7,7 +7,6 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,10 +16,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ertui import queue
-from ertui.errors import ErtuiError, NotFoundError
+from ertui.errors import NotFoundError
 from ertui.store.models import Attempt, Message, MessageStatus
-from ertui.tui import queue_format as fmt
-from ertui.tui.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui import timefmt
+from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.widgets import queue_format as fmt
 
 ATTEMPT_COLUMNS = (
     ("started", "Started"),
@@ -43,11 +44,11 @@ class MessageLoaded(TMessage):
 
 def summary(msg: Message, names: dict[int, str]) -> Table:
     """The message's fields as a two-column grid; every value plain text."""
-    ref = fmt.now()
+    ref = timefmt.now()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    mta = names.get(msg.last_mta_id, f"#{msg.last_mta_id}") if msg.last_mta_id else fmt.DASH
+    mta = names.get(msg.last_mta_id, f"#{msg.last_mta_id}") if msg.last_mta_id else timefmt.DASH
     waiting = msg.status in (MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)
     rows: list[tuple[str, Text]] = [
         ("Status", fmt.status_text(msg.status)),
@@ -55,17 +56,17 @@ def summary(msg: Message, names: dict[int, str]) -> Table:
         ("From", Text(msg.sender)),
         ("Subject", Text(msg.subject)),
         ("Kind", Text(msg.kind)),
-        ("Queued", Text(fmt.local_and_relative(msg.created_at, ref))),
+        ("Queued", Text(timefmt.stamp(msg.created_at, ref))),
         ("Attempts", Text(str(msg.attempts))),
-        ("Last attempt", Text(fmt.local_and_relative(msg.last_attempt_at, ref))),
-        ("Next attempt", Text(fmt.local_and_relative(msg.next_attempt_at, ref) if waiting else fmt.DASH)),
-        ("Expires", Text(fmt.local_and_relative(msg.expires_at, ref))),
+        ("Last attempt", Text(timefmt.stamp(msg.last_attempt_at, ref))),
+        ("Next attempt", Text(timefmt.stamp(msg.next_attempt_at, ref) if waiting else timefmt.DASH)),
+        ("Expires", Text(timefmt.stamp(msg.expires_at, ref))),
         ("Last MTA", Text(mta)),
-        ("Last error", Text(msg.last_error or fmt.DASH, style="red" if msg.last_error else "")),
+        ("Last error", Text(msg.last_error or timefmt.DASH, style="red" if msg.last_error else "")),
     ]
     if msg.status == MessageStatus.SENT.value:
-        rows.append(("Sent", Text(fmt.local_and_relative(msg.sent_at, ref))))
-        rows.append(("Server reply", Text(msg.server_reply or fmt.DASH)))
+        rows.append(("Sent", Text(timefmt.stamp(msg.sent_at, ref))))
+        rows.append(("Server reply", Text(msg.server_reply or timefmt.DASH)))
     rows.append(("Message-ID", Text(msg.message_id, style="dim")))
     for label, value in rows:
         grid.add_row(label, value)
@@ -73,15 +74,15 @@ def summary(msg: Message, names: dict[int, str]) -> Table:
 
 
 def attempt_cells(a: Attempt, names: dict[int, str]) -> tuple[Text, ...]:
-    mta = a.mta_description or (names.get(a.mta_id, f"#{a.mta_id}") if a.mta_id else fmt.DASH)
+    mta = a.mta_description or (names.get(a.mta_id, f"#{a.mta_id}") if a.mta_id else timefmt.DASH)
     style = {"sent": "green", "deferred": "yellow", "failed": "bold red", "mta_error": "red"}
     return (
-        Text(fmt.clock(a.started_at)),
+        Text(timefmt.clock(a.started_at)),
         Text(fmt.one_line(mta, 24)),
         Text(a.outcome, style=style.get(a.outcome, "")),
-        Text(str(a.code) if a.code is not None else fmt.DASH),
+        Text(str(a.code) if a.code is not None else timefmt.DASH),
         Text(f"{a.duration_ms} ms", justify="right"),
-        Text(fmt.one_line(a.text, 80) or fmt.DASH),
+        Text(fmt.one_line(a.text, 80) or timefmt.DASH),
     )
 
 
@@ -162,9 +163,8 @@ class MessageScreen(Screen[None]):
             loaded = MessageLoaded(msg, attempts, names, None)
         except NotFoundError:
             loaded = MessageLoaded(None, [], {}, f"Message #{message_id} is gone (deleted).")
-        except (ErtuiError, SQLAlchemyError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            loaded = MessageLoaded(None, [], {}, f"The store cannot be read: {reason}.")
+        except FAILURES as exc:
+            loaded = MessageLoaded(None, [], {}, sentence(exc))
         self.post_message(loaded)
 
     @on(MessageLoaded)

@@ -4,14 +4,13 @@ each one core call, with the sentence the console shows afterwards."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from textual.message import Message
 from textual.notifications import SeverityLevel
 
 from ertui import queue
-from ertui.tui.confirm import ConfirmDialog
+from ertui.tui.dialogs.confirm import ConfirmDialog
 from ertui.tui.failures import FAILURES, sentence
 
 
@@ -33,14 +32,6 @@ class QueueActionDone(Message):
         return self.severity != "error"
 
 
-def _count(result: Any, default: int) -> int:
-    if isinstance(result, int) and not isinstance(result, bool):
-        return result
-    if isinstance(result, list | tuple | set):
-        return len(result)
-    return default
-
-
 def _which(ids: list[int]) -> str:
     return f"Message #{ids[0]}" if len(ids) == 1 else f"{len(ids)} messages"
 
@@ -52,22 +43,18 @@ def _plural(n: int, word: str) -> str:
 def run_action(engine: Engine, action: str, ids: list[int]) -> tuple[str, bool]:
     """Do ``action`` through the core; say what happened and whether anything
     changed. Raises ErtuiError (or a store error)."""
-    calls: dict[str, Callable[[], Any]] = {
+    calls: dict[str, Callable[[], int]] = {
         "retry": lambda: queue.retry(engine, ids),
         "hold": lambda: queue.hold(engine, ids),
         "release": lambda: queue.release(engine, ids),
         "delete": lambda: queue.delete(engine, ids),
         "retry_all_failed": lambda: queue.retry_all_failed(engine),
     }
-    result = calls[action]()
+    n = calls[action]()  # how many messages changed
     if action == "retry_all_failed":
-        n = _count(result, -1)
-        if n < 0:
-            return "Every failed message will be retried now.", True
         if n == 0:
             return "There is no failed message to retry.", False
         return f"{_plural(n, 'failed message')} will be retried now.", True
-    n = _count(result, len(ids))
     who = _which(ids)
     if n == 0:
         return {

@@ -14,16 +14,15 @@ from ertui.tui.timefmt import local
 SPARK_MINUTES = 10
 
 
-def connections_text(here: int | None, everywhere: int | None) -> str:
-    """Open connections: all workers on the store (slot leases), and this console's."""
-    if everywhere is None:
-        return "— (no worker here)" if here is None else str(here)
+def connections_text(here: int | None, everywhere: int) -> str:
+    """Open connections: all workers on the store (slot leases), and this console's
+    (None: the console runs no worker)."""
     if here is None:
         return f"{everywhere} (all workers)"
     return f"{everywhere} (all workers; {here} from this console)"
 
 
-def detail_text(mta: Mta, here: int | None, everywhere: int | None = None) -> Text:
+def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
     """Every setting and the health of ``mta`` (never its password)."""
     text = Text()
 
@@ -61,7 +60,7 @@ class MtaDetail(Vertical):
             yield Sparkline([], id="detail-spark")
             yield Label("", id="detail-spark-total")
 
-    def show(self, mta: Mta, here: int | None, deliveries: list[int] | None, everywhere: int | None = None) -> None:
+    def show(self, mta: Mta, here: int | None, deliveries: list[int] | None, everywhere: int) -> None:
         state = "Enabled" if mta.enabled else "Disabled"
         self.border_title = Text(f"▼ {mta.description} · {state}")  # Text: never markup
         self.query_one("#detail-text", Static).update(detail_text(mta, here, everywhere))
