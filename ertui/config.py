@@ -25,7 +25,7 @@ def config_dir() -> Path:
 
 
 def default_db_path() -> Path:
-    return data_dir() / "ertui.store.engine"
+    return data_dir() / "ertui.db"
 
 
 def key_file_path() -> Path:

@@ -33,7 +33,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "store" / "ertui.store.engine"
+    return tmp_path / "store" / "ertui.db"
 
 
 @pytest.fixture

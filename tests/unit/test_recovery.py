@@ -75,7 +75,7 @@ def test_token_is_256_bits_and_stored_only_hashed(ready: Engine, db_path: Path) 
         stored = conn.execute(text("SELECT token_hash FROM recovery_token")).scalars().all()
     assert stored == [recovery.hash_token(token)]
     ready.dispose()
-    blob = b"".join(p.read_bytes() for p in db_path.parent.glob("ertui.store.engine*") if p.is_file())
+    blob = b"".join(p.read_bytes() for p in db_path.parent.glob("ertui.db*") if p.is_file())
     # The token is in the queued email's bytes by design, but never in the token table:
     assert blob.count(token.encode()) <= 2  # raw + body columns of the message only
 

@@ -28,7 +28,7 @@ SECRET = "Tr0ub4dor&3-unique-secret"
 
 def test_default_store_in_user_data_dir_with_mode_0600(isolated_dirs: Path) -> None:
     eng = make_engine()
-    path = isolated_dirs / "data" / "ertui" / "ertui.store.engine"
+    path = isolated_dirs / "data" / "ertui" / "ertui.db"
     assert str(eng.url).endswith(str(path))
     assert path.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -199,7 +199,7 @@ def test_a_draft_of_a_stored_mta_keeps_its_password_when_left_empty(engine: Engi
 def test_password_not_in_database_bytes(engine: Engine, db_path: Path) -> None:
     m = mtas.add(engine, description="r", host="mail.example.com", username="u", password=SECRET)
     engine.dispose()  # checkpoint-free: read the main file and the WAL
-    blob = b"".join(p.read_bytes() for p in db_path.parent.glob("ertui.store.engine*") if p.is_file())
+    blob = b"".join(p.read_bytes() for p in db_path.parent.glob("ertui.db*") if p.is_file())
     assert SECRET.encode() not in blob
     assert m.password_enc and SECRET not in m.password_enc
 
