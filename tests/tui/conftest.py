@@ -1,5 +1,7 @@
-"""Console (Mail Settings side) Pilot tests: a fixed clock, zone and host name,
-no cursor blink, no animation, the delivery worker off unless a test wants it."""
+"""Every console test (Pilot and snapshots, Mail Settings and Mail Queue) runs
+under ONE autouse ``stable`` fixture: a fixed clock, zone and host name, a fixed
+secret key (no key file written), short worker polls; apps are made with no
+animation and the delivery worker off unless a test wants it."""
 
 from __future__ import annotations
 
@@ -26,7 +28,10 @@ def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # tests must not wait for real backoffs or polls of a worker they start
     monkeypatch.setenv("ERTUI_WORKER_POLL_INTERVAL", "0.05")
     monkeypatch.setenv("ERTUI_WORKER_FLUSH_INTERVAL", "0.05")
+    # a fixed secret key: nothing on screen depends on it, but no key file is written
+    monkeypatch.setenv("ERTUI_SECRET_KEY", "aMC3ZzJ1x6CbqMy9RRAjbX3HTgGb8XPDzbpEn8HxSzI=")
     yield
+    monkeypatch.undo()  # TZ back first, then let the C library see it
     time.tzset()
 
 

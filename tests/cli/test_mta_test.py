@@ -20,8 +20,8 @@ from ertui.cli import cli
 from ertui.cli.mta_test import _config
 from ertui.mta_rules import Security
 from tests.e2e.conftest import ertui_script
+from tests.smtp.test_session import silent_server
 from tests.smtpd import SmtpServer, closed_port
-from tests.unit.test_smtp_session import silent_server
 
 ADMIN = "postmaster@example.org"
 SECRET = "cli-S3cret-pass"

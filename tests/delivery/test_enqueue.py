@@ -13,7 +13,7 @@ from ertui import queue, settings
 from ertui.errors import ValidationError
 from ertui.settings import NO_ADMIN_ADDRESS, NoAdminAddressError
 from ertui.store.models import MessageKind
-from tests.queue.conftest import ADMIN
+from tests.delivery.conftest import ADMIN
 
 
 def parsed(raw: bytes) -> email.message.EmailMessage:

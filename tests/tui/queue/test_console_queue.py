@@ -8,9 +8,9 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, queue
 from ertui.tui.app import ErtuiApp
 from ertui.tui.screens.queue import QueueScreen
-from tests.queue_tui.conftest import fill
-from tests.queue_tui.test_queue_screen import cell, settle
 from tests.smtpd import SmtpServer
+from tests.tui.queue.conftest import fill
+from tests.tui.queue.test_queue_screen import cell, settle
 
 
 async def test_m_opens_the_queue_and_escape_goes_back(store: Engine) -> None:

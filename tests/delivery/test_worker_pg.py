@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import queue, settings
 from ertui.store.models import Message
-from tests.queue.conftest import add_mta, fast_settings, run_worker
+from tests.delivery.conftest import add_mta, fast_settings, run_worker
 from tests.smtpd import SmtpServer
 
 T = Message.__table__  # type: ignore[attr-defined]

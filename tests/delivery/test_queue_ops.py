@@ -16,7 +16,7 @@ from ertui.cli import cli
 from ertui.errors import NotFoundError, ValidationError
 from ertui.store.models import Message
 from ertui.timeutil import utcnow
-from tests.queue.conftest import ERTUI
+from tests.delivery.conftest import ERTUI
 
 T = Message.__table__  # type: ignore[attr-defined]
 

@@ -6,9 +6,7 @@ Pilot tests drive :class:`QueueApp`, a tiny App that opens the Mail Queue
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +17,9 @@ from textual.app import App
 from ertui import queue, settings
 from ertui.store.models import Attempt, Message
 from ertui.tui.screens.queue import QueueScreen
+from tests.tui.conftest import FIXED_NOW
 
-FIXED_NOW = datetime(2026, 3, 14, 9, 30, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def stylesheets() -> list[Path]:
@@ -41,17 +39,6 @@ class QueueApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen(self.engine, poll_seconds=self.poll_seconds))
-
-
-@pytest.fixture(autouse=True)
-def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fixed clock and zone (QueueApp turns animation off; tests that show an Input turn its blink off)."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setattr("ertui.tui.timefmt.now", lambda: FIXED_NOW)
-    yield
-    monkeypatch.undo()  # TZ back first, then let the C library see it
-    time.tzset()
 
 
 @pytest.fixture

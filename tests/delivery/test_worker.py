@@ -18,7 +18,7 @@ from ertui.errors import ValidationError
 from ertui.mta_rules import Security
 from ertui.store.models import Attempt, Message
 from ertui.timeutil import utcnow
-from tests.queue.conftest import add_mta, fast_settings, run_worker
+from tests.delivery.conftest import add_mta, fast_settings, run_worker
 from tests.smtpd import RawServer, SmtpServer, closed_port, greet_421
 
 T = Message.__table__  # type: ignore[attr-defined]

@@ -18,8 +18,8 @@ from ertui.mta_rules import Security
 from ertui.smtp.classify import classify
 from ertui.smtp.outcome import ErrorKind, MtaConfig, Outcome
 from ertui.smtp.session import SmtpSession
+from tests.smtp.test_session import silent_server
 from tests.smtpd import RawServer
-from tests.unit.test_smtp_session import silent_server
 
 CFG = MtaConfig(host="mx.example.com", port=587, security=Security.STARTTLS, timeout=7)
 

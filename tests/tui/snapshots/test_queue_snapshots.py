@@ -16,7 +16,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from ertui import mtas, queue
-from tests.queue_tui.conftest import FIXED_NOW, QueueApp, add_attempt, fill, set_fields
+from tests.tui.conftest import FIXED_NOW
+from tests.tui.queue.conftest import QueueApp, add_attempt, fill, set_fields
 
 SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((80, 24), id="80x24")]
 SnapCompare = Callable[..., bool]

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from ertui import queue
 from ertui.delivery.worker import WorkerSettings
 from ertui.store.models import Message
-from tests.queue.conftest import ERTUI, add_mta, start_worker, worker_env
+from tests.delivery.conftest import ERTUI, add_mta, start_worker, worker_env
 from tests.smtpd import SmtpServer
 
 T = Message.__table__  # type: ignore[attr-defined]

@@ -13,7 +13,8 @@ from textual.widgets.data_table import ColumnKey
 
 from ertui import queue
 from ertui.tui.screens.queue import PAGE_SIZE, QueueScreen
-from tests.queue_tui.conftest import FIXED_NOW, QueueApp, fill, set_fields
+from tests.tui.conftest import FIXED_NOW
+from tests.tui.queue.conftest import QueueApp, fill, set_fields
 
 
 def screen_of(app: App[Any]) -> QueueScreen:

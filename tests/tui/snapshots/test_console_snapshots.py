@@ -10,7 +10,8 @@ from textual.pilot import Pilot
 
 from ertui.smtp.outcome import ErrorKind, Outcome, ProbeResult
 from ertui.tui.dialogs.test_dialog import TestDialog
-from tests.snapshots.conftest import SIZES, make_app, no_blink, then
+from tests.tui.conftest import make_app
+from tests.tui.snapshots.conftest import SIZES, no_blink, then
 
 Size = tuple[int, int]
 

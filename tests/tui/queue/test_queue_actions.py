@@ -12,8 +12,9 @@ from ertui import queue
 from ertui.tui.dialogs.confirm import ConfirmDialog
 from ertui.tui.screens.message import MessageScreen
 from ertui.tui.screens.queue import QueueScreen
-from tests.queue_tui.conftest import FIXED_NOW, QueueApp, add_attempt, fill, set_fields
-from tests.queue_tui.test_queue_screen import cell, screen_of, settle
+from tests.tui.conftest import FIXED_NOW
+from tests.tui.queue.conftest import QueueApp, add_attempt, fill, set_fields
+from tests.tui.queue.test_queue_screen import cell, screen_of, settle
 
 
 async def test_r_retries_a_failed_message_now(store: Engine) -> None:

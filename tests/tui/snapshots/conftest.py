@@ -1,11 +1,10 @@
-"""Snapshot tests of the Mail Settings side: stable from run to run — a fixed clock,
-zone and host name, no cursor blink, no animation, the delivery worker off."""
+"""Snapshot helpers: a populated store, steps that run before the picture, and
+no cursor blink (the clock, zone and host name are fixed by tests/tui/conftest.py)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,29 +14,9 @@ from textual.widgets import Input
 
 from ertui import mtas, settings
 from ertui.mta_rules import Security
-from ertui.tui.app import ErtuiApp
+from tests.tui.conftest import FIXED_NOW
 
-FIXED_NOW = datetime(2026, 3, 14, 9, 30, 0, tzinfo=UTC)
-HOST_NAME = "console.example.com"
 SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((80, 24), id="80x24")]
-
-
-@pytest.fixture(autouse=True)
-def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setattr("ertui.tui.timefmt.now", lambda: FIXED_NOW)
-    monkeypatch.setattr("ertui.settings.default_host_name", lambda: HOST_NAME)
-    # a fixed secret key: nothing on screen depends on it, but no key file is written
-    monkeypatch.setenv("ERTUI_SECRET_KEY", "aMC3ZzJ1x6CbqMy9RRAjbX3HTgGb8XPDzbpEn8HxSzI=")
-    yield
-    time.tzset()
-
-
-def make_app(engine: Engine) -> ErtuiApp:
-    app = ErtuiApp(engine, start_worker=False)
-    app.animation_level = "none"
-    return app
 
 
 async def no_blink(pilot: Pilot[Any]) -> None:
