@@ -52,15 +52,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
 class Sink:
     def __init__(self) -> None:
         self.port = free_port()
@@ -88,7 +79,8 @@ class Sink:
 
 
 def prepare_store(tmp: str, port: int, count: int, connections: int) -> tuple[str, list[bytes]]:
-    from ertui import mtas, queue, settings
+    from ertui.delivery.runner import new_loop
+from ertui import mtas, queue, settings
     from ertui.store.engine import make_engine
 
     url = f"sqlite:///{tmp}/drain.db"
