@@ -39,6 +39,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from ertui.delivery.runner import new_loop
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ERTUI = str(Path(sys.executable).with_name("ertui"))
@@ -79,8 +81,7 @@ class Sink:
 
 
 def prepare_store(tmp: str, port: int, count: int, connections: int) -> tuple[str, list[bytes]]:
-    from ertui.delivery.runner import new_loop
-from ertui import mtas, queue, settings
+    from ertui import mtas, queue, settings
     from ertui.store.engine import make_engine
 
     url = f"sqlite:///{tmp}/drain.db"
