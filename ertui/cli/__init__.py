@@ -17,7 +17,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "host": ("ertui.cli.admin_host",),
     "admin": ("ertui.cli.admin_host",),
     "send": ("ertui.cli.queue",),
-    "queue": ("ertui.cli.queue",),
+    "queue": ("ertui.cli.queue", "ertui.cli.queue_shape"),
     "worker": ("ertui.cli.worker",),
     "user": ("ertui.cli.user",),
     "demo": ("ertui.cli.demo",),
