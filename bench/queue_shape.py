@@ -58,9 +58,8 @@ def main() -> None:
                 result = queue_shape.shape(engine, by=by)
                 times.append(time.perf_counter() - t0)
             assert result.total.total == args.count
-            print(
-                f"shape --by {by}: {args.count:,} messages, {len(result.rows)} rows, median {statistics.median(times):.3f} s"
-            )
+            median = statistics.median(times)
+            print(f"shape --by {by}: {args.count:,} messages, {len(result.rows)} rows, median {median:.3f} s")
         exe = Path(sys.executable).parent / "ertui"
         t0 = time.perf_counter()
         subprocess.run([str(exe), "--db", url, "queue", "shape", "--top", "20"], check=True, capture_output=True)
