@@ -3,7 +3,7 @@ type that keeps them so is ``ertui.store.types.UTCDateTime``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
@@ -41,3 +41,17 @@ def relative(when: datetime, now: datetime) -> str:
     if abs(delta) < 5:
         return "just now"
     return f"in {span(delta)}" if delta > 0 else f"{span(-delta)} ago"
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_age(text: str) -> timedelta | None:
+    """An age as an operator types it: ``90s``, ``30m``, ``2h``, ``3d``, ``1w``
+    (a bare number is seconds); None when it is not one."""
+    value = text.strip().lower()
+    unit = value[-1:] if value[-1:] in _AGE_UNITS else "s"
+    number = value[:-1] if value[-1:] in _AGE_UNITS else value
+    if not number.isascii() or not number.isdigit() or len(number) > 9:
+        return None
+    return timedelta(seconds=int(number) * _AGE_UNITS[unit])
