@@ -330,3 +330,17 @@ async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
         else:
             record_failure(engine, config.id, result.outcome.summary)
     return result
+
+
+async def run_probe(engine: Engine, config: MtaConfig) -> ProbeResult:
+    """The probe: connect, TLS, EHLO and AUTH through this MTA, then QUIT —
+    no mail sent. Records the MTA's health when it is saved."""
+    from ertui.smtp.probe import check_connection  # the transport loads only when a probe runs
+
+    result = await check_connection(config, settings.master_host(engine).name)
+    if config.id is not None:
+        if result.outcome.ok:
+            record_success(engine, config.id)
+        else:
+            record_failure(engine, config.id, result.outcome.summary)
+    return result

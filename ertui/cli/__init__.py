@@ -13,7 +13,7 @@ from ertui.cli.common import ErtuiGroup, Obj
 # Command name -> the modules whose ``register(cli)`` provides it. Imported on
 # first use, so `ertui host show` does not pay for the SMTP stack or Textual.
 LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
-    "mta": ("ertui.cli.mta", "ertui.cli.mta_test"),
+    "mta": ("ertui.cli.mta", "ertui.cli.mta_test", "ertui.cli.mta_probe"),
     "host": ("ertui.cli.admin_host",),
     "admin": ("ertui.cli.admin_host",),
     "send": ("ertui.cli.queue",),
@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "user": ("ertui.cli.user",),
     "demo": ("ertui.cli.demo",),
     "log": ("ertui.cli.log",),
+    "doctor": ("ertui.cli.doctor",),
 }
 
 

@@ -59,3 +59,17 @@ async def send_test(config: MtaConfig, sender: str, to: str, helo: str) -> Probe
 
 def _scrubbed(outcome: Outcome, transcript: Transcript) -> Outcome:
     return replace(outcome, message=transcript.scrub(outcome.message), hint=transcript.scrub(outcome.hint))
+
+
+async def check_connection(config: MtaConfig, helo: str) -> ProbeResult:
+    """Connect, TLS, EHLO and AUTH, then QUIT: the relay checked without
+    mailing anyone (no MAIL, RCPT or DATA is sent)."""
+    transcript = Transcript()
+    if config.password:
+        transcript.add_secret(config.password, config.username)
+    session = SmtpSession(config, helo, transcript=transcript)
+    try:
+        outcome = await session.open()
+    finally:
+        await session.close()
+    return ProbeResult(outcome=_scrubbed(outcome, transcript), transcript=list(transcript.lines))
