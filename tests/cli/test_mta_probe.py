@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas
 from ertui.cli import cli
-from tests.cli.test_mta_test import SECRET, auth_server, ready  # noqa: F401  (fixtures)
+from tests.cli.conftest import SECRET
 from tests.smtpd import SmtpServer, closed_port
 
 
@@ -19,7 +19,7 @@ def test_probe_logs_in_over_starttls_and_sends_no_mail(
     ready: Engine,
     db_url: str,
     auth_server: SmtpServer,
-    trust_ca: Path,  # noqa: F811
+    trust_ca: Path,
 ) -> None:
     args = ["--host", "127.0.0.1", "--port", str(auth_server.port), "--starttls", "--username", "mailer"]
     out = CliRunner().invoke(cli, ["--db", db_url, "mta", "probe", *args, "--password-stdin", "--transcript"],
@@ -34,7 +34,7 @@ def test_probe_logs_in_over_starttls_and_sends_no_mail(
 
 def test_probe_of_a_saved_mta_records_health_and_a_failure_exits_1(
     ready: Engine,
-    db_url: str,  # noqa: F811
+    db_url: str,
     smtp_server: SmtpServer,
 ) -> None:
     mtas.add(ready, description="Relay", host="127.0.0.1", port=smtp_server.port)

@@ -6,39 +6,23 @@ from __future__ import annotations
 import base64
 import json
 import os
-import ssl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
 
-from ertui import mtas, settings
+from ertui import mtas
 from ertui.cli import cli
 from ertui.cli.mta_test import _config
 from ertui.mta_rules import Security
+from tests.cli.conftest import SECRET
 from tests.e2e.conftest import ertui_script
 from tests.smtp.test_session import silent_server
 from tests.smtpd import SmtpServer, closed_port
 
-ADMIN = "postmaster@example.org"
-SECRET = "cli-S3cret-pass"
 TO = "ops@example.net"
-
-
-@pytest.fixture
-def ready(engine: Engine) -> Engine:
-    settings.set_admin_email(engine, ADMIN)
-    settings.set_master_host(engine, "mail.example.org")
-    return engine
-
-
-@pytest.fixture
-def auth_server(server_ssl_ctx: ssl.SSLContext) -> Iterator[SmtpServer]:
-    with SmtpServer("starttls", server_ctx=server_ssl_ctx, auth={"mailer": SECRET}) as srv:
-        yield srv
 
 
 def run(db_url: str, *args: str, stdin: str | None = None) -> Result:
