@@ -1,0 +1,117 @@
+"""Queue shape: where mail waits and since when (``ertui.queue_shape``), by
+recipient domain or by the MTA last tried; Enter opens the Mail Queue
+filtered to that row."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message as TMessage
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ertui import queue_shape
+from ertui.errors import ErtuiError
+from ertui.termsafe import terminal_safe
+
+REFRESH_SECONDS = 2.0
+KEY_WIDTH = 28
+
+
+class ShapeRead(TMessage):
+    def __init__(self, shape: queue_shape.Shape | None, error: str | None) -> None:
+        super().__init__()
+        self.shape = shape
+        self.error = error
+
+
+class ShapeScreen(Screen[None]):
+    """The queue's shape, refreshed every two seconds."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "app.help", "Help", id="shape.help", tooltip="List every key of this screen"),
+        Binding("escape", "app.pop_screen", "Back", id="shape.back", tooltip="Go back"),
+        Binding("b", "toggle_by", "By MTA", id="shape.by", tooltip="Rows by recipient domain or by the MTA last tried"),
+        Binding("s", "cycle_status", "Status", id="shape.status", tooltip="Unsent, deferred, failed, held or all"),
+        Binding("enter", "open", "Open", id="shape.open", tooltip="The Mail Queue filtered to this row"),
+    ]
+
+    def __init__(self, engine: Engine, *, by: str = "domain", refresh_seconds: float = REFRESH_SECONDS) -> None:
+        super().__init__(id="shape-screen")
+        self.engine = engine
+        self.by = by
+        self.status = "unsent"
+        self.refresh_seconds = refresh_seconds
+        self.keys: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="shape-header")
+        yield DataTable(id="shape-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Queue shape"
+        table = self.query_one(DataTable)
+        table.add_column(Text(self.by), key="key", width=KEY_WIDTH)
+        for name in ("total", *queue_shape.BUCKETS):
+            table.add_column(Text(name, justify="right"), key=name)
+        self.load()
+        self.set_interval(self.refresh_seconds, self.load)
+
+    @work(thread=True, exclusive=True, group="shape")
+    def load(self) -> None:
+        try:
+            self.post_message(ShapeRead(queue_shape.shape(self.engine, by=self.by, status=self.status), None))
+        except ErtuiError as exc:
+            self.post_message(ShapeRead(None, str(exc)))
+
+    @on(ShapeRead)
+    def _show(self, event: ShapeRead) -> None:
+        header = self.query_one("#shape-header", Static)
+        if event.shape is None:
+            header.update(Text(terminal_safe(event.error or ""), style="bold red"))
+            return
+        shape = event.shape
+        header.update(Text(f"{shape.status.capitalize()} mail by {shape.by} and minutes waiting · Enter opens a row"))
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        self.keys = []
+        for row in (shape.total, *shape.rows):
+            key_text = Text(terminal_safe(row.key), no_wrap=True, overflow="ellipsis",
+                            style="bold" if row is shape.total else "")  # fmt: skip
+            cells = [Text(str(n) if n else "·", justify="right") for n in (row.total, *row.counts)]
+            table.add_row(key_text, *cells)
+            self.keys.append("" if row is shape.total else row.key)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def action_toggle_by(self) -> None:
+        self.by = "mta" if self.by == "domain" else "domain"
+        self.query_one(DataTable).columns[next(iter(self.query_one(DataTable).columns))].label = Text(self.by)
+        self.load()
+
+    def action_cycle_status(self) -> None:
+        choices = queue_shape.STATUS_CHOICES
+        self.status = choices[(choices.index(self.status) + 1) % len(choices)]
+        self.load()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:  # Enter on the table (the table has the key first)
+        self.action_open()
+
+    def action_open(self) -> None:
+        from ertui.tui.screens.queue import QueueScreen  # the Mail Queue opens this screen too
+
+        table = self.query_one(DataTable)
+        key = self.keys[table.cursor_row] if 0 <= table.cursor_row < len(self.keys) else ""
+        screen = QueueScreen(self.engine)
+        if key and key != queue_shape.NO_MTA:
+            screen.search = f"@{key}" if self.by == "domain" else key
+        self.app.push_screen(screen)

@@ -1,0 +1,94 @@
+"""The troubleshooting screens: Queue shape (Enter opens the Mail Queue on that
+domain), the Delivery log (live, Space pauses) and the Doctor dialog (checks
+fill in), each on the core function its CLI command uses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from textual.app import App
+from textual.screen import Screen
+from textual.widgets import DataTable, RichLog, Static
+
+from ertui import mtas, queue, settings
+from ertui.delivery.worker import Worker
+from ertui.tui.dialogs.doctor import DoctorDialog
+from ertui.tui.screens.delivery_log import DeliveryLogScreen
+from ertui.tui.screens.queue import QueueScreen
+from ertui.tui.screens.shape import ShapeScreen
+from tests.delivery.conftest import fast_settings
+from tests.smtpd import SmtpServer
+from tests.tui.helpers import wait_for
+from tests.tui.queue.conftest import stylesheets
+
+
+class Host(App[None]):
+    CSS_PATH = stylesheets()  # type: ignore[assignment]
+
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self.make = make
+        self.animation_level = "none"
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make())
+
+
+async def drain(engine: Engine) -> None:
+    await asyncio.wait_for(Worker(engine, fast_settings()).run(once=True), 30)
+
+
+def log_lines(app: App[Any]) -> list[str]:
+    return [strip.text for strip in app.screen.query_one(RichLog).lines]
+
+
+async def test_shape_rows_and_enter_opens_the_queue_on_that_domain(store: Engine) -> None:
+    queue.enqueue(store, ["a@big.example", "b@big.example", "c@small.example"], "Report", "Body")
+    async with Host(lambda: ShapeScreen(store, refresh_seconds=60)).run_test(size=(100, 30)) as pilot:
+        table = pilot.app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count > 1)
+        assert table.row_count == 3, [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(3)]
+        assert [r[0] for r in rows] == ["TOTAL", "big.example", "small.example"]
+        assert [r[1] for r in rows] == ["3", "2", "1"]
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
+        screen = pilot.app.screen
+        assert isinstance(screen, QueueScreen) and screen.search == "@big.example"
+
+
+async def test_delivery_log_tails_attempts_and_space_pauses(store: Engine, smtp_server: SmtpServer) -> None:
+    settings.set_master_host(store, "mail.example.com")
+    mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
+    smtp_server.behaviour.rcpt_replies["gone@x.example"] = "550 5.1.1 \x1b]0;PWNED\x07no such user"
+    queue.enqueue(store, ["one@x.example", "gone@x.example"], "Hello", "Body")
+    await drain(store)
+    async with Host(lambda: DeliveryLogScreen(store, poll_seconds=0.05)).run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: len(log_lines(pilot.app)) == 2)
+        sent, failed = sorted(log_lines(pilot.app), key=lambda line: "gone@" in line)
+        assert "one@x.example" in sent and "sent 250" in sent
+        assert "failed 550" in failed and "\\x1b]0;PWNED\\x07" in failed  # escapes shown, never sent raw
+        await pilot.press("space")
+        assert "paused" in str(pilot.app.screen.query_one("#log-header", Static).render())
+        queue.enqueue(store, ["three@x.example"], "Hello", "Body")
+        await drain(store)
+        await pilot.pause(0.3)
+        assert len(log_lines(pilot.app)) == 2  # paused: nothing new shown
+        await pilot.press("space")
+        await wait_for(pilot, lambda: len(log_lines(pilot.app)) == 3)
+        assert "three@x.example" in log_lines(pilot.app)[2]
+
+
+async def test_doctor_dialog_fills_in_the_checks(store: Engine) -> None:
+    async with Host(lambda: DoctorDialog(store)).run_test(size=(100, 30)) as pilot:
+        dialog = pilot.app.screen
+        assert isinstance(dialog, DoctorDialog)
+        await wait_for(pilot, lambda: dialog.report is not None)
+        assert dialog.report is not None and not dialog.report.ok
+        shown = str(dialog.query_one("#doctor-list", Static).render())
+        assert "✓ store" in shown and "✓ host name" in shown
+        assert "✗ enabled MTAs" in shown and "fix: ertui mta add" in shown
+        assert "check(s) failed" in str(dialog.query_one("#doctor-summary", Static).render())
