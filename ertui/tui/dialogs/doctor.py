@@ -71,6 +71,7 @@ class DoctorDialog(Dialog[None]):
         self.checks = []
         self.report = None
         self.query_one("#doctor-summary", Static).update(Text("Checking…"))
+
         def done(check: doctor.Check) -> None:
             self.post_message(CheckDone(check))
 
