@@ -10,6 +10,9 @@ Listings are newest first (highest id first) and always paged (``limit``,
 ``offset``), so a queue of 100,000 rows never loads every row; ``raw`` (the
 rendered bytes) is not loaded by listings.
 
+A message whose body holds a secret (password recovery) is kept sealed: its
+body masked, its bytes encrypted (``ertui.store.sealed``).
+
 Lifetime: a message not delivered within ``lifetime`` (default 5 days, or
 ``$ERTUI_MESSAGE_LIFETIME`` seconds) of being enqueued fails with that reason.
 """
@@ -24,12 +27,13 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from ertui import render, settings, validate
 from ertui.errors import Field, NotFoundError, ValidationError
+from ertui.store import sealed
 from ertui.store.engine import session, store_call
 from ertui.store.models import (
     DUE_STATUSES,
@@ -44,6 +48,7 @@ from ertui.store.models import (
     Mta,
     WorkerRecord,
 )
+from ertui.store.vault import Vault
 from ertui.timeutil import as_utc, iso, utcnow
 
 DEFAULT_LIFETIME = timedelta(days=5)
@@ -104,6 +109,22 @@ def enqueue_batch(
     Everything is validated before anything is written; each message's final
     bytes are rendered here, once.
     """
+    rows = prepare_batch(engine, items, kind, lifetime=lifetime)
+    if not rows:
+        return []
+    with engine.begin() as conn:
+        return insert_rows(conn, rows)
+
+
+def prepare_batch(
+    engine: Engine,
+    items: Sequence[tuple[str, str, str]],
+    kind: MessageKind = MessageKind.NOTIFICATION,
+    *,
+    lifetime: timedelta | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``enqueue_batch``, validated and rendered, not yet written
+    (for a caller that inserts them in its own transaction: ``insert_rows``)."""
     sender = settings.require_admin_email(engine)
     host = settings.master_host(engine).name
     now = utcnow()
@@ -112,6 +133,7 @@ def enqueue_batch(
     check = validate.email_checker(validate.TO)
     subjects: set[str] = set()
     rows: list[dict[str, Any]] = []
+    vault = Vault.load() if kind.value in sealed.SEALED_KINDS else None
     for recipient, subject, body in items:
         address = check(recipient)
         if subject not in subjects:
@@ -123,6 +145,12 @@ def enqueue_batch(
             validate.utf8_text(body, validate.BODY)
         mid = render.new_message_id(host)
         raw = render.render(sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date)
+        if vault is not None:  # a secret in the body: kept sealed, shown masked
+            body = sealed.mask_tokens(body)
+            masked = render.render(
+                sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date
+            )
+            raw = sealed.seal(raw, masked, vault)
         rows.append(
             {
                 "kind": kind.value,
@@ -139,17 +167,21 @@ def enqueue_batch(
                 "expires_at": expires,
             }
         )
+    return rows
+
+
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows from ``prepare_batch`` in ``conn``'s transaction; the new ids in order."""
     if not rows:
         return []
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            # One executemany; inside this write transaction nobody else inserts,
-            # so the new rowids are the next len(rows) integers.
-            conn.execute(insert(T), rows)
-            last = int(conn.execute(select(func.max(T.c.id))).scalar_one())
-            return list(range(last - len(rows) + 1, last + 1))
-        stmt = insert(T).returning(T.c.id, sort_by_parameter_order=True)
-        return [int(r[0]) for r in conn.execute(stmt, rows)]
+    if conn.dialect.name == "sqlite":
+        # One executemany; inside this write transaction nobody else inserts,
+        # so the new rowids are the next len(rows) integers.
+        conn.execute(insert(T), rows)
+        last = int(conn.execute(select(func.max(T.c.id))).scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
+    stmt = insert(T).returning(T.c.id, sort_by_parameter_order=True)
+    return [int(r[0]) for r in conn.execute(stmt, rows)]
 
 
 # -- reading ---------------------------------------------------------------------
