@@ -104,14 +104,9 @@ def enqueue_batch(
     *,
     lifetime: timedelta | None = None,
 ) -> list[int]:
-    """Many messages ``(recipient, subject, body)`` in one transaction.
-
-    Everything is validated before anything is written; each message's final
-    bytes are rendered here, once.
-    """
+    """Many messages ``(recipient, subject, body)`` in one transaction; everything
+    is validated before anything is written (``prepare_batch``)."""
     rows = prepare_batch(engine, items, kind, lifetime=lifetime)
-    if not rows:
-        return []
     with engine.begin() as conn:
         return insert_rows(conn, rows)
 
@@ -123,8 +118,8 @@ def prepare_batch(
     *,
     lifetime: timedelta | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of ``enqueue_batch``, validated and rendered, not yet written
-    (for a caller that inserts them in its own transaction: ``insert_rows``)."""
+    """The rows of ``enqueue_batch``, validated and each rendered to its final
+    bytes, once; written by ``insert_rows`` (in the caller's transaction)."""
     sender = settings.require_admin_email(engine)
     host = settings.master_host(engine).name
     now = utcnow()
@@ -134,6 +129,8 @@ def prepare_batch(
     subjects: set[str] = set()
     rows: list[dict[str, Any]] = []
     vault = Vault.load() if kind.value in sealed.SEALED_KINDS else None
+    base: dict[str, Any] = {"kind": kind.value, "sender": sender, "status": MessageStatus.QUEUED.value, "attempts": 0}
+    base.update(created_at=now, next_attempt_at=now, expires_at=expires)
     for recipient, subject, body in items:
         address = check(recipient)
         if subject not in subjects:
@@ -144,29 +141,12 @@ def prepare_batch(
         if not body.isascii():
             validate.utf8_text(body, validate.BODY)
         mid = render.new_message_id(host)
-        raw = render.render(sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date)
-        if vault is not None:  # a secret in the body: kept sealed, shown masked
+        fields = {"sender": sender, "recipient": address, "subject": subject, "message_id": mid, "date": date}
+        raw = render.render(body=body, **fields)
+        if vault is not None:  # a secret in the body: kept sealed, shown masked (store.sealed)
             body = sealed.mask_tokens(body)
-            masked = render.render(
-                sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date
-            )
-            raw = sealed.seal(raw, masked, vault)
-        rows.append(
-            {
-                "kind": kind.value,
-                "sender": sender,
-                "recipient": address,
-                "subject": subject,
-                "body": body,
-                "message_id": mid,
-                "raw": raw,
-                "status": MessageStatus.QUEUED.value,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-                "expires_at": expires,
-            }
-        )
+            raw = sealed.seal(raw, render.render(body=body, **fields), vault)
+        rows.append(dict(base, recipient=address, subject=subject, body=body, message_id=mid, raw=raw))
     return rows
 
 

@@ -95,7 +95,7 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
             id=int(r[0]),
             sender=r[1],
             recipient=r[2],
-            raw=sealed.open_raw(bytes(r[3])),
+            raw=sealed.open_raw(bytes(r[3]), int(r[0])),
             attempts=int(r[4]),
             next_attempt_at=_dt(r[5]),
             expires_at=_dt(r[6]),

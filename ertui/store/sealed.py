@@ -29,12 +29,14 @@ from ertui.store.models import Message, MessageKind, MessageStatus
 from ertui.store.vault import Vault
 
 MAGIC = b"ertui-sealed:1\n"
-SEALED_KINDS = frozenset({MessageKind.PASSWORD_RECOVERY.value})
+SEALED_KINDS = (MessageKind.PASSWORD_RECOVERY.value,)
 # Once a message is in one of these, its secret is no longer needed.
 FINISHED = (MessageStatus.SENT.value, MessageStatus.FAILED.value)
 _TOKEN = re.compile(r"(token=)([A-Za-z0-9_~.%-]{4})[A-Za-z0-9_~.%-]*")
 T = Message.__table__  # type: ignore[attr-defined]
 log = logging.getLogger("ertui.worker")
+# The ids of sealed messages this process opened to send (see ``erase``).
+_opened: set[int] = set()
 
 
 def mask_tokens(text: str) -> str:
@@ -61,12 +63,16 @@ def masked_raw(stored: bytes) -> bytes:
     return _split(stored)[1] if is_sealed(stored) else stored
 
 
-def open_raw(stored: bytes) -> bytes:
+def open_raw(stored: bytes, message_id: int | None = None) -> bytes:
     """The bytes to send: a sealed message decrypted (in memory only), any
     other message as it is. Without the right key the masked bytes are sent
-    (a link that does not work, never a crash of the worker) and it is logged."""
+    (a link that does not work, never a crash of the worker) and it is logged.
+    ``message_id`` is remembered, so that :func:`erase` looks only at messages
+    this process opened (and costs nothing for all the others)."""
     if not is_sealed(stored):
         return stored
+    if message_id is not None:
+        _opened.add(message_id)
     token, masked = _split(stored)
     try:
         return Vault.load().unseal(token)
@@ -76,9 +82,13 @@ def open_raw(stored: bytes) -> bytes:
 
 
 def erase(conn: Connection, ids: Iterable[int]) -> int:
-    """Of the messages ``ids``, those sent or failed lose their sealed secret
-    (only the masked bytes stay). Returns how many were erased."""
-    wanted = sorted({int(i) for i in ids})
+    """Of the messages ``ids`` this process opened, those now sent or failed
+    lose their sealed secret (only the masked bytes stay); one only deferred
+    stays sealed. Ids stay remembered (one int per recovery email), so a write
+    that is rolled back and tried again still erases. Returns how many were erased."""
+    wanted = sorted(_opened.intersection(ids))
+    if not wanted:
+        return 0  # the worker's hot path: nothing this process unsealed
     n = 0
     for i in range(0, len(wanted), 500):
         rows = conn.execute(

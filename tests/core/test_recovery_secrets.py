@@ -156,3 +156,19 @@ def test_without_the_key_the_worker_sends_the_masked_link_not_garbage(
 def test_mask_tokens() -> None:
     assert sealed.mask_tokens("a https://h/r?token=AbCdEfGh_-12 b") == "a https://h/r?token=AbCd… b"
     assert sealed.mask_tokens("no token here, token=ab") == "no token here, token=ab"
+
+
+async def test_a_deferred_message_stays_sealed_until_it_is_sent(ready: Engine, smtp_server: SmtpServer) -> None:
+    mtas.add(ready, description="sink", host="127.0.0.1", port=smtp_server.port)
+    smtp_server.behaviour.rcpt_reply = "451 4.3.0 greylisted, try later"
+    req = recovery.request_recovery(ready, "dave")
+    token = real_token(ready, req.message_id)
+    await Worker(ready).run(once=True)
+    kept = queue.get_message(ready, req.message_id)
+    assert kept.status == "deferred" and sealed.is_sealed(kept.raw)  # still needed
+    smtp_server.behaviour.rcpt_reply = None
+    queue.retry(ready, [req.message_id])
+    await Worker(ready).run(once=True)
+    kept = queue.get_message(ready, req.message_id)
+    assert kept.status == "sent" and not sealed.is_sealed(kept.raw) and token.encode() not in kept.raw
+    assert token.encode() in smtp_server.received[0].data  # the real link went out
