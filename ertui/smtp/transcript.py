@@ -47,9 +47,6 @@ class Redactor:
             forms.add(base64.b64encode(blob).decode("ascii").rstrip("="))
         self._secrets = sorted(forms, key=len, reverse=True)
 
-    def __bool__(self) -> bool:
-        return bool(self._secrets)
-
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:

@@ -172,3 +172,18 @@ async def test_a_deferred_message_stays_sealed_until_it_is_sent(ready: Engine, s
     kept = queue.get_message(ready, req.message_id)
     assert kept.status == "sent" and not sealed.is_sealed(kept.raw) and token.encode() not in kept.raw
     assert token.encode() in smtp_server.received[0].data  # the real link went out
+
+
+async def test_sealed_and_erased_on_both_stores(any_engine: Engine, smtp_server: SmtpServer) -> None:
+    settings.set_admin_email(any_engine, "admin@er.example.com")
+    settings.set_master_host(any_engine, "er.example.com")
+    users.add_user(any_engine, "dave", email="dave@example.com")
+    mtas.add(any_engine, description="sink", host="127.0.0.1", port=smtp_server.port)
+    req = recovery.request_recovery(any_engine, "dave")
+    token = real_token(any_engine, req.message_id)
+    stored = queue.get_message(any_engine, req.message_id)
+    assert sealed.is_sealed(stored.raw) and token not in stored.body
+    await Worker(any_engine).run(once=True)
+    kept = queue.get_message(any_engine, req.message_id)
+    assert kept.status == "sent" and not sealed.is_sealed(kept.raw) and token.encode() not in kept.raw
+    assert token.encode() in smtp_server.received[0].data
