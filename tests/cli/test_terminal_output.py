@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ertui import mtas, settings, users
+from ertui import mtas, queue, settings, users
 from ertui.cli import cli
 from tests.smtp.hostile import ESCAPES_550, hostile_server
 
@@ -119,3 +119,13 @@ def test_the_test_says_auth_goes_in_clear_text(ready: Engine, db_url: str) -> No
     assert data["ok"] and len(data["warnings"]) == 1 and "clear text" in data["warnings"][0]
     assert any("clear text" in line for line in data["transcript"])
     assert quiet.exit_code == 0 and "clear text" not in quiet.output
+
+
+def test_a_subject_with_escapes_is_safe_in_queue_list_and_show(ready: Engine, db_url: str) -> None:
+    hostile = "\x1b]0;T\x07hi\u202eevil\x1b[2J"
+    [mid] = queue.enqueue(ready, "b@example.com", hostile, "body")
+    for args in (["queue", "list"], ["queue", "show", str(mid)]):
+        res = run(db_url, *args)
+        assert res.exit_code == 0 and clean(res.output), (args, res.output)
+        assert "\\x1b]0;T\\x07hi\\u202e" in res.output
+    assert json.loads(run(db_url, "queue", "show", str(mid), "--json").stdout)["subject"] == hostile
