@@ -41,6 +41,21 @@ def config_for(mta: Mta, vault: Vault | None = None) -> MtaConfig:
     )
 
 
+CLEARTEXT_AUTH = (
+    "User/Pass Authorization is on without TLS: the username and password go over the network "
+    "in clear text; turn on STARTTLS (587) or SSL (465)."
+)
+
+
+def cleartext_auth_warning(security: Security | str, use_auth: bool, username: str | None) -> str | None:
+    """The warning for an MTA that would send AUTH in clear text (a username
+    and no TLS), or None. The one rule for ``mta add``/``mta edit``, the form
+    and the Test."""
+    if use_auth and username and Security(security) == Security.NONE:
+        return CLEARTEXT_AUTH
+    return None
+
+
 def to_dict(mta: Mta) -> dict[str, Any]:
     """The public view of an MTA (``mta list --json``): never a password."""
     return {
@@ -324,6 +339,10 @@ async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
     address = validate.email(to, validate.TO)
     sender = settings.require_admin_email(engine)
     result = await send_test(config, sender, address, settings.master_host(engine).name)
+    warning = cleartext_auth_warning(config.security, config.use_auth, config.username)
+    if warning:
+        result.warnings.append(warning)
+        result.transcript.append(f"* warning: {warning}")
     if config.id is not None:
         if result.outcome.ok:
             record_success(engine, config.id)

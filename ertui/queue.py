@@ -10,6 +10,9 @@ Listings are newest first (highest id first) and always paged (``limit``,
 ``offset``), so a queue of 100,000 rows never loads every row; ``raw`` (the
 rendered bytes) is not loaded by listings.
 
+A message whose body holds a secret (password recovery) is kept sealed: its
+body masked, its bytes encrypted (``ertui.store.sealed``).
+
 Lifetime: a message not delivered within ``lifetime`` (default 5 days, or
 ``$ERTUI_MESSAGE_LIFETIME`` seconds) of being enqueued fails with that reason.
 """
@@ -24,12 +27,13 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from ertui import render, settings, validate
 from ertui.errors import Field, NotFoundError, ValidationError
+from ertui.store import sealed
 from ertui.store.engine import session, store_call
 from ertui.store.models import (
     DUE_STATUSES,
@@ -44,6 +48,7 @@ from ertui.store.models import (
     Mta,
     WorkerRecord,
 )
+from ertui.store.vault import Vault
 from ertui.timeutil import as_utc, iso, utcnow
 
 DEFAULT_LIFETIME = timedelta(days=5)
@@ -99,11 +104,22 @@ def enqueue_batch(
     *,
     lifetime: timedelta | None = None,
 ) -> list[int]:
-    """Many messages ``(recipient, subject, body)`` in one transaction.
+    """Many messages ``(recipient, subject, body)`` in one transaction; everything
+    is validated before anything is written (``prepare_batch``)."""
+    rows = prepare_batch(engine, items, kind, lifetime=lifetime)
+    with engine.begin() as conn:
+        return insert_rows(conn, rows)
 
-    Everything is validated before anything is written; each message's final
-    bytes are rendered here, once.
-    """
+
+def prepare_batch(
+    engine: Engine,
+    items: Sequence[tuple[str, str, str]],
+    kind: MessageKind = MessageKind.NOTIFICATION,
+    *,
+    lifetime: timedelta | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``enqueue_batch``, validated and each rendered to its final
+    bytes, once; written by ``insert_rows`` (in the caller's transaction)."""
     sender = settings.require_admin_email(engine)
     host = settings.master_host(engine).name
     now = utcnow()
@@ -112,6 +128,9 @@ def enqueue_batch(
     check = validate.email_checker(validate.TO)
     subjects: set[str] = set()
     rows: list[dict[str, Any]] = []
+    vault = Vault.load() if kind.value in sealed.SEALED_KINDS else None
+    base: dict[str, Any] = {"kind": kind.value, "sender": sender, "status": MessageStatus.QUEUED.value, "attempts": 0}
+    base.update(created_at=now, next_attempt_at=now, expires_at=expires)
     for recipient, subject, body in items:
         address = check(recipient)
         if subject not in subjects:
@@ -122,34 +141,27 @@ def enqueue_batch(
         if not body.isascii():
             validate.utf8_text(body, validate.BODY)
         mid = render.new_message_id(host)
-        raw = render.render(sender=sender, recipient=address, subject=subject, body=body, message_id=mid, date=date)
-        rows.append(
-            {
-                "kind": kind.value,
-                "sender": sender,
-                "recipient": address,
-                "subject": subject,
-                "body": body,
-                "message_id": mid,
-                "raw": raw,
-                "status": MessageStatus.QUEUED.value,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-                "expires_at": expires,
-            }
-        )
+        fields = {"sender": sender, "recipient": address, "subject": subject, "message_id": mid, "date": date}
+        raw = render.render(body=body, **fields)
+        if vault is not None:  # a secret in the body: kept sealed, shown masked (store.sealed)
+            body = sealed.mask_tokens(body)
+            raw = sealed.seal(raw, render.render(body=body, **fields), vault)
+        rows.append(dict(base, recipient=address, subject=subject, body=body, message_id=mid, raw=raw))
+    return rows
+
+
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows from ``prepare_batch`` in ``conn``'s transaction; the new ids in order."""
     if not rows:
         return []
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            # One executemany; inside this write transaction nobody else inserts,
-            # so the new rowids are the next len(rows) integers.
-            conn.execute(insert(T), rows)
-            last = int(conn.execute(select(func.max(T.c.id))).scalar_one())
-            return list(range(last - len(rows) + 1, last + 1))
-        stmt = insert(T).returning(T.c.id, sort_by_parameter_order=True)
-        return [int(r[0]) for r in conn.execute(stmt, rows)]
+    if conn.dialect.name == "sqlite":
+        # One executemany; inside this write transaction nobody else inserts,
+        # so the new rowids are the next len(rows) integers.
+        conn.execute(insert(T), rows)
+        last = int(conn.execute(select(func.max(T.c.id))).scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
+    stmt = insert(T).returning(T.c.id, sort_by_parameter_order=True)
+    return [int(r[0]) for r in conn.execute(stmt, rows)]
 
 
 # -- reading ---------------------------------------------------------------------

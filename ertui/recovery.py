@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import func, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, insert, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from ertui import queue, settings, users, validate
@@ -75,25 +75,26 @@ def _body(user: User, host: str, link: str, minutes: int) -> str:
     )
 
 
+def _lock_user(conn: Connection, user_id: int) -> None:
+    """Serialise recovery requests per user until ``conn``'s transaction ends,
+    so the count of recent requests and the new token are one step: SQLite
+    takes the write lock now (``BEGIN IMMEDIATE``), PostgreSQL locks the user's row."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 @store_call
 def request_recovery(engine: Engine, username: str, *, now: datetime | None = None) -> RecoveryRequest:
-    """Issue a new token (revoking older ones) and enqueue the recovery email."""
+    """Issue a new token (revoking older ones) and enqueue the recovery email,
+    at most ``MAX_REQUESTS_PER_HOUR`` per user and hour, even when requests race."""
     now = as_utc(now) if now else utcnow()
     user = users.get_user(engine, username)
     if not user.email:
         raise RecoveryError(NO_ADDRESS.format(name=user.username))
+    assert user.id is not None
     settings.require_admin_email(engine)
-    with session(engine) as s:
-        recent = s.exec(
-            select(func.count())
-            .select_from(RecoveryToken)
-            .where(RecoveryToken.user_id == user.id, col(RecoveryToken.created_at) > now - timedelta(hours=1))
-        ).one()
-    if recent >= MAX_REQUESTS_PER_HOUR:
-        raise RecoveryError(
-            f"User {user.username!r} already got {MAX_REQUESTS_PER_HOUR} recovery emails in the "
-            "last hour; try again later."
-        )
     master = settings.master_host(engine)
     if master.problem:
         raise RecoveryError(
@@ -104,26 +105,33 @@ def request_recovery(engine: Engine, username: str, *, now: datetime | None = No
     lifetime = token_lifetime(engine)
     token = secrets.token_urlsafe(32)  # 256 bits
     link = reset_link(host, token)
-    ids = queue.enqueue(
-        engine,
-        user.email,
-        f"Password recovery for {user.username}",
-        _body(user, host, link, int(lifetime.total_seconds() // 60)),
-        MessageKind.PASSWORD_RECOVERY,
-    )
-    with session(engine) as s:
-        s.execute(
-            update(RecoveryToken)
-            .where(
-                col(RecoveryToken.user_id) == user.id,
-                col(RecoveryToken.used_at).is_(None),
-                col(RecoveryToken.revoked_at).is_(None),
+    body = _body(user, host, link, int(lifetime.total_seconds() // 60))
+    subject = f"Password recovery for {user.username}"
+    rows = queue.prepare_batch(engine, [(user.email, subject, body)], MessageKind.PASSWORD_RECOVERY)
+    tokens = RecoveryToken.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        _lock_user(conn, user.id)
+        recent = conn.execute(
+            select(func.count())
+            .select_from(tokens)
+            .where(tokens.c.user_id == user.id, tokens.c.created_at > now - timedelta(hours=1))
+        ).scalar_one()
+        if recent >= MAX_REQUESTS_PER_HOUR:
+            raise RecoveryError(
+                f"User {user.username!r} already got {MAX_REQUESTS_PER_HOUR} recovery emails in the "
+                "last hour; try again later."
             )
+        conn.execute(
+            update(tokens)
+            .where(tokens.c.user_id == user.id, tokens.c.used_at.is_(None), tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        assert user.id is not None
-        s.add(RecoveryToken(user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + lifetime))
-        s.commit()
+        conn.execute(
+            insert(tokens).values(
+                user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + lifetime
+            )
+        )
+        ids = queue.insert_rows(conn, rows)
     return RecoveryRequest(user.username, user.email, ids[0], now + lifetime, host)
 
 

@@ -6,6 +6,7 @@ import click
 
 from ertui import settings
 from ertui.cli.common import engine, print_json
+from ertui.termsafe import terminal_safe
 
 
 @click.group("host")
@@ -23,7 +24,7 @@ def host_show(ctx: click.Context, as_json: bool) -> None:
         print_json({"host_name": h.name, "is_default": h.is_default, "valid": h.valid, "problem": h.problem})
         return
     origin = " (default: this host's FQDN)" if h.is_default else ""
-    click.echo(f"{h.name}{origin}")
+    click.echo(f"{terminal_safe(h.name)}{origin}")
     if h.problem:
         click.echo(f"Warning: {h.problem} Set one with `ertui host set FQDN`.")
 
@@ -51,7 +52,8 @@ def admin_show(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json({"username": user.username, "email": user.email})
         return
-    click.echo(f"{user.username} <{user.email}>" if user.email else f"{user.username} (no email address)")
+    name = terminal_safe(user.username)
+    click.echo(f"{name} <{terminal_safe(user.email)}>" if user.email else f"{name} (no email address)")
     if not user.email:
         click.echo("Warning: " + settings.NO_ADMIN_ADDRESS)
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ertui import validate
 from ertui.errors import ErtuiError, ValidationError, store_failure
+from ertui.termsafe import terminal_safe
 
 
 class Obj:
@@ -33,7 +34,7 @@ class Obj:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"ertui: {message}", err=True)
+    click.echo(f"ertui: {terminal_safe(message)}", err=True)  # it may quote text from outside
     sys.exit(code)
 
 

@@ -11,6 +11,8 @@ from ertui import mtas, validate
 from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import ValidationError
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, security_change, security_from_flags
+from ertui.store.models import Mta
+from ertui.termsafe import terminal_safe
 
 
 @click.group("mta")
@@ -33,10 +35,11 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     head = f"{'ID':>3}  {'DESCRIPTION':<20} {'HOST':<28} {'PORT':>5}  {'SECURITY':<8}  "
     click.echo(head + f"{'AUTH':<14} {'MAX':>3}  STATE")
     for m in rows:
-        auth = m.username if m.use_auth and m.username else "—"
+        auth = terminal_safe(m.username) if m.use_auth and m.username else "—"
         state = "Enabled" if m.enabled else "Disabled"
+        desc, host = terminal_safe(m.description), terminal_safe(m.host)
         click.echo(
-            f"{m.id:>3}  {m.description[:20]:<20} {m.host[:28]:<28} {m.port:>5}  "
+            f"{m.id:>3}  {desc[:20]:<20} {host[:28]:<28} {m.port:>5}  "
             f"{Security(m.security).label:<8}  {auth[:14]:<14} {m.max_connections:>3}  {state}"
         )
 
@@ -101,6 +104,7 @@ def add_cmd(
         verify_tls=not no_verify_tls,
     )
     click.echo(f"Added MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
+    warn_cleartext(m)
 
 
 @mta_group.command("edit")
@@ -154,6 +158,14 @@ def edit_cmd(
         verify_tls=verify_tls,
     )
     click.echo(f"Saved MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
+    warn_cleartext(m)
+
+
+def warn_cleartext(m: Mta) -> None:
+    """Saved, but AUTH would go in clear text: say so on stderr (exit 0)."""
+    warning = mtas.cleartext_auth_warning(m.security, m.use_auth, m.username)
+    if warning:
+        click.echo(f"ertui: warning: {warning}", err=True)
 
 
 @mta_group.command("remove")

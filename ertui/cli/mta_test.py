@@ -18,6 +18,7 @@ from ertui.cli.mta import connection_options, read_password
 from ertui.errors import Field, ValidationError
 from ertui.mta_rules import security_from_flags
 from ertui.smtp.outcome import MtaConfig, ProbeResult
+from ertui.termsafe import terminal_safe
 
 MTA_FIELD = Field("mta", "MTA")
 
@@ -67,29 +68,34 @@ def _as_dict(result: ProbeResult) -> dict[str, Any]:
         "ok": o.ok,
         "kind": o.kind.value if o.kind else None,
         "permanent": o.permanent,
+        "nature": None if o.ok else o.nature,
         "code": o.code,
         "message": o.message,
         "hint": o.hint,
         "transcript": result.transcript,
+        "warnings": result.warnings,
     }
 
 
 def _print(result: ProbeResult, show_transcript: bool) -> None:
+    """The text output: every server text made safe for the terminal."""
     if show_transcript:
         for line in result.transcript:
-            click.echo(line)
+            click.echo(terminal_safe(line))
         click.echo("")
     o = result.outcome
     if o.ok:
-        click.echo(o.message)
-        return
-    code = f" {o.code}" if o.code is not None else ""
-    kind = o.kind.value if o.kind else "error"
-    nature = "permanent" if o.permanent else "temporary"
-    click.echo(f"Test failed: {kind}{code} ({nature})")
-    click.echo(f"Server said: {o.message}" if o.code is not None else f"Error: {o.message}")
-    if o.hint:
-        click.echo(f"Hint: {o.hint}")
+        click.echo(terminal_safe(o.message))
+    else:
+        code = f" {o.code}" if o.code is not None else ""
+        kind = o.kind.value if o.kind else "error"
+        click.echo(f"Test failed: {kind}{code} ({o.nature})")
+        said = terminal_safe(o.message)
+        click.echo(f"Server said: {said}" if o.code is not None else f"Error: {said}")
+        if o.hint:
+            click.echo(f"Hint: {terminal_safe(o.hint)}")
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}")
 
 
 @click.command("test")

@@ -11,6 +11,7 @@ from ertui import queue, validate
 from ertui.cli.common import confirm, engine, print_json
 from ertui.errors import Field, ValidationError
 from ertui.store.models import MAX_ID
+from ertui.termsafe import terminal_safe
 from ertui.timeutil import iso
 
 # A message id (larger numbers name no row; said as bad input, not a store error).
@@ -78,7 +79,8 @@ def _age(delta: timedelta | None) -> str:
 
 
 def _short(value: str | None, width: int) -> str:
-    text = (value or "").replace("\n", " ")
+    """One cell: text from outside made safe for the terminal, cut to ``width``."""
+    text = terminal_safe(value or "")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -149,12 +151,12 @@ def show_cmd(ctx: click.Context, message_id: int, as_json: bool) -> None:
         "message_id",
     ):
         if data.get(key) is not None:
-            click.echo(f"{key.replace('_', ' ').capitalize() + ':':<17} {data[key]}")
+            click.echo(f"{key.replace('_', ' ').capitalize() + ':':<17} {terminal_safe(str(data[key]))}")
     click.echo("Attempt log:" if attempts else "Attempt log:      none yet")
     for a in attempts:
         code = f" {a.code}" if a.code is not None else ""
         click.echo(
-            f"  {iso(a.started_at)}  {a.mta_description or '—'}  {a.outcome}{code}  "
+            f"  {iso(a.started_at)}  {terminal_safe(a.mta_description or '—')}  {a.outcome}{code}  "
             f"{_short(a.text, 80)}  ({a.duration_ms} ms)"
         )
 
@@ -179,7 +181,7 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     click.echo("  ".join(f"{k}: {v}" for k, v in st.counts.items()))
     click.echo(f"Oldest unsent: {_age(st.oldest_unsent_age)}   Workers running: {st.workers}")
     if st.stalled_reason:
-        click.echo(f"Stalled: {st.stalled_reason}.")
+        click.echo(f"Stalled: {terminal_safe(st.stalled_reason)}.")
 
 
 def _ids(values: tuple[int, ...]) -> list[int]:

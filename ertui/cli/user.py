@@ -9,6 +9,7 @@ import click
 from ertui import recovery, users, validate
 from ertui.cli.common import confirm, engine, print_json, read_secret
 from ertui.errors import Field, ValidationError
+from ertui.termsafe import terminal_safe
 
 TOKEN_FIELD = Field("token", "Token")
 
@@ -29,7 +30,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     for u in rows:
         role = " (default administrator)" if u.is_default_admin else ""
-        click.echo(f"{u.username:<24} {u.email or '—'}{role}")
+        click.echo(f"{terminal_safe(u.username):<24} {terminal_safe(u.email or '—')}{role}")
 
 
 def _new_password(from_stdin: bool, required: bool) -> str | None:

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from ertui.store import sealed
 from ertui.store.models import DUE_STATUSES, Attempt, Message, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
 
@@ -94,7 +95,7 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
             id=int(r[0]),
             sender=r[1],
             recipient=r[2],
-            raw=bytes(r[3]),
+            raw=sealed.open_raw(bytes(r[3]), int(r[0])),
             attempts=int(r[4]),
             next_attempt_at=_dt(r[5]),
             expires_at=_dt(r[6]),
@@ -289,6 +290,7 @@ def _write(
             conn.execute(_RESULT, results)
         if attempts:
             conn.execute(A.insert(), attempts)
+    sealed.erase(conn, [r["b_id"] for r in results])  # a sent/failed message's secret is not kept
     for mta_id, (n, when) in successes.items():
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql(

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from ertui.delivery.settings import WorkerSettings
 from ertui.delivery.worker import Worker
+from ertui.termsafe import terminal_safe
 
 CAN_FORK = hasattr(os, "fork")
 log = logging.getLogger("ertui.worker")
@@ -79,6 +80,12 @@ class UtcFormatter(logging.Formatter):
         super().__init__(fmt)
         self._second = -1
         self._stamp = ""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().formatMessage(record))  # server replies, addresses: text from outside
+
+    def formatException(self, ei: logging._SysExcInfoType) -> str:
+        return terminal_safe(super().formatException(ei), keep_newlines=True)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         second = int(record.created)

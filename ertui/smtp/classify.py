@@ -67,8 +67,41 @@ def _where(config: MtaConfig | None) -> str:
     return f"{config.host} port {config.port}" if config else "the server"
 
 
-def _fail(kind: ErrorKind, message: str, hint: str, code: int | None = None, permanent: bool = False) -> Outcome:
-    return Outcome(ok=False, kind=kind, permanent=permanent, code=code, message=message, hint=hint)
+def _fail(
+    kind: ErrorKind,
+    message: str,
+    hint: str,
+    code: int | None = None,
+    permanent: bool = False,
+    *,
+    configuration: bool = False,
+) -> Outcome:
+    return Outcome(
+        ok=False, kind=kind, permanent=permanent, code=code, message=message, hint=hint, configuration=configuration
+    )
+
+
+# What servers say when they take a command only over TLS (Gmail, Postfix,
+# Exchange: "530 5.7.0 Must issue a STARTTLS command first"; RFC 4954's 523
+# and 538 "encryption required"; RFC 3207's 530 "must issue STARTTLS").
+_TLS_DEMANDS: tuple[str, ...] = ("starttls", "tls required", "requires tls", "tls is required", "must use tls")
+_TLS_DEMANDS += ("tls first", "encryption required", "encryption needed", "requires encryption", "5.7.10", "5.7.11")
+
+
+def wants_tls(code: int, text: str) -> bool:
+    """Whether a 4xx/5xx reply says the server takes the command only over TLS."""
+    if code in (523, 538):
+        return True
+    lowered = text.lower()
+    return code >= 400 and any(words in lowered for words in _TLS_DEMANDS)
+
+
+def starttls_required(code: int, text: str, config: MtaConfig | None) -> Outcome:
+    if config is None or config.security == Security.NONE:
+        hint = "the server takes mail only over TLS: turn on STARTTLS (usually port 587), or SSL on 465"
+    else:
+        hint = "the server still asks for TLS although this MTA uses it: turn on STARTTLS, or check the port"
+    return _fail(K.STARTTLS_REQUIRED, text, hint, code, configuration=True)
 
 
 def classify(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcome:
@@ -178,6 +211,8 @@ def _reply(reply: aiosmtplib.SMTPResponseException, stage: str, config: MtaConfi
             "the server is closing the connection (421): overloaded or shutting down; try again later",
             code,
         )
+    if stage != "starttls" and wants_tls(code, text):
+        return starttls_required(code, text, config)
     if isinstance(reply, aiosmtplib.SMTPAuthenticationError) or stage == "auth":
         return _auth_reply(code, text, config)
     if stage == "ehlo" or isinstance(reply, aiosmtplib.SMTPHeloError):
@@ -194,6 +229,7 @@ def _reply(reply: aiosmtplib.SMTPResponseException, stage: str, config: MtaConfi
             text,
             "the server refused STARTTLS; try SSL on 465, or turn STARTTLS off",
             code,
+            configuration=five,
         )
     if code == 530 or (code in (550, 554) and "authenticat" in text.lower()):
         return _fail(
@@ -201,6 +237,7 @@ def _reply(reply: aiosmtplib.SMTPResponseException, stage: str, config: MtaConfi
             text,
             "the server requires authentication; turn on User/Pass Authorization with a username and password",
             code,
+            configuration=True,
         )
     if stage == "mail":
         hint = (
@@ -236,14 +273,17 @@ def _reply(reply: aiosmtplib.SMTPResponseException, stage: str, config: MtaConfi
 
 
 def _auth_reply(code: int, text: str, config: MtaConfig | None) -> Outcome:
+    """A refused AUTH: a configuration fault (credentials, mechanism), except a
+    4xx, which the server says is temporary."""
     if code == 535:
-        return _fail(K.AUTH_FAILED, text, AUTH_REJECTED_HINT, code)
-    if code in (523, 530, 538):
+        return _fail(K.AUTH_FAILED, text, AUTH_REJECTED_HINT, code, configuration=True)
+    if code == 530:
         return _fail(
             K.AUTH_UNSUPPORTED,
             text,
             "the server wants encryption before AUTH; turn on STARTTLS (587) or SSL (465)",
             code,
+            configuration=True,
         )
     if code == 504:
         return _auth_unsupported(text, config, code)
@@ -251,9 +291,10 @@ def _auth_reply(code: int, text: str, config: MtaConfig | None) -> Outcome:
         hint = "the server wants a stronger mechanism or an application-specific password"
     elif code == 454 or 400 <= code < 500:
         hint = "a temporary authentication failure at the server; try again later"
+        return _fail(K.AUTH_FAILED, text, hint, code)
     else:
         hint = AUTH_REJECTED_HINT
-    return _fail(K.AUTH_FAILED, text, hint, code)
+    return _fail(K.AUTH_FAILED, text, hint, code, configuration=True)
 
 
 def _auth_unsupported(text: str, config: MtaConfig | None, code: int | None = None) -> Outcome:
@@ -264,7 +305,7 @@ def _auth_unsupported(text: str, config: MtaConfig | None, code: int | None = No
         )
     else:
         hint = "the server offers no usable AUTH; turn User/Pass Authorization off or use another port"
-    return _fail(K.AUTH_UNSUPPORTED, text, hint, code)
+    return _fail(K.AUTH_UNSUPPORTED, text, hint, code, configuration=True)
 
 
 def _certificate(err: ssl.SSLCertVerificationError, config: MtaConfig | None) -> Outcome:
@@ -282,7 +323,7 @@ def _certificate(err: ssl.SSLCertVerificationError, config: MtaConfig | None) ->
         )
     if "turn certificate verification off" not in hint:
         hint += " (or turn certificate verification off)"
-    return _fail(K.TLS_CERTIFICATE, f"the server certificate is not trusted: {reason}", hint)
+    return _fail(K.TLS_CERTIFICATE, f"the server certificate is not trusted: {reason}", hint, configuration=True)
 
 
 def _handshake(err: ssl.SSLError, stage: str, config: MtaConfig | None) -> Outcome:
@@ -297,8 +338,13 @@ def _handshake(err: ssl.SSLError, stage: str, config: MtaConfig | None) -> Outco
     elif stage == "connect":
         hint = NOT_SSL_HINT
     else:
-        hint = "the TLS negotiation failed; check the server's TLS setup"
-    return _fail(K.TLS_HANDSHAKE, f"TLS handshake failed: {reason}", hint)
+        return _fail(
+            K.TLS_HANDSHAKE,
+            f"TLS handshake failed: {reason}",
+            "the TLS negotiation failed; check the server's TLS setup",
+        )
+    # A security mode that does not fit the port, or a TLS setup in common with none.
+    return _fail(K.TLS_HANDSHAKE, f"TLS handshake failed: {reason}", hint, configuration=True)
 
 
 def _timeout(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcome:
@@ -358,6 +404,7 @@ def starttls_missing(config: MtaConfig) -> Outcome:
         K.STARTTLS_UNSUPPORTED,
         "the server does not offer STARTTLS (it is not in the EHLO reply)",
         f"the server does not offer STARTTLS on port {config.port}; try SSL on 465, or turn STARTTLS off",
+        configuration=True,
     )
 
 
@@ -376,6 +423,7 @@ def _speaks_tls() -> Outcome:
         K.PROTOCOL,
         "no SMTP greeting, but the port completes a TLS handshake: it expects SSL",
         IS_SSL_HINT,
+        configuration=True,
     )
 
 

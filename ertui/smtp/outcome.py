@@ -42,7 +42,9 @@ class ErrorKind(StrEnum):
     host cannot be reached. timeout: no answer within the MTA's timeout.
     tls_handshake: TLS could not be negotiated (e.g. SSL on a plain port).
     tls_certificate: the certificate failed verification. starttls_unsupported:
-    STARTTLS required but not offered or refused. greeting: a 4xx/5xx greeting
+    STARTTLS required but not offered or refused. starttls_required: the
+    server demands TLS first (``530 5.7.0 Must issue a STARTTLS command
+    first``) while this MTA is set up without it. greeting: a 4xx/5xx greeting
     (421 included). auth_unsupported / auth_failed: AUTH not possible here /
     rejected (535), or the server demands AUTH (530). sender_refused,
     recipient_refused, data_refused: replies to MAIL, RCPT, DATA.
@@ -57,6 +59,7 @@ class ErrorKind(StrEnum):
     TLS_HANDSHAKE = "tls_handshake"
     TLS_CERTIFICATE = "tls_certificate"
     STARTTLS_UNSUPPORTED = "starttls_unsupported"
+    STARTTLS_REQUIRED = "starttls_required"
     GREETING = "greeting"  # the server greeted with 4xx/5xx (e.g. 421)
     AUTH_UNSUPPORTED = "auth_unsupported"
     AUTH_FAILED = "auth_failed"
@@ -81,6 +84,17 @@ class Outcome:
     code: int | None = None
     message: str = ""  # the server's reply text (success) or the error text
     hint: str = ""
+    # A fault of the MTA's settings here or at the server (credentials, TLS
+    # mode, certificate): trying again without a change will not help.
+    configuration: bool = False
+
+    @property
+    def nature(self) -> str:
+        """ "permanent", "configuration" or "temporary": the one label of a
+        failure for an operator (the Test, ``mta test``)."""
+        if self.configuration:
+            return "configuration"
+        return "permanent" if self.permanent else "temporary"
 
     @property
     def mta_failure(self) -> bool:
@@ -102,6 +116,8 @@ class ProbeResult:
 
     outcome: Outcome
     transcript: list[str] = field(default_factory=list)
+    # What the operator should know whatever the outcome (e.g. AUTH in clear text).
+    warnings: list[str] = field(default_factory=list)
 
 
 class SpeaksTlsError(Exception):

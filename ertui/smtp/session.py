@@ -41,7 +41,7 @@ from ertui.smtp.outcome import (
     SmtpUtf8UnsupportedError,
     SpeaksTlsError,
 )
-from ertui.smtp.transcript import TracedSMTP, Transcript, connecting, tls_notes
+from ertui.smtp.transcript import Redactor, TracedSMTP, Transcript, connecting, tls_notes
 
 
 @lru_cache(maxsize=8)
@@ -81,6 +81,8 @@ class SmtpSession:
         self.config = config
         self.helo_name = helo_name
         self.transcript = transcript
+        # The MTA's own secrets, redacted from every server text given back.
+        self._redactor = Redactor.for_config(config)
         self._smtp: aiosmtplib.SMTP | None = None
         self._eightbit = False
         self._smtputf8 = False
@@ -138,7 +140,7 @@ class SmtpSession:
         except Exception as exc:
             if smtp is not None:
                 smtp.close()
-            outcome = classify(exc, stage, cfg)
+            outcome = self._redactor.outcome(classify(exc, stage, cfg))
             if t is not None:
                 t.note(f"failed: {outcome.summary}")
             if outcome.kind == ErrorKind.TIMEOUT and stage == "connect":
@@ -149,7 +151,7 @@ class SmtpSession:
         self._smtp = smtp
         self._eightbit = smtp.supports_extension("8bitmime")
         self._smtputf8 = smtp.supports_extension("smtputf8")
-        return Outcome(ok=True, code=reply.code, message=reply.message)
+        return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
 
     async def _connect(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
         """Connect and read the greeting. Without SSL, a port that has sent not
@@ -278,7 +280,7 @@ class SmtpSession:
             reply = await smtp.data(data)
         except Exception as exc:
             return await self._failed(smtp, exc, stage)
-        return Outcome(ok=True, code=reply.code, message=reply.message)
+        return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
 
     async def _traced_data(self, smtp: aiosmtplib.SMTP, data: bytes) -> Outcome:
         t = self.transcript
@@ -293,10 +295,10 @@ class SmtpSession:
                 t.server(exc.code, exc.message)
             return await self._failed(smtp, exc, "data")
         t.server(reply.code, reply.message)
-        return Outcome(ok=True, code=reply.code, message=reply.message)
+        return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
 
     async def _failed(self, smtp: aiosmtplib.SMTP, exc: Exception, stage: str) -> Outcome:
-        outcome = classify(exc, stage, self.config)
+        outcome = self._redactor.outcome(classify(exc, stage, self.config))
         if self.transcript is not None:
             self.transcript.note(f"failed: {outcome.summary}")
         if outcome.mta_failure:

@@ -1,47 +1,76 @@
 """SMTP transcripts for operators: client and server lines, TLS and
-certificate notes, AUTH data and the password redacted. Used only when a
-transcript is asked for (the Test), never on the worker's send path."""
+certificate notes, AUTH data and the password redacted (transcripts are
+made only when asked for: the Test). ``Redactor`` is the one redaction of an
+MTA's secrets, used by the transcript and by the session for every Outcome."""
 
 from __future__ import annotations
 
 import base64
 import ssl
+from dataclasses import replace
 from typing import Any
 
 import aiosmtplib
 from aiosmtplib.typing import Default
 
 from ertui.mta_rules import Security
-from ertui.smtp.outcome import MtaConfig
+from ertui.smtp.outcome import MtaConfig, Outcome
 
 
-class Transcript:
-    """The lines of an SMTP dialogue for an operator: ``C:`` client, ``S:``
-    server, ``*`` notes (TLS, certificate). Every line goes through
-    :meth:`scrub`, which removes the given secrets in raw and base64 form."""
+class Redactor:
+    """The one redaction of an MTA's own secrets from text: the password in
+    raw form and in its base64 forms (AUTH LOGIN's, AUTH PLAIN's with and
+    without an authorization identity, padded or not). Used for transcripts
+    and for every server text the transport gives back (an Outcome), so an
+    echoed password reaches no log, store row or screen."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
-        self.lines: list[str] = []
         self._secrets: list[str] = []
         for secret in secrets or []:
             self.add_secret(secret)
 
+    @classmethod
+    def for_config(cls, config: MtaConfig) -> Redactor:
+        redactor = cls()
+        if config.password:
+            redactor.add_secret(config.password, config.username)
+        return redactor
+
     def add_secret(self, secret: str, username: str | None = None) -> None:
         if not secret:
             return
-        forms = {secret}
+        forms = set(self._secrets) | {secret}
         raw = secret.encode("utf-8")
         user = (username or "").encode("utf-8")
         for blob in (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw):
             forms.add(base64.b64encode(blob).decode("ascii"))
             forms.add(base64.b64encode(blob).decode("ascii").rstrip("="))
-        self._secrets.extend(sorted(forms, key=len, reverse=True))
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, "<redacted>")
         return text
+
+    def outcome(self, outcome: Outcome) -> Outcome:
+        """``outcome`` with every secret redacted from its text and hint."""
+        if not self._secrets:
+            return outcome
+        message, hint = self.scrub(outcome.message), self.scrub(outcome.hint)
+        if message == outcome.message and hint == outcome.hint:
+            return outcome
+        return replace(outcome, message=message, hint=hint)
+
+
+class Transcript(Redactor):
+    """The lines of an SMTP dialogue for an operator: ``C:`` client, ``S:``
+    server, ``*`` notes (TLS, certificate). Every line goes through
+    :meth:`scrub`, which removes the given secrets in raw and base64 form."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        super().__init__(secrets)
+        self.lines: list[str] = []
 
     def note(self, text: str) -> None:
         self.lines.append(self.scrub(f"* {text}"))

@@ -1,4 +1,5 @@
-"""MTA passwords encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256).
+"""Secrets encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256): MTA
+passwords, and the bytes of a message that holds a secret (``store.sealed``).
 
 The key comes from ``ERTUI_SECRET_KEY`` or a file in the user config dir, made
 on first use with mode 0600. The store only ever holds the Fernet token.
@@ -53,6 +54,19 @@ class Vault:
                 "The stored MTA password cannot be decrypted with this secret key; "
                 f"set the key it was saved with ({ENV_SECRET_KEY} or the key file) "
                 "or enter the password again."
+            ) from exc
+
+    def seal(self, data: bytes) -> bytes:
+        """``data`` encrypted (a Fernet token: URL-safe base64, no newline)."""
+        return self._fernet.encrypt(data)
+
+    def unseal(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except (InvalidToken, ValueError) as exc:
+            raise VaultError(
+                "A sealed message cannot be decrypted with this secret key; "
+                f"set the key it was sealed with ({ENV_SECRET_KEY} or the key file)."
             ) from exc
 
 

@@ -73,8 +73,9 @@ def test_json_has_the_documented_shape(ready: Engine, db_url: str) -> None:
     result = run(db_url, "--host", "127.0.0.1", "--port", str(closed_port()), "--to", TO, "--json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"ok", "kind", "permanent", "code", "message", "hint", "transcript"}
+    assert set(data) == {"ok", "kind", "permanent", "nature", "code", "message", "hint", "transcript", "warnings"}
     assert (data["ok"], data["kind"], data["permanent"], data["code"]) == (False, "refused", False, None)
+    assert (data["nature"], data["warnings"]) == ("temporary", [])
     assert data["hint"] and isinstance(data["transcript"], list)
 
 

@@ -67,7 +67,7 @@ def test_old_tls_version_hint() -> None:
         (535, ErrorKind.AUTH_FAILED, False),
         (454, ErrorKind.AUTH_FAILED, False),
         (534, ErrorKind.AUTH_FAILED, False),
-        (538, ErrorKind.AUTH_UNSUPPORTED, False),
+        (538, ErrorKind.STARTTLS_REQUIRED, False),
         (504, ErrorKind.AUTH_UNSUPPORTED, False),
     ],
 )

@@ -1,0 +1,103 @@
+"""Messages that carry a secret (a password-recovery link), sealed at rest.
+
+A copy of the store (a backup) must not hold a working reset link. Such a
+message is kept as:
+
+- ``body``: the text with every token masked (``token=`` and the first 4
+  characters, then ``…``): what every output (queue list/show, the console's
+  message view) shows;
+- ``raw``: ``MAGIC``, the real bytes encrypted with the vault key (a Fernet
+  token), a newline, then the bytes of the masked message.
+
+Only the worker opens the seal (:func:`open_raw`, where a claim reads the
+bytes), in memory, just before sending. Once the message is sent or failed
+(expired included) :func:`erase` keeps only the masked bytes: the headers and
+the masked body stay for the log, the token is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from ertui.errors import VaultError
+from ertui.store.models import Message, MessageKind, MessageStatus
+from ertui.store.vault import Vault
+
+MAGIC = b"ertui-sealed:1\n"
+SEALED_KINDS = (MessageKind.PASSWORD_RECOVERY.value,)
+# Once a message is in one of these, its secret is no longer needed.
+FINISHED = (MessageStatus.SENT.value, MessageStatus.FAILED.value)
+_TOKEN = re.compile(r"(token=)([A-Za-z0-9_~.%-]{4})[A-Za-z0-9_~.%-]*")
+T = Message.__table__  # type: ignore[attr-defined]
+log = logging.getLogger("ertui.worker")
+# The ids of sealed messages this process opened to send (see ``erase``).
+_opened: set[int] = set()
+
+
+def mask_tokens(text: str) -> str:
+    """``text`` with every ``token=…`` value cut to its first 4 characters and ``…``."""
+    return _TOKEN.sub(r"\1\2…", text)
+
+
+def seal(raw: bytes, masked_raw: bytes, vault: Vault | None = None) -> bytes:
+    """What is stored for a message whose real bytes ``raw`` hold a secret."""
+    return MAGIC + (vault or Vault.load()).seal(raw) + b"\n" + masked_raw
+
+
+def is_sealed(stored: bytes) -> bool:
+    return stored.startswith(MAGIC)
+
+
+def _split(stored: bytes) -> tuple[bytes, bytes]:
+    token, _, masked = stored[len(MAGIC) :].partition(b"\n")
+    return token, masked
+
+
+def masked_raw(stored: bytes) -> bytes:
+    """The bytes that may be shown or kept: the masked message of a sealed row."""
+    return _split(stored)[1] if is_sealed(stored) else stored
+
+
+def open_raw(stored: bytes, message_id: int | None = None) -> bytes:
+    """The bytes to send: a sealed message decrypted (in memory only), any
+    other message as it is. Without the right key the masked bytes are sent
+    (a link that does not work, never a crash of the worker) and it is logged.
+    ``message_id`` is remembered, so that :func:`erase` looks only at messages
+    this process opened (and costs nothing for all the others)."""
+    if not is_sealed(stored):
+        return stored
+    if message_id is not None:
+        _opened.add(message_id)
+    token, masked = _split(stored)
+    try:
+        return Vault.load().unseal(token)
+    except VaultError as exc:
+        log.error("%s The message goes out with its link masked.", exc)
+        return masked
+
+
+def erase(conn: Connection, ids: Iterable[int]) -> int:
+    """Of the messages ``ids`` this process opened, those now sent or failed
+    lose their sealed secret (only the masked bytes stay); one only deferred
+    stays sealed. Ids stay remembered (one int per recovery email), so a write
+    that is rolled back and tried again still erases. Returns how many were erased."""
+    wanted = sorted(_opened.intersection(ids))
+    if not wanted:
+        return 0  # the worker's hot path: nothing this process unsealed
+    n = 0
+    for i in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(T.c.id, T.c.raw).where(
+                T.c.id.in_(wanted[i : i + 500]), T.c.kind.in_(SEALED_KINDS), T.c.status.in_(FINISHED)
+            )
+        ).all()
+        for mid, stored in rows:
+            if is_sealed(bytes(stored)):
+                conn.execute(update(T).where(T.c.id == mid).values(raw=masked_raw(bytes(stored))))
+                n += 1
+    return n
