@@ -21,6 +21,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "worker": ("ertui.cli.worker",),
     "user": ("ertui.cli.user",),
     "demo": ("ertui.cli.demo",),
+    "serve": ("ertui.cli.serve",),
 }
 
 
