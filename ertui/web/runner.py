@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from ertui.errors import ErtuiError
 from ertui.web.auth import Guard
 from ertui.web.gate import Gate, is_loopback
-from ertui.web.server import ConsoleServer, QuietAccessLogger
+from ertui.web.server import RUNNER_OPTIONS, ConsoleServer
 
 log = logging.getLogger("ertui.web")
 
@@ -77,9 +77,8 @@ async def _serve(
     gate = Gate(guard, loopback_only=options.loopback, public_url=options.public_url)
     server = ConsoleServer(gate=gate, db_url=db_url, public_url=options.public_url)
     runner = web.AppRunner(
-        await server._make_app(),
-        handle_signals=False,
-        access_log_class=QuietAccessLogger,
+        await server.make_app(),
+        **RUNNER_OPTIONS,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
     await runner.setup()

@@ -113,6 +113,10 @@ class QuietAccessLogger(AbstractAccessLogger):
         self.logger.info('%s "%s %s" %s', request.remote, request.method, request.path, response.status)
 
 
+# How the app is run (``ertui serve`` and the tests): no signal handling of aiohttp's own, no query in the log.
+RUNNER_OPTIONS: dict[str, Any] = {"handle_signals": False, "access_log_class": QuietAccessLogger}
+
+
 class ConsoleServer(Server):
     def __init__(self, *, gate: Gate, db_url: str, public_url: str | None = None) -> None:
         super().__init__("ertui", title="ertui", public_url=public_url or "")
@@ -122,6 +126,10 @@ class ConsoleServer(Server):
         self.consoles: set[ConsoleProcess] = set()
 
     async def _make_app(self) -> web.Application:
+        return await self.make_app()
+
+    async def make_app(self) -> web.Application:
+        """textual-serve's routes (its handlers, its template, its files) behind the gate."""
         app = web.Application(middlewares=[self.gate.middleware])
         aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
         app.add_routes(
