@@ -40,6 +40,7 @@ log = logging.getLogger("ertui.web")
 
 QUIT_GRACE = 5.0  # seconds a console has to quit before it is terminated
 KILL_GRACE = 3.0
+SIZE_RETELL = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # seconds between telling a starting console its size
 
 
 class ConsoleProcess(AppService):
@@ -50,14 +51,24 @@ class ConsoleProcess(AppService):
         self.db_url = db_url
         self._size = size
         self._drawn = False
+        self._sizer: asyncio.Task[None] | None = None
 
     async def on_data(self, payload: bytes) -> None:
         # The console drops COLUMNS at start (tui.app.run) and would draw 80 wide,
-        # and a resize sent before it runs is lost: once it draws, it is told the size.
+        # and a resize that arrives while it starts is lost: once it draws, it is
+        # told the browser's size, again a few times while it settles (the same
+        # size twice is a no-op for Textual).
         if not self._drawn:
             self._drawn = True
-            await super().set_terminal_size(*self._size)
+            self._sizer = asyncio.create_task(self._tell_size())
         await super().on_data(payload)
+
+    async def _tell_size(self) -> None:
+        for pause in SIZE_RETELL:
+            await asyncio.sleep(pause)
+            if self._process is None or self._process.returncode is not None:
+                return
+            await super().set_terminal_size(*self._size)
 
     async def set_terminal_size(self, width: int, height: int) -> None:
         self._size = (width, height)
@@ -91,6 +102,8 @@ class ConsoleProcess(AppService):
         if process is None or task is None:
             return
         self._task = None
+        if self._sizer is not None:
+            self._sizer.cancel()
         await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
         await self.send_meta({"type": "quit"})
         for sig, grace in ((None, QUIT_GRACE), (signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
