@@ -39,11 +39,11 @@ def serve_cmd(ctx: click.Context, host: str, port: int, demo: bool, public_url: 
     (the one-time link printed at start, or an ertui user's name and
     password) except for --demo on a loopback address.
     """
+    from ertui import validate
     from ertui.config import resolve_db_url
     from ertui.web.runner import ServeOptions, serve
 
-    if not host.strip() or any(c.isspace() for c in host):
-        fail("--host must be an address to listen on, like 127.0.0.1 or 0.0.0.0.", 2)
+    host = validate.host(host, "--host")  # a ValidationError: one sentence, exit 2
     options = ServeOptions(host=host, port=port, public_url=_check_public_url(public_url), demo=demo)
     obj = ctx.find_object(Obj) or Obj(None)
     db_url = obj.db_url

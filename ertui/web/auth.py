@@ -138,15 +138,20 @@ class Guard:
         ok = users.verify_password(password, stored or _dummy_hash())
         ok = ok and stored is not None
         if ok:
-            log.info("login as %s from %s", terminal_safe(name), client)
+            log.info("login as %s from %s", shown_name(name), client)
         else:
             self.throttle.fail(client, _user_key(name))
-            log.warning("failed login as %s from %s", terminal_safe(name), client)
+            log.warning("failed login as %s from %s", shown_name(name), client)
         return ok
 
     def retry_after(self, client: str, username: str | None = None) -> float:
         keys = [client] if username is None else [client, _user_key(username.strip())]
         return self.throttle.retry_after(*keys)
+
+
+def shown_name(name: str) -> str:
+    """A user name as typed, for the log: made safe for a terminal, and not a page long."""
+    return terminal_safe(name[:64] + ("…" if len(name) > 64 else "")) or "(no name)"
 
 
 def _user_key(name: str) -> str:

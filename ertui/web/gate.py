@@ -20,7 +20,7 @@ from yarl import URL
 
 from ertui.errors import ErtuiError
 from ertui.termsafe import terminal_safe
-from ertui.web.auth import SESSION_COOKIE, Guard
+from ertui.web.auth import SESSION_COOKIE, Guard, shown_name
 
 log = logging.getLogger("ertui.web")
 
@@ -193,7 +193,7 @@ class Gate:
 
 def _throttled(wait: float, client: str, username: str | None) -> web.Response:
     seconds = max(1, round(wait))
-    who = f" as {terminal_safe(username.strip())}" if username else ""
+    who = f" as {shown_name(username.strip())}" if username else ""
     log.warning("throttled a login%s from %s: too many failures", who, client)
     return login_page(
         429,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -69,7 +70,7 @@ async def test_a_closed_tab_stops_its_console(serve: Callable[..., Served], db_p
         (pid,) = served.consoles()
         await ws.close()
         wait_until(lambda: not alive(pid), "the console of the closed tab to end")
-    assert served.stop() == 0
+    assert served.stop(signal.SIGINT) == 0  # Ctrl-C
 
 
 def test_the_demo_on_loopback_needs_no_login(serve: Callable[..., Served], tmp_path: Path) -> None:
@@ -102,6 +103,7 @@ def test_only_a_demo_on_a_loopback_address_skips_the_login(host: str, demo: bool
         (["--public-url", "https://"], "--public-url"),
         (["--public-url", "https://ertui.example.com/?next=x"], "--public-url"),
         (["--host", ""], "--host"),
+        (["--host", "bad_host!"], "--host"),
         (["--port", "70000"], "--port"),
     ],
 )
