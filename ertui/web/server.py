@@ -49,6 +49,7 @@ class ConsoleProcess(AppService):
     def __init__(self, db_url: str, size: tuple[int, int], **kwargs: Any) -> None:
         super().__init__(sys.executable, **kwargs)
         self.db_url = db_url
+        self.argv: list[str] = [sys.executable, "-m", "ertui"]  # the store goes in ERTUI_DB, not argv
         self._size = size
         self._drawn = False
         self._sizer: asyncio.Task[None] | None = None
@@ -82,9 +83,7 @@ class ConsoleProcess(AppService):
         environment = self._build_environment(width=width, height=height)
         environment[ENV_DB] = self.db_url
         self._process = process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "ertui",
+            *self.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
