@@ -34,6 +34,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from ertui.config import ENV_DB
+from ertui.termsafe import terminal_safe
 from ertui.web.gate import Gate
 
 log = logging.getLogger("ertui.web")
@@ -53,6 +54,7 @@ class ConsoleProcess(AppService):
         self._size = size
         self._drawn = False
         self._sizer: asyncio.Task[None] | None = None
+        self._stderr_task: asyncio.Task[None] | None = None
 
     async def on_data(self, payload: bytes) -> None:
         # The console drops COLUMNS at start (tui.app.run) and would draw 80 wide,
@@ -90,8 +92,14 @@ class ConsoleProcess(AppService):
             env=environment,
             start_new_session=True,  # Ctrl-C in the server's terminal reaches the server only
         )
-        assert process.stdin is not None
+        assert process.stdin is not None and process.stderr is not None
         self._stdin = process.stdin
+        # Its stderr goes to our log line by line, made safe for a terminal;
+        # textual-serve would copy it raw to our stdout when the console ends.
+        self._stderr_task = asyncio.create_task(_log_lines(process.pid, process.stderr))
+        done = asyncio.StreamReader()
+        done.feed_eof()
+        process.stderr = done
         return process
 
     async def stop(self) -> None:
@@ -116,6 +124,14 @@ class ConsoleProcess(AppService):
                 log.warning("the console process %d did not stop in time", process.pid)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, KILL_GRACE)
+        if self._stderr_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._stderr_task, KILL_GRACE)
+
+
+async def _log_lines(pid: int, stream: asyncio.StreamReader) -> None:
+    while line := await stream.readline():
+        log.warning("console %d: %s", pid, terminal_safe(line.decode("utf-8", "replace").rstrip("\n")))
 
 
 class QuietAccessLogger(AbstractAccessLogger):
