@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
@@ -50,8 +51,8 @@ class ServeOptions:
 
 def _url(host: str, port: int) -> str:
     name = f"[{host}]" if ":" in host else host
-    if host in ("0.0.0.0", "::", ""):
-        name = "HOST"  # every address: the operator knows which name reaches this machine
+    if host in ("0.0.0.0", "::"):
+        name = socket.gethostname() or "HOST"  # every address: this machine's name is one way in
     return f"http://{name}:{port}"
 
 
