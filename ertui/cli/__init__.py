@@ -23,6 +23,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "demo": ("ertui.cli.demo",),
     "log": ("ertui.cli.log",),
     "doctor": ("ertui.cli.doctor",),
+    "serve": ("ertui.cli.serve",),
 }
 
 
