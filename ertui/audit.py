@@ -83,15 +83,41 @@ def to_dict(e: AuditEntry) -> dict[str, Any]:
     }
 
 
-def changed_fields(old: dict[str, Any], new: dict[str, Any], secrets: frozenset[str] = frozenset()) -> list[str]:
-    """``field: old → new`` for each field whose value differs; a secret field
-    says only that it changed."""
+def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``field: old → new`` for each field whose value differs. A secret (a
+    field ending in ``_enc``) says only "password changed" or "password
+    removed", never a value; derived keys (``_key``) are left out."""
     out: list[str] = []
     for key, value in new.items():
-        if key not in old or old[key] == value:
+        if key.endswith("_key") or key not in old:
             continue
-        if key in secrets:
-            out.append(f"{key} changed")
-        else:
+        if key.endswith("_enc"):
+            name = key.removesuffix("_enc")
+            if value:
+                out.append(f"{name} changed")
+            elif old[key]:
+                out.append(f"{name} removed")
+        elif old[key] != value:
             out.append(f"{key}: {old[key]!r} → {value!r}")
     return out
+
+
+def record_mta_edit(engine: Engine, description: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """An MTA edit: "mta.enable"/"mta.disable" when that is all that changed,
+    else "mta.edit" with the fields; nothing when nothing changed."""
+    changes = describe_changes(old, new)
+    if not changes:
+        return
+    if changes == [f"enabled: {old.get('enabled')!r} → {new.get('enabled')!r}"]:
+        action = "mta.enable" if new["enabled"] else "mta.disable"
+        record(engine, action, f"MTA {description!r} {action.split('.')[1]}d")
+    else:
+        record(engine, "mta.edit", f"MTA {description!r}: " + "; ".join(changes))
+
+
+def record_bulk(engine: Engine, action: str, count: int, ids: list[int] | None = None) -> int:
+    """A queue action on ``count`` messages (the ids when a few); returns ``count``."""
+    if count:
+        few = f" (ids {', '.join(map(str, ids[:10]))}{', …' if len(ids) > 10 else ''})" if ids else ""
+        record(engine, action, f"{count} message(s){few}")
+    return count

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from ertui import settings, validate
+from ertui import audit, settings, validate
 from ertui.errors import NotFoundError, ValidationError
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, DEFAULT_TIMEOUT, Security, port_for_mode
 from ertui.smtp.outcome import MtaConfig, ProbeResult
@@ -192,6 +192,7 @@ def add(
         s.add(mta)
         s.commit()
         s.refresh(mta)
+    audit.record(engine, "mta.add", f"MTA {desc!r} added: {mta.host}:{mta.port} {mta.security}, auth {mta.use_auth}")
     return mta
 
 
@@ -259,6 +260,7 @@ def edit(
     row = update_row(engine, Mta, mta.id, **changes, updated_at=utcnow())
     if row is None:
         raise NotFoundError(f"The MTA {mta.description!r} was removed meanwhile.")
+    audit.record_mta_edit(engine, mta.description, mta.model_dump(), changes)
     return row
 
 
@@ -266,6 +268,7 @@ def edit(
 def remove(engine: Engine, ref: str | int) -> Mta:
     mta = get(engine, ref)
     delete_row(engine, Mta, mta.id)
+    audit.record(engine, "mta.remove", f"MTA {mta.description!r} removed")
     return mta
 
 
