@@ -18,6 +18,7 @@ from wsgiref.simple_server import WSGIServer
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from ertui import audit
 from ertui.service import retention
 from ertui.service.metrics import Metrics
 from ertui.service.notify import Notifier, watchdog_interval
@@ -175,8 +176,6 @@ class Service:
             while n := await asyncio.to_thread(retention.purge_batch, self.engine, guard):
                 total += n
                 await asyncio.sleep(0.05)  # let the worker write between batches
-        from ertui import audit
-
-        await asyncio.to_thread(audit.expire, self.engine)
         if total:
             log.info("retention: purged %d old messages", total)
+        await asyncio.to_thread(audit.expire, self.engine)
