@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from ertui import audit, mtas, queue
+from ertui import actor, audit, mtas, queue
 from ertui.cli import cli
 from ertui.store.models import AuditEntry, Message
 from ertui.timeutil import utcnow
@@ -123,3 +123,27 @@ def test_audit_bad_since_is_exit_2(db_url: str) -> None:
 def test_there_is_no_command_that_deletes_the_audit_log(db_url: str) -> None:
     res = CliRunner().invoke(cli, ["--db", db_url, "audit", "--help"])
     assert res.exit_code == 0 and "delete" not in res.stdout.lower() and "purge" not in res.stdout.lower()
+
+
+def test_user_changes_and_the_admin_address_through_user_commands(run, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from ertui import recovery
+
+    run("host", "set", "mail.example.com")
+    run("admin", "set-email", "admin@example.com")
+    before = {e.id for e in audit.entries(engine)}
+    run("user", "add", "carol", "--email", "carol@example.com", "--password-stdin", input=SECRETS[0] + "\n")
+    run("user", "set-email", "admin", "boss@example.com")  # the sender of every email: same as admin set-email
+    actor.set_front_end("api")  # (one front end per process; here the API after the CLI in one test process)
+    req = recovery.request_recovery(engine, "carol")
+    token = re.search(r"token=([A-Za-z0-9_\-]+)", queue.get_message(engine, req.message_id).body)
+    assert token is not None
+    recovery.reset_password(engine, "carol", token.group(1), SECRETS[1])
+    run("user", "remove", "carol", "--yes")
+    new = new_entries(engine, before)
+    assert sorted(e.action for e in new) == ["admin.set", "user.add", "user.password", "user.remove"]
+    assert next(e for e in new if e.action == "admin.set").detail == "administrator address set to 'boss@example.com'"
+    assert {e.front_end for e in new if e.action == "user.password"} == {"api"}
+    for e in new:
+        assert not any(s in e.detail for s in SECRETS) and token.group(1) not in e.detail
