@@ -10,6 +10,7 @@ worker's, copied in from its event loop (``set_live``)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,9 @@ from sqlalchemy.engine import Engine
 
 from ertui.service import snapshot
 from ertui.service.snapshot import Snapshot
+from ertui.termsafe import terminal_safe
+
+log = logging.getLogger("ertui.worker")
 
 OUTCOMES = ("sent", "deferred", "failed")
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -65,7 +69,15 @@ class _StoreCollector(Collector):
         self.live = live
 
     def collect(self) -> Iterator[Metric]:
-        snap = self.cache.get()
+        try:
+            snap = self.cache.get()
+        except Exception as exc:  # the store away: say so in the metrics, never a traceback
+            log.warning(
+                "metrics: the store cannot be read: %s", terminal_safe(str(exc).splitlines()[0] if str(exc) else "")
+            )
+            yield GaugeMetricFamily("ertui_store_up", "1 when the store could be read for these metrics.", value=0)
+            return
+        yield GaugeMetricFamily("ertui_store_up", "1 when the store could be read for these metrics.", value=1)
         queue = GaugeMetricFamily("ertui_queue_messages", "Messages in the queue by status.", labels=["status"])
         for status, n in snap.counts.items():
             queue.add_metric([status], n)

@@ -148,3 +148,24 @@ def test_metrics_port_taken_exit_2_one_sentence(store: Engine, db_url: str) -> N
         port = taken.getsockname()[1]
         code, err = finish(start_worker(db_url, "--once", "--metrics-port", str(port)))
     assert code == 2 and "Traceback" not in err and "cannot serve on 127.0.0.1" in err, err
+
+
+def test_a_store_that_cannot_be_read_is_store_up_0_not_a_traceback(store: Engine, smtp_server: SmtpServer) -> None:
+    from sqlalchemy import text
+
+    m = Metrics(store)
+    server, port = m.serve("127.0.0.1", 0)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            assert value(samples(resp.read().decode()), "ertui_store_up") == 1
+        with store.begin() as conn:
+            conn.execute(text("ALTER TABLE message RENAME TO message_gone"))
+        m.cache.seconds = 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            assert resp.status == 200
+            got = samples(resp.read().decode())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert value(got, "ertui_store_up") == 0
+    assert not [s for s in got if s.name == "ertui_queue_messages"]  # no stale figures

@@ -90,8 +90,17 @@ class AuditScreen(Screen[None]):
             note.display = True
             return
         table = self.query_one("#audit-table", DataTable)
-        table.clear()
-        for e in event.entries:
-            table.add_row(*entry_cells(e), key=str(e.id))
+        # the log only grows at the top: add what is new, keep the cursor on its row
+        known = {str(k.value) for k in table.rows}
+        fresh = [e for e in event.entries if str(e.id) not in known]
+        if fresh and known:
+            row = table.cursor_row
+            table.clear()
+            for e in event.entries:
+                table.add_row(*entry_cells(e), key=str(e.id))
+            table.move_cursor(row=row + len(fresh))
+        elif fresh:
+            for e in event.entries:
+                table.add_row(*entry_cells(e), key=str(e.id))
         note.update(Text("No settings change recorded yet.", style="dim"))
         note.display = not event.entries
