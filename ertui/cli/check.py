@@ -57,6 +57,7 @@ def check_cmd(
             crit_failed=_count(crit_failed, "--crit-failed"),
             crit_no_worker=crit_no_worker,
         )
+        check.consistent(th)
     except ErtuiError as exc:
         _finish(*check.unknown(terminal_safe(str(exc))))
     obj = ctx.find_object(Obj)

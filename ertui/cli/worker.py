@@ -67,17 +67,19 @@ def worker_cmd(
 
     if processes > 1 and not runner.CAN_FORK:
         raise click.BadParameter("needs fork(), which this system lacks", param_hint="--processes")
-    try:
-        fd = runner.open_log(log_file)
-    except OSError as exc:
-        raise click.BadParameter(f"{log_file}: {exc.strerror}", param_hint="--log-file") from None
+    from ertui import validate
     from ertui.service.runtime import Service, ServiceOptions
 
+    metrics_address = validate.host(metrics_address, "--metrics-address")  # never "" (which binds everywhere)
     if metrics_port is not None and processes > 1:
         raise click.BadParameter(
             "needs --processes 1: each process counts only its own deliveries (run one worker per metrics port)",
             param_hint="--metrics-port",
         )
+    try:
+        fd = runner.open_log(log_file)
+    except OSError as exc:
+        raise click.BadParameter(f"{log_file}: {exc.strerror}", param_hint="--log-file") from None
     settings = WorkerSettings.from_env(lease_seconds=lease_seconds)
     store = engine(ctx)
     service = Service(store, ServiceOptions(metrics_port, metrics_address, retention=not (once or no_retention)))

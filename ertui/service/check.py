@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import IntEnum
 
+from ertui.errors import Field, ValidationError
 from ertui.service.snapshot import LIVE_WORKER, Snapshot
 
 
@@ -25,6 +26,17 @@ class Thresholds:
     warn_failed: int = 1
     crit_failed: int = 10
     crit_no_worker: bool = False
+
+
+def consistent(th: Thresholds) -> Thresholds:
+    """A warning threshold above its critical one would never warn: ValidationError."""
+    if th.warn_age > th.crit_age:
+        raise ValidationError(Field("warn_age", "--warn-age"), "--warn-age must not be more than --crit-age.")
+    if th.warn_failed > th.crit_failed:
+        raise ValidationError(
+            Field("warn_failed", "--warn-failed"), "--warn-failed must not be more than --crit-failed."
+        )
+    return th
 
 
 def evaluate(snap: Snapshot, th: Thresholds) -> tuple[State, str]:

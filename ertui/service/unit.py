@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ertui.config import resolve_db_url
+from ertui.errors import Field, ValidationError
 
 WATCHDOG_SEC = 30
 
@@ -30,9 +31,18 @@ def ertui_path() -> str:
     return f"{Path(sys.executable).resolve()} -m ertui"
 
 
-def _quote(arg: str) -> str:
-    """One argument for ExecStart= (systemd's quoting: double quotes, % doubled)."""
+DB = Field("db", "--db")
+
+
+def _quote(arg: str, *, command: bool = False) -> str:
+    """One word for a unit setting (systemd's quoting: double quotes, ``%``
+    doubled; in a command line ``$`` doubled too, or systemd would expand it).
+    A control character cannot be written in a unit: ValidationError."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in arg):
+        raise ValidationError(DB, "--db must not contain control characters (a unit cannot hold them).")
     arg = arg.replace("%", "%%")
+    if command:
+        arg = arg.replace("$", "$$")
     if arg and all(c.isalnum() or c in "/._-:+=@," for c in arg):
         return arg
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -55,6 +65,10 @@ def render(db_url: str | None = None, *, user_unit: bool = False) -> str:
     store URL that holds a password is not written into the unit (every user
     can read a unit): it goes in an environment file, which the unit names."""
     url = resolve_db_url(db_url)
+    try:
+        make_url(url)
+    except Exception:  # sqlalchemy raises ArgumentError or ValueError for junk
+        raise ValidationError(DB, "--db must be an SQLAlchemy URL or an SQLite file path.") from None
     secret_url = has_password(url)
     exec_start = [*shlex.split(ertui_path())]
     if not secret_url:
@@ -69,7 +83,7 @@ def render(db_url: str | None = None, *, user_unit: bool = False) -> str:
         "[Service]",
         "Type=notify",
         "NotifyAccess=main",
-        "ExecStart=" + " ".join(_quote(a) for a in exec_start),
+        "ExecStart=" + " ".join(_quote(a, command=True) for a in exec_start),
         "Restart=on-failure",
         "RestartSec=5s",
         f"WatchdogSec={WATCHDOG_SEC}s",

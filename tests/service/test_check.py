@@ -130,3 +130,12 @@ def test_the_installed_script_exits_with_the_code(store: Engine, db_url: str) ->
     proc = subprocess.run([ERTUI, "--db", db_url, "check"], env=worker_env(), capture_output=True, timeout=60)
     assert proc.returncode == 2  # no MTA
     assert proc.stdout.decode().startswith("ERTUI CRITICAL - no MTA is enabled")
+
+
+def test_a_warning_above_its_critical_is_unknown(store: Engine, db_url: str) -> None:
+    for args, words in (
+        (["--warn-age", "2h", "--crit-age", "1h"], "--warn-age must not be more than --crit-age."),
+        (["--warn-failed", "20"], "--warn-failed must not be more than --crit-failed."),
+    ):
+        res = check(db_url, *args)
+        assert res.exit_code == 3 and res.stdout == f"ERTUI UNKNOWN - {words}\n"

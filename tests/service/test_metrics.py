@@ -134,9 +134,14 @@ def test_ertui_metrics_prints_the_exposition_once(store: Engine, db_url: str, sm
 
 
 def test_metrics_port_bad_or_with_processes_exit_2(store: Engine, db_url: str) -> None:
-    for args in (["--metrics-port", "70000"], ["--metrics-port", "0", "--processes", "2"]):
+    for args, option in (
+        (["--metrics-port", "70000"], "--metrics-port"),
+        (["--metrics-port", "0", "--processes", "2"], "--metrics-port"),
+        (["--metrics-port", "0", "--metrics-address", " "], "--metrics-address"),  # "" would bind everywhere
+        (["--metrics-port", "0", "--metrics-address", "not an address!"], "--metrics-address"),
+    ):
         code, err = finish(start_worker(db_url, "--once", *args))
-        assert code == 2 and "Traceback" not in err and "--metrics-port" in err, err
+        assert code == 2 and "Traceback" not in err and option in err, err
 
 
 def test_metrics_port_taken_exit_2_one_sentence(store: Engine, db_url: str) -> None:

@@ -79,3 +79,18 @@ def test_systemd_analyze_verify(tmp_path: Path, db_url: str) -> None:
     err = res.stderr.decode(errors="replace")
     assert res.returncode == 0, err
     assert "ertui-worker.service" not in err, err  # no warning about our unit
+
+
+def test_odd_store_paths_are_quoted_for_systemd(tmp_path: Path) -> None:
+    store = tmp_path / "50% $HOME" / "ertui.db"
+    svc = keys(unit_text("--db", str(store), "service", "unit"))["Service"]
+    folder = str(store.parent)
+    assert f'"sqlite:///{folder.replace("%", "%%").replace("$", "$$")}/ertui.db"' in svc["ExecStart"]
+    assert svc["ReadWritePaths"] == '"' + folder.replace("%", "%%") + '"'  # no $ expansion there
+
+
+def test_a_junk_or_control_character_store_is_one_sentence_exit_2(tmp_path: Path) -> None:
+    for db, words in (("::not a url::/x://", "--db must be"), (str(tmp_path / "a\nb.db"), "control characters")):
+        res = CliRunner().invoke(cli, ["service", "unit", "--db", db])
+        assert res.exit_code == 2 and words in res.stderr and "Traceback" not in res.output, res.output
+        assert res.stdout == ""
