@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ertui.cli.common import engine
@@ -16,8 +18,12 @@ def metrics_cmd(ctx: click.Context) -> None:
     worker serves these and its own delivery counters with --metrics-port.
     """
     from ertui.service.metrics import Metrics
+    from ertui.termsafe import terminal_safe
 
-    click.echo(Metrics(engine(ctx)).exposition().decode("utf-8"), nl=False)
+    text = Metrics(engine(ctx)).exposition().decode("utf-8")
+    if sys.stdout.isatty():  # MTA descriptions in labels: shown safely; a file or a pipe gets the exact text
+        text = terminal_safe(text, keep_newlines=True)
+    click.echo(text, nl=False)
 
 
 def register(cli: click.Group) -> None:

@@ -174,3 +174,32 @@ def test_a_store_that_cannot_be_read_is_store_up_0_not_a_traceback(store: Engine
         server.server_close()
     assert value(got, "ertui_store_up") == 0
     assert not [s for s in got if s.name == "ertui_queue_messages"]  # no stale figures
+
+
+def test_ertui_metrics_on_a_terminal_shows_labels_safely(store: Engine, db_url: str, smtp_server: SmtpServer) -> None:
+    import os
+    import pty
+    import subprocess
+
+    from tests.service.conftest import ERTUI, worker_env
+
+    add_mta(store, "evil\x1b]0;pwned\x07", smtp_server.port)
+    exact = subprocess.run([ERTUI, "--db", db_url, "metrics"], capture_output=True, env=worker_env(), timeout=60)
+    assert 'mta="evil\x1b]0;pwned\x07"' in exact.stdout.decode()  # a file or a pipe: exact text
+    main, sub = pty.openpty()
+    try:
+        proc = subprocess.run([ERTUI, "--db", db_url, "metrics"], stdout=sub, env=worker_env(), timeout=60)
+        os.close(sub)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(main)
+    assert proc.returncode == 0
+    assert b"ertui_mta_up" in out and b"\x1b" not in out and b"\x07" not in out
