@@ -97,6 +97,9 @@ def render(db_url: str | None = None, *, user_unit: bool = False) -> str:
         "RestrictSUIDSGID=yes",
         "LockPersonality=yes",
     ]
+    owner = None if user_unit else service_user(store_folder(url))
+    if owner:
+        lines.append("User=" + owner)
     if secret_url:
         lines.append(f"# ERTUI_DB=<the store URL> goes in {ENV_FILE} (mode 0600): it holds a password.")
         lines.append(f"EnvironmentFile={ENV_FILE}")
@@ -109,6 +112,22 @@ def render(db_url: str | None = None, *, user_unit: bool = False) -> str:
             lines.append("Environment=" + _quote(f"{name}={value}"))
     lines += ["", "[Install]", "WantedBy=" + ("default.target" if user_unit else "multi-user.target"), ""]
     return "\n".join(lines)
+
+
+def service_user(folder: str | None) -> str | None:
+    """The user a system unit runs as: the owner of the store's folder (it
+    reads the store and the key), else the user writing the unit; None for root."""
+    import pwd
+
+    uid = os.getuid()
+    if folder and os.path.isdir(folder):
+        uid = os.stat(folder).st_uid
+    if uid == 0:
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def has_password(url: str) -> bool:

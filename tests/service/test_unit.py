@@ -94,3 +94,19 @@ def test_a_junk_or_control_character_store_is_one_sentence_exit_2(tmp_path: Path
         res = CliRunner().invoke(cli, ["service", "unit", "--db", db])
         assert res.exit_code == 2 and words in res.stderr and "Traceback" not in res.output, res.output
         assert res.stdout == ""
+
+
+def test_the_system_unit_runs_as_the_owner_of_the_store(tmp_path: Path) -> None:
+    import os
+    import pwd
+
+    folder = tmp_path / "owned"
+    folder.mkdir()
+    nobody = pwd.getpwnam("nobody")
+    if os.getuid() == 0:
+        os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+        svc = keys(unit_text("--db", str(folder / "ertui.db"), "service", "unit"))["Service"]
+        assert svc["User"] == "nobody"
+    root_owned = keys(unit_text("--db", "/ertui.db", "service", "unit"))["Service"]
+    assert "User" not in root_owned  # a store in a folder of root's: the unit runs as root
+    assert "User" not in keys(unit_text("--db", str(folder / "x.db"), "service", "unit", "--user"))["Service"]
