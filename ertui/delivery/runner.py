@@ -160,7 +160,7 @@ def run(
             children.append(pid)
     if is_child:
         service = None
-    worker = Worker(engine, settings, on_event=service.on_event if service else None)
+    worker = Worker(engine, settings, on_event=service.event_listener() if service else None)
     # With the store on PostgreSQL, store calls run on a helper thread; a short
     # GIL switch interval keeps it from stalling the loop that drives the sessions.
     sys.setswitchinterval(0.0005)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -84,6 +85,10 @@ class Service:
         return port
 
     # -- the worker's events (on its loop) --------------------------------------------
+    def event_listener(self) -> Callable[[EventView], None] | None:
+        """The worker's ``on_event``: None when nothing listens (no call per delivery then)."""
+        return self.on_event if self.metrics is not None else None
+
     def on_event(self, event: EventView) -> None:
         if self.metrics is None:
             return
