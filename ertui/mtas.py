@@ -192,7 +192,8 @@ def add(
         s.add(mta)
         s.commit()
         s.refresh(mta)
-    audit.record(engine, "mta.add", f"MTA {desc!r} added: {mta.host}:{mta.port} {mta.security}, auth {mta.use_auth}")
+    auth = f"auth as {mta.username!r}" if mta.use_auth else "no auth"  # (never the password)
+    audit.record(engine, "mta.add", f"MTA {desc!r} added: {mta.host}:{mta.port}, security {mta.security}, {auth}")
     return mta
 
 

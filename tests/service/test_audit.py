@@ -88,6 +88,7 @@ def test_each_kind_of_change_from_the_cli_once(run, engine: Engine) -> None:  # 
     details = {e.action: e.detail for e in new}
     assert details["queue.hold"] == f"2 message(s) (ids {ids[0]}, {ids[1]})"
     assert details["queue.purge"] == "1 message(s)"
+    assert details["mta.add"] == "MTA 'Relay' added: smtp.example.com:25, security none, auth as 'bob'"
     assert details["host.set"] == "master host name set to 'mail2.example.com'"
     edits = [e.detail for e in new if e.action == "mta.edit"]
     assert edits[1] == "MTA 'Relay': host: 'smtp.example.com' → 'smtp2.example.com'; password changed"  # older
