@@ -88,6 +88,9 @@ def render(db_url: str | None = None, *, user_unit: bool = False) -> str:
         "RestartSec=5s",
         f"WatchdogSec={WATCHDOG_SEC}s",
         "TimeoutStopSec=90s",
+        # SIGTERM to the main process only: it passes the signal on to its
+        # --processes children once (a second SIGTERM would make them hurry)
+        "KillMode=mixed",
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         "PrivateTmp=yes",

@@ -37,6 +37,7 @@ def test_system_unit_keys(tmp_path: Path) -> None:
     assert Path(exec_start.split()[0]).name in ("ertui", "python", "python3") or "ertui" in exec_start
     assert f'--db "sqlite:///{store}"' in exec_start  # quoted: the folder has a space
     assert svc["Restart"] == "on-failure"
+    assert svc["KillMode"] == "mixed"  # the worker passes SIGTERM on to its --processes children itself
     assert int(svc["WatchdogSec"].rstrip("s")) > 0
     assert svc["NoNewPrivileges"] == "yes" and svc["ProtectSystem"] == "strict" and svc["PrivateTmp"] == "yes"
     assert svc["ReadWritePaths"] == f'"{store.parent}"'
