@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from ertui import settings, validate
+from ertui import audit, settings, validate
 from ertui.errors import NotFoundError, ValidationError
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, DEFAULT_TIMEOUT, Security, port_for_mode
 from ertui.smtp.outcome import MtaConfig, ProbeResult
@@ -207,6 +207,8 @@ def add(
         s.add(mta)
         s.commit()
         s.refresh(mta)
+    auth = f"auth as {mta.username!r}" if mta.use_auth else "no auth"  # (never the password)
+    audit.record(engine, "mta.add", f"MTA {desc!r} added: {mta.host}:{mta.port}, security {mta.security}, {auth}")
     return mta
 
 
@@ -274,6 +276,7 @@ def edit(
     row = update_row(engine, Mta, mta.id, **changes, updated_at=utcnow())
     if row is None:
         raise NotFoundError(f"The MTA {mta.description!r} was removed meanwhile.")
+    audit.record_mta_edit(engine, mta.description, mta.model_dump(), changes)
     return row
 
 
@@ -281,6 +284,7 @@ def edit(
 def remove(engine: Engine, ref: str | int) -> Mta:
     mta = get(engine, ref)
     delete_row(engine, Mta, mta.id)
+    audit.record(engine, "mta.remove", f"MTA {mta.description!r} removed")
     return mta
 
 

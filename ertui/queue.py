@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
-from ertui import render, settings, validate
+from ertui import audit, render, settings, validate
 from ertui.errors import Field, NotFoundError, ValidationError
 from ertui.store import sealed
 from ertui.store.engine import session, store_call
@@ -344,7 +344,7 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
         next_attempt_at=now,
         expires_at=now + default_lifetime(),
     )
-    return n
+    return audit.record_bulk(engine, "queue.retry", n, ids)
 
 
 @store_call
@@ -361,42 +361,48 @@ def retry_all_failed(engine: Engine) -> int:
                 expires_at=now + default_lifetime(),
             )
         )
-        return int(conn.execute(stmt).rowcount)
+        n = int(conn.execute(stmt).rowcount)
+    return audit.record_bulk(engine, "queue.retry_all_failed", n)
 
 
 @store_call
 def hold(engine: Engine, ids: Iterable[int]) -> int:
     """Hold queued, deferred or failed messages (a message being sent is left alone)."""
-    return _update(
+    ids = list(ids)
+    n = _update(
         engine,
         ids,
         T.c.status.in_(HOLDABLE_STATUSES),
         held_from=T.c.status,
         status=MessageStatus.HELD.value,
     )
+    return audit.record_bulk(engine, "queue.hold", n, ids)
 
 
 @store_call
 def release(engine: Engine, ids: Iterable[int]) -> int:
     """Held messages go back to the state they were held from."""
-    return _update(
+    ids = list(ids)
+    n = _update(
         engine,
         ids,
         T.c.status == MessageStatus.HELD.value,
         status=func.coalesce(T.c.held_from, MessageStatus.QUEUED.value),
         held_from=None,
     )
+    return audit.record_bulk(engine, "queue.release", n, ids)
 
 
 @store_call
 def delete(engine: Engine, ids: Iterable[int]) -> int:
     """Delete messages (and their attempt logs), whatever their state."""
+    ids = list(ids)
     n = 0
     with engine.begin() as conn:
         for chunk in _chunks(ids):
             conn.execute(A.delete().where(A.c.message_id.in_(chunk)))
             n += conn.execute(T.delete().where(T.c.id.in_(chunk))).rowcount
-    return n
+    return audit.record_bulk(engine, "queue.delete", n, ids)
 
 
 @store_call
@@ -409,7 +415,8 @@ def purge_sent(engine: Engine, older_than_days: float) -> int:
     with engine.begin() as conn:
         doomed = select(T.c.id).where(guard).scalar_subquery()
         conn.execute(sql_delete(A).where(A.c.message_id.in_(doomed)))
-        return int(conn.execute(sql_delete(T).where(guard)).rowcount)
+        n = int(conn.execute(sql_delete(T).where(guard)).rowcount)
+    return audit.record_bulk(engine, "queue.purge", n, None)
 
 
 # -- output -------------------------------------------------------------------------

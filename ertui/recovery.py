@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
-from ertui import queue, settings, users, validate
+from ertui import audit, queue, settings, users, validate
 from ertui.errors import ErtuiError
 from ertui.store.engine import session, store_call
 from ertui.store.models import MessageKind, RecoveryToken, User
@@ -169,3 +169,4 @@ def reset_password(
         user.password_hash = users.hash_password(new_password)
         s.add(user)
         s.commit()
+    audit.record(engine, "user.password", f"password of user {user.username!r} changed with a recovery token")

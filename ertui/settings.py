@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from ertui import validate
+from ertui import audit, validate
 from ertui.errors import ErtuiError
 from ertui.store.engine import session, store_call, update_row
 from ertui.store.models import Setting, User
@@ -64,6 +64,7 @@ def master_host(engine: Engine) -> HostName:
 def set_master_host(engine: Engine, value: str) -> str:
     name = validate.fqdn(value)
     put_setting(engine, MASTER_HOST_KEY, name)
+    audit.record(engine, "host.set", f"master host name set to {name!r}")
     return name
 
 
@@ -106,4 +107,5 @@ def require_admin_email(engine: Engine) -> str:
 def set_admin_email(engine: Engine, value: str) -> str:
     address = validate.email(value, validate.ADMIN_EMAIL)
     update_row(engine, User, admin_user(engine).id, email=address)
+    audit.record(engine, "admin.set", f"administrator address set to {address!r}")
     return address

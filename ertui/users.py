@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from ertui import validate
+from ertui import audit, validate
 from ertui.errors import ErtuiError, NotFoundError, ValidationError
 from ertui.store.engine import delete_row, session, store_call, update_row
 from ertui.store.models import User
@@ -91,13 +91,18 @@ def add_user(engine: Engine, username: str, *, email: str | None = None, passwor
         s.add(user)
         s.commit()
         s.refresh(user)
-        return user
+    audit.record(engine, "user.add", f"user {name!r} added" + (" with a password" if pw_hash else ""))
+    return user
 
 
 @store_call
 def set_email(engine: Engine, username: str, email: str) -> User:
     address = validate.email(email)
-    return _update(engine, username, email=address)
+    user = _update(engine, username, email=address)
+    # the default administrator's address is the sender of every email: the same change as `admin set-email`
+    what = "administrator address set to" if user.is_default_admin else f"email of user {user.username!r} set to"
+    audit.record(engine, "admin.set" if user.is_default_admin else "user.set_email", f"{what} {address!r}")
+    return user
 
 
 def _update(engine: Engine, username: str, **values: Any) -> User:
@@ -119,4 +124,5 @@ def remove_user(engine: Engine, username: str) -> User:
             f"The default administrator {user.username!r} cannot be removed: its address is the sender of every email."
         )
     delete_row(engine, User, user.id)
+    audit.record(engine, "user.remove", f"user {user.username!r} removed")
     return user

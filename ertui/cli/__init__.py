@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ertui import __version__
+from ertui import __version__, actor
 from ertui.cli.common import ErtuiGroup, Obj
 
 # Command name -> the modules whose ``register(cli)`` provides it. Imported on
@@ -24,6 +24,11 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "log": ("ertui.cli.log",),
     "doctor": ("ertui.cli.doctor",),
     "serve": ("ertui.cli.serve",),
+    "metrics": ("ertui.cli.metrics",),
+    "check": ("ertui.cli.check",),
+    "service": ("ertui.cli.service",),
+    "retention": ("ertui.cli.service",),
+    "audit": ("ertui.cli.audit",),
 }
 
 
@@ -43,6 +48,7 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
     Without a command, opens the console.
     """
     ctx.obj = Obj(db_url)
+    actor.set_front_end("cli")  # the console says "console" when it starts
     if ctx.invoked_subcommand is None:
         from ertui.cli.console import run_console
 

@@ -72,12 +72,12 @@ class Connections:
     def _cooldown(self, failures: int) -> float:
         return verdicts.mta_cooldown(self.settings, failures)
 
-    def _emit(self, msg: Claimed, mta_id: int | None, outcome: str, detail: str) -> None:
+    def _emit(self, msg: Claimed, mta_id: int | None, outcome: str, detail: str, duration: float | None = None) -> None:
         if outcome == "sent" and mta_id is not None:
             self._recent.add(mta_id)
         if self.on_event is not None:
             try:
-                self.on_event(DeliveryEvent(msg.id, mta_id, outcome, detail, utcnow()))
+                self.on_event(DeliveryEvent(msg.id, mta_id, outcome, detail, utcnow(), duration))
             except Exception:  # a listener must not stop deliveries
                 log.exception("delivery event listener failed")
 
@@ -195,7 +195,7 @@ class Connections:
             )
             self._book.success(st.id, now)
             log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient, st.name, text)
-            self._emit(msg, st.id, "sent", text)
+            self._emit(msg, st.id, "sent", text, elapsed)
         elif outcome.mta_failure:
             await self._mta_down(st, outcome, msg, elapsed)
             return False
@@ -203,7 +203,7 @@ class Connections:
             verdict = verdicts.after_refusal(msg, outcome, self.settings, now)
             msg.last_error = verdict.error
             if verdict.next_at is None:
-                self._fail(msg, verdict.error)
+                self._fail(msg, verdict.error, elapsed)
             else:
                 self._book.results.append(
                     claims.result_row(msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at)
@@ -216,16 +216,16 @@ class Connections:
                     verdict.next_at.isoformat(timespec="seconds"),
                     verdict.error,
                 )
-                self._emit(msg, st.id, "deferred", verdict.error)
+                self._emit(msg, st.id, "deferred", verdict.error, elapsed)
         if len(self._book) >= self.settings.flush_every:
             self._flush_wanted.set()
         return True
 
-    def _fail(self, msg: Claimed, error: str) -> None:
+    def _fail(self, msg: Claimed, error: str, duration: float | None = None) -> None:
         msg.last_error = error
         self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
-        self._emit(msg, msg.last_mta_id, "failed", error)
+        self._emit(msg, msg.last_mta_id, "failed", error, duration)
 
     async def _mta_down(self, st: MtaState, outcome: Outcome, msg: Claimed | None, elapsed: float) -> None:
         """The MTA failed: cool it down, hand the message to another MTA at once."""

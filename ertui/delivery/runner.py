@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 
 from ertui.delivery.settings import WorkerSettings
 from ertui.delivery.worker import Worker
+from ertui.service.notify import logs_to_journal
+from ertui.service.runtime import Service
 from ertui.termsafe import terminal_safe
 
 CAN_FORK = hasattr(os, "fork")
@@ -107,7 +109,8 @@ def setup_logging(fd: int, level: str, processes: int = 1) -> LineLog:
     """The ``ertui`` loggers write to ``fd`` through one ``LineLog``."""
     handler = LineLog(fd)
     who = " [%(process)d]" if processes > 1 else ""
-    handler.setFormatter(UtcFormatter(f"%(asctime)s %(levelname)s{who} %(message)s"))
+    stamp = "" if logs_to_journal(fd) else "%(asctime)s "  # the journal stamps each line itself
+    handler.setFormatter(UtcFormatter(f"{stamp}%(levelname)s{who} %(message)s"))
     # One line per delivery: skip what this log never shows (the caller's file
     # and line, thread names), as the logging HOWTO suggests.
     logging._srcfile = None
@@ -131,8 +134,18 @@ def new_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def run(engine: Engine, settings: WorkerSettings, handler: LineLog, *, once: bool = False, processes: int = 1) -> bool:
+def run(
+    engine: Engine,
+    settings: WorkerSettings,
+    handler: LineLog,
+    *,
+    once: bool = False,
+    processes: int = 1,
+    service: Service | None = None,
+) -> bool:
     """Run ``processes`` workers on the store until they stop; True if one failed.
+    ``service`` (metrics, systemd notify, retention: ``ertui.service.runtime``)
+    runs alongside the first process's worker only.
 
     The engine is opened (and migrated) once, before any fork. A forked child
     never returns: it exits with its own status."""
@@ -152,13 +165,15 @@ def run(engine: Engine, settings: WorkerSettings, handler: LineLog, *, once: boo
                 watch_parent = not die_with_parent(parent)
                 break
             children.append(pid)
-    worker = Worker(engine, settings)
+    if is_child:
+        service = None
+    worker = Worker(engine, settings, on_event=service.event_listener() if service else None)
     # With the store on PostgreSQL, store calls run on a helper thread; a short
     # GIL switch interval keeps it from stalling the loop that drives the sessions.
     sys.setswitchinterval(0.0005)
     loop = new_loop()
     try:
-        loop.run_until_complete(_serve(worker, handler, children, once, parent if watch_parent else None))
+        loop.run_until_complete(_serve(worker, handler, children, once, parent if watch_parent else None, service))
     except BaseException:
         if is_child:
             log.exception("worker process failed")
@@ -174,7 +189,9 @@ def run(engine: Engine, settings: WorkerSettings, handler: LineLog, *, once: boo
     return end_children(children, None)
 
 
-async def _serve(worker: Worker, handler: LineLog, children: list[int], once: bool, watch: int | None) -> None:
+async def _serve(
+    worker: Worker, handler: LineLog, children: list[int], once: bool, watch: int | None, service: Service | None
+) -> None:
     """One worker until it stops: signals handled (and passed on to ``children``),
     the log flushed every 0.2 s, and (``watch``: the parent's pid, where prctl is
     missing) a stop when the parent is gone."""
@@ -188,6 +205,8 @@ async def _serve(worker: Worker, handler: LineLog, children: list[int], once: bo
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         if stops == 1:
+            if service is not None:
+                service.stopping()
             log.info("stopping: finishing what is in flight (signal again to hurry)")
             worker.request_stop()
         else:
@@ -215,9 +234,13 @@ async def _serve(worker: Worker, handler: LineLog, children: list[int], once: bo
     flusher = asyncio.create_task(flush_log())
     watcher = asyncio.create_task(watch_parent(watch)) if watch is not None else None
     log.info("worker %s started%s", worker.id, " (once)" if once else "")
+    if service is not None:
+        service.start(worker)
     try:
         await worker.run(once=once)
     finally:
+        if service is not None:
+            await service.close()
         flusher.cancel()
         if watcher is not None:
             watcher.cancel()

@@ -64,3 +64,4 @@ class DeliveryEvent:
     outcome: str  # "sent" | "deferred" | "failed" | "mta_error"
     detail: str
     at: datetime
+    duration: float | None = None  # seconds of the SMTP attempt, when there was one

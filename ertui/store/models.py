@@ -201,3 +201,18 @@ class WorkerRecord(SQLModel, table=True):
     started_at: datetime = Field(sa_column=_utc(nullable=False))
     heartbeat_at: datetime = Field(sa_column=_utc(nullable=False))
     paused: bool = False
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change to the settings (``ertui.audit``): append-only from ertui's
+    side; only retention (a year) removes a row."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_utc(nullable=False, index=True))
+    action: str = Field(max_length=64)
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    os_user: str = Field(max_length=255)
+    ssh_client: str | None = Field(default=None, max_length=255)
+    front_end: str = Field(max_length=16)

@@ -15,6 +15,7 @@ from textual.reactive import reactive
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
+from ertui import actor
 from ertui.tui.commands import ErtuiCommands
 from ertui.tui.console import OFF, PAUSED, RUNNING, STOPPED
 from ertui.tui.core import DeliveryEvent, Worker, make_worker
@@ -80,6 +81,7 @@ class ErtuiApp(App[None]):
         self._delivery_task: TextualWorker[None] | None = None
 
     def on_mount(self) -> None:
+        actor.set_front_end("console")  # every settings change from here is audited as the console's
         self.push_screen(SettingsScreen(self.engine))
         if self.status_extra is not None:
             self._refresh_extra()

@@ -27,6 +27,7 @@ from ertui.tui.dialogs.mta_form import MtaForm
 from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.messages import DeliveryNotice
+from ertui.tui.screens.audit import AuditScreen
 from ertui.tui.screens.queue import QueueScreen
 from ertui.tui.widgets.mta_detail import SPARK_MINUTES, MtaDetail
 from ertui.tui.widgets.mta_table import MtaTable
@@ -86,6 +87,7 @@ class SettingsScreen(Screen[None]):
             tooltip="Edit the Master Server Host Name for Email Links",
         ),
         Binding("A", "admin", "Admin", id="admin", tooltip="Update the Administrator Account (the sender address)"),
+        Binding("L", "audit_log", "Audit", show=False, id="audit_log", tooltip="The audit log: every settings change"),
         Binding(
             "q",
             "app.quit",
@@ -354,6 +356,9 @@ class SettingsScreen(Screen[None]):
 
     def action_mail_queue(self) -> None:
         self.app.push_screen(QueueScreen(self.engine))
+
+    def action_audit_log(self) -> None:
+        self.app.push_screen(AuditScreen(self.engine))
 
     def on_screen_resume(self) -> None:
         if self.view is not None:
