@@ -1,0 +1,217 @@
+"""Operator actions on every message that matches a filter (Postfix's
+``postsuper -h/-r/-d ALL deferred``, with a filter instead of ALL).
+
+A filter combines, with AND: a status, a recipient domain (exact, any case),
+the MTA last tried, an age since queued, and a text in the receiver or
+subject. The action itself is the queue's own (``queue.retry``, ``hold``,
+``release``, ``delete``): the same status guards, so a message a worker holds
+right now (``sending``) is never touched, and the same audit. Ids are taken
+from the filter in batches of ``BATCH`` (one statement a batch, by id), so a
+filter over 100,000 messages never holds the write lock for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from ertui import queue
+from ertui.errors import Field, ValidationError
+from ertui.store.engine import store_call
+from ertui.store.models import UNSENT_STATUSES, Message, MessageStatus, Mta
+from ertui.timeutil import parse_age, utcnow
+
+T = Message.__table__.c  # type: ignore[attr-defined]
+M = Mta.__table__.c  # type: ignore[attr-defined]
+BATCH = 1000
+MAX_TEXT = 255
+
+STATUS = Field("status", "--status")
+DOMAIN = Field("domain", "--domain")
+MTA = Field("mta", "--mta")
+OLDER_THAN = Field("older_than", "--older-than")
+SEARCH = Field("search", "--search")
+NEEDS_IDS_OR_FILTER = "Give message ids or a filter (--status, --domain, --mta, --older-than, --search)."
+STATUS_CHOICES = ("unsent", "queued", "deferred", "held", "failed", "sent", "all")
+
+#: Which statuses each action can change (its guard); other matches are skipped.
+ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "retry": ("retried", (MessageStatus.FAILED.value, MessageStatus.DEFERRED.value, MessageStatus.QUEUED.value)),
+    "hold": ("held", (MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value, MessageStatus.FAILED.value)),
+    "release": ("released", (MessageStatus.HELD.value,)),
+    "delete": ("deleted", tuple(s.value for s in MessageStatus if s is not MessageStatus.SENDING)),
+}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None
+    domain: str | None = None
+    mta: str | None = None
+    older_than: timedelta | None = None
+    search: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.status, self.domain, self.mta, self.older_than, self.search))
+
+    def describe(self) -> str:
+        """The filter in words, for a confirmation: 'status deferred, domain example.com'."""
+        parts = []
+        if self.status:
+            parts.append(f"status {self.status}")
+        if self.domain:
+            parts.append(f"domain {self.domain}")
+        if self.mta:
+            parts.append(f"MTA {self.mta}")
+        if self.older_than is not None:
+            parts.append(f"older than {int(self.older_than.total_seconds() // 60)} min")
+        if self.search:
+            parts.append(f'matching "{self.search}"')
+        return ", ".join(parts) or "every message"
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    action: str
+    matched: int  # messages the filter names
+    changed: int  # messages the action changed (or would change, with dry_run)
+    dry_run: bool
+
+    @property
+    def skipped(self) -> int:
+        """Matched but left alone: in flight with a worker, or in a status the action does not apply to."""
+        return self.matched - self.changed
+
+    def sentence(self) -> str:
+        verb = ACTIONS[self.action][0]
+        would = "would be " if self.dry_run else ""
+        text = f"{self.changed} message(s) {would}{verb}."
+        if self.skipped:
+            text += f" {self.skipped} matching message(s) left alone (being sent now, or not {verb[:-1]}able)."
+        return text
+
+
+def make_filter(
+    *,
+    status: str | None = None,
+    domain: str | None = None,
+    mta: str | None = None,
+    older_than: str | None = None,
+    search: str | None = None,
+) -> QueueFilter:
+    """A filter from an operator's words; bad input names the option and the rule."""
+    if status is not None and status not in STATUS_CHOICES:
+        raise ValidationError(STATUS, f"--status must be one of {', '.join(STATUS_CHOICES)}.")
+    age = None
+    if older_than is not None:
+        age = parse_age(older_than)
+        if age is None:
+            raise ValidationError(OLDER_THAN, "--older-than must be an age such as 30m, 2h or 3d.")
+    for value, field in ((domain, DOMAIN), (mta, MTA), (search, SEARCH)):
+        if value is not None and (not value.strip() or len(value) > MAX_TEXT or not value.isprintable()):
+            raise ValidationError(field, f"{field.label} must be 1 to {MAX_TEXT} printable characters.")
+    return QueueFilter(
+        status=status,
+        domain=domain.strip().lower().lstrip("@") if domain else None,
+        mta=mta.strip() if mta else None,
+        older_than=age,
+        search=search.strip() if search else None,
+    )
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def conditions(flt: QueueFilter, now: datetime | None = None) -> list[ColumnElement[bool]]:
+    """The filter as WHERE conditions on the message table."""
+    where: list[ColumnElement[bool]] = []
+    if flt.status == "unsent":
+        where.append(T.status.in_(UNSENT_STATUSES))
+    elif flt.status not in (None, "all"):
+        where.append(T.status == flt.status)
+    if flt.domain:
+        where.append(func.lower(T.recipient).like(f"%@{_like(flt.domain)}", escape="\\"))
+    if flt.mta:
+        key = flt.mta.lower()
+        by_name = select(M.id).where(func.lower(M.description) == key)
+        match = T.last_mta_id.in_(by_name.scalar_subquery())
+        if key.isascii() and key.isdigit() and len(key) < 10:
+            match = or_(match, T.last_mta_id == int(key))
+        where.append(match)
+    if flt.older_than is not None:
+        where.append(T.created_at <= (now or utcnow()) - flt.older_than)
+    if flt.search:
+        pattern = f"%{_like(flt.search)}%"
+        where.append(or_(T.recipient.ilike(pattern, escape="\\"), T.subject.ilike(pattern, escape="\\")))
+    return where
+
+
+def _id_batches(engine: Engine, where: list[ColumnElement[bool]]) -> Iterable[list[int]]:
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            ids = [int(i) for (i,) in conn.execute(
+                select(T.id).where(and_(T.id > after, *where)).order_by(T.id).limit(BATCH)
+            )]  # fmt: skip
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
+
+
+def _count(engine: Engine, where: list[ColumnElement[bool]]) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Message.__table__).where(*where)).scalar_one())  # type: ignore[attr-defined]
+
+
+_RUN: dict[str, Callable[[Engine, list[int]], int]] = {
+    "retry": queue.retry,
+    "hold": queue.hold,
+    "release": queue.release,
+    "delete": queue.delete,
+}
+
+
+@store_call
+def count(engine: Engine, flt: QueueFilter) -> int:
+    """How many messages the filter names."""
+    return _count(engine, conditions(flt))
+
+
+@store_call
+def apply(engine: Engine, action: str, flt: QueueFilter, *, dry_run: bool = False) -> BulkResult:
+    """``action`` (retry, hold, release, delete) on every message ``flt`` names."""
+    if action not in ACTIONS:
+        raise ValueError(action)
+    if flt.empty:
+        raise ValidationError(
+            STATUS, "Give message ids or a filter (--status, --domain, --mta, --older-than, --search)."
+        )
+    now = utcnow()
+    where = conditions(flt, now)
+    matched = _count(engine, where)
+    guard = T.status.in_(ACTIONS[action][1])
+    if dry_run:
+        return BulkResult(action, matched, _count(engine, [*where, guard]), True)
+    changed = 0
+    for ids in _id_batches(engine, [*where, guard]):
+        changed += _RUN[action](engine, ids)
+    return BulkResult(action, matched, changed, False)
+
+
+def to_dict(result: BulkResult) -> dict[str, Any]:
+    return {
+        "action": result.action,
+        "matched": result.matched,
+        "changed": result.changed,
+        "skipped": result.skipped,
+        "dry_run": result.dry_run,
+    }
