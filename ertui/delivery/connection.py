@@ -61,6 +61,8 @@ class Connections:
     _wake: asyncio.Event
     _cond: asyncio.Condition
     _flush_wanted: asyncio.Event
+    _held: dict[int, Claimed]
+    _live_here: frozenset[str]
 
     async def _db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run a store call: on the helper thread, or inline for SQLite (see db_thread)."""
@@ -68,6 +70,43 @@ class Connections:
             return fn(self.engine, *args, **kwargs)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args, **kwargs))
+
+    # -- fencing ----------------------------------------------------------------
+    def _hold(self, got: list[Claimed]) -> None:
+        for m in got:
+            self._held[m.id] = m
+
+    def _result(self, msg: Claimed, status: str, **kw: Any) -> dict[str, Any]:
+        """The message's result, for the next write; it is no longer held."""
+        if self._held.get(msg.id) is msg:
+            del self._held[msg.id]
+        row = claims.result_row(msg, self.id, status, **kw)
+        self._book.results.append(row)
+        return row
+
+    def _forget(self, msg: Claimed, why: str) -> None:
+        """A message whose lease is no longer surely this worker's: never sent,
+        never written; its row goes to whoever holds it now (or is due again)."""
+        if self._held.get(msg.id) is msg:
+            del self._held[msg.id]
+        with contextlib.suppress(ValueError):
+            self._line.remove(msg)
+        log.warning("dropped id=%d unsent: %s", msg.id, why)
+
+    def _report_lost(self, lost: int) -> None:
+        if lost:
+            log.warning("%d results not written: their messages had passed to another claim", lost)
+
+    def _margin(self) -> float:
+        return self.settings.lease_seconds / 3
+
+    def lease_ok(self, msg: Claimed) -> bool:
+        """In memory, no query: this worker holds the message's lease for a
+        margin more (its claim or last renewal, plus the lease)."""
+        return self._held.get(msg.id) is msg and time.monotonic() + self._margin() < msg.valid_until
+
+    def _slot_ok(self, conn: Conn) -> bool:
+        return not conn.stale and time.monotonic() + self._margin() < conn.valid_until
 
     def _cooldown(self, failures: int) -> float:
         return verdicts.mta_cooldown(self.settings, failures)
@@ -122,11 +161,15 @@ class Connections:
         s = self.settings
         session: SmtpSession | None = None
         try:
-            slot = await self._db(slots.acquire, st.id, st.row.max_connections, self.id, s.lease_seconds)
-            if slot is None:
+            start = time.monotonic()
+            lease = await self._db(
+                slots.acquire, st.id, st.row.max_connections, self.id, s.lease_seconds, self._live_here
+            )
+            if lease is None:
                 st.slots_full_until = time.monotonic() + s.poll_interval
                 return
-            conn.slot_no = slot
+            conn.slot_no, conn.gen = lease
+            conn.valid_until = start + s.lease_seconds
             if st.config is None:  # it became unusable meanwhile
                 return
             session = SmtpSession(st.config, self._helo)
@@ -137,6 +180,8 @@ class Connections:
                     # Only open once there is something to send.
                     if not any(st.id not in m.excluded for m in self._line):
                         break
+                    if not self._slot_ok(conn):  # the slot's lease is not surely ours
+                        break
                     outcome = await session.open()
                     if not outcome.ok:
                         await self._mta_down(st, outcome, None, 0.0)
@@ -145,6 +190,12 @@ class Connections:
                 msg = await self._next_for(conn)
                 if msg is None:
                     break
+                if not self.lease_ok(msg):  # fencing: never send what may be another's
+                    self._forget(msg, "its lease is not surely this worker's (stopped or slow?)")
+                    return
+                if not self._slot_ok(conn):
+                    self._line.appendleft(msg)
+                    return
                 conn.busy = True
                 try:
                     ok = await self._deliver(conn, session, msg, reused=sent_here > 0)
@@ -169,19 +220,23 @@ class Connections:
                     log.debug("closing a session failed", exc_info=True)
             self._wake.set()
             if conn.slot_no is not None:  # (a slot left behind runs out with its lease)
-                await self._db(slots.release, st.id, conn.slot_no, self.id)
+                await self._db(slots.release, st.id, conn.slot_no, self.id, conn.gen)
 
     async def _deliver(self, conn: Conn, session: SmtpSession, msg: Claimed, reused: bool) -> bool:
         """Send one message; False when the connection must end (the MTA failed)."""
         st = conn.mta
         started = utcnow()
         t0 = time.monotonic()
-        outcome = await session.send(msg.sender, msg.recipient, msg.raw)
-        if not outcome.ok and outcome.mta_failure and reused:
+        guard = partial(self.lease_ok, msg)
+        outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard)
+        if not outcome.ok and outcome.mta_failure and reused and guard():
             # A reused connection may have been closed by the server meanwhile:
             # one fresh connection to the same MTA before calling it down.
             await session.close()
-            outcome = await session.send(msg.sender, msg.recipient, msg.raw)
+            outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard)
+        if not outcome.ok and not guard():  # stopped before DATA: not sent, not ours
+            self._forget(msg, "its lease ran out during the transaction; not sent")
+            return False
         elapsed = time.monotonic() - t0
         msg.tries += 1
         msg.last_mta_id = st.id
@@ -190,10 +245,10 @@ class Connections:
         if outcome.ok:
             text = outcome.message or ""
             msg.last_error = None
-            self._book.results.append(
-                claims.result_row(msg, self.id, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
-            )
-            self._book.success(st.id, now)
+            self._result(msg, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
+            self._book.contact(st.id, now, text, sent=True)
+            st.replies.append((msg.recipient, False))
+            st.deferred.clear()
             log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient, st.name, text)
             self._emit(msg, st.id, "sent", text)
         elif outcome.mta_failure:
@@ -202,12 +257,13 @@ class Connections:
         else:
             verdict = verdicts.after_refusal(msg, outcome, self.settings, now)
             msg.last_error = verdict.error
+            self._book.contact(st.id, now, verdicts.error_text(outcome), sent=False)
+            st.replies.append((msg.recipient.lower(), not outcome.permanent))
             if verdict.next_at is None:
                 self._fail(msg, verdict.error)
             else:
-                self._book.results.append(
-                    claims.result_row(msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at)
-                )
+                row = self._result(msg, verdict.status.value, now=now, next_at=verdict.next_at)
+                st.deferred.append((msg.id, row))
                 log.info(
                     "deferred id=%d to=%s mta=%r next=%s: %s",
                     msg.id,
@@ -217,13 +273,41 @@ class Connections:
                     verdict.error,
                 )
                 self._emit(msg, st.id, "deferred", verdict.error)
+            if verdicts.mta_unwell(st.replies):
+                await self._mta_unwell(st, verdicts.error_text(outcome))
+                return False
         if len(self._book) >= self.settings.flush_every:
             self._flush_wanted.set()
         return True
 
+    async def _mta_unwell(self, st: MtaState, error: str) -> None:
+        """The MTA refuses every message: cool it down as if it had failed, and
+        make the messages it deferred due at once, for the other MTAs."""
+        now = utcnow()
+        ids = [mid for mid, _ in st.deferred]
+        for _, row in st.deferred:
+            row["b_next"] = now  # if not written yet
+        st.deferred.clear()
+        st.replies.clear()
+        await self._db(claims.due_now, ids, st.id, now)  # if written already
+        self._flush_wanted.set()
+        outcome_error = f"refuses every message for now (last: {error})"
+        until = await self._db(mtas.record_failure, st.id, outcome_error, cooldown=self._cooldown)
+        st.cooldown_until = until
+        log.warning(
+            "mta_error mta=%r: %s; cooling down until %s; %d deferred messages due again",
+            st.row.description,
+            outcome_error,
+            until.isoformat(timespec="seconds") if until else "-",
+            len(ids),
+        )
+        for c in st.conns:
+            c.stale = True
+        self._wake.set()
+
     def _fail(self, msg: Claimed, error: str) -> None:
         msg.last_error = error
-        self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
+        self._result(msg, MessageStatus.FAILED.value, now=utcnow())
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
         self._emit(msg, msg.last_mta_id, "failed", error)
 
