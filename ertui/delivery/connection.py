@@ -262,14 +262,17 @@ class Connections:
             if verdict.next_at is None:
                 self._fail(msg, verdict.error)
             else:
-                row = self._result(msg, verdict.status.value, now=now, next_at=verdict.next_at)
+                # Refused by an MTA found unwell meanwhile (another connection's
+                # reply): the fault is the MTA's; due at once for the others.
+                next_at = verdict.next_at if st.usable(now) else now
+                row = self._result(msg, verdict.status.value, now=now, next_at=next_at)
                 st.deferred.append((msg.id, row))
                 log.info(
                     "deferred id=%d to=%s mta=%r next=%s: %s",
                     msg.id,
                     msg.recipient,
                     st.name,
-                    verdict.next_at.isoformat(timespec="seconds"),
+                    next_at.isoformat(timespec="seconds"),
                     verdict.error,
                 )
                 self._emit(msg, st.id, "deferred", verdict.error)
