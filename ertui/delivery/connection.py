@@ -25,6 +25,7 @@ from ertui import mtas
 from ertui.delivery import claims, slots
 from ertui.delivery import policy as verdicts
 from ertui.delivery.claims import Claimed
+from ertui.delivery.leases import Leases
 from ertui.delivery.pool import Conn, MtaState
 from ertui.delivery.results import RecentDeliveries, ResultBook
 from ertui.delivery.settings import DeliveryEvent, WorkerSettings
@@ -42,7 +43,7 @@ log.addHandler(logging.NullHandler())
 R = TypeVar("R")
 
 
-class Connections:
+class Connections(Leases):
     """The connection half of the worker (see the module docstring)."""
 
     # Set by Worker.__init__ and Worker.run.
@@ -61,8 +62,6 @@ class Connections:
     _wake: asyncio.Event
     _cond: asyncio.Condition
     _flush_wanted: asyncio.Event
-    _held: dict[int, Claimed]
-    _live_here: frozenset[str]
 
     async def _db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run a store call: on the helper thread, or inline for SQLite (see db_thread)."""
@@ -70,43 +69,6 @@ class Connections:
             return fn(self.engine, *args, **kwargs)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(fn, self.engine, *args, **kwargs))
-
-    # -- fencing ----------------------------------------------------------------
-    def _hold(self, got: list[Claimed]) -> None:
-        for m in got:
-            self._held[m.id] = m
-
-    def _result(self, msg: Claimed, status: str, **kw: Any) -> dict[str, Any]:
-        """The message's result, for the next write; it is no longer held."""
-        if self._held.get(msg.id) is msg:
-            del self._held[msg.id]
-        row = claims.result_row(msg, self.id, status, **kw)
-        self._book.results.append(row)
-        return row
-
-    def _forget(self, msg: Claimed, why: str) -> None:
-        """A message whose lease is no longer surely this worker's: never sent,
-        never written; its row goes to whoever holds it now (or is due again)."""
-        if self._held.get(msg.id) is msg:
-            del self._held[msg.id]
-        with contextlib.suppress(ValueError):
-            self._line.remove(msg)
-        log.warning("dropped id=%d unsent: %s", msg.id, why)
-
-    def _report_lost(self, lost: int) -> None:
-        if lost:
-            log.warning("%d results not written: their messages had passed to another claim", lost)
-
-    def _margin(self) -> float:
-        return self.settings.lease_seconds / 3
-
-    def lease_ok(self, msg: Claimed) -> bool:
-        """In memory, no query: this worker holds the message's lease for a
-        margin more (its claim or last renewal, plus the lease)."""
-        return self._held.get(msg.id) is msg and time.monotonic() + self._margin() < msg.valid_until
-
-    def _slot_ok(self, conn: Conn) -> bool:
-        return not conn.stale and time.monotonic() + self._margin() < conn.valid_until
 
     def _cooldown(self, failures: int) -> float:
         return verdicts.mta_cooldown(self.settings, failures)

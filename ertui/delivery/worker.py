@@ -389,37 +389,6 @@ class Worker(Connections):
             except Exception:
                 log.exception("renewing leases failed")
 
-    async def _renew(self) -> None:
-        """Push on the leases; forget what was lost (fencing: see the module doc)."""
-        s = self.settings
-        start = time.monotonic()
-        held = await self._db(claims.renew, self.id, s.lease_seconds, self._paused)
-        valid = start + s.lease_seconds
-        lost = [m for m in self._held.values() if m.valid_until - s.lease_seconds < start and (m.id, m.gen) not in held]
-        for m in self._held.values():
-            if (m.id, m.gen) in held:
-                m.valid_until = max(m.valid_until, valid)
-        for m in lost:
-            self._forget(m, "its lease was lost")
-        kept = await self._db(slots.renew, self.id, s.lease_seconds)
-        for st in self._pool.states.values():
-            for c in st.conns:
-                if c.slot_no is None or c.valid_until - s.lease_seconds >= start:
-                    continue
-                if (st.id, c.slot_no, c.gen) in kept:
-                    c.valid_until = max(c.valid_until, valid)
-                else:
-                    c.stale = True  # someone else took the slot: close this one
-                    c.valid_until = 0.0
-
-    async def _look_around(self) -> None:
-        """Give back what dead workers of this host left; note the live ones."""
-        msgs, freed = await self._db(workers.reap, self._host, self.id)
-        if msgs or freed:
-            log.warning("a worker of this host is gone: %d messages and %d slots given back", msgs, freed)
-            self._poke()
-        self._live_here = await self._db(workers.live_here, self._host, self.id)
-
     async def _shutdown(self, flusher: asyncio.Task[None], renewer: asyncio.Task[None]) -> None:
         self._stopping = True
         self._release_line()
