@@ -4,15 +4,15 @@ counts concurrent connections and Message-IDs (issue 10, "Done when").
 Run by hand (never by the test suite):
 
     .venv/bin/python bench/soak.py [--count 5000] [--limit 2] [--lease 2]
-                                   [--every 1.0 4.0] [--seed 1]
+                                   [--every 1.0 4.0] [--kill-share 0.4] [--seed 1]
 
 On a fresh SQLite store it enqueues ``--count`` messages to one MTA with
 ``--limit`` max concurrent connections, an aiosmtpd server on 127.0.0.1 (port
 0; ``tests/smtpd.py``, 5 ms in DATA so that signals land mid-transaction),
 and runs two ``ertui worker`` processes with a ``--lease`` of a few seconds.
 Every ``--every`` seconds (random within the range) one of them, at random,
-is either stopped with SIGSTOP for 0.5-3 leases and then continued, or killed
-with SIGKILL and started again. When every message is sent it prints:
+is either stopped with SIGSTOP for 0.5-3 leases and then continued, or (a
+``--kill-share`` of the events) killed with SIGKILL and started again. When every message is sent it prints:
 
 - lost: messages whose Message-ID never reached the server (must be 0);
 - duplicates: Message-IDs that arrived more than once, against the documented
@@ -95,6 +95,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=2, help="the MTA's max concurrent connections")
     ap.add_argument("--lease", type=float, default=2.0, help="the workers' --lease-seconds")
     ap.add_argument("--every", type=float, nargs=2, default=(1.0, 4.0), metavar=("MIN", "MAX"))
+    ap.add_argument("--kill-share", type=float, default=0.4, help="share of SIGKILLs (0: SIGSTOPs only)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--deadline", type=float, default=900.0, help="give up after this many seconds")
     args = ap.parse_args()
@@ -115,7 +116,7 @@ def main() -> int:
             while len(received_ids(server)) < args.count and time.monotonic() - started < args.deadline:
                 time.sleep(rnd.uniform(*args.every))
                 i = rnd.randrange(2)
-                if rnd.random() < 0.6:
+                if rnd.random() >= args.kill_share:
                     stops += 1
                     workers.procs[i].send_signal(signal.SIGSTOP)
                     time.sleep(rnd.uniform(0.5, 3.0) * args.lease)

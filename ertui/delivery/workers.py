@@ -2,8 +2,10 @@
 leaves behind.
 
 Every worker registers its host, pid and the start time of its process
-(``process_start``: the boot id and the start tick from ``/proc`` on Linux).
-A worker on the same host whose process is gone — the pid is dead, or alive
+(``process_start``: the boot id, the pid namespace and the start tick, from
+``/proc`` on Linux). A worker on the same host (the same name, boot and pid
+namespace: never another machine that happens to share its name, nor a
+container) whose process is gone — the pid is dead, or alive
 but started at another time (a reused pid) — is dead for sure: its messages
 and connection slots are given back at once (``reap``), without waiting for
 their leases. Workers on other hosts are judged by their leases alone. A
@@ -32,21 +34,45 @@ S = MtaSlot.__table__  # type: ignore[attr-defined]
 W = WorkerRecord.__table__  # type: ignore[attr-defined]
 
 
-def process_start(pid: int) -> str | None:
-    """When the process started, as ``"<boot id>:<start ticks>"``; None when it is
-    gone or where ``/proc`` is missing."""
+def machine() -> str | None:
+    """This machine's boot and this process's pid namespace: pids mean the same
+    only between processes that share both (not across hosts with one name,
+    containers, or a reboot). None where ``/proc`` is missing."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            boot = f.read().strip().decode("ascii", "replace")
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return f"{boot}/{namespace}"
+
+
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (which may hold
+    spaces or ")"): state first."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
-        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
-            boot = f.read().strip().decode("ascii", "replace")
     except OSError:
         return None
-    # The command name (field 2) may hold spaces or ")": count after the last ")".
     fields = stat[stat.rfind(b")") + 2 :].split()
-    if len(fields) < 20:
+    return fields if len(fields) >= 20 else None
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start, ``"<machine>:<start ticks>"``; None when it is gone
+    or where ``/proc`` is missing."""
+    where, fields = machine(), _stat(pid)
+    if where is None or fields is None:
         return None
-    return f"{boot}:{fields[19].decode('ascii', 'replace')}"
+    return f"{where}:{fields[19].decode('ascii', 'replace')}"
+
+
+def here(started: str | None) -> bool:
+    """Whether a worker that recorded ``started`` runs on this machine, in this
+    pid namespace: only then can its pid be checked."""
+    where = machine()
+    return started is not None and where is not None and started.startswith(where + ":")
 
 
 def is_alive(pid: int, started: str | None) -> bool:
@@ -60,21 +86,12 @@ def is_alive(pid: int, started: str | None) -> bool:
         return False
     except PermissionError:
         pass  # alive, another user's
-    now = process_start(pid)
-    if now is None:  # without /proc, os.kill has the last word; with it, the process just went
+    fields = _stat(pid)
+    if fields is None:  # without /proc, os.kill has the last word; with it, the process just went
         return not os.path.isdir("/proc")
-    if _zombie(pid):
+    if fields[0] in (b"Z", b"X"):
         return False
-    return started is None or started == now
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] in (b"Z", b"X")
+    return started is None or started == process_start(pid)
 
 
 def register(engine: Engine, owner: str, hostname: str, pid: int) -> None:
@@ -104,11 +121,12 @@ STOPPED_GRACE = 600.0
 
 
 def _here(engine: Engine, hostname: str, me: str) -> list[tuple[str, int, str | None, datetime]]:
+    """The other workers of this host (by name, boot and pid namespace)."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(W.c.id, W.c.pid, W.c.proc_start, W.c.heartbeat_at).where(W.c.hostname == hostname, W.c.id != me)
-        )
-        return [(str(r[0]), int(r[1]), r[2], as_utc(r[3])) for r in rows]
+        ).all()
+    return [(str(r[0]), int(r[1]), r[2], as_utc(r[3])) for r in rows if here(r[2])]
 
 
 def live_here(engine: Engine, hostname: str, me: str) -> frozenset[str]:

@@ -31,8 +31,19 @@ def test_a_process_is_alive_only_with_its_own_start_time() -> None:
     me = os.getpid()
     assert workers.is_alive(me, workers.process_start(me))
     assert workers.is_alive(me, None)  # no start time recorded: the pid alone
-    assert not workers.is_alive(me, "another-boot:12345")  # a reused pid
+    assert not workers.is_alive(me, f"{workers.machine()}:12345")  # a reused pid
     assert not workers.is_alive(dead_pid(), None)
+
+
+def test_a_worker_of_another_machine_or_namespace_is_left_to_its_leases(store: Engine) -> None:
+    """The same host name, but another boot or pid namespace (a second machine
+    with the same name, a container): its pid says nothing here."""
+    workers.register(store, "twin", HOST, dead_pid())
+    with store.begin() as conn:
+        conn.execute(update(W).where(W.c.id == "twin").values(proc_start="another-boot/pid:[1]:77"))
+    queue.enqueue(store, "a@example.com", "s", "b")
+    assert len(claims.claim(store, "twin", 1, 60)) == 1
+    assert workers.reap(store, HOST, "me") == (0, 0)
 
 
 def test_reap_gives_back_what_dead_workers_of_this_host_held(store: Engine) -> None:
@@ -42,8 +53,8 @@ def test_reap_gives_back_what_dead_workers_of_this_host_held(store: Engine) -> N
     gone, reused, alive, elsewhere = "gone", "reused", "alive", "elsewhere"
     workers.register(store, gone, HOST, dead_pid())
     workers.register(store, reused, HOST, os.getpid())
-    with store.begin() as conn:  # this pid, but a process that started at another time
-        conn.execute(update(W).where(W.c.id == reused).values(proc_start="another-boot:1"))
+    with store.begin() as conn:  # this machine; a dead pid, or this pid but started at another time
+        conn.execute(update(W).where(W.c.id.in_([gone, reused])).values(proc_start=f"{workers.machine()}:1"))
     workers.register(store, alive, HOST, os.getpid())
     workers.register(store, elsewhere, "another-host", dead_pid())
     for owner in (gone, reused, alive, elsewhere):
