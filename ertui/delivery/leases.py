@@ -60,14 +60,15 @@ class Leases:
         self._book.results.append(row)
         return row
 
-    def _forget(self, msg: Claimed, why: str) -> None:
+    def _forget(self, msg: Claimed, why: str | None) -> None:
         """A message whose lease is no longer surely this worker's: never sent,
         never written; its row goes to whoever holds it now (or is due again)."""
         if self._held.get(msg.id) is msg:
             del self._held[msg.id]
         with contextlib.suppress(ValueError):
             self._line.remove(msg)
-        log.warning("dropped id=%d unsent: %s", msg.id, why)
+        if why is not None:
+            log.warning("dropped id=%d unsent: %s", msg.id, why)
 
     def _report_lost(self, lost: int) -> None:
         if lost:
@@ -95,7 +96,10 @@ class Leases:
             if (m.id, m.gen) in held:
                 m.valid_until = max(m.valid_until, valid)
         for m in lost:
-            self._forget(m, "its lease was lost")
+            self._forget(m, None)
+        if lost:
+            ids = ", ".join(str(m.id) for m in lost[:10]) + (", …" if len(lost) > 10 else "")
+            log.warning("%d claimed messages passed to another claim (ids %s): dropped unsent", len(lost), ids)
         kept = await self._db(slots.renew, self.id, s.lease_seconds)
         for st in self._pool.states.values():
             for c in st.conns:
