@@ -15,9 +15,10 @@ MTA has ``verify_tls`` off.
 
 Deadlines: the MTA's timeout is one deadline for the whole of ``open`` —
 connect, greeting (and the probe for a TLS port), TLS, EHLO and AUTH
-together — not a fresh timeout for every read: a silent port costs the
-timeout, not a multiple of it. Cancelling ``open`` (a worker that stops)
-ends the attempt at once.
+together — not a fresh timeout for each part: a silent port costs the
+timeout, not a multiple of it (with a timeout of 3 s or less, too short to
+probe for TLS while waiting, a silent port is probed after it for at most
+1 s more). Cancelling ``open`` (a worker that stops) ends the attempt at once.
 
 Permanent vs temporary: an outcome is ``permanent`` for a 5xx reply to the
 greeting, EHLO, MAIL, RCPT or DATA and for an address that cannot be sent at
