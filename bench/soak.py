@@ -5,6 +5,7 @@ Run by hand (never by the test suite):
 
     .venv/bin/python bench/soak.py [--count 5000] [--limit 2] [--lease 2]
                                    [--every 1.0 4.0] [--kill-share 0.4] [--seed 1]
+                                   [--db postgresql://…]
 
 On a fresh SQLite store it enqueues ``--count`` messages to one MTA with
 ``--limit`` max concurrent connections, an aiosmtpd server on 127.0.0.1 (port
@@ -98,10 +99,11 @@ def main() -> int:
     ap.add_argument("--kill-share", type=float, default=0.4, help="share of SIGKILLs (0: SIGSTOPs only)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--deadline", type=float, default=900.0, help="give up after this many seconds")
+    ap.add_argument("--db", help="an empty store to use (e.g. a PostgreSQL URL); default: a new SQLite file")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="ertui-soak-"))
-    url = f"sqlite:///{tmp}/soak.db"
+    url = args.db or f"sqlite:///{tmp}/soak.db"
     engine = make_engine(url)
     settings.set_admin_email(engine, "admin@example.com")
     settings.set_master_host(engine, "soak.example.com")
