@@ -209,7 +209,7 @@ class Connections(Leases):
             msg.last_error = None
             self._result(msg, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
             self._book.contact(st.id, now, text, sent=True)
-            st.replies.append((msg.recipient, False))
+            st.replies.append((msg.recipient.lower(), False))
             st.deferred.clear()
             log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient, st.name, text)
             self._emit(msg, st.id, "sent", text)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ertui import mtas
+from ertui.delivery.policy import UNWELL_WINDOW
 from ertui.smtp.outcome import MtaConfig
 from ertui.store.models import Mta
 from ertui.timeutil import as_utc
@@ -32,8 +33,8 @@ class MtaState:
     # Its last replies to messages: (recipient, refused temporarily) — see
     # policy.mta_unwell — and the results of the messages it deferred since it
     # last accepted one (made due at once if it turns out unwell).
-    replies: deque[tuple[str, bool]] = field(default_factory=lambda: deque(maxlen=20))
-    deferred: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    replies: deque[tuple[str, bool]] = field(default_factory=lambda: deque(maxlen=UNWELL_WINDOW))
+    deferred: deque[tuple[int, dict[str, Any]]] = field(default_factory=lambda: deque(maxlen=UNWELL_WINDOW))
 
     def __post_init__(self) -> None:
         assert self.row.id is not None
