@@ -5,11 +5,12 @@ The port rule and the defaults of a new MTA are in ``ertui.mta_rules``."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from ertui import audit, settings, validate
@@ -74,6 +75,8 @@ def to_dict(mta: Mta) -> dict[str, Any]:
         "last_error": mta.last_error,
         "last_error_at": iso(mta.last_error_at),
         "consecutive_failures": mta.consecutive_failures,
+        "last_contact_at": iso(mta.last_contact_at),
+        "last_contact_result": mta.last_contact_result,
         "sent_count": mta.sent_count,
     }
 
@@ -293,10 +296,66 @@ def set_enabled(engine: Engine, ref: str | int, enabled: bool) -> Mta:
     return edit(engine, ref, enabled=enabled)
 
 
+# The health of an MTA is written here only: after a Test (record_success,
+# record_failure), after a failure of the MTA in the worker (record_failure),
+# and for a worker's batch of results (write_contacts). Every one of them sets
+# the last contact and its result, so an MTA that answered — even with a 5xx
+# for a message — never reads as "never used".
+CONTACT_LIMIT = 500  # characters of the last contact's result kept
+
+
+@dataclass
+class Contact:
+    """What a worker's batch of results says of one MTA."""
+
+    at: datetime
+    result: str
+    sent: int = 0  # messages it accepted in the batch
+    last_success_at: datetime | None = None
+
+    def add(self, at: datetime, result: str, sent: bool) -> None:
+        self.at, self.result = at, result
+        if sent:
+            self.sent += 1
+            self.last_success_at = at
+
+    def merge(self, newer: Contact) -> None:
+        """Fold a later batch into this one (a write that failed is retried with the next)."""
+        self.at, self.result = newer.at, newer.result
+        self.sent += newer.sent
+        self.last_success_at = newer.last_success_at or self.last_success_at
+
+
 @store_call
-def record_success(engine: Engine, mta_id: int, when: datetime | None = None) -> None:
+def record_success(engine: Engine, mta_id: int, when: datetime | None = None, result: str = "accepted") -> None:
     """Health after a delivery or test that the server accepted."""
-    update_row(engine, Mta, mta_id, last_success_at=when or utcnow(), consecutive_failures=0, cooldown_until=None)
+    now = when or utcnow()
+    update_row(
+        engine,
+        Mta,
+        mta_id,
+        last_success_at=now,
+        consecutive_failures=0,
+        cooldown_until=None,
+        last_contact_at=now,
+        last_contact_result=result[:CONTACT_LIMIT],
+    )
+
+
+def write_contacts(conn: Connection, contacts: dict[int, Contact]) -> None:
+    """A worker's batch: sent counts, last success (which ends a cooldown and the
+    failures in a row), and the last contact, in the caller's transaction."""
+    table = Mta.__table__  # type: ignore[attr-defined]
+    for mta_id, c in contacts.items():
+        values: dict[str, Any] = {"last_contact_at": c.at, "last_contact_result": c.result[:CONTACT_LIMIT]}
+        if c.sent:
+            values.update(
+                sent_count=table.c.sent_count + c.sent,
+                last_success_at=c.last_success_at,
+                consecutive_failures=0,
+                cooldown_until=None,
+            )
+        conn.execute(update(table).where(table.c.id == mta_id).values(**values))
 
 
 @store_call
@@ -320,7 +379,13 @@ def record_failure(
         failures = conn.execute(
             update(table)
             .where(row.id == mta_id)
-            .values(consecutive_failures=row.consecutive_failures + 1, last_error=error, last_error_at=now)
+            .values(
+                consecutive_failures=row.consecutive_failures + 1,
+                last_error=error,
+                last_error_at=now,
+                last_contact_at=now,
+                last_contact_result=error[:CONTACT_LIMIT],
+            )
             .returning(row.consecutive_failures)
         ).scalar()
         if failures is None or cooldown is None:
@@ -363,7 +428,7 @@ async def run_probe(engine: Engine, config: MtaConfig) -> ProbeResult:
     result = await check_connection(config, settings.master_host(engine).name)
     if config.id is not None:
         if result.outcome.ok:
-            record_success(engine, config.id)
+            record_success(engine, config.id, result=result.outcome.summary)
         else:
             record_failure(engine, config.id, result.outcome.summary)
     return result

@@ -7,12 +7,17 @@
   CTE ``FOR UPDATE SKIP LOCKED``, so concurrent workers never wait on each other
   nor claim the same row; SQLite serialises writers, so the statement is
   atomic there as it is.
-- **Lease**: every claimed row carries ``lease_until``; ``renew`` pushes it on
-  for every row the worker holds, in one statement.
+- **Lease**: every claimed row carries ``lease_until`` and a fencing token,
+  ``lease_gen``, one more at every claim; ``renew`` pushes the lease on for
+  every row the worker still holds, in one statement, and returns which
+  (id, generation) those are: a row missing from the answer was lost (its
+  lease ran out and another claim took it), and the worker forgets it.
 - **Results** are written in batches (one transaction for many messages: the
   status updates, the attempt log rows and the MTA counters). Each update is
-  guarded by ``status = 'sending' AND lease_owner = me``, so a row held, deleted
-  or re-claimed meanwhile is never overwritten. ``write_and_claim`` writes a
+  guarded by ``status = 'sending' AND lease_owner = me AND lease_gen = the
+  claim's``, so a row held, deleted or re-claimed meanwhile (even by this
+  worker, after its lease ran out) is never overwritten; ``write`` returns how
+  many results were lost so. ``write_and_claim`` writes a
   batch and claims the next in one transaction.
 
 On SQLite the hot statements (claim, results, attempt rows) are plain SQL
@@ -24,6 +29,9 @@ paths store, compare and read the same values.
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +39,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from ertui.mtas import Contact, write_contacts
 from ertui.store import sealed
 from ertui.store.models import DUE_STATUSES, Attempt, Message, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
@@ -57,39 +66,51 @@ class Claimed:
     last_attempt_at: datetime | None = None
     last_error: str | None = None
     last_mta_id: int | None = None
+    gen: int = 0  # the claim's fencing token (``lease_gen``)
+    # Until when (time.monotonic) this worker knows its lease holds: the claim's
+    # or the last renewal's start plus the lease (see Worker.lease_ok).
+    valid_until: float = 0.0
     # During this claim: attempts made so far, MTAs that failed for it.
     tries: int = 0
     excluded: set[int] = field(default_factory=set)
 
 
-def claim(engine: Engine, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
-    """Claim up to ``limit`` due messages, oldest due first."""
+def claim(engine: Engine, owner: str, limit: int, lease_seconds: float, protect: Collection[str] = ()) -> list[Claimed]:
+    """Claim up to ``limit`` due messages, oldest due first. Rows whose lease ran
+    out are due again, unless their owner is in ``protect`` (a live worker of
+    this host that was stopped: ``ertui.delivery.workers.live_here``)."""
+    valid = time.monotonic() + lease_seconds
     with engine.begin() as conn:
-        return _claim(conn, owner, limit, lease_seconds)
+        return _claim(conn, owner, limit, lease_seconds, valid, protect)
 
 
 def write_and_claim(
     engine: Engine,
     results: list[dict[str, Any]],
     attempts: list[dict[str, Any]],
-    successes: dict[int, tuple[int, datetime]],
+    contacts: dict[int, Contact],
     owner: str,
     limit: int,
     lease_seconds: float,
-) -> list[Claimed]:
-    """``write`` then ``claim`` in one transaction: one commit instead of two."""
+    protect: Collection[str] = (),
+) -> tuple[int, list[Claimed]]:
+    """``write`` then ``claim`` in one transaction: one commit instead of two.
+    The results lost (see ``write``) and the messages claimed."""
+    valid = time.monotonic() + lease_seconds
     with engine.begin() as conn:
-        _write(conn, results, attempts, successes)
-        return _claim(conn, owner, limit, lease_seconds)
+        lost = _write(conn, results, attempts, contacts)
+        return lost, _claim(conn, owner, limit, lease_seconds, valid, protect)
 
 
-def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+def _claim(
+    conn: Connection, owner: str, limit: int, lease_seconds: float, valid: float, protect: Collection[str]
+) -> list[Claimed]:
     now = utcnow()
     until = now + timedelta(seconds=lease_seconds)
     if conn.dialect.name == "sqlite":
-        rows = _claim_sqlite(conn, owner, now, until, limit)
+        rows = _claim_sqlite(conn, owner, now, until, limit, protect)
     else:
-        rows = _claim_core(conn, owner, now, until, limit)
+        rows = _claim_core(conn, owner, now, until, limit, protect)
     out = [
         Claimed(
             id=int(r[0]),
@@ -102,6 +123,8 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
             last_attempt_at=None if r[7] is None else _dt(r[7]),
             last_error=r[8],
             last_mta_id=r[9],
+            gen=int(r[10]),
+            valid_until=valid,
         )
         for r in rows
     ]
@@ -109,12 +132,14 @@ def _claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> li
     return out
 
 
-def _claim_core(conn: Connection, owner: str, now: datetime, until: datetime, limit: int) -> list[Any]:
+def _claim_core(
+    conn: Connection, owner: str, now: datetime, until: datetime, limit: int, protect: Collection[str]
+) -> list[Any]:
     """The claim in SQLAlchemy Core (PostgreSQL and any other store)."""
-    due = or_(
-        and_(T.c.status.in_(DUE_STATUSES), T.c.next_attempt_at <= now),
-        and_(T.c.status == SENDING, T.c.lease_until < now),
-    )
+    expired = and_(T.c.status == SENDING, T.c.lease_until < now)
+    if protect:
+        expired = and_(expired, T.c.lease_owner.not_in(list(protect)))
+    due = or_(and_(T.c.status.in_(DUE_STATUSES), T.c.next_attempt_at <= now), expired)
     pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
     if conn.dialect.name == "postgresql":
         # A materialised CTE: PostgreSQL may otherwise re-run a LIMIT subquery
@@ -123,13 +148,16 @@ def _claim_core(conn: Connection, owner: str, now: datetime, until: datetime, li
         target = update(T).where(T.c.id == picked.c.id, due)
     else:
         target = update(T).where(T.c.id.in_(pick.scalar_subquery()), due)
-    stmt = target.values(status=SENDING, lease_owner=owner, lease_until=until).returning(
+    stmt = target.values(status=SENDING, lease_owner=owner, lease_until=until, lease_gen=T.c.lease_gen + 1).returning(
         *(T.c[c] for c in _COLUMNS.split(", "))
     )
     return list(conn.execute(stmt))
 
 
-_COLUMNS = "id, sender, recipient, raw, attempts, next_attempt_at, expires_at, last_attempt_at, last_error, last_mta_id"
+_COLUMNS = (
+    "id, sender, recipient, raw, attempts, next_attempt_at, expires_at, last_attempt_at, last_error, last_mta_id, "
+    "lease_gen"
+)
 
 
 def _dt(value: Any) -> datetime:
@@ -140,7 +168,8 @@ def _dt(value: Any) -> datetime:
 
 
 _SQLITE_CLAIM = """
-UPDATE message SET status = 'sending', lease_owner = :owner, lease_until = :until
+UPDATE message SET status = 'sending', lease_owner = :owner, lease_until = :until,
+    lease_gen = lease_gen + 1
 WHERE id IN (
     SELECT id FROM (
         SELECT id, due_at FROM (
@@ -153,15 +182,19 @@ WHERE id IN (
             ORDER BY next_attempt_at LIMIT :n)
         UNION ALL SELECT id, due_at FROM (
             SELECT id, lease_until AS due_at FROM message
-            WHERE status = 'sending' AND lease_until < :now LIMIT :n)
+            WHERE status = 'sending' AND lease_until < :now
+            AND lease_owner NOT IN (SELECT value FROM json_each(:protect)) LIMIT :n)
     ) ORDER BY due_at, id LIMIT :n)
 AND ((coalesce(status, '') IN ('queued', 'deferred') AND next_attempt_at <= :now)
-     OR (coalesce(status, '') = 'sending' AND lease_until < :now))
+     OR (coalesce(status, '') = 'sending' AND lease_until < :now
+         AND lease_owner NOT IN (SELECT value FROM json_each(:protect))))
 RETURNING id
 """
 
 
-def _claim_sqlite(conn: Connection, owner: str, now: datetime, until: datetime, limit: int) -> list[Any]:
+def _claim_sqlite(
+    conn: Connection, owner: str, now: datetime, until: datetime, limit: int, protect: Collection[str]
+) -> list[Any]:
     """The claim on SQLite, in plain SQL (writers are serialised, so it is atomic).
 
     The due ids come from one ordered index range per status, each stopping
@@ -170,7 +203,13 @@ def _claim_sqlite(conn: Connection, owner: str, now: datetime, until: datetime, 
     finds the rows by primary key rather than scanning every due row. Only the
     ids are returned by the UPDATE; the rows are then read in one plain query.
     """
-    params = {"owner": owner, "until": sqlite_time(until), "now": sqlite_time(now), "n": limit}
+    params = {
+        "owner": owner,
+        "until": sqlite_time(until),
+        "now": sqlite_time(now),
+        "n": limit,
+        "protect": json.dumps(sorted(protect)),
+    }
     ids = [int(r[0]) for r in conn.exec_driver_sql(_SQLITE_CLAIM, params)]
     if not ids:
         return []
@@ -178,13 +217,40 @@ def _claim_sqlite(conn: Connection, owner: str, now: datetime, until: datetime, 
     return list(conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM message WHERE id IN ({marks})", tuple(ids)).all())
 
 
-def renew(engine: Engine, owner: str, lease_seconds: float, paused: bool) -> None:
-    """Push on the lease of every row this worker holds; beat its heart."""
+def renew(engine: Engine, owner: str, lease_seconds: float, paused: bool) -> set[tuple[int, int]]:
+    """Push on the lease of every row this worker holds; beat its heart. The
+    (id, generation) of the rows still held: any other the worker had is lost."""
     now = utcnow()
     until = now + timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
-        conn.execute(update(T).where(T.c.status == SENDING, T.c.lease_owner == owner).values(lease_until=until))
+        rows = conn.execute(
+            update(T)
+            .where(T.c.status == SENDING, T.c.lease_owner == owner)
+            .values(lease_until=until)
+            .returning(T.c.id, T.c.lease_gen)
+        ).all()
         conn.execute(update(W).where(W.c.id == owner).values(heartbeat_at=now, paused=paused))
+    return {(int(r[0]), int(r[1])) for r in rows}
+
+
+def due_now(engine: Engine, ids: list[int], mta_id: int, now: datetime) -> int:
+    """Messages the MTA deferred that are to be tried again at once (it turned
+    out unwell): only rows still deferred by it and not yet due."""
+    if not ids:
+        return 0
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                update(T)
+                .where(
+                    T.c.id.in_(ids),
+                    T.c.status == MessageStatus.DEFERRED.value,
+                    T.c.last_mta_id == mta_id,
+                    T.c.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now)
+            ).rowcount
+        )
 
 
 def release_held(engine: Engine, owner: str) -> int:
@@ -198,29 +264,20 @@ def release_held(engine: Engine, owner: str) -> int:
                     status=case((T.c.attempts == 0, MessageStatus.QUEUED.value), else_=MessageStatus.DEFERRED.value),
                     lease_owner=None,
                     lease_until=None,
+                    lease_gen=T.c.lease_gen + 1,
                 )
             ).rowcount
         )
 
 
-def register_worker(engine: Engine, owner: str, hostname: str, pid: int) -> None:
-    """Record this worker (and forget workers silent for a day: killed ones)."""
-    now = utcnow()
-    with engine.begin() as conn:
-        conn.execute(W.delete().where(or_(W.c.id == owner, W.c.heartbeat_at < now - timedelta(days=1))))
-        conn.execute(
-            W.insert().values(id=owner, hostname=hostname, pid=pid, started_at=now, heartbeat_at=now, paused=False)
-        )
-
-
-def unregister_worker(engine: Engine, owner: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(W.delete().where(W.c.id == owner))
-
-
 _RESULT = (
     update(T)
-    .where(T.c.id == bindparam("b_id"), T.c.status == SENDING, T.c.lease_owner == bindparam("b_owner"))
+    .where(
+        T.c.id == bindparam("b_id"),
+        T.c.status == SENDING,
+        T.c.lease_owner == bindparam("b_owner"),
+        T.c.lease_gen == bindparam("b_gen"),
+    )
     .values(
         status=bindparam("b_status"),
         attempts=T.c.attempts + bindparam("b_inc"),
@@ -249,6 +306,7 @@ def result_row(
     return {
         "b_id": msg.id,
         "b_owner": owner,
+        "b_gen": msg.gen,
         "b_status": status,
         "b_inc": msg.tries,
         "b_last": now if msg.tries else msg.last_attempt_at,
@@ -264,51 +322,38 @@ def write(
     engine: Engine,
     results: list[dict[str, Any]],
     attempts: list[dict[str, Any]],
-    successes: dict[int, tuple[int, datetime]],
-) -> None:
-    """One transaction: message results, attempt log rows, MTA health counters."""
+    contacts: dict[int, Contact],
+) -> int:
+    """One transaction: message results, attempt log rows, MTA health. Returns
+    how many results were lost: their row was no longer this claim's (held,
+    deleted, or claimed again after the lease ran out) and was left alone."""
     with engine.begin() as conn:
-        _write(conn, results, attempts, successes)
+        return _write(conn, results, attempts, contacts)
 
 
 def _write(
     conn: Connection,
     results: list[dict[str, Any]],
     attempts: list[dict[str, Any]],
-    successes: dict[int, tuple[int, datetime]],
-) -> None:
+    contacts: dict[int, Contact],
+) -> int:
     results, attempts = _without_dangling(conn, results, attempts)
+    written = 0
     if conn.dialect.name == "sqlite":
         # Plain DB-API executemany with ready-made values: the per-row cost of
         # SQLAlchemy's parameter processing is many times SQLite's own here.
         if results:
-            conn.exec_driver_sql(_SQLITE_RESULT, [_result_tuple(r) for r in results])
+            written = conn.exec_driver_sql(_SQLITE_RESULT, [_result_tuple(r) for r in results]).rowcount
         if attempts:
             conn.exec_driver_sql(_SQLITE_ATTEMPT, [_attempt_tuple(a) for a in attempts])
     else:
         if results:
-            conn.execute(_RESULT, results)
+            written = conn.execute(_RESULT, results).rowcount
         if attempts:
             conn.execute(A.insert(), attempts)
     sealed.erase(conn, [r["b_id"] for r in results])  # a sent/failed message's secret is not kept
-    for mta_id, (n, when) in successes.items():
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(
-                "UPDATE mta SET sent_count = sent_count + ?, last_success_at = ?, "
-                "consecutive_failures = 0, cooldown_until = NULL WHERE id = ?",
-                (n, sqlite_time(when), mta_id),
-            )
-            continue
-        conn.execute(
-            update(M)
-            .where(M.c.id == mta_id)
-            .values(
-                sent_count=M.c.sent_count + n,
-                last_success_at=when,
-                consecutive_failures=0,
-                cooldown_until=None,
-            )
-        )
+    write_contacts(conn, contacts)
+    return max(0, len(results) - max(written, 0)) if written >= 0 else 0
 
 
 def _live_ids(conn: Connection, table: Any, ids: set[int]) -> set[int]:
@@ -352,7 +397,7 @@ def _without_dangling(
 _SQLITE_RESULT = (
     "UPDATE message SET status=?, attempts=attempts+?, last_attempt_at=?, next_attempt_at=?, "
     "last_error=?, last_mta_id=?, server_reply=?, sent_at=?, lease_owner=NULL, lease_until=NULL "
-    "WHERE id=? AND status='sending' AND lease_owner=?"
+    "WHERE id=? AND status='sending' AND lease_owner=? AND lease_gen=?"
 )
 _ATTEMPT_COLUMNS = (
     "message_id",
@@ -393,6 +438,7 @@ def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
         t(r["b_sent"]),
         r["b_id"],
         r["b_owner"],
+        r["b_gen"],
     )
 
 

@@ -25,6 +25,7 @@ from ertui import mtas
 from ertui.delivery import claims, slots
 from ertui.delivery import policy as verdicts
 from ertui.delivery.claims import Claimed
+from ertui.delivery.leases import Leases
 from ertui.delivery.pool import Conn, MtaState
 from ertui.delivery.results import RecentDeliveries, ResultBook
 from ertui.delivery.settings import DeliveryEvent, WorkerSettings
@@ -42,7 +43,7 @@ log.addHandler(logging.NullHandler())
 R = TypeVar("R")
 
 
-class Connections:
+class Connections(Leases):
     """The connection half of the worker (see the module docstring)."""
 
     # Set by Worker.__init__ and Worker.run.
@@ -122,11 +123,15 @@ class Connections:
         s = self.settings
         session: SmtpSession | None = None
         try:
-            slot = await self._db(slots.acquire, st.id, st.row.max_connections, self.id, s.lease_seconds)
-            if slot is None:
+            start = time.monotonic()
+            lease = await self._db(
+                slots.acquire, st.id, st.row.max_connections, self.id, s.lease_seconds, self._live_here
+            )
+            if lease is None:
                 st.slots_full_until = time.monotonic() + s.poll_interval
                 return
-            conn.slot_no = slot
+            conn.slot_no, conn.gen = lease
+            conn.valid_until = start + s.lease_seconds
             if st.config is None:  # it became unusable meanwhile
                 return
             session = SmtpSession(st.config, self._helo)
@@ -137,6 +142,8 @@ class Connections:
                     # Only open once there is something to send.
                     if not any(st.id not in m.excluded for m in self._line):
                         break
+                    if not self._slot_ok(conn):  # the slot's lease is not surely ours
+                        break
                     outcome = await session.open()
                     if not outcome.ok:
                         await self._mta_down(st, outcome, None, 0.0)
@@ -145,6 +152,12 @@ class Connections:
                 msg = await self._next_for(conn)
                 if msg is None:
                     break
+                if not self.lease_ok(msg):  # fencing: never send what may be another's
+                    self._forget(msg, "its lease is not surely this worker's (stopped or slow?)")
+                    return
+                if not self._slot_ok(conn):
+                    self._line.appendleft(msg)
+                    return
                 conn.busy = True
                 try:
                     ok = await self._deliver(conn, session, msg, reused=sent_here > 0)
@@ -169,19 +182,23 @@ class Connections:
                     log.debug("closing a session failed", exc_info=True)
             self._wake.set()
             if conn.slot_no is not None:  # (a slot left behind runs out with its lease)
-                await self._db(slots.release, st.id, conn.slot_no, self.id)
+                await self._db(slots.release, st.id, conn.slot_no, self.id, conn.gen)
 
     async def _deliver(self, conn: Conn, session: SmtpSession, msg: Claimed, reused: bool) -> bool:
         """Send one message; False when the connection must end (the MTA failed)."""
         st = conn.mta
         started = utcnow()
         t0 = time.monotonic()
-        outcome = await session.send(msg.sender, msg.recipient, msg.raw)
-        if not outcome.ok and outcome.mta_failure and reused:
+        guard = partial(self.lease_ok, msg)
+        outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard)
+        if not outcome.ok and outcome.mta_failure and reused and guard():
             # A reused connection may have been closed by the server meanwhile:
             # one fresh connection to the same MTA before calling it down.
             await session.close()
-            outcome = await session.send(msg.sender, msg.recipient, msg.raw)
+            outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard)
+        if not outcome.ok and not guard():  # stopped before DATA: not sent, not ours
+            self._forget(msg, "its lease ran out during the transaction; not sent")
+            return False
         elapsed = time.monotonic() - t0
         msg.tries += 1
         msg.last_mta_id = st.id
@@ -190,10 +207,10 @@ class Connections:
         if outcome.ok:
             text = outcome.message or ""
             msg.last_error = None
-            self._book.results.append(
-                claims.result_row(msg, self.id, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
-            )
-            self._book.success(st.id, now)
+            self._result(msg, MessageStatus.SENT.value, now=now, reply=text[: verdicts.TEXT_LIMIT])
+            self._book.contact(st.id, now, text, sent=True)
+            st.replies.append((msg.recipient.lower(), False))
+            st.deferred.clear()
             log.info("sent id=%d to=%s mta=%r reply=%r", msg.id, msg.recipient, st.name, text)
             self._emit(msg, st.id, "sent", text, elapsed)
         elif outcome.mta_failure:
@@ -202,28 +219,60 @@ class Connections:
         else:
             verdict = verdicts.after_refusal(msg, outcome, self.settings, now)
             msg.last_error = verdict.error
+            self._book.contact(st.id, now, verdicts.error_text(outcome), sent=False)
+            st.replies.append((msg.recipient.lower(), not outcome.permanent))
             if verdict.next_at is None:
                 self._fail(msg, verdict.error, elapsed)
             else:
-                self._book.results.append(
-                    claims.result_row(msg, self.id, verdict.status.value, now=now, next_at=verdict.next_at)
-                )
+                # Refused by an MTA found unwell meanwhile (another connection's
+                # reply): the fault is the MTA's; due at once for the others.
+                next_at = verdict.next_at if st.usable(now) else now
+                row = self._result(msg, verdict.status.value, now=now, next_at=next_at)
+                st.deferred.append((msg.id, row))
                 log.info(
                     "deferred id=%d to=%s mta=%r next=%s: %s",
                     msg.id,
                     msg.recipient,
                     st.name,
-                    verdict.next_at.isoformat(timespec="seconds"),
+                    next_at.isoformat(timespec="seconds"),
                     verdict.error,
                 )
                 self._emit(msg, st.id, "deferred", verdict.error, elapsed)
+            if verdicts.mta_unwell(st.replies):
+                await self._mta_unwell(st, verdicts.error_text(outcome))
+                return False
         if len(self._book) >= self.settings.flush_every:
             self._flush_wanted.set()
         return True
 
+    async def _mta_unwell(self, st: MtaState, error: str) -> None:
+        """The MTA refuses every message: cool it down as if it had failed, and
+        make the messages it deferred due at once, for the other MTAs."""
+        now = utcnow()
+        ids = [mid for mid, _ in st.deferred]
+        for _, row in st.deferred:
+            row["b_next"] = now  # if not written yet
+        st.deferred.clear()
+        st.replies.clear()
+        await self._db(claims.due_now, ids, st.id, now)  # if written already
+        self._flush_wanted.set()
+        outcome_error = f"refuses every message for now (last: {error})"
+        until = await self._db(mtas.record_failure, st.id, outcome_error, cooldown=self._cooldown)
+        st.cooldown_until = until
+        log.warning(
+            "mta_error mta=%r: %s; cooling down until %s; %d deferred messages due again",
+            st.row.description,
+            outcome_error,
+            until.isoformat(timespec="seconds") if until else "-",
+            len(ids),
+        )
+        for c in st.conns:
+            c.stale = True
+        self._wake.set()
+
     def _fail(self, msg: Claimed, error: str, duration: float | None = None) -> None:
         msg.last_error = error
-        self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=utcnow()))
+        self._result(msg, MessageStatus.FAILED.value, now=utcnow())
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, error)
         self._emit(msg, msg.last_mta_id, "failed", error, duration)
 

@@ -12,10 +12,16 @@ can be read and tested alone.
   then ``failed``, saying why.
 - An MTA that failed cools down for ``mta_cooldown``: ``cooldown_base`` doubling
   per failure in a row up to ``cooldown_max`` (written by ``mtas.record_failure``).
+- An MTA that refuses *every* message for a while is unwell, not the messages
+  (``mta_unwell``): temporary refusals for ``UNWELL_IN_A_ROW`` different
+  recipients in a row, or for most of the last ``UNWELL_WINDOW`` replies. It
+  cools down as if it had failed, and the messages it deferred since its last
+  acceptance are due again at once, for the other MTAs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -50,6 +56,28 @@ def backoff(settings: WorkerSettings, attempts: int) -> float:
 def mta_cooldown(settings: WorkerSettings, failures: int) -> float:
     """How long an MTA cools down after its ``failures``-th failure in a row."""
     return doubling(failures, settings.cooldown_base, settings.cooldown_max)
+
+
+UNWELL_IN_A_ROW = 5
+UNWELL_WINDOW = 20
+
+
+def mta_unwell(replies: Iterable[tuple[str, bool]]) -> bool:
+    """Whether an MTA's recent replies — (recipient, refused temporarily), oldest
+    first — say the MTA is unwell: ``UNWELL_IN_A_ROW`` temporary refusals in a
+    row for as many different recipients, or temporary refusals for more than
+    half of the last ``UNWELL_WINDOW`` replies, to more than half as many
+    different recipients. One recipient refused again and again (greylisting,
+    a full mailbox) is that recipient's matter, not the MTA's."""
+    seen = list(replies)
+    last = seen[-UNWELL_IN_A_ROW:]
+    if len(last) == UNWELL_IN_A_ROW and all(t for _, t in last) and len({r for r, _ in last}) == UNWELL_IN_A_ROW:
+        return True
+    window = seen[-UNWELL_WINDOW:]
+    if len(window) < UNWELL_WINDOW:
+        return False
+    refused = [r for r, t in window if t]
+    return len(refused) > UNWELL_WINDOW // 2 and len(set(refused)) > UNWELL_WINDOW // 2
 
 
 def error_text(outcome: Outcome) -> str:

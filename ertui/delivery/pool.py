@@ -8,11 +8,14 @@ limit — a stale connection closes once its message is done.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ertui import mtas
+from ertui.delivery.policy import UNWELL_WINDOW
 from ertui.smtp.outcome import MtaConfig
 from ertui.store.models import Mta
 from ertui.timeutil import as_utc
@@ -27,6 +30,11 @@ class MtaState:
     cooldown_until: datetime | None
     conns: set[Conn] = field(default_factory=set)
     slots_full_until: float = 0.0
+    # Its last replies to messages: (recipient, refused temporarily) — see
+    # policy.mta_unwell — and the results of the messages it deferred since it
+    # last accepted one (made due at once if it turns out unwell).
+    replies: deque[tuple[str, bool]] = field(default_factory=lambda: deque(maxlen=UNWELL_WINDOW))
+    deferred: deque[tuple[int, dict[str, Any]]] = field(default_factory=lambda: deque(maxlen=UNWELL_WINDOW))
 
     def __post_init__(self) -> None:
         assert self.row.id is not None
@@ -44,8 +52,11 @@ class Conn:
     mta: MtaState
     key: tuple[Any, ...]
     slot_no: int | None = None
+    gen: int = 0  # the slot lease's fencing token
+    valid_until: float = 0.0  # until when (time.monotonic) the slot lease surely holds
     busy: bool = False
     stale: bool = False  # config changed, slot lost or limit lowered: close when free
+    task: asyncio.Task[None] | None = None
 
 
 def config_key(m: Mta) -> tuple[Any, ...]:
@@ -79,7 +90,10 @@ class MtaPool:
             if st is None or st.key != key:
                 config, error = self._build_config(row)
                 conns = st.conns if st else set()
+                old = st
                 st = MtaState(row, config, error, key, cooldown, conns)
+                if old is not None:
+                    st.replies, st.deferred = old.replies, old.deferred
                 self.states[row.id] = st
             else:
                 st.row = row

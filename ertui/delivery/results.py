@@ -1,5 +1,6 @@
-"""The worker's unwritten results: message updates, attempt rows, MTA counters,
-and the per-minute delivery counts the console draws."""
+"""The worker's unwritten results: message updates, attempt rows, MTA health
+(sent counts and the last contact), and the per-minute delivery counts the
+console draws."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-Batch = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, tuple[int, datetime]]]
+from ertui.mtas import Contact
+
+Batch = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, Contact]]
 
 
 class ResultBook:
@@ -16,31 +19,36 @@ class ResultBook:
     def __init__(self) -> None:
         self.results: list[dict[str, Any]] = []
         self.attempts: list[dict[str, Any]] = []
-        self.successes: dict[int, tuple[int, datetime]] = {}
+        self.contacts: dict[int, Contact] = {}
 
     def __len__(self) -> int:
         return len(self.results)
 
     def empty(self) -> bool:
-        return not (self.results or self.attempts or self.successes)
+        return not (self.results or self.attempts or self.contacts)
 
-    def success(self, mta_id: int, when: datetime) -> None:
-        n, _ = self.successes.get(mta_id, (0, when))
-        self.successes[mta_id] = (n + 1, when)
+    def contact(self, mta_id: int, when: datetime, result: str, sent: bool) -> None:
+        """The MTA answered: accepted the message (``sent``) or refused it."""
+        c = self.contacts.get(mta_id)
+        if c is None:
+            c = self.contacts[mta_id] = Contact(when, result)
+        c.add(when, result, sent)
 
     def take(self) -> Batch:
-        taken = (self.results, self.attempts, self.successes)
-        self.results, self.attempts, self.successes = [], [], {}
+        taken = (self.results, self.attempts, self.contacts)
+        self.results, self.attempts, self.contacts = [], [], {}
         return taken
 
     def put_back(self, taken: Batch) -> None:
         """A write failed: keep its rows for the next one."""
-        results, attempts, successes = taken
+        results, attempts, contacts = taken
         self.results[:0] = results
         self.attempts[:0] = attempts
-        for mta_id, (n, when) in successes.items():
-            m, _ = self.successes.get(mta_id, (0, when))
-            self.successes[mta_id] = (n + m, when)
+        for mta_id, older in contacts.items():
+            newer = self.contacts.get(mta_id)
+            if newer is not None:
+                older.merge(newer)
+            self.contacts[mta_id] = older
 
 
 class RecentDeliveries:

@@ -12,8 +12,10 @@ import contextlib
 import ctypes
 import logging
 import os
+import queue
 import signal
 import sys
+import threading
 import time
 
 from sqlalchemy.engine import Engine
@@ -34,15 +36,26 @@ class LineLog(logging.Handler):
     thousands per second would otherwise cost a system call each, and several
     worker processes (``--processes``) can share one file without cutting each
     other's lines. The worker command calls ``flush_now`` every 0.2 s; closing
-    writes the rest."""
+    writes the rest.
+
+    Logging never blocks delivery: the writes happen on a writer thread of
+    their own, fed through a bounded queue. When the log cannot keep up — a
+    pipe nobody reads (``ertui worker | less`` left alone), a stalled disk —
+    the queue fills and further lines are dropped and counted, and a line says
+    how many once writing works again."""
 
     interval = 0.2
+    backlog = 256  # chunks (of up to 0.2 s of lines each) waiting for the writer
 
     def __init__(self, fd: int) -> None:
         super().__init__()
         self.fd = fd
         self._lines: list[str] = []
         self._last = time.monotonic()
+        self._chunks: queue.Queue[tuple[bytes, int] | None] = queue.Queue(self.backlog)
+        self._writer: threading.Thread | None = None
+        self._writer_pid = 0
+        self.dropped = 0  # lines not written because the log was blocked
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -54,22 +67,62 @@ class LineLog(logging.Handler):
             self.flush_now()
 
     def flush_now(self) -> None:
+        """Hand the gathered lines to the writer thread; never waits for it."""
         self._last = time.monotonic()
         if not self._lines:
             return
         data = "".join(self._lines).encode("utf-8", "replace")
+        count = len(self._lines)
         self._lines.clear()
+        self._start_writer()
         try:
-            while data:
-                data = data[os.write(self.fd, data) :]
-        except OSError:
-            pass  # a full disk or a closed stderr must not stop deliveries
+            self._chunks.put_nowait((data, count))
+        except queue.Full:
+            self.dropped += count
+
+    def _start_writer(self) -> None:
+        # One writer per process: a forked worker has none of its parent's threads.
+        if self._writer is not None and self._writer_pid == os.getpid():
+            return
+        self._chunks = queue.Queue(self.backlog)
+        self._writer_pid = os.getpid()
+        self._writer = threading.Thread(target=self._write_chunks, name="ertui-log", daemon=True)
+        self._writer.start()
+
+    def _write_chunks(self) -> None:
+        reported = 0
+        while True:
+            item = self._chunks.get()
+            if item is None:
+                return
+            data, _ = item
+            dropped = self.dropped
+            if dropped > reported:
+                note = f"(log: {dropped - reported} lines were dropped while the log could not be written)\n"
+                data = note.encode() + data
+                reported = dropped
+            try:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+            except OSError:
+                pass  # a full disk or a closed stderr must not stop deliveries
 
     def flush(self) -> None:
         self.flush_now()
 
-    def close(self) -> None:
+    def drain(self, seconds: float = 2.0) -> None:
+        """Wait (a little) for the writer to write what it was given."""
         self.flush_now()
+        writer = self._writer
+        if writer is None or self._writer_pid != os.getpid():
+            return
+        with contextlib.suppress(queue.Full):
+            self._chunks.put(None, timeout=seconds)
+        writer.join(seconds)
+        self._writer = None
+
+    def close(self) -> None:
+        self.drain()
         super().close()
 
 
@@ -177,14 +230,14 @@ def run(
     except BaseException:
         if is_child:
             log.exception("worker process failed")
-            handler.flush_now()
+            handler.drain()
             os._exit(1)
         end_children(children, signal.SIGTERM)
         raise
     finally:
         loop.close()
     if is_child:
-        handler.flush_now()
+        handler.drain()
         os._exit(0)
     return end_children(children, None)
 
@@ -245,7 +298,7 @@ async def _serve(
         if watcher is not None:
             watcher.cancel()
     log.info("worker %s stopped", worker.id)
-    handler.flush_now()
+    handler.drain()
 
 
 PR_SET_PDEATHSIG = 1

@@ -8,11 +8,19 @@ gives the slot back when the connection closes. A slot whose lease ran out
 store, no MTA ever sees more than ``max_connections`` connections from them;
 lowering ``max_connections`` makes the slots at or above the new limit
 unleasable, and their holders close those connections.
+
+Fencing: every lease of a slot adds one to its ``gen``; ``acquire`` returns
+the (slot, generation) and ``renew`` the ones still held, so a connection
+whose slot was lost — even to a later lease by the same worker — is closed.
+An expired slot whose owner is a live worker on this host (``protect``: one
+stopped with SIGSTOP, its sockets still open) is not taken: the limit is a
+count of open connections, and a stopped process still holds them.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -46,13 +54,27 @@ def _ensure_rows(conn: Connection, mta_id: int, count: int) -> None:
                 conn.execute(S.insert(), missing)
 
 
-def acquire(engine: Engine, mta_id: int, max_connections: int, owner: str, lease_seconds: float) -> int | None:
-    """Lease a free slot of the MTA; its number, or None when all are taken."""
+Lease = tuple[int, int]  # (slot_no, gen)
+
+
+def acquire(
+    engine: Engine,
+    mta_id: int,
+    max_connections: int,
+    owner: str,
+    lease_seconds: float,
+    protect: Collection[str] = (),
+) -> Lease | None:
+    """Lease a free slot of the MTA: its (number, generation), or None when all
+    are taken. A slot whose lease ran out is free unless its owner is in ``protect``."""
     now = utcnow()
+    expired = S.c.lease_until < now
+    if protect:
+        expired = and_(expired, S.c.owner.not_in(list(protect)))
     free = and_(
         S.c.mta_id == mta_id,
         S.c.slot_no < max_connections,
-        or_(S.c.owner.is_(None), S.c.lease_until.is_(None), S.c.lease_until < now),
+        or_(S.c.owner.is_(None), S.c.lease_until.is_(None), expired),
     )
     pick = select(S.c.slot_no).where(free).order_by(S.c.slot_no).limit(1)
     if engine.dialect.name == "postgresql":
@@ -60,23 +82,23 @@ def acquire(engine: Engine, mta_id: int, max_connections: int, owner: str, lease
     stmt = (
         update(S)
         .where(free, S.c.slot_no == pick.scalar_subquery())
-        .values(owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(S.c.slot_no)
+        .values(owner=owner, lease_until=now + timedelta(seconds=lease_seconds), gen=S.c.gen + 1)
+        .returning(S.c.slot_no, S.c.gen)
     )
     with engine.begin() as conn:
         _ensure_rows(conn, mta_id, max_connections)
     with engine.begin() as conn:
         row = conn.execute(stmt).first()
-    return None if row is None else int(row[0])
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
-def release(engine: Engine, mta_id: int, slot_no: int, owner: str) -> None:
+def release(engine: Engine, mta_id: int, slot_no: int, owner: str, gen: int | None = None) -> None:
+    """Give the slot back, if this lease (owner and generation) still holds it."""
+    guard = and_(S.c.mta_id == mta_id, S.c.slot_no == slot_no, S.c.owner == owner)
+    if gen is not None:
+        guard = and_(guard, S.c.gen == gen)
     with engine.begin() as conn:
-        conn.execute(
-            update(S)
-            .where(S.c.mta_id == mta_id, S.c.slot_no == slot_no, S.c.owner == owner)
-            .values(owner=None, lease_until=None)
-        )
+        conn.execute(update(S).where(guard).values(owner=None, lease_until=None))
 
 
 def release_all(engine: Engine, owner: str) -> None:
@@ -84,14 +106,14 @@ def release_all(engine: Engine, owner: str) -> None:
         conn.execute(update(S).where(S.c.owner == owner).values(owner=None, lease_until=None))
 
 
-def renew(engine: Engine, owner: str, lease_seconds: float) -> set[tuple[int, int]]:
-    """Push on every slot lease of ``owner``; the (mta_id, slot_no) still held."""
+def renew(engine: Engine, owner: str, lease_seconds: float) -> set[tuple[int, int, int]]:
+    """Push on every slot lease of ``owner``; the (mta_id, slot_no, gen) still held."""
     until = utcnow() + timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
         rows = conn.execute(
-            update(S).where(S.c.owner == owner).values(lease_until=until).returning(S.c.mta_id, S.c.slot_no)
+            update(S).where(S.c.owner == owner).values(lease_until=until).returning(S.c.mta_id, S.c.slot_no, S.c.gen)
         ).all()
-    return {(int(r[0]), int(r[1])) for r in rows}
+    return {(int(r[0]), int(r[1]), int(r[2])) for r in rows}
 
 
 def leased(engine: Engine) -> dict[int, int]:

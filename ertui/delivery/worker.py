@@ -29,9 +29,20 @@ How it works (one asyncio task per open SMTP connection, one dispatcher):
   with the next claim, in its transaction). On SQLite the store calls run
   inline on the event loop (a few milliseconds each); on PostgreSQL on a helper
   thread (``db_thread``).
-- Leases (messages and slots) are renewed every ``lease_seconds / 3``; a
-  worker killed with SIGKILL stops renewing, and ``lease_seconds`` later its
-  messages are due again for any other worker.
+- Leases (messages and slots) are renewed every ``lease_seconds / 3``, and
+  fenced: every claim and slot lease carries a generation, a renewal returns
+  what is still held and the worker forgets the rest, and results are written
+  only where owner and generation still match. Before each MAIL FROM (and
+  again before DATA) a connection checks in memory that the message's lease
+  and its slot's lease hold for ``lease_seconds / 3`` more (``lease_ok``); if
+  not, the message is dropped unsent and the connection closed.
+- A worker killed with SIGKILL stops renewing: a worker on the same host
+  gives its messages and slots back at once (its pid is gone, or reused:
+  ``ertui.delivery.workers``), at start and at every renewal; workers on other
+  hosts take them ``lease_seconds`` later. A worker stopped with SIGSTOP on
+  this host keeps its leases while it lives (its sockets are open).
+- A stop (SIGTERM) cancels connection attempts and idle connections at once
+  and waits only for messages in flight, at most the MTA's timeout.
 
 Crash-repeat bound: a message is delivered twice only if its worker dies after
 the server accepted it and before the result was written. With batched
@@ -40,7 +51,10 @@ that arrive while a batch is being written, plus one in-flight message per open
 connection: with the defaults (100 results / 0.2 s) and 10 connections, a
 SIGKILL repeats at most ~100 + 10 deliveries (and far fewer at moderate rates,
 since a batch is written every 0.2 s). A graceful stop (SIGTERM/SIGINT,
-``request_stop``) repeats none.
+``request_stop``) repeats none. A worker that is stopped (SIGSTOP) or whose
+log cannot be written repeats none either: on this host its leases are kept
+while it lives; from another host, only one that stopped inside the last
+round trip of DATA for longer than the lease can repeat that one message.
 """
 
 from __future__ import annotations
@@ -59,7 +73,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
-from ertui.delivery import claims, slots
+from ertui.delivery import claims, slots, workers
 from ertui.delivery import policy as verdicts
 from ertui.delivery.claims import Claimed
 from ertui.delivery.connection import Connections, log
@@ -96,6 +110,9 @@ class Worker(Connections):
         self.settings = settings or WorkerSettings()
         self.on_event = on_event
         self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{token_hex(4)}"
+        self._host = socket.gethostname()[:255]
+        self._held: dict[int, Claimed] = {}
+        self._live_here: frozenset[str] = frozenset()
         self._paused = False
         self._stopping = False
         self._closing = False
@@ -157,10 +174,11 @@ class Worker(Connections):
         else:
             loop.call_soon_threadsafe(self._wake.set)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- main loop -------------------------------------------------------------------
     async def run(self, once: bool = False) -> None:
@@ -177,7 +195,8 @@ class Worker(Connections):
         self._flush_wanted = asyncio.Event()
         self._hurry = asyncio.Event()
         self._helo = settings.master_host(self.engine).name
-        await self._db(claims.register_worker, self.id, socket.gethostname()[:255], os.getpid())
+        await self._db(workers.register, self.id, self._host, os.getpid())
+        await self._look_around()
         flusher = asyncio.create_task(self._flusher())
         renewer = asyncio.create_task(self._renewer())
         try:
@@ -215,10 +234,14 @@ class Worker(Connections):
         elif usable and len(self._line) < self._low and mono >= self._next_claim:
             taken = self._book.take()
             try:
-                got = await self._db(claims.write_and_claim, *taken, self.id, claim_size, s.lease_seconds)
+                lost, got = await self._db(
+                    claims.write_and_claim, *taken, self.id, claim_size, s.lease_seconds, self._live_here
+                )
             except Exception:
                 self._book.put_back(taken)
                 raise
+            self._report_lost(lost)
+            self._hold(got)
             self._last_claim_empty = not got
             if not got:
                 self._next_claim = mono + s.poll_interval
@@ -238,9 +261,10 @@ class Worker(Connections):
             await self._flush()
             if not usable or self._paused:
                 return True
-            again = await self._db(claims.claim, self.id, s.batch_size, s.lease_seconds)
+            again = await self._db(claims.claim, self.id, s.batch_size, s.lease_seconds, self._live_here)
             if not again:
                 return True
+            self._hold(again)
             self._last_claim_empty = False
             self._line.extend(again)
             self._wake.set()
@@ -264,7 +288,7 @@ class Worker(Connections):
         while self._line:
             m = self._line.popleft()
             status = MessageStatus.QUEUED if m.attempts + m.tries == 0 else MessageStatus.DEFERRED
-            self._book.results.append(claims.result_row(m, self.id, status.value, now=now))
+            self._result(m, status.value, now=now)
         self._flush_wanted.set()
 
     def _busy(self) -> bool:
@@ -298,7 +322,7 @@ class Worker(Connections):
                     continue
                 conn = Conn(st, st.key)
                 st.conns.add(conn)
-                self._spawn(self._connection(conn))
+                conn.task = self._spawn(self._connection(conn))
                 want -= 1
                 if len(st.conns) >= st.row.max_connections:
                     candidates.remove(st)
@@ -319,7 +343,7 @@ class Worker(Connections):
             tried = m.attempts + m.tries > 0
             next_at = verdicts.stranded_next_attempt(m, ends, self.settings.cooldown_base, now)
             status = MessageStatus.DEFERRED if tried else MessageStatus.QUEUED
-            self._book.results.append(claims.result_row(m, self.id, status.value, now=now, next_at=next_at))
+            self._result(m, status.value, now=now, next_at=next_at)
             when = (next_at or m.next_attempt_at).isoformat(timespec="seconds")
             log.info("%s id=%d to=%s: no healthy MTA left; next attempt %s", status.value, m.id, m.recipient, when)
             if tried:
@@ -329,7 +353,7 @@ class Worker(Connections):
     def _finish_expired(self, msg: Claimed) -> None:
         msg.last_error = verdicts.expired_error(msg)
         now = utcnow()
-        self._book.results.append(claims.result_row(msg, self.id, MessageStatus.FAILED.value, now=now))
+        self._result(msg, MessageStatus.FAILED.value, now=now)
         log.info("failed id=%d to=%s: %s", msg.id, msg.recipient, msg.last_error)
         self._emit(msg, None, "failed", msg.last_error)
 
@@ -339,10 +363,11 @@ class Worker(Connections):
             return
         taken = self._book.take()
         try:
-            await self._db(claims.write, *taken)
+            lost = await self._db(claims.write, *taken)
         except Exception:
             self._book.put_back(taken)
             raise
+        self._report_lost(lost)
 
     async def _flusher(self) -> None:
         while not self._closing:
@@ -359,23 +384,26 @@ class Worker(Connections):
         while True:
             await asyncio.sleep(max(0.05, s.lease_seconds / 3))
             try:
-                await self._db(claims.renew, self.id, s.lease_seconds, self._paused)
-                held = await self._db(slots.renew, self.id, s.lease_seconds)
+                await self._renew()
+                await self._look_around()
             except Exception:
                 log.exception("renewing leases failed")
-                continue
-            for st in self._pool.states.values():
-                for c in st.conns:
-                    if c.slot_no is not None and (st.id, c.slot_no) not in held:
-                        c.stale = True  # someone else took the slot: close this one
 
     async def _shutdown(self, flusher: asyncio.Task[None], renewer: asyncio.Task[None]) -> None:
         self._stopping = True
         self._release_line()
+        # Connection attempts and idle connections carry no message: end them now.
+        for st in self._pool.states.values():
+            for c in st.conns:
+                if not c.busy and c.task is not None:
+                    c.task.cancel()
         await self._wake_conns()
         conns = [t for t in self._tasks if not t.done()]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.stop_timeout
+        # A message in flight ends within its MTA's timeout (one deadline per step).
+        busy = [c.mta.row.timeout for st in self._pool.states.values() for c in st.conns if c.busy]
+        wait = min(self.settings.stop_timeout, 3 * max(busy, default=0.0) + 1.0)
+        deadline = loop.time() + wait
         hurry = asyncio.ensure_future(self._hurry.wait())
         try:
             while True:
@@ -397,6 +425,6 @@ class Worker(Connections):
         await self._flush()
         await self._db(claims.release_held, self.id)
         await self._db(slots.release_all, self.id)
-        await self._db(claims.unregister_worker, self.id)
+        await self._db(workers.unregister, self.id)
         if self._executor is not None:
             self._executor.shutdown(wait=True)

@@ -13,6 +13,13 @@ aiosmtplib's silent auto-upgrade). Certificates are verified against the
 default CA store (which honours ``SSL_CERT_FILE``/``SSL_CERT_DIR``) unless the
 MTA has ``verify_tls`` off.
 
+Deadlines: the MTA's timeout is one deadline for the whole of ``open`` —
+connect, greeting (and the probe for a TLS port), TLS, EHLO and AUTH
+together — not a fresh timeout for each part: a silent port costs the
+timeout, not a multiple of it (with a timeout of 3 s or less, too short to
+probe for TLS while waiting, a silent port is probed after it for at most
+1 s more). Cancelling ``open`` (a worker that stops) ends the attempt at once.
+
 Permanent vs temporary: an outcome is ``permanent`` for a 5xx reply to the
 greeting, EHLO, MAIL, RCPT or DATA and for an address that cannot be sent at
 all; everything else — 4xx, network, timeouts, TLS and authentication — is
@@ -26,8 +33,9 @@ import asyncio
 import contextlib
 import os
 import ssl
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosmtplib
 
@@ -42,6 +50,8 @@ from ertui.smtp.outcome import (
     SpeaksTlsError,
 )
 from ertui.smtp.transcript import Redactor, TracedSMTP, Transcript, connecting, tls_notes
+
+R = TypeVar("R")
 
 
 @lru_cache(maxsize=8)
@@ -86,6 +96,7 @@ class SmtpSession:
         self._smtp: aiosmtplib.SMTP | None = None
         self._eightbit = False
         self._smtputf8 = False
+        self._stage = "connect"  # how far ``open`` got
 
     @property
     def is_open(self) -> bool:
@@ -109,64 +120,81 @@ class SmtpSession:
             kwargs["tls_context"] = tls_context(cfg.verify_tls)
         stage = "connect"
         smtp: aiosmtplib.SMTP | None = None
+        deadline = asyncio.get_running_loop().time() + cfg.timeout
         try:
             kwargs["local_hostname"] = self.helo_name
             smtp = TracedSMTP(t, **kwargs) if t is not None else aiosmtplib.SMTP(**kwargs)
             if t is not None:
                 t.note(connecting(cfg))
-            greeting = await self._connect(smtp)
-            if t is not None:
-                if cfg.security == Security.SSL:
-                    tls_notes(smtp, t)
-                t.server(greeting.code, greeting.message)
-            stage = "ehlo"
-            reply = await self._ehlo(smtp)
-            if cfg.security == Security.STARTTLS:
-                stage = "starttls"
-                if not smtp.supports_extension("starttls"):
-                    smtp.close()
-                    return self._starttls_missing()
-                if t is not None:
-                    t.client("STARTTLS")
-                tls_reply = await smtp.starttls()
-                if t is not None:
-                    t.server(tls_reply.code, tls_reply.message)
-                    tls_notes(smtp, t)
-                stage = "ehlo"
-                reply = await self._ehlo(smtp)
-            if cfg.use_auth:
-                stage = "auth"
-                reply = await self._login(smtp)
+            self._stage = stage
+            return await _within(deadline, self._open(smtp, t), smtp, lambda: self._stage)
         except Exception as exc:
             if smtp is not None:
                 smtp.close()
+            stage = self._stage
             outcome = self._redactor.outcome(classify(exc, stage, cfg))
             if t is not None:
                 t.note(f"failed: {outcome.summary}")
-            if outcome.kind == ErrorKind.TIMEOUT and stage == "connect":
-                outcome = await self._diagnose_silence(outcome)
+            if outcome.kind == ErrorKind.TIMEOUT and stage == "connect" and not self._probes_early():
+                # A short timeout left no time to probe for TLS while waiting:
+                # a TLS port answers a handshake in a moment; give it no more.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(cfg.timeout, 1.0)):
+                        outcome = await self._diagnose_silence(outcome)
             if outcome.kind == ErrorKind.TLS_CERTIFICATE and t is not None:
                 await self._untrusted_certificate_notes(t)
             return outcome
+
+    async def _open(self, smtp: aiosmtplib.SMTP, t: Transcript | None) -> Outcome:
+        """The steps of ``open``; the stage reached is kept in ``_stage`` for the classifier."""
+        cfg = self.config
+        self._stage = "connect"
+        greeting = await self._connect(smtp)
+        if t is not None:
+            if cfg.security == Security.SSL:
+                tls_notes(smtp, t)
+            t.server(greeting.code, greeting.message)
+        self._stage = "ehlo"
+        reply = await self._ehlo(smtp)
+        if cfg.security == Security.STARTTLS:
+            self._stage = "starttls"
+            if not smtp.supports_extension("starttls"):
+                smtp.close()
+                return self._starttls_missing()
+            if t is not None:
+                t.client("STARTTLS")
+            tls_reply = await smtp.starttls()
+            if t is not None:
+                t.server(tls_reply.code, tls_reply.message)
+                tls_notes(smtp, t)
+            self._stage = "ehlo"
+            reply = await self._ehlo(smtp)
+        if cfg.use_auth:
+            self._stage = "auth"
+            reply = await self._login(smtp)
         self._smtp = smtp
         self._eightbit = smtp.supports_extension("8bitmime")
         self._smtputf8 = smtp.supports_extension("smtputf8")
         return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
+
+    def _probes_early(self) -> bool:
+        """Whether ``_connect`` probes a silent port for TLS while it waits."""
+        cfg = self.config
+        return cfg.security != Security.SSL and cfg.timeout > self.tls_probe_after * 1.5
 
     async def _connect(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
         """Connect and read the greeting. Without SSL, a port that has sent not
         a byte after ``tls_probe_after`` seconds is probed on a second
         connection: if it completes a TLS handshake it is an SSL port, and the
         operator hears so now rather than after the whole timeout."""
-        cfg = self.config
         wait = self.tls_probe_after
-        if cfg.security == Security.SSL or cfg.timeout <= wait * 1.5:
+        if not self._probes_early():
             return await smtp.connect()
         task = asyncio.ensure_future(smtp.connect())
         try:
             done, _ = await asyncio.wait({task}, timeout=wait)
             silent = not done and _nothing_received(smtp)
-            if silent and await answers_tls(cfg.host, cfg.port, wait) and not task.done():
+            if silent and await answers_tls(self.config.host, self.config.port, wait) and not task.done():
                 raise SpeaksTlsError(f"no greeting within {wait:g} s")
             return await task
         finally:
@@ -243,8 +271,16 @@ class SmtpSession:
             self.transcript.note(better.message)
         return better
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
-        """One message to one recipient. Opens the session first if needed."""
+    async def send(
+        self, sender: str, recipient: str, data: bytes, *, guard: Callable[[], bool] | None = None
+    ) -> Outcome:
+        """One message to one recipient. Opens the session first if needed.
+
+        ``guard`` (the worker's lease check) is asked before MAIL and again
+        before DATA: when it says no, nothing more is sent, the connection is
+        dropped, and the outcome is a ``disconnected`` failure."""
+        if guard is not None and not guard():
+            return self._withdrawn()
         smtp = self._smtp
         if smtp is None or not smtp.is_connected:
             opened = await self.open()
@@ -275,6 +311,8 @@ class SmtpSession:
                 stage = "rcpt"
                 await smtp.rcpt(recipient)
             stage = "data"
+            if guard is not None and not guard():
+                return self._withdrawn()
             if self.transcript is not None:
                 return await self._traced_data(smtp, data)
             reply = await smtp.data(data)
@@ -311,6 +349,11 @@ class SmtpSession:
                 self._drop()
         return outcome
 
+    def _withdrawn(self) -> Outcome:
+        """The sender withdrew the message before DATA: drop the connection."""
+        self._drop()
+        return Outcome(ok=False, kind=ErrorKind.DISCONNECTED, message="withdrawn by the sender before DATA; not sent")
+
     async def close(self) -> None:
         """QUIT politely (briefly), then drop the connection. Never raises."""
         smtp = self._smtp
@@ -332,6 +375,30 @@ class SmtpSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def _within(when: float, step: Coroutine[Any, Any, R], smtp: aiosmtplib.SMTP, stage: Callable[[], str]) -> R:
+    """Run a whole step under one deadline (``loop.time()``). When it passes, the
+    TimeoutError says what aiosmtplib would have said, for the classifier: no
+    greeting on a connection that is up, or no connection at all. Cancelling
+    the caller cancels the step at once."""
+    task = asyncio.ensure_future(step)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, when - asyncio.get_running_loop().time()))
+        if done:
+            return task.result()
+        up = smtp.protocol is not None and smtp.protocol.is_connected
+        at = stage()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+    if at != "connect":
+        raise TimeoutError(f"Timed out waiting for a reply ({at})")
+    if up:
+        raise TimeoutError("Timed out waiting for server ready message")
+    raise TimeoutError(f"Timed out connecting to {smtp.hostname} on port {smtp.port}")
 
 
 def _nothing_received(smtp: aiosmtplib.SMTP) -> bool:

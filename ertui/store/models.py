@@ -78,6 +78,10 @@ class Mta(SQLModel, table=True):
     consecutive_failures: int = 0
     cooldown_until: datetime | None = Field(default=None, sa_column=_utc())
     sent_count: int = 0
+    # The last time a worker or a Test spoke with it, and how that ended (the
+    # reply or the error): "never used" only when it never was.
+    last_contact_at: datetime | None = Field(default=None, sa_column=_utc())
+    last_contact_result: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc(nullable=False))
 
@@ -114,6 +118,9 @@ class Message(SQLModel, table=True):
     # Lease of a `sending` row: which worker holds it and until when.
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_column=_utc())
+    # The fencing token: one more at every claim, so a result or a renewal from
+    # an older claim of the same row (a worker that was stopped) changes nothing.
+    lease_gen: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     # Status before `held`, restored on release.
     held_from: str | None = Field(default=None, max_length=16)
 
@@ -188,6 +195,8 @@ class MtaSlot(SQLModel, table=True):
     slot_no: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
     owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_column=_utc())
+    # The fencing token: one more at every lease (see Message.lease_gen).
+    gen: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class WorkerRecord(SQLModel, table=True):
@@ -201,6 +210,9 @@ class WorkerRecord(SQLModel, table=True):
     started_at: datetime = Field(sa_column=_utc(nullable=False))
     heartbeat_at: datetime = Field(sa_column=_utc(nullable=False))
     paused: bool = False
+    # The process's start ("boot id:start ticks" from /proc on Linux): a pid
+    # that is alive but started at another time is a reused pid, not this worker.
+    proc_start: str | None = Field(default=None, max_length=80)
 
 
 class AuditEntry(SQLModel, table=True):

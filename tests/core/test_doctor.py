@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import doctor, mtas, queue, settings
 from ertui.cli import cli
-from ertui.delivery import claims
+from ertui.delivery import workers
 from ertui.store.engine import make_engine
 from ertui.store.models import Message
 from ertui.timeutil import utcnow
@@ -36,7 +36,7 @@ def healthy(engine: Engine, smtp_server: SmtpServer) -> Engine:
     settings.set_admin_email(engine, "admin@example.com")
     settings.set_master_host(engine, "mail.example.com")
     mtas.add(engine, description="Relay", host="127.0.0.1", port=smtp_server.port)
-    claims.register_worker(engine, "test-worker", "host", os.getpid())
+    workers.register(engine, "test-worker", "host", os.getpid())
     return engine
 
 
@@ -83,7 +83,7 @@ def test_each_check_fails_in_turn(
     elif breakage == "dead_mta":
         mtas.add(healthy, description="Dead", host="127.0.0.1", port=closed_port(), timeout=3)
     elif breakage == "no_worker":
-        claims.unregister_worker(healthy, "test-worker")
+        workers.unregister(healthy, "test-worker")
     elif breakage in ("old_mail", "failed_mail"):
         [mid] = queue.enqueue(healthy, ["ops@example.com"], "Report", "Body")
         values = (

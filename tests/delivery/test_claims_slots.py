@@ -61,11 +61,38 @@ def test_expired_lease_is_due_again_and_stale_results_are_ignored(any_store: Eng
     assert (m.status, m.attempts, m.lease_owner) == ("sent", 1, None)
 
 
+def test_a_claim_taken_again_fences_off_the_older_claim_even_of_the_same_owner(any_store: Engine) -> None:
+    """A worker stopped past its lease, whose row was claimed again (by another
+    worker or by itself): the older claim's result and renewal change nothing."""
+    [mid] = enqueue_n(any_store, 1)
+    [old] = claims.claim(any_store, "w", 10, 30)
+    with any_store.begin() as conn:
+        conn.execute(update(T).values(lease_until=utcnow() - timedelta(seconds=1)))
+    [new] = claims.claim(any_store, "w", 10, 30)
+    assert (new.id, new.gen) == (mid, old.gen + 1)
+    assert claims.renew(any_store, "w", 30, paused=False) == {(mid, new.gen)}  # the old claim is lost
+    old.tries = 1
+    lost = claims.write(any_store, [claims.result_row(old, "w", "sent", now=utcnow())], [], {})
+    assert lost == 1 and queue.get_message(any_store, mid).status == "sending"
+    new.tries = 1
+    assert claims.write(any_store, [claims.result_row(new, "w", "sent", now=utcnow())], [], {}) == 0
+    assert queue.get_message(any_store, mid).status == "sent"
+
+
+def test_an_expired_lease_of_a_protected_owner_is_not_claimed(any_store: Engine) -> None:
+    enqueue_n(any_store, 1)
+    claims.claim(any_store, "stopped", 10, 30)
+    with any_store.begin() as conn:
+        conn.execute(update(T).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert claims.claim(any_store, "other", 10, 30, protect={"stopped"}) == []
+    assert len(claims.claim(any_store, "other", 10, 30, protect={"someone-else"})) == 1
+
+
 def test_renew_pushes_on_only_my_leases(any_store: Engine) -> None:
     enqueue_n(any_store, 2)
     [a] = claims.claim(any_store, "w1", 1, 1)
     [b] = claims.claim(any_store, "w2", 1, 1)
-    claims.renew(any_store, "w1", 60, paused=False)
+    assert claims.renew(any_store, "w1", 60, paused=False) == {(a.id, a.gen)}
     assert queue.get_message(any_store, a.id).lease_until > utcnow() + timedelta(seconds=50)  # type: ignore[operator]
     assert queue.get_message(any_store, b.id).lease_until < utcnow() + timedelta(seconds=2)  # type: ignore[operator]
 
@@ -97,25 +124,29 @@ def test_slots_cap_connections_across_owners(any_store: Engine) -> None:
     assert m.id is not None
     a = slots.acquire(any_store, m.id, 2, "w1", 30)
     b = slots.acquire(any_store, m.id, 2, "w2", 30)
-    assert {a, b} == {0, 1}
+    assert a is not None and b is not None
+    assert {a[0], b[0]} == {0, 1}
     assert slots.acquire(any_store, m.id, 2, "w3", 30) is None
     assert slots.leased(any_store) == {m.id: 2}
-    assert b is not None
-    slots.release(any_store, m.id, b, "w3")  # not the owner: nothing happens
+    slots.release(any_store, m.id, b[0], "w3")  # not the owner: nothing happens
     assert slots.acquire(any_store, m.id, 2, "w3", 30) is None
-    slots.release(any_store, m.id, b, "w2")
-    assert slots.acquire(any_store, m.id, 2, "w3", 30) == b
+    slots.release(any_store, m.id, b[0], "w2", b[1])
+    c = slots.acquire(any_store, m.id, 2, "w3", 30)
+    assert c is not None and c[0] == b[0] and c[1] == b[1] + 1  # a new generation
 
 
 def test_expired_slot_is_free_and_renew_reports_what_is_held(any_store: Engine) -> None:
     m = mtas.add(any_store, description="relay", host="127.0.0.1", port=2525, max_connections=1)
     assert m.id is not None
-    assert slots.acquire(any_store, m.id, 1, "dead", 30) == 0
+    assert slots.acquire(any_store, m.id, 1, "dead", 30) == (0, 1)
     with any_store.begin() as conn:
         conn.execute(update(S).values(lease_until=utcnow() - timedelta(seconds=1)))
-    assert slots.acquire(any_store, m.id, 1, "alive", 30) == 0
+    assert slots.acquire(any_store, m.id, 1, "alive", 30, protect={"dead"}) is None  # stopped, not dead
+    assert slots.acquire(any_store, m.id, 1, "alive", 30) == (0, 2)
     assert slots.renew(any_store, "dead", 30) == set()
-    assert slots.renew(any_store, "alive", 30) == {(m.id, 0)}
+    assert slots.renew(any_store, "alive", 30) == {(m.id, 0, 2)}
+    slots.release(any_store, m.id, 0, "alive", 1)  # an older lease of the same owner: nothing happens
+    assert slots.renew(any_store, "alive", 30) == {(m.id, 0, 2)}
 
 
 def test_lowering_the_limit_makes_upper_slots_unleasable(any_store: Engine) -> None:
@@ -125,7 +156,7 @@ def test_lowering_the_limit_makes_upper_slots_unleasable(any_store: Engine) -> N
         slots.acquire(any_store, m.id, 3, owner, 30)
     slots.release(any_store, m.id, 0, "a")
     # limit now 1: slot 0 is free, slot 1 is held by b, slot 2 is above the limit
-    assert slots.acquire(any_store, m.id, 1, "c", 30) == 0
+    assert slots.acquire(any_store, m.id, 1, "c", 30) == (0, 2)
     assert slots.acquire(any_store, m.id, 1, "d", 30) is None
 
 
@@ -136,9 +167,9 @@ def test_concurrent_slot_acquirers_respect_the_limit(any_store: Engine) -> None:
     lock = threading.Lock()
 
     def grab(owner: str) -> None:
-        slot = slots.acquire(any_store, m.id, 3, owner, 30)  # type: ignore[arg-type]
+        lease = slots.acquire(any_store, m.id, 3, owner, 30)  # type: ignore[arg-type]
         with lock:
-            results.append(slot)
+            results.append(None if lease is None else lease[0])
 
     threads = [threading.Thread(target=grab, args=(f"w{i}",)) for i in range(8)]
     for t in threads:
@@ -177,7 +208,8 @@ def test_results_survive_a_message_deleted_and_an_mta_removed_meanwhile(any_stor
     for c in got:
         c.tries, c.last_mta_id = 1, relay.id
         rows.append(claims.result_row(c, "w", "sent", now=utcnow(), reply="ok"))
-    claims.write(any_store, rows, [_attempt(c.id, relay.id) for c in got], {relay.id: (2, utcnow())})
+    contact = mtas.Contact(utcnow(), "250 ok", sent=2, last_success_at=utcnow())
+    claims.write(any_store, rows, [_attempt(c.id, relay.id) for c in got], {relay.id: contact})
     m = queue.get_message(any_store, kept)
     assert (m.status, m.attempts, m.last_mta_id) == ("sent", 1, None)
     [a] = queue.attempts_for(any_store, kept)

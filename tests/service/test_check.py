@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue
 from ertui.cli import cli
-from ertui.delivery import claims
+from ertui.delivery import workers
 from ertui.store.models import Message
 from ertui.timeutil import utcnow
 from tests.service.conftest import ERTUI, SmtpServer, add_mta, worker_env
@@ -103,7 +103,7 @@ def test_no_worker_is_critical_only_when_asked(store: Engine, db_url: str, smtp_
     assert check(db_url).exit_code == 0
     res = check(db_url, "--crit-no-worker")
     assert res.exit_code == 2 and "no worker heartbeat in 2 min" in res.stdout
-    claims.register_worker(store, "w1", "host", 1)  # a heartbeat now
+    workers.register(store, "w1", "host", 1)  # a heartbeat now
     assert check(db_url, "--crit-no-worker").exit_code == 0
 
 

@@ -9,6 +9,7 @@ from textual.widgets import Label, Sparkline, Static
 
 from ertui.mta_rules import Security
 from ertui.store.models import Mta
+from ertui.termsafe import terminal_safe
 from ertui.tui.timefmt import local
 
 SPARK_MINUTES = 10
@@ -40,6 +41,10 @@ def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
     field("Messages sent", str(mta.sent_count))
     field("Open connections now", connections_text(here, everywhere), end="\n")
     field("Last success", local(mta.last_success_at), end="\n")
+    if _contact_is_news(mta):
+        field("Last contact", local(mta.last_contact_at), end=" — ")
+        text.append(terminal_safe(mta.last_contact_result or ""), style="dim")
+        text.append("\n")
     if mta.last_error:
         failures = mta.consecutive_failures
         when = local(mta.last_error_at)
@@ -48,6 +53,15 @@ def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
     else:
         field("Last error", "none", end="")
     return text
+
+
+def _contact_is_news(mta: Mta) -> bool:
+    """The last contact is newer than the last success and the last error (say
+    a message refused with a 5xx): otherwise those lines say it already."""
+    seen = mta.last_contact_at
+    if seen is None:
+        return False
+    return all(t is None or seen > t for t in (mta.last_success_at, mta.last_error_at))
 
 
 class MtaDetail(Vertical):

@@ -35,12 +35,16 @@ COLUMNS: tuple[Column, ...] = (
 
 
 def health_text(mta: Mta) -> Text:
-    """Last success or last error, whichever is newer, as a relative time."""
+    """Last success or last error, whichever is newer, as a relative time; the
+    last contact when it was neither (a message refused); "never used" only
+    when it never was."""
     ok, err = mta.last_success_at, mta.last_error_at
     if err is not None and (ok is None or err >= ok):
         return Text(f"✗ {relative(err)}", style="bold red")
     if ok is not None:
         return Text(f"✓ {relative(ok)}", style="green")
+    if mta.last_contact_at is not None:  # it answered, refusing the messages
+        return Text(f"· {relative(mta.last_contact_at)}", style="yellow")
     return Text("never used", style="dim")
 
 

@@ -1,7 +1,7 @@
 """service: the audit log of settings changes
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0004
+Revises: 0002
 Create Date: 2026-12-02 08:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from ertui.store.types import UTCDateTime
 
-revision = "0005"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
