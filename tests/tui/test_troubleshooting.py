@@ -67,7 +67,7 @@ async def test_delivery_log_tails_attempts_and_space_pauses(store: Engine, smtp_
     queue.enqueue(store, ["one@x.example", "gone@x.example"], "Hello", "Body")
     await drain(store)
     async with Host(lambda: DeliveryLogScreen(store, poll_seconds=0.05)).run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: len(log_lines(pilot.app)) == 2)
+        await wait_for(pilot, lambda: len(log_lines(pilot.app)) == 2, tries=1000)
         sent, failed = sorted(log_lines(pilot.app), key=lambda line: "gone@" in line)
         assert "one@x.example" in sent and "sent 250" in sent
         assert "failed 550" in failed and "\\x1b]0;PWNED\\x07" in failed  # escapes shown, never sent raw
@@ -78,7 +78,7 @@ async def test_delivery_log_tails_attempts_and_space_pauses(store: Engine, smtp_
         await pilot.pause(0.3)
         assert len(log_lines(pilot.app)) == 2  # paused: nothing new shown
         await pilot.press("space")
-        await wait_for(pilot, lambda: len(log_lines(pilot.app)) == 3)
+        await wait_for(pilot, lambda: len(log_lines(pilot.app)) == 3, tries=1000)
         assert "three@x.example" in log_lines(pilot.app)[2]
 
 

@@ -28,10 +28,11 @@ BACKLOG = 200  # attempts shown when the screen opens
 
 
 class LinesRead(TMessage):
-    def __init__(self, lines: list[delivery_log.LogLine], error: str | None) -> None:
+    def __init__(self, lines: list[delivery_log.LogLine], error: str | None, after: int = 0) -> None:
         super().__init__()
         self.lines = lines
         self.error = error
+        self.after = after  # the id the read started after
 
 
 def line_text(line: delivery_log.LogLine) -> Text:
@@ -102,11 +103,14 @@ class DeliveryLogScreen(Screen[None]):
             self.post_message(LinesRead([], str(exc)))
             return
         if lines:
-            self.post_message(LinesRead(lines, None))
+            self.post_message(LinesRead(lines, None, after))
 
     @on(LinesRead)
     def _show(self, event: LinesRead) -> None:
         log = self.query_one("#delivery-log", RichLog)
+        if self.paused and event.lines:  # read just before Space: shown on resume instead
+            self.after_id = event.after
+            return
         if event.error:
             log.write(Text(terminal_safe(event.error), style="bold red"))
             return
