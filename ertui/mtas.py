@@ -124,7 +124,7 @@ def draft_config(
     the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
     auth = bool(username and username.strip()) if use_auth is None else use_auth
     user = validate.username(username or "") if auth else None
-    secret = password or None
+    secret = validate.secret(password) if password else None
     if auth and secret is None and stored is not None and stored.password_enc:
         secret = (vault or Vault.load()).decrypt(stored.password_enc)
     if auth and not secret:
@@ -250,7 +250,7 @@ def edit(
         elif not mta.username:
             raise ValidationError(validate.USERNAME, "Username is required when User/Pass Authorization is on.")
         if password:
-            changes["password_enc"] = (vault or Vault.load()).encrypt(password)
+            changes["password_enc"] = (vault or Vault.load()).encrypt(validate.secret(password))
         elif not mta.password_enc:
             raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
         changes["use_auth"] = True

@@ -51,7 +51,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 def check_new_password(value: str | None) -> str:
     if not value or len(value) < MIN_PASSWORD_LEN:
         raise ValidationError(validate.PASSWORD, f"Password must be at least {MIN_PASSWORD_LEN} characters long.")
-    return value
+    return validate.secret(value)
 
 
 def to_dict(user: User) -> dict[str, Any]:

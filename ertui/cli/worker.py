@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ertui.cli.common import engine
+from ertui.cli.common import engine, not_empty
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -26,7 +26,11 @@ LEVELS = ("debug", "info", "warning", "error")
     "across all of them); more than one uses more CPU cores.",
 )
 @click.option(
-    "--log-file", type=click.Path(dir_okay=False), default=None, help="Append the log here instead of stderr."
+    "--log-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=not_empty,
+    help="Append the log here instead of stderr.",
 )
 @click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="info", show_default=True)
 @click.pass_context
