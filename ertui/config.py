@@ -7,6 +7,8 @@ them); ``ERTUI_DB`` chooses another store and ``ERTUI_SECRET_KEY`` another key.
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path
@@ -51,3 +53,26 @@ def resolve_db_url(explicit: str | None = None) -> str:
 def make_private_dir(path: Path) -> None:
     """Create a folder (and parents) readable by its owner only, if missing."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+_warned: set[str] = set()
+
+
+def warn_if_shared(path: Path, what: str) -> None:
+    """Warn once per process (on stderr) when an existing file holding secrets
+    is readable by its group or by everyone; its mode is never changed."""
+    key = str(path)
+    if key in _warned:
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        _warned.add(key)
+        who = "everyone" if mode & stat.S_IROTH else "its group"
+        print(
+            f"ertui: warning: the {what} {path} is readable by {who} (mode {mode:04o}); "
+            f"`chmod 600 {path}` makes it private.",
+            file=sys.stderr,
+        )

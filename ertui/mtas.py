@@ -26,7 +26,7 @@ def config_for(mta: Mta, vault: Vault | None = None) -> MtaConfig:
     """The session settings of a saved MTA, with its password decrypted."""
     password = None
     if mta.use_auth and mta.password_enc:
-        password = (vault or Vault.load()).decrypt(mta.password_enc)
+        password = (vault or Vault.load(create=False)).decrypt(mta.password_enc)
     return MtaConfig(
         host=mta.host,
         port=mta.port,
@@ -126,7 +126,7 @@ def draft_config(
     user = validate.username(username or "") if auth else None
     secret = validate.secret(password) if password else None
     if auth and secret is None and stored is not None and stored.password_enc:
-        secret = (vault or Vault.load()).decrypt(stored.password_enc)
+        secret = (vault or Vault.load(create=False)).decrypt(stored.password_enc)
     if auth and not secret:
         raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
     if timeout is None:
@@ -173,7 +173,7 @@ def add(
     )
     limit = validate.max_connections(max_connections)
     _check_unique(engine, desc, None)
-    enc = (vault or Vault.load()).encrypt(cfg.password) if cfg.password else None
+    enc = (vault or Vault.for_store(engine)).encrypt(cfg.password) if cfg.password else None
     mta = Mta(
         description=desc,
         description_key=desc.lower(),
@@ -250,7 +250,7 @@ def edit(
         elif not mta.username:
             raise ValidationError(validate.USERNAME, "Username is required when User/Pass Authorization is on.")
         if password:
-            changes["password_enc"] = (vault or Vault.load()).encrypt(validate.secret(password))
+            changes["password_enc"] = (vault or Vault.for_store(engine)).encrypt(validate.secret(password))
         elif not mta.password_enc:
             raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
         changes["use_auth"] = True
