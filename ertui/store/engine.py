@@ -212,9 +212,24 @@ def ensure_schema(engine: Engine) -> None:
                 f"The store at {redact_url(str(engine.url))} was made by a newer version of "
                 f"ertui (schema revision {found!r}); use that version or a newer one."
             )
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # a table rebuild must not cascade (see migration 0003)
+                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise StoreError(
+                            f"The store at {redact_url(str(engine.url))} could not be upgraded: "
+                            "its rows would break a foreign key; nothing was changed."
+                        )
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+                    conn.commit()
 
 
 def _has_tables(engine: Engine) -> bool:
