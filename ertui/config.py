@@ -1,7 +1,8 @@
 """Where ertui keeps things: the store URL, the data and config folders, the key file.
 
 Linux paths follow platformdirs (so ``XDG_DATA_HOME`` / ``XDG_CONFIG_HOME`` move
-them); ``ERTUI_DB`` chooses another store and ``ERTUI_SECRET_KEY`` another key.
+them); ``ERTUI_DB`` chooses another store, ``ERTUI_SECRET_KEY`` another key and
+``ERTUI_KEY_FILE`` another key file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from platformdirs import user_config_path, user_data_path
 APP_NAME = "ertui"
 ENV_DB = "ERTUI_DB"
 ENV_SECRET_KEY = "ERTUI_SECRET_KEY"
+ENV_KEY_FILE = "ERTUI_KEY_FILE"
 
 
 def data_dir() -> Path:
@@ -31,7 +33,10 @@ def default_db_path() -> Path:
 
 
 def key_file_path() -> Path:
-    return config_dir() / "secret.key"
+    """``ERTUI_KEY_FILE`` if set (the demo points it into its own folder), else
+    ``secret.key`` in the config dir."""
+    explicit = os.environ.get(ENV_KEY_FILE)
+    return Path(explicit).expanduser() if explicit else config_dir() / "secret.key"
 
 
 def normalize_db_url(value: str) -> str:

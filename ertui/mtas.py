@@ -323,7 +323,7 @@ async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
 
     address = validate.email(to, validate.TO)
     sender = settings.require_admin_email(engine)
-    result = await send_test(config, sender, address, settings.master_host(engine).name)
+    result = await send_test(config, sender, address, settings.helo_name(engine))
     if config.id is not None:
         if result.outcome.ok:
             record_success(engine, config.id)

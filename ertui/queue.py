@@ -105,7 +105,7 @@ def enqueue_batch(
     bytes are rendered here, once.
     """
     sender = settings.require_admin_email(engine)
-    host = settings.master_host(engine).name
+    host = settings.message_id_domain(engine, sender)
     now = utcnow()
     expires = now + (lifetime if lifetime is not None else default_lifetime())
     date = render.date_header(now)

@@ -10,7 +10,7 @@ import click
 from ertui import mtas, validate
 from ertui.cli.common import confirm, engine, not_empty, print_json, read_secret
 from ertui.errors import ValidationError
-from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, security_change, security_from_flags
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, host_port, security_change, security_from_flags
 
 
 @click.group("mta")
@@ -108,7 +108,7 @@ def add_cmd(
         enabled=not disabled,
         verify_tls=not no_verify_tls,
     )
-    click.echo(f"Added MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
+    click.echo(f"Added MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
 
 
 @mta_group.command("edit")
@@ -161,7 +161,7 @@ def edit_cmd(
         enabled=enabled,
         verify_tls=verify_tls,
     )
-    click.echo(f"Saved MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
+    click.echo(f"Saved MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
 
 
 @mta_group.command("remove")
@@ -173,7 +173,7 @@ def remove_cmd(ctx: click.Context, mta: str, yes: bool) -> None:
     eng = engine(ctx)
     m = mtas.get(eng, mta)
     if not yes:
-        confirm(f"Remove MTA {m.id} {m.description!r} ({m.host}:{m.port})?", f"remove MTA {m.description!r}")
+        confirm(f"Remove MTA {m.id} {m.description!r} ({host_port(m.host, m.port)})?", f"remove MTA {m.description!r}")
     mtas.remove(eng, m.id or mta)
     click.echo(f"Removed MTA {m.id} {m.description!r}.")
 
