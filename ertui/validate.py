@@ -37,6 +37,11 @@ MAX_SEARCH_LEN = 200
 SEARCH = Field("search", "Search")
 
 
+def shown(value: str, most: int = 60) -> str:
+    """A value quoted back in a sentence: at most ``most`` characters, cut with …"""
+    return value if len(value) <= most else value[: most - 1] + "…"
+
+
 def control_character(value: str) -> str | None:
     """The first control character in ``value`` (C0, DEL, C1, or a Unicode line
     or paragraph separator), shown as an escape such as ``\\x0b``; None if none."""
@@ -162,7 +167,9 @@ def email(value: str, field: Field | str = EMAIL) -> str:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         reason = str(exc).rstrip(".")
-        raise ValidationError(field, f"{field.label} {value!r} is not a valid email address: {reason}.") from None
+        raise ValidationError(
+            field, f"{field.label} {shown(value)!r} is not a valid email address: {reason}."
+        ) from None
     return str(result.normalized)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
@@ -37,6 +38,13 @@ class Obj:
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"ertui: {message}", err=True)
     sys.exit(code)
+
+
+# No option or argument is longer than this (a path is at most 4,096 bytes on
+# Linux; every field has its own, shorter, rule in ertui.validate) …
+MAX_ARG_LEN = 4096
+# … except the text of a message body (argv itself limits it to 128 KiB).
+LONG_OPTIONS = ("--body",)
 
 
 class ErtuiGroup(click.Group):
@@ -90,6 +98,9 @@ class ErtuiGroup(click.Group):
         for i, arg in enumerate(args):
             if not arg.isascii() and not _encodable(arg):
                 fail(f"{_where(args, i)} is not valid UTF-8; ertui reads UTF-8 only.", 2)
+            long_ok = arg.startswith(LONG_OPTIONS) or (i > 0 and args[i - 1] in LONG_OPTIONS)
+            if len(arg) > MAX_ARG_LEN and not long_ok:
+                fail(f"{_where(args, i)} is {len(arg):,} characters long; at most {MAX_ARG_LEN:,} are taken.", 2)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -113,11 +124,14 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 def usage_sentence(exc: click.UsageError) -> str:
     """Click's usage error as one sentence: the command, the option and the rule."""
-    text = _one_line(exc.format_message())
+    text = _LONG_QUOTED.sub(lambda m: f"{m.group(1)}{m.group(2)[:40]}…{m.group(1)}", _one_line(exc.format_message()))
     ctx = exc.ctx
     path = ctx.command_path if ctx is not None else ""
     command = path.split(" ", 1)[1] if " " in path else ""
     return f"{command}: {text}" if command else text
+
+
+_LONG_QUOTED = re.compile(r"(['\"])([^'\"]{41,})\1")
 
 
 def _one_line(text: str) -> str:
@@ -131,10 +145,16 @@ def _where(args: list[str], i: int) -> str:
     if arg.startswith("-") and "=" in arg:
         return f"the value of {arg.split('=', 1)[0]}"
     if arg.startswith("-"):
-        return f"the option {os.fsencode(arg).decode('ascii', 'backslashreplace')!r}"
+        return f"the option {_shown(arg)!r}"
     if i and args[i - 1].startswith("--") and "=" not in args[i - 1]:
         return f"the value of {args[i - 1]}"
-    return f"argument {i + 1} ({os.fsencode(arg).decode('ascii', 'backslashreplace')!r})"
+    return f"argument {i + 1} ({_shown(arg)!r})"
+
+
+def _shown(arg: str, most: int = 40) -> str:
+    """An argument as it can be printed: undecodable bytes as escapes, cut with …"""
+    text = os.fsencode(arg).decode("ascii", "backslashreplace")
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def confirm(question: str, what: str, undone: str = "nothing removed.") -> None:

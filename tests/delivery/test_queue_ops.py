@@ -15,7 +15,7 @@ from ertui import mtas, queue
 from ertui.cli import cli
 from ertui.errors import NotFoundError, ValidationError
 from ertui.store.models import Message
-from ertui.timeutil import utcnow
+from ertui.timeutil import iso, utcnow
 from tests.delivery.conftest import ERTUI
 
 T = Message.__table__  # type: ignore[attr-defined]
@@ -202,3 +202,32 @@ def test_core_lookups_of_ids_beyond_the_store_find_nothing(store: Engine) -> Non
     assert queue.list_messages(store, search=str(huge)) == []
     with pytest.raises(NotFoundError):
         mtas.get(store, str(huge))
+
+
+def test_retry_keeps_history_and_show_says_the_new_expiry(store: Engine, db_url: str) -> None:
+    """Attempts always equals the attempts in the log; a retried failed message
+    is due now with a new lifetime, and `queue show` says when it now expires."""
+    from ertui.store.models import Attempt
+
+    (mid,) = queue.enqueue(store, "a@example.com", "s", "b")
+    old_expiry = utcnow() - timedelta(minutes=1)
+    set_status(store, [mid], "failed", attempts=2, expires_at=old_expiry, last_error="550 no")
+    with store.begin() as conn:
+        for _ in range(2):
+            conn.execute(
+                Attempt.__table__.insert().values(  # type: ignore[attr-defined]
+                    message_id=mid, started_at=utcnow(), duration_ms=3, outcome="failed", text="550 no"
+                )
+            )
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--db", db_url, "queue", "retry", str(mid)])
+    assert res.exit_code == 0 and "1 message(s) due now" in res.output
+    data = json.loads(runner.invoke(cli, ["--db", db_url, "queue", "show", str(mid), "--json"]).output)
+    assert data["status"] == "queued"
+    assert data["attempts"] == len(data["attempt_log"]) == 2
+    new_expiry = queue.get_message(store, mid).expires_at
+    assert new_expiry > utcnow() + timedelta(days=4)
+    assert data["expires_at"] == iso(new_expiry)
+    text = runner.invoke(cli, ["--db", db_url, "queue", "show", str(mid)]).output
+    assert f"Expires at:       {data['expires_at']}" in text and "Attempts:         2" in text
+    assert queue.get_message(store, mid).next_attempt_at <= utcnow()
