@@ -88,6 +88,8 @@ class ErtuiGroup(click.Group):
             fail(_one_line(exc.format_message()), exc.exit_code)
         except (click.Abort, EOFError):
             fail("aborted: nothing was changed.", 1)
+        except UnicodeDecodeError:  # typed at a prompt (a terminal in another encoding)
+            fail("the text typed is not valid UTF-8; ertui reads UTF-8 only.", 2)
         except KeyboardInterrupt:
             fail("interrupted.", 130)
         if not standalone_mode:

@@ -284,3 +284,49 @@ def test_every_free_text_value_has_a_length_limit(
         res = invoke(db_url, *args, input=b"")
         assert res.exit_code == 2, (p.name, res.output[:300])
         assert len(res.stderr) < 400 and "Traceback" not in res.output, (p.name, res.stderr[:300])
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["mta", "add", "--description", "R", "--host", "a.example.com", "--username", "u", "--password-stdin"],
+        ["user", "add", "bob"],
+    ],
+)
+def test_undecodable_bytes_typed_at_a_prompt_are_one_sentence(tmp_path: Path, db_url: str, args: list[str]) -> None:
+    import select
+
+    master, slave = os.openpty()
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "PYTHONUTF8": "1"}
+    proc = subprocess.Popen(
+        [ERTUI, "--db", db_url, *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        while b"assword" not in screen:
+            ready, _, _ = select.select([master], [], [], 30)
+            assert ready, screen
+            screen += os.read(master, 4096)
+        os.write(master, b"sec\xffret-long\n")
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if b"Repeat" in chunk:
+                os.write(master, b"sec\xffret-long\n")
+        assert proc.wait(30) == 2, screen
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    text = screen.decode("utf-8", "replace")
+    assert "Traceback" not in text and "UTF-8" in text, text
