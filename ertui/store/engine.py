@@ -201,10 +201,10 @@ def ensure_schema(engine: Engine) -> None:
         cfg = Config()
         cfg.set_main_option("script_location", "ertui.store:migrations")
         found = current_revision(engine)
-        if found is None and _has_tables(engine):
+        if found is None and engine.dialect.name == "sqlite" and _has_tables(engine):
             raise StoreError(
                 f"The database at {redact_url(str(engine.url))} is not an ertui store "
-                "(it holds other tables and no ertui schema); give the path of an ertui store or a new file."
+                "(the file holds other tables and no ertui schema); give the path of an ertui store or a new file."
             )
         known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
         if found is not None and found not in known:
