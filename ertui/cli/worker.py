@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ertui.cli.common import engine, not_empty
+from ertui.cli.common import engine, not_empty, terminal_path
+from ertui.errors import ErtuiError
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -27,7 +28,7 @@ LEVELS = ("debug", "info", "warning", "error")
 )
 @click.option(
     "--log-file",
-    type=click.Path(dir_okay=False),
+    metavar="PATH",
     default=None,
     callback=not_empty,
     help="Append the log here instead of stderr.",
@@ -54,8 +55,8 @@ def worker_cmd(
         raise click.BadParameter("needs fork(), which this system lacks", param_hint="--processes")
     try:
         fd = runner.open_log(log_file)
-    except OSError as exc:
-        raise click.BadParameter(f"{log_file}: {exc.strerror}", param_hint="--log-file") from None
+    except OSError as exc:  # like every file that cannot be used: one sentence, exit 1
+        raise ErtuiError(f"--log-file {terminal_path(log_file or '')} cannot be opened: {exc.strerror}.") from None
     handler = runner.setup_logging(fd, log_level, processes)
     settings = WorkerSettings.from_env(lease_seconds=lease_seconds)
     if runner.run(engine(ctx), settings, handler, once=once, processes=processes):

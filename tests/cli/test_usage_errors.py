@@ -173,6 +173,16 @@ def test_body_file_that_cannot_be_read_is_one_sentence(store: Engine, db_url: st
     assert queue.count_messages(store, status="all") == 0
 
 
+@pytest.mark.parametrize("where", ["folder", "missing-folder"])
+def test_a_log_file_that_cannot_be_opened_is_one_sentence(
+    store: Engine, db_url: str, tmp_path: Path, where: str
+) -> None:
+    target = tmp_path if where == "folder" else tmp_path / "no" / "worker.log"
+    line = one_sentence(invoke(db_url, "worker", "--once", "--log-file", str(target)), 1)
+    assert "--log-file" in line and "cannot be opened" in line
+    assert not (tmp_path / "no").exists()
+
+
 def test_undecodable_argv_in_a_real_process(store: Engine, db_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     for argv in (
