@@ -126,3 +126,17 @@ def test_usernames_are_unique_whatever_their_case(any_db_url: str, first: str, s
             {"n": second.swapcase() if second.swapcase() != first else second},
         )
     engine.dispose()
+
+
+def test_an_upgrade_that_stopped_midway_is_taken_up_again(tmp_path: Path) -> None:
+    """SQLite commits a CREATE TABLE by itself: a rebuild cut short may leave
+    its new, empty table behind; the next open must still upgrade the store."""
+    path = tmp_path / "half.db"
+    old = old_store(path)
+    with old.begin() as conn:
+        conn.execute(text("CREATE TABLE _ertui_new_message (id INTEGER PRIMARY KEY AUTOINCREMENT)"))
+    old.dispose()
+    eng = make_engine(str(path))
+    assert current_revision(eng) == HEAD_REVISION
+    assert "_ertui_new_message" not in inspect(eng).get_table_names()
+    eng.dispose()

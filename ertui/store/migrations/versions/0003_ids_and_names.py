@@ -62,6 +62,7 @@ def _rebuild_sqlite(conn: sa.Connection, table: str) -> None:
     create = _with_autoincrement(str(row[0]), table)
     create = re.sub(rf'^\s*CREATE\s+TABLE\s+"?{table}"?', f'CREATE TABLE "{tmp}"', create, count=1, flags=re.I)
     columns = ", ".join(f'"{r[1]}"' for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")'))
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{tmp}"')  # left by an attempt that failed midway
     conn.exec_driver_sql(create)
     conn.exec_driver_sql(f'INSERT INTO "{tmp}" ({columns}) SELECT {columns} FROM "{table}"')
     conn.exec_driver_sql(f'DROP TABLE "{table}"')
