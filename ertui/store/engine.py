@@ -235,7 +235,8 @@ def ensure_schema(engine: Engine) -> None:
 def _has_tables(engine: Engine) -> bool:
     from sqlalchemy import inspect
 
-    return bool(inspect(engine).get_table_names())
+    names = set(inspect(engine).get_table_names())
+    return bool(names) and "alembic_version" not in names  # (an ertui store cut short has it)
 
 
 P = ParamSpec("P")
