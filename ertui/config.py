@@ -14,6 +14,8 @@ from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path
 
+from ertui.errors import Field, ValidationError
+
 APP_NAME = "ertui"
 ENV_DB = "ERTUI_DB"
 ENV_SECRET_KEY = "ERTUI_SECRET_KEY"
@@ -49,8 +51,13 @@ def normalize_db_url(value: str) -> str:
 
 def resolve_db_url(explicit: str | None = None) -> str:
     """``--db`` wins, then ``ERTUI_DB``, then the SQLite file in the data dir."""
-    for candidate in (explicit, os.environ.get(ENV_DB)):
+    for name, candidate in (("--db", explicit), (ENV_DB, os.environ.get(ENV_DB))):
         if candidate:
+            try:
+                candidate.encode("utf-8")
+            except UnicodeEncodeError:
+                sentence = f"{name} is not valid UTF-8; ertui reads UTF-8 only."
+                raise ValidationError(Field("db", name), sentence) from None
             return normalize_db_url(candidate)
     return normalize_db_url(str(default_db_path()))
 

@@ -38,7 +38,7 @@ class Vault:
         key can decrypt nothing, and would replace the lost one)."""
         env = os.environ.get(ENV_SECRET_KEY)
         if env:
-            return cls(env.strip().encode(), f"The secret key in {ENV_SECRET_KEY}")
+            return cls(env.strip().encode("utf-8", "surrogateescape"), f"The secret key in {ENV_SECRET_KEY}")
         path = key_file or key_file_path()
         if not path.exists():
             if not create:

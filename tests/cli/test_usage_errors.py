@@ -183,6 +183,27 @@ def test_a_log_file_that_cannot_be_opened_is_one_sentence(
     assert not (tmp_path / "no").exists()
 
 
+@pytest.mark.parametrize(
+    ("variable", "code"),
+    [("ERTUI_DB", 2), ("ERTUI_SECRET_KEY", 1), ("ERTUI_MESSAGE_LIFETIME", 2), ("ERTUI_KEY_FILE", 0)],
+)
+def test_undecodable_environment_variables_never_traceback(
+    store: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, code: int
+) -> None:
+    monkeypatch.setenv(variable, BAD if variable != "ERTUI_KEY_FILE" else os.fsdecode(bytes(tmp_path) + b"/k\xff"))
+    args = ["mta", "add", "--description", "R", "--host", "a.example.com", "--username", "u", "--password-stdin"]
+    runner_args = args if variable != "ERTUI_DB" else ["mta", "list"]
+    if variable == "ERTUI_MESSAGE_LIFETIME":
+        runner_args = ["send", "--to", "a@example.com", "--subject", "s", "--body", "b"]
+    res = CliRunner().invoke(
+        cli, ([] if variable == "ERTUI_DB" else ["--db", db_url]) + runner_args, input="pw-123456\n"
+    )
+    assert res.exit_code == code, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    if code:
+        assert variable in one_sentence(res, code)
+
+
 def test_undecodable_argv_in_a_real_process(store: Engine, db_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     for argv in (
