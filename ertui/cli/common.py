@@ -15,7 +15,7 @@ from click.exceptions import NoArgsIsHelpError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ertui import validate
+from ertui import config, validate
 from ertui.errors import ErtuiError, Field, ValidationError, store_failure
 
 
@@ -32,6 +32,10 @@ class Obj:
             from ertui.store.engine import make_engine
 
             self._engine = make_engine(self.db_url)
+            # Said now, on the terminal, not later inside the console (which
+            # captures stderr): the key file is warned about at most once.
+            if not os.environ.get(config.ENV_SECRET_KEY):
+                config.warn_if_shared(config.key_file_path(), "secret key file")
         return self._engine
 
 

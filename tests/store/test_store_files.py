@@ -170,3 +170,16 @@ def test_a_deleted_key_is_never_replaced_while_passwords_are_encrypted(isolated_
     assert res.exit_code == 0, res.output
     assert key.exists() and mtas.config_for(mtas.get(eng, "relay")).password == "new-password"
     eng.dispose()
+
+
+def test_every_command_warns_about_a_shared_key_file_before_the_console_opens(
+    isolated_dirs: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Vault.load()
+    key = isolated_dirs / "config" / "ertui" / "secret.key"
+    key.chmod(0o640)
+    config._warned.clear()
+    res = CliRunner().invoke(cli, ["--db", db_url, "host", "show"])
+    assert res.exit_code == 0
+    assert "secret key file" in res.stderr and "readable by its group" in res.stderr
+    assert mode(key) == 0o640
