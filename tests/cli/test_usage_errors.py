@@ -361,3 +361,11 @@ def test_undecodable_bytes_typed_at_a_prompt_are_one_sentence(tmp_path: Path, db
             proc.kill()
     text = screen.decode("utf-8", "replace")
     assert "Traceback" not in text and "UTF-8" in text, text
+
+
+@pytest.mark.parametrize("value", [BAD, "x" * 100_000, ""])
+def test_the_store_option_itself(isolated_dirs: Path, value: str) -> None:
+    for args in (["--db", value, "mta", "list"], [f"--db={value}", "mta", "list"]):
+        line = one_sentence(CliRunner().invoke(cli, args), 2)
+        assert "--db" in line
+    assert not (isolated_dirs / "data").exists()
