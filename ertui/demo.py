@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 import threading
@@ -23,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, settings
+from ertui.config import ENV_KEY_FILE
 from ertui.errors import ErtuiError, NotFoundError
 from ertui.mta_rules import Security
 from ertui.smtp_sink import ThreadedServer, closed_port
@@ -177,6 +179,21 @@ class Trickle:
 
 
 @contextlib.contextmanager
+def _key_file_in(folder: Path) -> Iterator[None]:
+    """While the demo runs, secrets saved in its store are encrypted with a key
+    kept in its own temporary folder (removed with it), not ~/.config/ertui."""
+    before = os.environ.get(ENV_KEY_FILE)
+    os.environ[ENV_KEY_FILE] = str(folder / "secret.key")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV_KEY_FILE, None)
+        else:
+            os.environ[ENV_KEY_FILE] = before
+
+
+@contextlib.contextmanager
 def demo_environment(
     db_url: str | None = None,
     *,
@@ -190,11 +207,13 @@ def demo_environment(
     from ertui.store.engine import make_engine
 
     tmpdir: Path | None = None
+    own_key: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if not db_url:
         tmpdir = Path(tempfile.mkdtemp(prefix="ertui-demo-"))
         db_url = f"sqlite:///{tmpdir / 'demo.db'}"
+        own_key = _key_file_in(tmpdir)  # a demo never writes the operator's key
     try:
-        with DemoSink(delay=sink_delay) as sink:
+        with own_key, DemoSink(delay=sink_delay) as sink:
             engine = make_engine(db_url)
             try:
                 ids = setup_store(engine, sink.port, messages=messages)

@@ -60,3 +60,11 @@ def port_for_mode(current: int | None, security: Security) -> int:
     if current is None or current in MODE_PORTS:
         return DEFAULT_PORTS[security]
     return current
+
+
+def host_port(host: str, port: int | str) -> str:
+    """``host:port`` as it is written everywhere: an IPv6 address in brackets
+    (``[::1]:46019``), so the port cannot be read as part of the address."""
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"

@@ -27,7 +27,7 @@ def config_for(mta: Mta, vault: Vault | None = None) -> MtaConfig:
     """The session settings of a saved MTA, with its password decrypted."""
     password = None
     if mta.use_auth and mta.password_enc:
-        password = (vault or Vault.load()).decrypt(mta.password_enc)
+        password = (vault or Vault.load(create=False)).decrypt(mta.password_enc)
     return MtaConfig(
         host=mta.host,
         port=mta.port,
@@ -142,9 +142,9 @@ def draft_config(
     the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
     auth = bool(username and username.strip()) if use_auth is None else use_auth
     user = validate.username(username or "") if auth else None
-    secret = password or None
+    secret = validate.secret(password) if password else None
     if auth and secret is None and stored is not None and stored.password_enc:
-        secret = (vault or Vault.load()).decrypt(stored.password_enc)
+        secret = (vault or Vault.load(create=False)).decrypt(stored.password_enc)
     if auth and not secret:
         raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
     if timeout is None:
@@ -191,7 +191,7 @@ def add(
     )
     limit = validate.max_connections(max_connections)
     _check_unique(engine, desc, None)
-    enc = (vault or Vault.load()).encrypt(cfg.password) if cfg.password else None
+    enc = (vault or Vault.for_store(engine)).encrypt(cfg.password) if cfg.password else None
     mta = Mta(
         description=desc,
         description_key=desc.lower(),
@@ -270,7 +270,7 @@ def edit(
         elif not mta.username:
             raise ValidationError(validate.USERNAME, "Username is required when User/Pass Authorization is on.")
         if password:
-            changes["password_enc"] = (vault or Vault.load()).encrypt(password)
+            changes["password_enc"] = (vault or Vault.for_store(engine)).encrypt(validate.secret(password))
         elif not mta.password_enc:
             raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
         changes["use_auth"] = True
@@ -407,7 +407,7 @@ async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
 
     address = validate.email(to, validate.TO)
     sender = settings.require_admin_email(engine)
-    result = await send_test(config, sender, address, settings.master_host(engine).name)
+    result = await send_test(config, sender, address, settings.helo_name(engine))
     warning = cleartext_auth_warning(config.security, config.use_auth, config.username)
     if warning:
         result.warnings.append(warning)
@@ -425,7 +425,7 @@ async def run_probe(engine: Engine, config: MtaConfig) -> ProbeResult:
     no mail sent. Records the MTA's health when it is saved."""
     from ertui.smtp.probe import check_connection  # the transport loads only when a probe runs
 
-    result = await check_connection(config, settings.master_host(engine).name)
+    result = await check_connection(config, settings.helo_name(engine))
     if config.id is not None:
         if result.outcome.ok:
             record_success(engine, config.id, result=result.outcome.summary)

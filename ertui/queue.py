@@ -121,7 +121,7 @@ def prepare_batch(
     """The rows of ``enqueue_batch``, validated and each rendered to its final
     bytes, once; written by ``insert_rows`` (in the caller's transaction)."""
     sender = settings.require_admin_email(engine)
-    host = settings.master_host(engine).name
+    host = settings.message_id_domain(engine, sender)
     now = utcnow()
     expires = now + (lifetime if lifetime is not None else default_lifetime())
     date = render.date_header(now)
@@ -134,7 +134,7 @@ def prepare_batch(
     for recipient, subject, body in items:
         address = check(recipient)
         if subject not in subjects:
-            validate.header_text(subject, validate.SUBJECT)
+            validate.subject(subject, validate.SUBJECT)
             subjects.add(subject)
         if "\0" in body:
             raise ValidationError(validate.BODY, "Body must not contain NUL characters.")
@@ -184,8 +184,8 @@ def _filters(status: str, search: str | None) -> list[ColumnElement[bool]]:
     flt = _status_filter(status)
     if flt is not None:
         where.append(flt)
-    if search and search.strip():
-        text = search.strip()
+    text = validate.search(search) if search else ""
+    if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         alts = [
             T.c.recipient.ilike(pattern, escape="\\"),
@@ -323,46 +323,44 @@ def _update(engine: Engine, ids: Iterable[int], guard: ColumnElement[bool], **va
 
 @store_call
 def retry(engine: Engine, ids: Iterable[int]) -> int:
-    """Make messages due now: failed → queued with a fresh start (attempts 0, a new
-    lifetime; the attempt log keeps the history); queued/deferred → due now.
-    Held and sending messages are left alone. Returns how many changed."""
+    """Make messages due now: queued/deferred → due now; failed → queued, due now,
+    with a new lifetime from now. History is never rewritten: ``attempts`` keeps
+    counting the attempts in the message's log. Held and sending messages are
+    left alone. Returns how many changed."""
     now = utcnow()
     ids = list(ids)
     # Waiting ones first, so a failed message just queued is not counted twice.
-    n = _update(
-        engine,
-        ids,
-        T.c.status.in_(DUE_STATUSES),
-        next_attempt_at=now,
-    )
-    n += _update(
-        engine,
-        ids,
-        T.c.status == MessageStatus.FAILED.value,
-        status=MessageStatus.QUEUED.value,
-        attempts=0,
-        next_attempt_at=now,
-        expires_at=now + default_lifetime(),
-    )
+    n = _update(engine, ids, T.c.status.in_(DUE_STATUSES), next_attempt_at=now)
+    n += _update(engine, ids, T.c.status == MessageStatus.FAILED.value, **_requeue(now))
     return audit.record_bulk(engine, "queue.retry", n, ids)
+
+
+def _requeue(now: datetime) -> dict[str, Any]:
+    """What retry sets on a failed message: queued, due now, a new lifetime."""
+    return {
+        "status": MessageStatus.QUEUED.value,
+        "next_attempt_at": now,
+        "expires_at": now + default_lifetime(),
+    }
 
 
 @store_call
 def retry_all_failed(engine: Engine) -> int:
-    now = utcnow()
     with engine.begin() as conn:
-        stmt = (
-            update(T)
-            .where(T.c.status == MessageStatus.FAILED.value)
-            .values(
-                status=MessageStatus.QUEUED.value,
-                attempts=0,
-                next_attempt_at=now,
-                expires_at=now + default_lifetime(),
-            )
-        )
+        stmt = update(T).where(T.c.status == MessageStatus.FAILED.value).values(**_requeue(utcnow()))
         n = int(conn.execute(stmt).rowcount)
     return audit.record_bulk(engine, "queue.retry_all_failed", n)
+
+
+@store_call
+def missing_ids(engine: Engine, ids: Iterable[int]) -> list[int]:
+    """Those of ``ids`` that name no message, in ascending order."""
+    wanted = sorted({int(i) for i in ids})
+    found: set[int] = set()
+    with engine.connect() as conn:
+        for chunk in _chunks(wanted):
+            found.update(int(r[0]) for r in conn.execute(select(T.c.id).where(T.c.id.in_(chunk))))
+    return [i for i in wanted if i not in found]
 
 
 @store_call

@@ -60,6 +60,47 @@ def master_host(engine: Engine) -> HostName:
     return HostName(name=name, is_default=not stored, problem=validate.fqdn_problem(name))
 
 
+def _ascii_domain(address: str | None) -> str | None:
+    """The domain of an address, as ASCII (IDNA) for a header or an SMTP command."""
+    if not address or "@" not in address:
+        return None
+    domain = address.rpartition("@")[2].strip().rstrip(".")
+    try:
+        return domain.encode("idna").decode("ascii").lower() or None
+    except UnicodeError:
+        return None
+
+
+def _is_local(name: str) -> bool:
+    """A name that says nothing outside this box: localhost, localhost.localdomain…"""
+    first = name.lower().split(".", 1)[0]
+    return first in ("localhost", "localhost6", "ip6-localhost") or validate.fqdn_problem(name) is not None
+
+
+@store_call
+def message_id_domain(engine: Engine, sender: str) -> str:
+    """The right-hand side of a Message-ID: the master host name once one is
+    set, until then the sender's domain (never ``localhost``)."""
+    stored = get_setting(engine, MASTER_HOST_KEY)
+    if stored:
+        return stored
+    return _ascii_domain(sender) or "invalid"
+
+
+@store_call
+def helo_name(engine: Engine) -> str:
+    """The name given in EHLO: the master host name once one is set; else this
+    host's FQDN when it is a real one (not ``localhost``); else the domain of
+    the administrator's address."""
+    stored = get_setting(engine, MASTER_HOST_KEY)
+    if stored:
+        return stored
+    fqdn = default_host_name()
+    if not _is_local(fqdn):
+        return fqdn
+    return _ascii_domain(admin_email(engine)) or "invalid"
+
+
 @store_call
 def set_master_host(engine: Engine, value: str) -> str:
     name = validate.fqdn(value)

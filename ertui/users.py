@@ -12,7 +12,9 @@ import hmac
 import secrets
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from ertui import audit, validate
@@ -51,7 +53,7 @@ def verify_password(password: str, stored: str | None) -> bool:
 def check_new_password(value: str | None) -> str:
     if not value or len(value) < MIN_PASSWORD_LEN:
         raise ValidationError(validate.PASSWORD, f"Password must be at least {MIN_PASSWORD_LEN} characters long.")
-    return value
+    return validate.secret(value)
 
 
 def to_dict(user: User) -> dict[str, Any]:
@@ -70,10 +72,15 @@ def list_users(engine: Engine) -> list[User]:
         return list(s.exec(select(User).order_by(col(User.id))).all())
 
 
+def _same_name(username: str) -> ColumnElement[bool]:
+    """Usernames are one name whatever their case (a unique index on lower(username))."""
+    return func.lower(col(User.username)) == username.strip().lower()
+
+
 @store_call
 def get_user(engine: Engine, username: str) -> User:
     with session(engine) as s:
-        user = s.exec(select(User).where(User.username == username.strip())).first()
+        user = s.exec(select(User).where(_same_name(username))).first()
     if user is None:
         raise NotFoundError(f"There is no user named {username.strip()!r}.")
     return user
@@ -85,8 +92,10 @@ def add_user(engine: Engine, username: str, *, email: str | None = None, passwor
     address = validate.email(email) if email else None
     pw_hash = hash_password(check_new_password(password)) if password is not None else None
     with session(engine) as s:
-        if s.exec(select(User.id).where(User.username == name)).first() is not None:
-            raise ValidationError(validate.USERNAME, f"Username {name!r} is already taken.")
+        taken = s.exec(select(User.username).where(_same_name(name))).first()
+        if taken is not None:
+            same = "" if taken == name else f" (as {taken!r}: names are the same whatever their case)"
+            raise ValidationError(validate.USERNAME, f"Username {name!r} is already taken{same}.")
         user = User(username=name, email=address, password_hash=pw_hash)
         s.add(user)
         s.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
@@ -29,6 +30,25 @@ BODY = Field("body", "Body")
 MAX_HOST_LEN = 253
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _FORBIDDEN_HEADER_CHARS = ("\r", "\n", "\0")
+# Longest text a free-text field takes where no other rule gives a length.
+MAX_SUBJECT_LEN = 998
+MAX_SECRET_LEN = 1024
+MAX_SEARCH_LEN = 200
+SEARCH = Field("search", "Search")
+
+
+def shown(value: str, most: int = 60) -> str:
+    """A value quoted back in a sentence: at most ``most`` characters, cut with …"""
+    return value if len(value) <= most else value[: most - 1] + "…"
+
+
+def control_character(value: str) -> str | None:
+    """The first control character in ``value`` (C0, DEL, C1, or a Unicode line
+    or paragraph separator), shown as an escape such as ``\\x0b``; None if none."""
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            return ch.encode("unicode_escape").decode("ascii")
+    return None
 
 
 def _is_ip_literal(value: str) -> bool:
@@ -125,7 +145,7 @@ def description(value: str, field: Field | str = DESCRIPTION) -> str:
 def short_text(value: str, field: Field | str, most: int) -> str:
     """A one-line text of 1 to ``most`` characters, spaces around it trimmed."""
     field = Field.of(field)
-    value = value.strip()
+    value = value.strip(" ")
     if not 1 <= len(value) <= most:
         raise ValidationError(field, f"{field.label} must be 1 to {most} characters long.")
     return header_text(value, field)
@@ -147,7 +167,9 @@ def email(value: str, field: Field | str = EMAIL) -> str:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         reason = str(exc).rstrip(".")
-        raise ValidationError(field, f"{field.label} {value!r} is not a valid email address: {reason}.") from None
+        raise ValidationError(
+            field, f"{field.label} {shown(value)!r} is not a valid email address: {reason}."
+        ) from None
     return str(result.normalized)
 
 
@@ -212,10 +234,42 @@ def fqdn_problem(value: str) -> str | None:
 
 
 def header_text(value: str, field: Field | str = SUBJECT) -> str:
-    """Text that goes into a mail header: UTF-8, no CR, LF or NUL."""
+    """Text that goes into a mail header: UTF-8, no control character at all
+    (CR, LF, NUL, but also TAB, VT, FF, ESC, DEL, C1 and the Unicode line separators)."""
     field = Field.of(field)
     if any(ch in value for ch in _FORBIDDEN_HEADER_CHARS):
         raise ValidationError(field, f"{field.label} must not contain line breaks or NUL characters.")
+    bad = control_character(value)
+    if bad is not None:
+        raise ValidationError(field, f"{field.label} must not contain control characters (found {bad}).")
+    return utf8_text(value, field)
+
+
+def subject(value: str, field: Field | str = SUBJECT) -> str:
+    """A Subject: header text of at most 998 characters (the RFC 5322 line limit)."""
+    field = Field.of(field)
+    if len(value) > MAX_SUBJECT_LEN:
+        raise ValidationError(field, f"{field.label} must be at most {MAX_SUBJECT_LEN} characters long.")
+    return header_text(value, field)
+
+
+def secret(value: str, field: Field | str = PASSWORD) -> str:
+    """A password or token: UTF-8, at most 1024 characters, no control character
+    (a NUL or an escape typed by mistake is never part of a password)."""
+    field = Field.of(field)
+    if len(value) > MAX_SECRET_LEN:
+        raise ValidationError(field, f"{field.label} must be at most {MAX_SECRET_LEN} characters long.")
+    if control_character(value) is not None:
+        raise ValidationError(field, f"{field.label} must not contain control characters (such as NUL or ESC).")
+    return utf8_text(value, field)
+
+
+def search(value: str, field: Field | str = SEARCH) -> str:
+    """Search text for a listing: at most 200 characters, trimmed."""
+    field = Field.of(field)
+    value = value.strip()
+    if len(value) > MAX_SEARCH_LEN:
+        raise ValidationError(field, f"{field.label} must be at most {MAX_SEARCH_LEN} characters long.")
     return utf8_text(value, field)
 
 

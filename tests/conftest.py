@@ -33,6 +33,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """A store file in a folder that exists (an explicit path's folder is never made)."""
+    (tmp_path / "store").mkdir(exist_ok=True)
     return tmp_path / "store" / "ertui.db"
 
 

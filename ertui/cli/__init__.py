@@ -8,7 +8,7 @@ import sys
 import click
 
 from ertui import __version__, actor
-from ertui.cli.common import ErtuiGroup, Obj
+from ertui.cli.common import ErtuiGroup, Obj, not_empty
 
 # Command name -> the modules whose ``register(cli)`` provides it. Imported on
 # first use, so `ertui host show` does not pay for the SMTP stack or Textual.
@@ -38,6 +38,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "db_url",
     metavar="URL",
     default=None,
+    callback=not_empty,
     help="Store: an SQLAlchemy URL or an SQLite file path (default: $ERTUI_DB, then a file in the user data dir).",
 )
 @click.version_option(__version__, prog_name="ertui")

@@ -7,7 +7,7 @@ from types import FrameType
 
 import click
 
-from ertui.cli.common import Obj
+from ertui.cli.common import Obj, not_empty
 
 
 def _exit_on_hangup() -> None:
@@ -27,6 +27,7 @@ def _exit_on_hangup() -> None:
     "db_url",
     metavar="URL",
     default=None,
+    callback=not_empty,
     help="Use this store instead of a fresh temporary one (its demo MTAs are added or updated).",
 )
 @click.option(

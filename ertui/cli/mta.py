@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 import click
 
 from ertui import mtas, validate
-from ertui.cli.common import confirm, engine, print_json, read_secret
+from ertui.cli.common import confirm, engine, not_empty, print_json, read_secret
 from ertui.errors import ValidationError
-from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, security_change, security_from_flags
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, host_port, security_change, security_from_flags
 from ertui.store.models import Mta
 from ertui.termsafe import terminal_safe
 
@@ -51,7 +51,13 @@ def connection_options(f: F) -> F:
     """The connection of a new MTA, for `mta add` and `mta test --host`: --port,
     --ssl, --starttls, --username, --password-stdin, --no-verify-tls."""
     options = [
-        click.option("--port", type=str, default=None, help="Port (default: 25, 465 with SSL, 587 with STARTTLS)."),
+        click.option(
+            "--port",
+            type=str,
+            default=None,
+            callback=not_empty,
+            help="Port (default: 25, 465 with SSL, 587 with STARTTLS).",
+        ),
         click.option("--ssl", is_flag=True, help="Implicit TLS (SSL), port 465 by default."),
         click.option("--starttls", is_flag=True, help="STARTTLS (must succeed), port 587 by default."),
         click.option("--username", default=None, help="Turns on User/Pass Authorization."),
@@ -74,7 +80,9 @@ def read_password(username: str | None, from_stdin: bool) -> str | None:
 @click.option("--description", required=True, help="A name for this MTA (unique).")
 @click.option("--host", required=True, help="Host name or IP address of the MTA.")
 @connection_options
-@click.option("--max-connections", type=str, default=str(DEFAULT_MAX_CONNECTIONS), show_default=True)
+@click.option(
+    "--max-connections", type=str, default=str(DEFAULT_MAX_CONNECTIONS), show_default=True, callback=not_empty
+)
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
 @click.pass_context
 def add_cmd(
@@ -103,7 +111,7 @@ def add_cmd(
         enabled=not disabled,
         verify_tls=not no_verify_tls,
     )
-    click.echo(f"Added MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
+    click.echo(f"Added MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
     warn_cleartext(m)
 
 
@@ -111,13 +119,13 @@ def add_cmd(
 @click.argument("mta")
 @click.option("--description", default=None)
 @click.option("--host", default=None)
-@click.option("--port", type=str, default=None)
+@click.option("--port", type=str, default=None, callback=not_empty)
 @click.option("--ssl/--no-ssl", default=None)
 @click.option("--starttls/--no-starttls", default=None)
 @click.option("--username", default=None)
 @click.option("--password-stdin", is_flag=True, help="Read a new password from stdin.")
 @click.option("--no-auth", is_flag=True, help="Turn User/Pass Authorization off.")
-@click.option("--max-connections", type=str, default=None)
+@click.option("--max-connections", type=str, default=None, callback=not_empty)
 @click.option("--enabled/--disabled", default=None)
 @click.option("--verify-tls/--no-verify-tls", default=None)
 @click.pass_context
@@ -157,7 +165,7 @@ def edit_cmd(
         enabled=enabled,
         verify_tls=verify_tls,
     )
-    click.echo(f"Saved MTA {m.id} {m.description!r}: {m.host}:{m.port} {Security(m.security).label}.")
+    click.echo(f"Saved MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
     warn_cleartext(m)
 
 
@@ -177,7 +185,7 @@ def remove_cmd(ctx: click.Context, mta: str, yes: bool) -> None:
     eng = engine(ctx)
     m = mtas.get(eng, mta)
     if not yes:
-        confirm(f"Remove MTA {m.id} {m.description!r} ({m.host}:{m.port})?", f"remove MTA {m.description!r}")
+        confirm(f"Remove MTA {m.id} {m.description!r} ({host_port(m.host, m.port)})?", f"remove MTA {m.description!r}")
     mtas.remove(eng, m.id or mta)
     click.echo(f"Removed MTA {m.id} {m.description!r}.")
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 
 import click
 
 from ertui import queue, validate
-from ertui.cli.common import confirm, engine, print_json
+from ertui.cli.common import confirm, engine, fail, not_empty, print_json, read_file, read_stdin_all
 from ertui.errors import Field, ValidationError
 from ertui.store.models import MAX_ID
 from ertui.termsafe import terminal_safe
@@ -32,8 +31,9 @@ IDS_FIELD = Field("ids", "ID")
 @click.option("--body", default=None, help="The body text (default: read from stdin).")
 @click.option(
     "--body-file",
-    type=click.Path(dir_okay=False, exists=True),
     default=None,
+    metavar="PATH",
+    callback=not_empty,
     help="Read the body (UTF-8) from this file.",
 )
 @click.pass_context
@@ -42,22 +42,14 @@ def send_cmd(ctx: click.Context, to: tuple[str, ...], subject: str, body: str | 
     if body is not None and body_file is not None:
         raise ValidationError(validate.BODY, "--body and --body-file exclude each other.")
     if body_file is not None:
-        with open(body_file, "rb") as fh:
-            text = _utf8(fh.read(), f"--body-file {body_file}")
+        text = read_file(body_file, validate.BODY, "--body-file")
     elif body is not None:
         text = body
     else:
-        text = _utf8(sys.stdin.buffer.read(), "read from stdin")
+        text = read_stdin_all(validate.BODY, "read from stdin")
     ids = queue.enqueue(engine(ctx), list(to), subject, text)
     for i in ids:
         click.echo(i)
-
-
-def _utf8(data: bytes, what: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(validate.BODY, f"Body ({what}) is not UTF-8 text.") from None
 
 
 @click.group("queue")
@@ -195,11 +187,18 @@ def _ids(values: tuple[int, ...]) -> list[int]:
 @click.option("--all-failed", is_flag=True, help="Every failed message.")
 @click.pass_context
 def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
-    """Make messages due now (failed ones are queued again)."""
+    """Make messages due now (failed ones are queued again, with a new lifetime)."""
     if all_failed and ids:
         raise ValidationError(IDS_FIELD, "Give message ids or --all-failed, not both.")
-    n = queue.retry_all_failed(engine(ctx)) if all_failed else queue.retry(engine(ctx), _ids(ids))
+    eng = engine(ctx)
+    if all_failed:
+        click.echo(f"{queue.retry_all_failed(eng)} message(s) due now.")
+        return
+    wanted = _ids(ids)
+    missing = queue.missing_ids(eng, wanted)
+    n = queue.retry(eng, wanted)
     click.echo(f"{n} message(s) due now.")
+    _fail_missing(missing)
 
 
 @queue_group.command("hold")
@@ -208,12 +207,15 @@ def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> Non
 def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Hold messages: the worker leaves them alone until released."""
     wanted = _ids(ids)
+    eng = engine(ctx)
+    missing = queue.missing_ids(eng, wanted)
     _report(
-        queue.hold(engine(ctx), wanted),
-        len(wanted),
+        queue.hold(eng, wanted),
+        len(wanted) - len(missing),
         "held",
         "only unsent messages that no worker is sending right now can be held",
     )
+    _fail_missing(missing)
 
 
 def _report(done: int, wanted: int, verb: str, why: str) -> None:
@@ -221,7 +223,15 @@ def _report(done: int, wanted: int, verb: str, why: str) -> None:
     if done >= wanted:
         click.echo(f"{done} message(s) {verb}.")
     else:
-        click.echo(f"{done} of {wanted} message(s) {verb}: {why} (the others are not, or do not exist).")
+        click.echo(f"{done} of {wanted} message(s) {verb}: {why}.")
+
+
+def _fail_missing(missing: list[int]) -> None:
+    """Exit 1 naming the ids that name no message (the others were done)."""
+    if missing:
+        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+        shown = ", ".join(str(i) for i in missing[:20]) + more
+        fail(f"no message with the id{'s' if len(missing) > 1 else ''} {shown}.", 1)
 
 
 @queue_group.command("release")
@@ -230,7 +240,10 @@ def _report(done: int, wanted: int, verb: str, why: str) -> None:
 def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Release held messages."""
     wanted = _ids(ids)
-    _report(queue.release(engine(ctx), wanted), len(wanted), "released", "only held messages can be released")
+    eng = engine(ctx)
+    missing = queue.missing_ids(eng, wanted)
+    _report(queue.release(eng, wanted), len(wanted) - len(missing), "released", "only held messages can be released")
+    _fail_missing(missing)
 
 
 @queue_group.command("delete")
@@ -240,9 +253,13 @@ def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
 def delete_cmd(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
     """Delete messages and their attempt logs."""
     wanted = _ids(ids)
-    if not yes:
-        confirm(f"Delete {len(wanted)} message(s)?", "delete", "nothing deleted.")
-    click.echo(f"{queue.delete(engine(ctx), wanted)} message(s) deleted.")
+    eng = engine(ctx)
+    missing = queue.missing_ids(eng, wanted)
+    if len(missing) < len(set(wanted)):
+        if not yes:
+            confirm(f"Delete {len(set(wanted)) - len(missing)} message(s)?", "delete", "nothing deleted.")
+        click.echo(f"{queue.delete(eng, wanted)} message(s) deleted.")
+    _fail_missing(missing)
 
 
 @queue_group.command("purge")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ertui import recovery, users, validate
-from ertui.cli.common import confirm, engine, print_json, read_secret
+from ertui.cli.common import confirm, engine, print_json, read_secret, read_stdin_line
 from ertui.errors import Field, ValidationError
 from ertui.termsafe import terminal_safe
 
@@ -43,7 +43,7 @@ def _new_password(from_stdin: bool, required: bool) -> str | None:
         again = click.prompt("Repeat it", hide_input=True, default="", show_default=False)
         if first != again:
             raise ValidationError(validate.PASSWORD, "The two passwords do not match.")
-        return str(first)
+        return validate.secret(str(first))
     if required:
         raise ValidationError(validate.PASSWORD, "Password is required: use --password-stdin or a terminal.")
     return None
@@ -114,11 +114,13 @@ def reset_cmd(ctx: click.Context, username: str, token: str | None, token_stdin:
         if sys.stdin.isatty():
             token = str(click.prompt("Token", hide_input=True, default="", show_default=False))
         else:
-            token = sys.stdin.readline().strip()
+            token = read_stdin_line(TOKEN_FIELD, "--token-stdin").strip()
         if not token:
             raise ValidationError(TOKEN_FIELD, "Token is empty: --token-stdin read nothing.")
+    assert token is not None
+    validate.secret(token, TOKEN_FIELD)
     password = _new_password(password_stdin, required=True)
-    assert password is not None and token is not None
+    assert password is not None
     recovery.reset_password(engine(ctx), username, token, password)
     click.echo(f"Password of {username!r} changed.")
 

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from ertui.cli.common import engine
+from ertui.cli.common import engine, not_empty, terminal_path
+from ertui.errors import ErtuiError
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -28,7 +29,11 @@ LEVELS = ("debug", "info", "warning", "error")
     "across all of them); more than one uses more CPU cores.",
 )
 @click.option(
-    "--log-file", type=click.Path(dir_okay=False), default=None, help="Append the log here instead of stderr."
+    "--log-file",
+    metavar="PATH",
+    default=None,
+    callback=not_empty,
+    help="Append the log here instead of stderr.",
 )
 @click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="info", show_default=True)
 @click.option(
@@ -78,8 +83,8 @@ def worker_cmd(
         )
     try:
         fd = runner.open_log(log_file)
-    except OSError as exc:
-        raise click.BadParameter(f"{log_file}: {exc.strerror}", param_hint="--log-file") from None
+    except OSError as exc:  # like every file that cannot be used: one sentence, exit 1
+        raise ErtuiError(f"--log-file {terminal_path(log_file or '')} cannot be opened: {exc.strerror}.") from None
     settings = WorkerSettings.from_env(lease_seconds=lease_seconds)
     store = engine(ctx)
     service = Service(store, ServiceOptions(metrics_port, metrics_address, retention=not (once or no_retention)))

@@ -133,7 +133,7 @@ class MtaPool:
             if row.use_auth and self._vault is None:
                 from ertui.store.vault import Vault
 
-                self._vault = Vault.load()
+                self._vault = Vault.load(create=False)  # decrypts only: never makes a key
             return mtas.config_for(row, self._vault), None
         except Exception as exc:  # e.g. the key file is gone or another key
             self._vault = None  # load it again next time

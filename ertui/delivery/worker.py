@@ -122,7 +122,7 @@ class Worker(Connections):
         self._recent = RecentDeliveries()
         self._tasks: set[asyncio.Task[None]] = set()
         self._executor: ThreadPoolExecutor | None = None
-        self._helo = "localhost"
+        self._helo = ""  # set when the worker starts: settings.helo_name, never "localhost"
         self._next_refresh = self._next_claim = 0.0
         self._last_claim_empty = False
 
@@ -194,7 +194,7 @@ class Worker(Connections):
         self._cond = asyncio.Condition()
         self._flush_wanted = asyncio.Event()
         self._hurry = asyncio.Event()
-        self._helo = settings.master_host(self.engine).name
+        self._helo = settings.helo_name(self.engine)  # never "localhost" (ertui.settings)
         await self._db(workers.register, self.id, self._host, os.getpid())
         await self._look_around()
         flusher = asyncio.create_task(self._flusher())

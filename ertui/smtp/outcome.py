@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ertui.mta_rules import DEFAULT_TIMEOUT, Security
+from ertui.mta_rules import DEFAULT_TIMEOUT, Security, host_port
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class MtaConfig:
 
     @property
     def label(self) -> str:
-        return self.description or f"{self.host}:{self.port}"
+        return self.description or host_port(self.host, self.port)
 
 
 class ErrorKind(StrEnum):

@@ -1,7 +1,8 @@
 """The store: an engine factory (never an engine at import time) and its schema.
 
-SQLite gets WAL, a busy timeout, foreign keys and synchronous=NORMAL; the file
-is created mode 0600 with its parent folders. PostgreSQL goes through psycopg.
+SQLite gets WAL, a busy timeout, foreign keys and synchronous=NORMAL; a new
+file is created mode 0600 (the default location with its parent folders; an
+explicit path must name an existing folder); an existing file keeps its mode. PostgreSQL goes through psycopg.
 The schema is managed by the Alembic revisions shipped in ``ertui/store/migrations``
 and brought up to date whenever a store is opened.
 """
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
-from ertui.config import make_private_dir, resolve_db_url
+from ertui.config import default_db_path, make_private_dir, resolve_db_url, warn_if_shared
 from ertui.errors import StoreError
 from ertui.store.migrations import HEAD_REVISION
 
@@ -39,11 +40,40 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _prepare_sqlite_file(path: Path) -> None:
-    """Create the file (and folders) owner-only before SQLite does it with the umask."""
-    make_private_dir(path.parent)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    """An existing store file is used as it is: its mode is never changed (a
+    group-shared 0660 store stays so), a mode readable by others is warned
+    about once, and one that cannot be written says so. A new file is created
+    0600 before SQLite makes it with the umask; only the default location gets
+    its missing folders (owner-only): a typo in --db makes nothing."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if os.path.isdir(path):
+            raise StoreError(f"The store {path} is a folder, not a file.") from exc
+        raise StoreError(f"The store file {path} cannot be written: {exc.strerror}.") from exc
+    else:
+        os.close(fd)
+        warn_if_shared(path, "store file")
+        return
+    if not path.parent.is_dir():
+        if path != default_db_path().expanduser().resolve():
+            raise StoreError(
+                f"The folder {path.parent} of the store file {path.name} does not exist; "
+                "create it first or correct the path."
+            )
+        try:
+            make_private_dir(path.parent)
+        except OSError as exc:
+            raise StoreError(f"The folder {path.parent} for the store cannot be created: {exc.strerror}.") from exc
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    except FileExistsError:
+        return  # another process made it first
+    except OSError as exc:
+        raise StoreError(f"The store file {path} cannot be created: {exc.strerror}.") from exc
     os.close(fd)
-    os.chmod(path, 0o600)
 
 
 def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -66,10 +96,7 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     if backend == "sqlite":
         path = _sqlite_path(url)
         if path is not None:
-            try:
-                _prepare_sqlite_file(path)
-            except OSError as exc:
-                raise StoreError(f"The store file {path} cannot be created: {exc.strerror}.") from exc
+            _prepare_sqlite_file(path)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     elif backend == "postgresql":
         if make_url(url).drivername == "postgresql":
@@ -116,15 +143,13 @@ def current_revision(engine: Engine) -> str | None:
 
 @contextlib.contextmanager
 def _migration_lock(engine: Engine) -> Iterator[None]:
-    """Only one process migrates a store at a time."""
+    """Only one process migrates a store at a time. On SQLite the lock file
+    (0600) exists only while a migration runs: it is removed by its holder, and
+    a process that locked a file already removed takes the new one."""
     path = _sqlite_path(str(engine.url))
     if engine.dialect.name == "sqlite" and path is not None:
-        with open(f"{path}.migrate-lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with _file_lock(Path(f"{path}.migrate-lock")):
+            yield
     elif engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(4242017)"))
@@ -135,6 +160,31 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 conn.commit()
     else:
         yield
+
+
+@contextlib.contextmanager
+def _file_lock(lock: Path) -> Iterator[None]:
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise StoreError(f"The lock file {lock} cannot be created: {exc.strerror}.") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(lock))
+            except FileNotFoundError:
+                same = False
+            if not same:  # its holder removed it while we waited: lock the new one
+                continue
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(lock)
+            return
+        finally:
+            os.close(fd)
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -151,15 +201,42 @@ def ensure_schema(engine: Engine) -> None:
         cfg = Config()
         cfg.set_main_option("script_location", "ertui.store:migrations")
         found = current_revision(engine)
+        if found is None and engine.dialect.name == "sqlite" and _has_tables(engine):
+            raise StoreError(
+                f"The database at {redact_url(str(engine.url))} is not an ertui store "
+                "(the file holds other tables and no ertui schema); give the path of an ertui store or a new file."
+            )
         known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
         if found is not None and found not in known:
             raise StoreError(
                 f"The store at {redact_url(str(engine.url))} was made by a newer version of "
                 f"ertui (schema revision {found!r}); use that version or a newer one."
             )
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # a table rebuild must not cascade (see migration 0003)
+                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise StoreError(
+                            f"The store at {redact_url(str(engine.url))} could not be upgraded: "
+                            "its rows would break a foreign key; nothing was changed."
+                        )
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+                    conn.commit()
+
+
+def _has_tables(engine: Engine) -> bool:
+    from sqlalchemy import inspect
+
+    names = set(inspect(engine).get_table_names())
+    return bool(names) and "alembic_version" not in names  # (an ertui store cut short has it)
 
 
 P = ParamSpec("P")

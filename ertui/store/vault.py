@@ -2,7 +2,11 @@
 passwords, and the bytes of a message that holds a secret (``store.sealed``).
 
 The key comes from ``ERTUI_SECRET_KEY`` or a file in the user config dir, made
-on first use with mode 0600. The store only ever holds the Fernet token.
+on first use with mode 0600 (an existing file's mode is never changed; one
+readable by others is warned about once). The store only ever holds the Fernet
+token. A key is made only when nothing is encrypted with a lost one: a key
+file deleted while the store holds encrypted passwords is an error that says
+how to restore it, never silently replaced.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
-from ertui.config import ENV_SECRET_KEY, key_file_path, make_private_dir
+from ertui.config import ENV_SECRET_KEY, key_file_path, make_private_dir, warn_if_shared
 from ertui.errors import VaultError
+
+# The columns that hold Fernet tokens: while any holds one, no new key is made.
+ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (("mta", "password_enc"),)
 
 
 class Vault:
@@ -24,12 +33,17 @@ class Vault:
             raise VaultError(f"{source} is not a valid Fernet key (32 url-safe base64-encoded bytes).") from exc
 
     @classmethod
-    def load(cls, key_file: Path | None = None) -> Vault:
+    def load(cls, key_file: Path | None = None, *, create: bool = True) -> Vault:
+        """The key of ``ERTUI_SECRET_KEY``, else of the key file; a missing file
+        is made only with ``create`` (to decrypt, pass ``create=False``: a new
+        key can decrypt nothing, and would replace the lost one)."""
         env = os.environ.get(ENV_SECRET_KEY)
         if env:
-            return cls(env.strip().encode(), f"The secret key in {ENV_SECRET_KEY}")
+            return cls(env.strip().encode("utf-8", "surrogateescape"), f"The secret key in {ENV_SECRET_KEY}")
         path = key_file or key_file_path()
         if not path.exists():
+            if not create:
+                raise VaultError(_missing_key(path))
             try:
                 _create_key_file(path)
             except OSError as exc:
@@ -41,7 +55,14 @@ class Vault:
             key = path.read_bytes().strip()
         except OSError as exc:
             raise VaultError(f"The secret key file {path} cannot be read: {exc.strerror}.") from exc
+        warn_if_shared(path, "secret key file")
         return cls(key, f"The secret key in {path}")
+
+    @classmethod
+    def for_store(cls, engine: Engine, key_file: Path | None = None) -> Vault:
+        """The key to encrypt a new secret for this store: a key file is made
+        only while the store holds nothing encrypted."""
+        return cls.load(key_file, create=not holds_encrypted(engine))
 
     def encrypt(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
@@ -68,6 +89,25 @@ class Vault:
                 "A sealed message cannot be decrypted with this secret key; "
                 f"set the key it was sealed with ({ENV_SECRET_KEY} or the key file)."
             ) from exc
+
+
+def holds_encrypted(engine: Engine) -> bool:
+    """Whether the store holds any secret encrypted with the key."""
+    with engine.connect() as conn:
+        for table, column in ENCRYPTED_COLUMNS:
+            row = conn.execute(text(f"SELECT 1 FROM {table} WHERE {column} IS NOT NULL LIMIT 1")).first()
+            if row is not None:
+                return True
+    return False
+
+
+def _missing_key(path: Path) -> str:
+    return (
+        f"The secret key file {path} is missing, and the store holds MTA passwords encrypted with it; "
+        f"restore the file from a backup (or set {ENV_SECRET_KEY} to the key), "
+        "or enter each password again with `ertui mta edit MTA --password-stdin` after removing "
+        "the old ones with `ertui mta edit MTA --no-auth`."
+    )
 
 
 def _create_key_file(path: Path) -> None:

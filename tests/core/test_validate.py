@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -168,8 +170,12 @@ def test_fqdn_rejects(value: str, rule: str) -> None:
 @given(st.text(max_size=50))
 def test_header_text_property(value: str) -> None:
     bad = any(c in value for c in "\r\n\0")
+    control = any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
     if bad:
         with pytest.raises(ValidationError, match="Subject must not contain line breaks"):
+            validate.header_text(value)
+    elif control:
+        with pytest.raises(ValidationError, match="Subject must not contain control characters"):
             validate.header_text(value)
     else:
         assert validate.header_text(value) == value

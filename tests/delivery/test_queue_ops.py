@@ -15,7 +15,7 @@ from ertui import mtas, queue
 from ertui.cli import cli
 from ertui.errors import NotFoundError, ValidationError
 from ertui.store.models import Message
-from ertui.timeutil import utcnow
+from ertui.timeutil import iso, utcnow
 from tests.delivery.conftest import ERTUI
 
 T = Message.__table__  # type: ignore[attr-defined]
@@ -58,15 +58,15 @@ def test_hold_release_restores_state(store: Engine) -> None:
     assert [queue.get_message(store, i).status for i in (a, b)] == ["queued", "deferred"]
 
 
-def test_retry_makes_failed_due_with_a_fresh_start(store: Engine) -> None:
+def test_retry_makes_failed_due_with_a_new_lifetime_and_keeps_its_attempts(store: Engine) -> None:
     a, b = queue.enqueue(store, ["a@example.com", "b@example.com"], "s", "b")
     later = utcnow() + timedelta(hours=1)
     set_status(store, [a], "failed", attempts=5, expires_at=utcnow() - timedelta(seconds=1))
     set_status(store, [b], "deferred", attempts=2, next_attempt_at=later)
     assert queue.retry(store, [a, b]) == 2
     ma, mb = queue.get_message(store, a), queue.get_message(store, b)
-    assert (ma.status, ma.attempts) == ("queued", 0)
-    assert ma.expires_at > utcnow() + timedelta(days=4)
+    assert (ma.status, ma.attempts) == ("queued", 5)  # history is not rewritten
+    assert ma.expires_at > utcnow() + timedelta(days=4) and ma.next_attempt_at <= utcnow()
     assert mb.status == "deferred" and mb.next_attempt_at <= utcnow()
     set_status(store, [a, b], "failed")
     assert queue.retry_all_failed(store) == 2
@@ -125,9 +125,10 @@ def test_cli_send_list_show_stats(store: Engine, db_url: str) -> None:
     assert data["counts"]["queued"] == 2 and "no MTA is enabled" in data["stalled_reason"]
     res = runner.invoke(cli, ["--db", db_url, "queue", "hold", str(ids[0])])
     assert res.exit_code == 0 and "1 message(s) held" in res.output
-    # held again, plus an id that does not exist: says why nothing more changed
+    # held again, plus an id that does not exist: says why nothing changed, names the missing id, exit 1
     res = runner.invoke(cli, ["--db", db_url, "queue", "hold", str(ids[0]), "999"])
-    assert res.exit_code == 0 and "0 of 2 message(s) held: only unsent messages" in res.output
+    assert res.exit_code == 1 and "0 of 1 message(s) held: only unsent messages" in res.output
+    assert "no message with the id 999" in res.stderr
     res = runner.invoke(cli, ["--db", db_url, "queue", "release", str(ids[1])])
     assert "0 of 1 message(s) released: only held messages can be released" in res.output
     res = runner.invoke(cli, ["--db", db_url, "queue", "delete", str(ids[1])], input="")
@@ -179,7 +180,7 @@ HUGE = "99999999999999999999"
         (["mta", "edit", HUGE, "--host", "x.example.com"], 1),
         (["mta", "edit", "²", "--host", "x.example.com"], 1),  # a Unicode digit
         (["queue", "list", "--search", "²"], 0),
-        pytest.param(["queue", "list", "--search", "9" * 5000], 0, id="search-5000-digits"),
+        pytest.param(["queue", "list", "--search", "9" * 5000], 2, id="search-5000-digits"),
     ],
 )
 def test_cli_huge_numbers_are_a_sentence_not_a_traceback(
@@ -201,3 +202,32 @@ def test_core_lookups_of_ids_beyond_the_store_find_nothing(store: Engine) -> Non
     assert queue.list_messages(store, search=str(huge)) == []
     with pytest.raises(NotFoundError):
         mtas.get(store, str(huge))
+
+
+def test_retry_keeps_history_and_show_says_the_new_expiry(store: Engine, db_url: str) -> None:
+    """Attempts always equals the attempts in the log; a retried failed message
+    is due now with a new lifetime, and `queue show` says when it now expires."""
+    from ertui.store.models import Attempt
+
+    (mid,) = queue.enqueue(store, "a@example.com", "s", "b")
+    old_expiry = utcnow() - timedelta(minutes=1)
+    set_status(store, [mid], "failed", attempts=2, expires_at=old_expiry, last_error="550 no")
+    with store.begin() as conn:
+        for _ in range(2):
+            conn.execute(
+                Attempt.__table__.insert().values(  # type: ignore[attr-defined]
+                    message_id=mid, started_at=utcnow(), duration_ms=3, outcome="failed", text="550 no"
+                )
+            )
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--db", db_url, "queue", "retry", str(mid)])
+    assert res.exit_code == 0 and "1 message(s) due now" in res.output
+    data = json.loads(runner.invoke(cli, ["--db", db_url, "queue", "show", str(mid), "--json"]).output)
+    assert data["status"] == "queued"
+    assert data["attempts"] == len(data["attempt_log"]) == 2
+    new_expiry = queue.get_message(store, mid).expires_at
+    assert new_expiry > utcnow() + timedelta(days=4)
+    assert data["expires_at"] == iso(new_expiry)
+    text = runner.invoke(cli, ["--db", db_url, "queue", "show", str(mid)]).output
+    assert f"Expires at:       {data['expires_at']}" in text and "Attempts:         2" in text
+    assert queue.get_message(store, mid).next_attempt_at <= utcnow()

@@ -38,6 +38,7 @@ def test_default_store_in_user_data_dir_with_mode_0600(isolated_dirs: Path) -> N
 
 def test_plain_path_and_env_choose_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "elsewhere" / "q.sqlite"
+    target.parent.mkdir()
     monkeypatch.setenv("ERTUI_DB", str(target))
     eng = make_engine()
     assert target.exists()

@@ -16,6 +16,7 @@ from textual.worker import Worker
 
 from ertui import mtas, settings, validate
 from ertui.errors import ErtuiError, ValidationError
+from ertui.mta_rules import host_port
 from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
 from ertui.tui.dialogs.base import Dialog
 from ertui.tui.widgets.form_rows import FieldError, form_row
@@ -88,7 +89,7 @@ class TestDialog(Dialog[None]):
             box.border_title = "Test Email Settings"
             yield Static(
                 Text(
-                    f"Through {c.label}: {c.host}:{c.port}, {c.security.label}"
+                    f"Through {c.label}: {host_port(c.host, c.port)}, {c.security.label}"
                     + (f", user {c.username}" if c.use_auth else "")
                 ),
                 id="test-target",

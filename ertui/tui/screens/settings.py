@@ -17,6 +17,7 @@ from textual.widgets import Button, Footer, Header, Static
 
 from ertui import mtas, queue, settings
 from ertui.delivery import slots
+from ertui.mta_rules import host_port
 from ertui.settings import HostName
 from ertui.store.models import Mta
 from ertui.tui.console import OFF, Console, console
@@ -305,7 +306,8 @@ class SettingsScreen(Screen[None]):
             self.notify(f"MTA {name!r} removed.", markup=False)
 
         question = (
-            f"Remove the MTA {name!r} ({mta.host}:{mta.port})?\nMail is then distributed over the other enabled MTAs."
+            f"Remove the MTA {name!r} ({host_port(mta.host, mta.port)})?\n"
+            "Mail is then distributed over the other enabled MTAs."
         )
         self.app.push_screen(ConfirmDialog(question, title="Remove MTA", yes="Remove"), answered)
 

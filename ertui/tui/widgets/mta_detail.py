@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
-from ertui.mta_rules import Security
+from ertui.mta_rules import Security, host_port
 from ertui.store.models import Mta
 from ertui.termsafe import terminal_safe
 from ertui.tui.timefmt import local
@@ -32,7 +32,7 @@ def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
         text.append(value, style=style)
         text.append(end)
 
-    field("Host", f"{mta.host}:{mta.port}")
+    field("Host", host_port(mta.host, mta.port))
     field("Security", Security(mta.security).label)
     field("Verify TLS cert.", "yes" if mta.verify_tls else "no", end="\n")
     field("Auth", f"{mta.username} (password stored)" if mta.use_auth else "off")

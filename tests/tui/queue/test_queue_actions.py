@@ -27,7 +27,7 @@ async def test_r_retries_a_failed_message_now(store: Engine) -> None:
         await pilot.press("r")
         await settle(pilot)
         assert queue.get_message(store, ids[1]).status == "queued"
-        assert cell(table, 0, "status") == "queued" and cell(table, 0, "attempts") == "0"
+        assert cell(table, 0, "status") == "queued" and cell(table, 0, "attempts") == "5"  # history kept
         assert table.cursor_row == 0
 
 

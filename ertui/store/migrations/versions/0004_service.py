@@ -1,7 +1,7 @@
 """service: the audit log of settings changes
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 08:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from ertui.store.types import UTCDateTime
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
