@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import click
 
-from ertui import queue, validate
+from ertui import queue, queue_bulk, validate
 from ertui.cli.common import confirm, engine, fail, not_empty, print_json, read_file, read_stdin_all
+from ertui.cli.queue_bulk import by_filter, filter_options
 from ertui.errors import Field, ValidationError
 from ertui.store.models import MAX_ID
 from ertui.termsafe import terminal_safe
@@ -178,18 +180,22 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
 
 def _ids(values: tuple[int, ...]) -> list[int]:
     if not values:
-        raise ValidationError(IDS_FIELD, "Give at least one message id.")
+        raise ValidationError(IDS_FIELD, queue_bulk.NEEDS_IDS_OR_FILTER)
     return list(values)
 
 
 @queue_group.command("retry")
 @click.argument("ids", nargs=-1, type=ID)
-@click.option("--all-failed", is_flag=True, help="Every failed message.")
+@click.option("--all-failed", is_flag=True, help="Every failed message (short for --status failed).")
+@filter_options
 @click.pass_context
-def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> None:
-    """Make messages due now (failed ones are queued again, with a new lifetime)."""
-    if all_failed and ids:
-        raise ValidationError(IDS_FIELD, "Give message ids or --all-failed, not both.")
+def retry_cmd(ctx: click.Context, /, ids: tuple[int, ...], all_failed: bool, **filters: Any) -> None:
+    """Make messages due now (failed ones are queued again, with a new lifetime):
+    the ids given, or every message a filter matches."""
+    if all_failed and (ids or any(filters.values())):
+        raise ValidationError(IDS_FIELD, "Give message ids, a filter or --all-failed, not two of them.")
+    if by_filter(ctx, "retry", ids, filters):
+        return
     eng = engine(ctx)
     if all_failed:
         click.echo(f"{queue.retry_all_failed(eng)} message(s) due now.")
@@ -203,9 +209,13 @@ def retry_cmd(ctx: click.Context, ids: tuple[int, ...], all_failed: bool) -> Non
 
 @queue_group.command("hold")
 @click.argument("ids", nargs=-1, type=ID)
+@filter_options
 @click.pass_context
-def hold_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
-    """Hold messages: the worker leaves them alone until released."""
+def hold_cmd(ctx: click.Context, /, ids: tuple[int, ...], **filters: Any) -> None:
+    """Hold messages (the ids given, or every message a filter matches): the
+    worker leaves them alone until released."""
+    if by_filter(ctx, "hold", ids, filters):
+        return
     wanted = _ids(ids)
     eng = engine(ctx)
     missing = queue.missing_ids(eng, wanted)
@@ -236,9 +246,12 @@ def _fail_missing(missing: list[int]) -> None:
 
 @queue_group.command("release")
 @click.argument("ids", nargs=-1, type=ID)
+@filter_options
 @click.pass_context
-def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
-    """Release held messages."""
+def release_cmd(ctx: click.Context, /, ids: tuple[int, ...], **filters: Any) -> None:
+    """Release held messages (the ids given, or every message a filter matches)."""
+    if by_filter(ctx, "release", ids, filters):
+        return
     wanted = _ids(ids)
     eng = engine(ctx)
     missing = queue.missing_ids(eng, wanted)
@@ -249,9 +262,13 @@ def release_cmd(ctx: click.Context, ids: tuple[int, ...]) -> None:
 @queue_group.command("delete")
 @click.argument("ids", nargs=-1, type=ID)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@filter_options
 @click.pass_context
-def delete_cmd(ctx: click.Context, ids: tuple[int, ...], yes: bool) -> None:
-    """Delete messages and their attempt logs."""
+def delete_cmd(ctx: click.Context, /, ids: tuple[int, ...], yes: bool, **filters: Any) -> None:
+    """Delete messages and their attempt logs (the ids given, or every message a
+    filter matches; never one being sent right now)."""
+    if by_filter(ctx, "delete", ids, filters, yes=yes):
+        return
     wanted = _ids(ids)
     eng = engine(ctx)
     missing = queue.missing_ids(eng, wanted)
