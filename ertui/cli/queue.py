@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,8 @@ from ertui import queue, queue_bulk, validate
 from ertui.cli.common import confirm, engine, fail, not_empty, print_json, read_file, read_stdin_all
 from ertui.cli.queue_bulk import by_filter, filter_options
 from ertui.errors import Field, ValidationError
-from ertui.store.models import MAX_ID
+from ertui.store import sealed
+from ertui.store.models import MAX_ID, Message, MessageKind
 from ertui.termsafe import terminal_safe
 from ertui.timeutil import iso
 
@@ -114,11 +116,23 @@ def list_cmd(ctx: click.Context, status: str, search: str | None, limit: int, of
 @queue_group.command("show")
 @click.argument("message_id", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--raw", is_flag=True, help="Write the exact bytes the worker sends (headers and body, CRLF), only them.")
+@click.option("--headers", is_flag=True, help="Write only the header block of those bytes.")
+@click.option(
+    "--reveal-secrets",
+    is_flag=True,
+    help="With --raw/--headers: a password-recovery email's live token, not its masked form.",
+)
 @click.pass_context
-def show_cmd(ctx: click.Context, message_id: int, as_json: bool) -> None:
-    """A message and its attempt log."""
+def show_cmd(
+    ctx: click.Context, message_id: int, as_json: bool, raw: bool, headers: bool, reveal_secrets: bool
+) -> None:
+    """A message and its attempt log; --raw or --headers: its bytes."""
     eng = engine(ctx)
     m = queue.get_message(eng, message_id)
+    if raw or headers or reveal_secrets:
+        write_source(m, headers=headers, reveal=reveal_secrets, other=as_json)
+        return
     names = queue.mta_names(eng)
     attempts = queue.attempts_for(eng, message_id)
     data = queue.message_to_dict(m, names.get(m.last_mta_id) if m.last_mta_id else None)
@@ -153,6 +167,26 @@ def show_cmd(ctx: click.Context, message_id: int, as_json: bool) -> None:
             f"  {iso(a.started_at)}  {terminal_safe(a.mta_description or '—')}  {a.outcome}{code}  "
             f"{_short(a.text, 80)}  ({a.duration_ms} ms)"
         )
+
+
+def write_source(m: Message, *, headers: bool, reveal: bool, other: bool) -> None:
+    """``queue show --raw/--headers``: the bytes on stdout, nothing else."""
+    if other:
+        raise ValidationError(IDS_FIELD, "--raw and --headers write bytes: not with --json.")
+    stored = bytes(m.raw)
+    if reveal:
+        if sealed.is_sealed(stored):
+            click.echo("ertui: warning: this reveals a live password-reset token; keep it out of logs.", err=True)
+        elif m.kind == MessageKind.PASSWORD_RECOVERY.value:
+            click.echo("ertui: the token of this message is no longer kept (it was sent or failed).", err=True)
+        data = sealed.reveal(stored)
+    else:
+        data = sealed.masked_raw(stored)
+    if headers:
+        data = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    out = sys.stdout.buffer
+    out.write(data)
+    out.flush()
 
 
 @queue_group.command("stats")

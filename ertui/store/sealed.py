@@ -81,6 +81,14 @@ def open_raw(stored: bytes, message_id: int | None = None) -> bytes:
         return masked
 
 
+def reveal(stored: bytes) -> bytes:
+    """The real bytes of a sealed message for an operator who asked for them
+    (``queue show --raw --reveal-secrets``); raises VaultError without the key."""
+    if not is_sealed(stored):
+        return stored
+    return Vault.load().unseal(_split(stored)[0])
+
+
 def erase(conn: Connection, ids: Iterable[int]) -> int:
     """Of the messages ``ids`` this process opened, those now sent or failed
     lose their sealed secret (only the masked bytes stay); one only deferred
