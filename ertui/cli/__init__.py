@@ -32,7 +32,28 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 
-@click.group(cls=ErtuiGroup, lazy=LAZY_COMMANDS, invoke_without_command=True)
+# Their one-line help, for `ertui --help` (which loads none of them).
+LAZY_HELP: dict[str, str] = {
+    "admin": "The default administrator's address: the sender of every email.",
+    "audit": "Every change to the settings: when, who, from where.",
+    "check": "A monitoring check (Nagios/Icinga exit codes 0-3).",
+    "demo": "The console on a demo store with a local SMTP sink.",
+    "doctor": "Why is mail not going out? A checklist with a fix for each failure.",
+    "host": "The Master Server Host Name for Email Links.",
+    "log": "One line per delivery attempt of every worker; --follow for live.",
+    "metrics": "The Prometheus metrics, printed once.",
+    "mta": "Message Transfer Agents: list, add, edit, remove, enable, test, probe.",
+    "queue": "The mail queue: list, show, shape, retry, hold, release, delete, purge.",
+    "retention": "How long sent and failed messages are kept.",
+    "send": "Queue an email from the administrator's address.",
+    "serve": "The console in a browser, behind a login.",
+    "service": "A systemd unit for the worker.",
+    "user": "Users and password recovery.",
+    "worker": "Deliver the queue over every enabled MTA.",
+}
+
+
+@click.group(cls=ErtuiGroup, lazy=LAZY_COMMANDS, lazy_help=LAZY_HELP, invoke_without_command=True)
 @click.option(
     "--db",
     "db_url",

@@ -8,16 +8,17 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.exceptions import NoArgsIsHelpError
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from ertui import config, validate
 from ertui.errors import ErtuiError, Field, ValidationError, store_failure
 from ertui.termsafe import terminal_safe
+
+if TYPE_CHECKING:  # SQLAlchemy loads only for a command that opens the store
+    from sqlalchemy.engine import Engine
 
 
 class Obj:
@@ -57,9 +58,24 @@ class ErtuiGroup(click.Group):
     the modules whose ``register(group)`` adds it), turns expected errors into
     one sentence and an exit code."""
 
-    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, ...]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lazy: Mapping[str, tuple[str, ...]] | None = None,
+        lazy_help: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
+        self.lazy_help = dict(lazy_help or {})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """`ertui --help` lists the commands from their one-line help here, so that
+        it loads none of them (nor SQLAlchemy, Textual or the SMTP stack)."""
+        rows = [(name, self.lazy_help.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
@@ -115,10 +131,13 @@ class ErtuiGroup(click.Group):
             return super().invoke(ctx)
         except ErtuiError as exc:
             fail(str(exc), exc.exit_code)
-        except SQLAlchemyError as exc:
-            fail(store_failure(exc))
         except KeyboardInterrupt:
             fail("interrupted.", 130)
+        except Exception as exc:
+            sa_exc = sys.modules.get("sqlalchemy.exc")  # loaded if the command opened the store
+            if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
+                fail(store_failure(exc))
+            raise
 
 
 def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
