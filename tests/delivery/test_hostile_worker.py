@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import queue
 from ertui.cli import cli
-from tests.delivery.conftest import add_mta, start_worker
+from tests.delivery.conftest import add_mta, rename_raw, start_worker
 from tests.delivery.test_processes import finish
 from tests.smtp.hostile import ECHO_535, ESCAPES_550, PASSWORD, SECRET_FORMS, USER, hostile_server
 
@@ -62,7 +62,7 @@ def test_a_hostile_reply_reaches_no_terminal_but_stays_exact_in_json(
 def test_a_hostile_greeting_reaches_no_terminal_through_stats(store: Engine, db_url: str, tmp_path: Path) -> None:
     """An MTA failure: the reply is the MTA's last error, quoted by `queue stats`."""
     with hostile_server({"GREETING": ESCAPES_550.replace("550 5.1.1", "554 5.3.2")}) as srv:
-        add_mta(store, "hostile \x1b[31mred", srv.port)
+        rename_raw(store, add_mta(store, "hostile", srv.port), "hostile \x1b[31mred")
         queue.enqueue(store, "victim@example.com", "hello", "body")
         log = run_worker_once(db_url, tmp_path / "worker.log")
     assert not any(c in log for c in CONTROLS)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, queue
 from ertui.cli import cli
 from ertui.service.metrics import Metrics, SnapshotCache
+from tests.delivery.conftest import rename_raw
 from tests.service.conftest import SmtpServer, add_mta, finish, start_worker, wait_for
 
 NAME_B = 'Backup "B" \\ relay'  # a quote and a backslash: escaped by the library, parsed back exactly
@@ -183,7 +184,7 @@ def test_ertui_metrics_on_a_terminal_shows_labels_safely(store: Engine, db_url: 
 
     from tests.service.conftest import ERTUI, worker_env
 
-    add_mta(store, "evil\x1b]0;pwned\x07", smtp_server.port)
+    rename_raw(store, add_mta(store, "evil", smtp_server.port), "evil\x1b]0;pwned\x07")
     exact = subprocess.run([ERTUI, "--db", db_url, "metrics"], capture_output=True, env=worker_env(), timeout=60)
     assert 'mta="evil\x1b]0;pwned\x07"' in exact.stdout.decode()  # a file or a pipe: exact text
     main, sub = pty.openpty()
