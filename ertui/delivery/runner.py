@@ -177,14 +177,26 @@ def setup_logging(fd: int, level: str, processes: int = 1) -> LineLog:
     return handler
 
 
+NO_UVLOOP = "ERTUI_NO_UVLOOP"
+
+
+def uvloop_wanted() -> bool:
+    """uvloop unless ``ERTUI_NO_UVLOOP=1`` (it is a dependency on Linux and macOS)."""
+    return os.environ.get(NO_UVLOOP, "").strip() not in ("1", "true", "yes")
+
+
 def new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop when it is installed (``pip install '.[fast]'``), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
+    """uvloop's event loop (a dependency on Linux and macOS), else asyncio's:
+    on other systems, or with ``ERTUI_NO_UVLOOP=1``."""
+    if uvloop_wanted():
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+            return loop
+    return asyncio.new_event_loop()
 
 
 def run(
