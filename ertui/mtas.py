@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from ertui import audit, settings, validate
 from ertui.errors import NotFoundError, ValidationError
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, DEFAULT_TIMEOUT, Security, port_for_mode
-from ertui.smtp.outcome import MtaConfig, ProbeResult
+from ertui.smtp.outcome import MtaConfig, ProbeResult, Step
 from ertui.store.engine import delete_row, session, store_call, update_row
 from ertui.store.models import MAX_ID, Mta
 from ertui.store.vault import Vault
@@ -395,7 +395,9 @@ def record_failure(
     return until
 
 
-async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
+async def run_test(
+    engine: Engine, config: MtaConfig, to: str, on_step: Callable[[Step], None] | None = None
+) -> ProbeResult:
     """The Test: validate the address, send from the administrator through this
     MTA only (``ertui.smtp.probe``), and record the MTA's health when it is saved.
     ``config`` is a saved MTA's (``config_for``) or a draft (``draft_config``).
@@ -407,7 +409,7 @@ async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
 
     address = validate.email(to, validate.TO)
     sender = settings.require_admin_email(engine)
-    result = await send_test(config, sender, address, settings.helo_name(engine))
+    result = await send_test(config, sender, address, settings.helo_name(engine), on_step)
     warning = cleartext_auth_warning(config.security, config.use_auth, config.username)
     if warning:
         result.warnings.append(warning)
@@ -420,12 +422,12 @@ async def run_test(engine: Engine, config: MtaConfig, to: str) -> ProbeResult:
     return result
 
 
-async def run_probe(engine: Engine, config: MtaConfig) -> ProbeResult:
+async def run_probe(engine: Engine, config: MtaConfig, on_step: Callable[[Step], None] | None = None) -> ProbeResult:
     """The probe: connect, TLS, EHLO and AUTH through this MTA, then QUIT —
     no mail sent. Records the MTA's health when it is saved."""
     from ertui.smtp.probe import check_connection  # the transport loads only when a probe runs
 
-    result = await check_connection(config, settings.helo_name(engine))
+    result = await check_connection(config, settings.helo_name(engine), on_step)
     if config.id is not None:
         if result.outcome.ok:
             record_success(engine, config.id, result=result.outcome.summary)

@@ -11,7 +11,7 @@ import click
 from ertui import mtas, validate
 from ertui.cli.common import engine, print_json
 from ertui.cli.mta import connection_options
-from ertui.cli.mta_test import _as_dict, _config
+from ertui.cli.mta_test import _as_dict, _config, print_step, print_unreached
 from ertui.termsafe import terminal_safe
 
 
@@ -45,10 +45,11 @@ def probe_cmd(
     config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
     if timeout is not None:
         config = replace(config, timeout=validate.timeout(timeout))
-    result = asyncio.run(mtas.run_probe(engine(ctx), config))
+    result = asyncio.run(mtas.run_probe(engine(ctx), config, None if as_json else print_step))
     if as_json:
         print_json(_as_dict(result))
     else:
+        print_unreached(config, result, sends=False)
         if show_transcript:
             for line in result.transcript:
                 click.echo(terminal_safe(line))

@@ -17,7 +17,8 @@ from ertui.cli.common import engine, print_json
 from ertui.cli.mta import connection_options, read_password
 from ertui.errors import Field, ValidationError
 from ertui.mta_rules import security_from_flags
-from ertui.smtp.outcome import MtaConfig, ProbeResult
+from ertui.smtp.outcome import MtaConfig, ProbeResult, Step
+from ertui.smtp.steps import planned
 from ertui.termsafe import terminal_safe
 
 MTA_FIELD = Field("mta", "MTA")
@@ -74,7 +75,41 @@ def _as_dict(result: ProbeResult) -> dict[str, Any]:
         "hint": o.hint,
         "transcript": result.transcript,
         "warnings": result.warnings,
+        "steps": [
+            {
+                "name": s.name,
+                "ok": s.ok,
+                "ms": s.ms,
+                "detail": s.detail,
+                **({"warning": s.warning} if s.warning else {}),
+            }
+            for s in result.steps
+        ],
     }
+
+
+def step_dict(step: Step) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": step.name, "ok": step.ok, "ms": step.ms, "detail": step.detail}
+    if step.warning:
+        data["warning"] = step.warning
+    return data
+
+
+def print_step(step: Step) -> None:
+    """One line of the checklist, as the step ends: ✓ or ✗, its time, what it found."""
+    ms = f"{step.ms:.1f} ms" if step.ms is not None else ""
+    click.echo(terminal_safe(f"{'✓' if step.ok else '✗'} {step.name:<8} {ms:>10}  {step.detail}"))
+    if step.warning:
+        click.echo(terminal_safe(f"  ! {step.warning}"))
+
+
+def print_unreached(config: MtaConfig, result: ProbeResult, *, sends: bool) -> None:
+    """The steps the Test never got to, then a blank line before the verdict."""
+    done = {s.name for s in result.steps}
+    for name in planned(config.security.value, config.use_auth, sends):
+        if name not in done and not result.outcome.ok:
+            click.echo(f"· {name:<8} {'':>10}  not reached")
+    click.echo("")
 
 
 def _print(result: ProbeResult, show_transcript: bool) -> None:
@@ -137,10 +172,11 @@ def test_cmd(
     config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
     if timeout is not None:
         config = replace(config, timeout=validate.timeout(timeout))
-    result = asyncio.run(mtas.run_test(engine(ctx), config, to))
+    result = asyncio.run(mtas.run_test(engine(ctx), config, to, None if as_json else print_step))
     if as_json:
         print_json(_as_dict(result))
     else:
+        print_unreached(config, result, sends=True)
         _print(result, show_transcript)
     ctx.exit(0 if result.outcome.ok else 1)
 

@@ -110,12 +110,26 @@ class Outcome:
         return f"{kind}{code}: {self.message}".strip()
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of a Test or probe (``ertui.smtp.steps``): dns, tcp, tls, ehlo,
+    starttls, auth, mail, rcpt, data or quit; ``ms`` None when it has no time of
+    its own (TLS comes with the connection or with STARTTLS)."""
+
+    name: str
+    ok: bool
+    ms: float | None
+    detail: str
+    warning: str = ""
+
+
 @dataclass
 class ProbeResult:
-    """What the Test (the probe) found: its outcome and the transcript."""
+    """What the Test (the probe) found: its outcome, the transcript and the steps."""
 
     outcome: Outcome
     transcript: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     # What the operator should know whatever the outcome (e.g. AUTH in clear text).
     warnings: list[str] = field(default_factory=list)
 

@@ -8,13 +8,19 @@ records the MTA's health is ``ertui.mtas.run_test``.
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, make_msgid
 
-from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
+from ertui.smtp.classify import classify
+from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult, Step
 from ertui.smtp.session import SmtpSession
+from ertui.smtp.steps import StepRecorder
 from ertui.smtp.transcript import Transcript
 from ertui.timeutil import utcnow
 
@@ -40,12 +46,16 @@ def build_test_message(sender: str, to: str, helo_name: str, config: MtaConfig) 
     return msg.as_bytes(policy=SMTP if ascii_only else SMTPUTF8)
 
 
-async def send_test(config: MtaConfig, sender: str, to: str, helo: str) -> ProbeResult:
+async def send_test(
+    config: MtaConfig, sender: str, to: str, helo: str, on_step: Callable[[Step], None] | None = None
+) -> ProbeResult:
     """Send the test email from ``sender`` to ``to`` (both already validated)
-    through this MTA only; never raises for a network or SMTP failure."""
-    transcript = Transcript()
-    if config.password:
-        transcript.add_secret(config.password, config.username)
+    through this MTA only; never raises for a network or SMTP failure.
+    ``on_step`` sees each step (``ertui.smtp.steps``) as it ends."""
+    transcript = _recorder(config, on_step)
+    failed = await _resolve(config, transcript)
+    if failed is not None:
+        return ProbeResult(failed, list(transcript.lines), list(transcript.steps))
     data = build_test_message(sender, to, helo, config)
     session = SmtpSession(config, helo, transcript=transcript)
     try:
@@ -54,22 +64,46 @@ async def send_test(config: MtaConfig, sender: str, to: str, helo: str) -> Probe
         await session.close()
     if outcome.ok:
         outcome = replace(outcome, message=f"{ACCEPTED}: {outcome.code} {outcome.message}")
-    return ProbeResult(outcome=_scrubbed(outcome, transcript), transcript=list(transcript.lines))
+    return ProbeResult(_scrubbed(outcome, transcript), list(transcript.lines), list(transcript.steps))
+
+
+def _recorder(config: MtaConfig, on_step: Callable[[Step], None] | None) -> StepRecorder:
+    recorder = StepRecorder(verify_tls=config.verify_tls, on_step=on_step)
+    if config.password:
+        recorder.add_secret(config.password, config.username)
+    return recorder
+
+
+async def _resolve(config: MtaConfig, recorder: StepRecorder) -> Outcome | None:
+    """The dns step: the host's addresses, or the failure that ends the Test."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(config.timeout):
+            infos = await asyncio.get_running_loop().getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError) as exc:
+        outcome = classify(exc, "connect", config)
+        recorder.dns(False, (time.monotonic() - started) * 1000, outcome.summary)
+        recorder.note(f"failed: {outcome.summary}")
+        return outcome
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    recorder.dns(True, (time.monotonic() - started) * 1000, ", ".join(addresses[:6]))
+    return None
 
 
 def _scrubbed(outcome: Outcome, transcript: Transcript) -> Outcome:
     return replace(outcome, message=transcript.scrub(outcome.message), hint=transcript.scrub(outcome.hint))
 
 
-async def check_connection(config: MtaConfig, helo: str) -> ProbeResult:
+async def check_connection(config: MtaConfig, helo: str, on_step: Callable[[Step], None] | None = None) -> ProbeResult:
     """Connect, TLS, EHLO and AUTH, then QUIT: the relay checked without
     mailing anyone (no MAIL, RCPT or DATA is sent)."""
-    transcript = Transcript()
-    if config.password:
-        transcript.add_secret(config.password, config.username)
+    transcript = _recorder(config, on_step)
+    failed = await _resolve(config, transcript)
+    if failed is not None:
+        return ProbeResult(failed, list(transcript.lines), list(transcript.steps))
     session = SmtpSession(config, helo, transcript=transcript)
     try:
         outcome = await session.open()
     finally:
         await session.close()
-    return ProbeResult(outcome=_scrubbed(outcome, transcript), transcript=list(transcript.lines))
+    return ProbeResult(_scrubbed(outcome, transcript), list(transcript.lines), list(transcript.steps))

@@ -29,11 +29,16 @@ def run(db_url: str, *args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(cli, ["--db", db_url, "mta", "test", *args], input=stdin)
 
 
+def verdict(result: Result) -> list[str]:
+    """The lines after the checklist of steps (and its blank line)."""
+    return result.stdout.split("\n\n", 1)[1].splitlines()
+
+
 def test_saved_mta_accepted_exits_0(ready: Engine, db_url: str, smtp_server: SmtpServer) -> None:
     mtas.add(ready, description="Relay", host="127.0.0.1", port=smtp_server.port)
     result = run(db_url, "Relay", "--to", TO)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == ("Email server accepted mail for delivery: 250 2.0.0 Ok: queued as TEST00001")
+    assert verdict(result) == ["Email server accepted mail for delivery: 250 2.0.0 Ok: queued as TEST00001"]
     assert smtp_server.received[0].rcpt_tos == [TO]
 
 
@@ -44,7 +49,7 @@ def test_saved_mta_failure_exits_1_with_kind_code_text_and_hint(
     mtas.add(ready, description="Relay", host="127.0.0.1", port=smtp_server.port)
     result = run(db_url, "Relay", "--to", TO)
     assert result.exit_code == 1
-    lines = result.stdout.splitlines()
+    lines = verdict(result)
     assert lines[0] == "Test failed: recipient_refused 451 (temporary)"
     assert lines[1] == "Server said: 4.3.0 greylisted, try later"
     assert lines[2].startswith("Hint: a temporary refusal")
@@ -56,7 +61,7 @@ def test_refused_port_by_id_exits_1(ready: Engine, db_url: str) -> None:
     m = mtas.add(ready, description="Gone", host="127.0.0.1", port=closed_port())
     result = run(db_url, str(m.id), "--to", TO)
     assert result.exit_code == 1
-    assert result.stdout.startswith("Test failed: refused (temporary)")
+    assert verdict(result)[0] == "Test failed: refused (temporary)"
     assert "Hint: nothing listens on port" in result.stdout
 
 
@@ -73,7 +78,18 @@ def test_json_has_the_documented_shape(ready: Engine, db_url: str) -> None:
     result = run(db_url, "--host", "127.0.0.1", "--port", str(closed_port()), "--to", TO, "--json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"ok", "kind", "permanent", "nature", "code", "message", "hint", "transcript", "warnings"}
+    assert set(data) == {
+        "ok",
+        "kind",
+        "permanent",
+        "nature",
+        "code",
+        "message",
+        "hint",
+        "transcript",
+        "warnings",
+        "steps",
+    }
     assert (data["ok"], data["kind"], data["permanent"], data["code"]) == (False, "refused", False, None)
     assert (data["nature"], data["warnings"]) == ("temporary", [])
     assert data["hint"] and isinstance(data["transcript"], list)
