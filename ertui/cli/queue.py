@@ -22,14 +22,30 @@ ID = click.IntRange(1, MAX_ID)
 IDS_FIELD = Field("ids", "ID")
 
 
+TO_FIELD = Field("to", "To")
+STDIN_TAKEN = "With --to-file -, stdin holds the recipients: give --body or --body-file."
+
+
+def _listed(to_file: str) -> list[str]:
+    """The addresses in ``--to-file`` (``-``: stdin), one a line; blank lines and # comments skipped."""
+    text = read_stdin_all(TO_FIELD, "--to-file -") if to_file == "-" else read_file(to_file, TO_FIELD, "--to-file")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
 @click.command("send")
 @click.option(
     "--to",
     "to",
     multiple=True,
-    required=True,
     metavar="ADDRESS",
     help="A recipient (repeat for several: one message each).",
+)
+@click.option(
+    "--to-file",
+    default=None,
+    metavar="FILE",
+    callback=not_empty,
+    help="Recipients from a file, one address a line (# comments and blank lines skipped); - for stdin.",
 )
 @click.option("--subject", required=True, help="The subject line.")
 @click.option("--body", default=None, help="The body text (default: read from stdin).")
@@ -41,19 +57,34 @@ IDS_FIELD = Field("ids", "ID")
     help="Read the body (UTF-8) from this file.",
 )
 @click.pass_context
-def send_cmd(ctx: click.Context, to: tuple[str, ...], subject: str, body: str | None, body_file: str | None) -> None:
+def send_cmd(
+    ctx: click.Context, to: tuple[str, ...], to_file: str | None, subject: str, body: str | None, body_file: str | None
+) -> None:
     """Queue an email to each recipient; prints the new message ids."""
     if body is not None and body_file is not None:
         raise ValidationError(validate.BODY, "--body and --body-file exclude each other.")
+    if to_file == "-" and body is None and body_file is None:
+        raise ValidationError(
+            validate.BODY, "With --to-file -, stdin holds the recipients: give --body or --body-file."
+        )
+    recipients = list(to)
+    if to_file is not None:
+        listed = (
+            read_stdin_all(TO_FIELD, "--to-file -") if to_file == "-" else read_file(to_file, TO_FIELD, "--to-file")
+        )
+        recipients += [
+            line.strip() for line in listed.splitlines() if line.strip() and not line.lstrip().startswith("#")
+        ]
+    if not recipients:
+        raise ValidationError(TO_FIELD, "Give at least one recipient: --to ADDRESS or --to-file FILE.")
     if body_file is not None:
         text = read_file(body_file, validate.BODY, "--body-file")
     elif body is not None:
         text = body
     else:
         text = read_stdin_all(validate.BODY, "read from stdin")
-    ids = queue.enqueue(engine(ctx), list(to), subject, text)
-    for i in ids:
-        click.echo(i)
+    ids = queue.enqueue(engine(ctx), recipients, subject, text)
+    click.echo("\n".join(str(i) for i in ids))
 
 
 @click.group("queue")
