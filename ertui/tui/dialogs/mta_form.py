@@ -27,6 +27,7 @@ from ertui.store.models import Mta
 from ertui.tui.dialogs.base import FormDialog
 from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
 from ertui.tui.widgets.form_rows import FieldError, form_row, switch_state
 
 # The core names a field in ValidationError.field; this is where it is on the form.
@@ -128,6 +129,8 @@ class MtaForm(FormDialog):
         yield Footer()
 
     def on_mount(self) -> None:
+        if gone(self):
+            return
         self._show_auth(self.query_one("#use_auth", Switch).value)
 
     @on(Switch.Changed)

@@ -18,6 +18,7 @@ from ertui import mtas, settings, validate
 from ertui.errors import ErtuiError, ValidationError
 from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
 from ertui.tui.dialogs.base import Dialog
+from ertui.tui.lifecycle import gone
 from ertui.tui.widgets.form_rows import FieldError, form_row
 
 RECIPIENT_FIELD = "Test recipient"
@@ -119,6 +120,8 @@ class TestDialog(Dialog[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if gone(self):
+            return
         self._set_running(False)
         self.query_one("#test-result").display = False
         self.query_one("#transcript-pane").display = False
@@ -165,12 +168,16 @@ class TestDialog(Dialog[None]):
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
+        if gone(self):
+            return
         self.running = None
         self._set_running(False)
         self._show(outcome_text(message.result.outcome), message.result.transcript)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
+        if gone(self):
+            return
         self.running = None
         self._set_running(False)
         self._show(Text(f"✗ {message.sentence}", style="bold red"), [])

@@ -20,6 +20,7 @@ from ertui.errors import NotFoundError
 from ertui.store.models import Attempt, Message, MessageStatus
 from ertui.tui import timefmt
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
 from ertui.tui.widgets import queue_format as fmt
 
@@ -170,6 +171,8 @@ class MessageScreen(Screen[None]):
     @on(MessageLoaded)
     def _loaded(self, event: MessageLoaded) -> None:
         self._loading = False
+        if gone(self):
+            return
         if self._reload_again:
             self.reload()
         if event.msg is None:
@@ -222,6 +225,8 @@ class MessageScreen(Screen[None]):
 
     @on(QueueActionDone)
     def _done(self, event: QueueActionDone) -> None:
+        if gone(self):
+            return
         self.notify(event.text, severity=event.severity, markup=False)
         if event.ok and event.action == "delete":
             self.dismiss(None)

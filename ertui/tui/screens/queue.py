@@ -27,6 +27,7 @@ from ertui.store.models import MessageStatus
 from ertui.tui import timefmt
 from ertui.tui.console import console
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
 from ertui.tui.widgets import queue_format as fmt
@@ -251,6 +252,8 @@ class QueueScreen(Screen[None]):
     @on(PageLoaded)
     def _page_loaded(self, event: PageLoaded) -> None:
         self._loading = False
+        if gone(self):
+            return
         if event.key != (self.status, self.search, self.page_offset):
             self.reload()  # asked for before the filter or page changed
             return
@@ -273,9 +276,9 @@ class QueueScreen(Screen[None]):
         cursor_id = self.current_id()
         cursor_index = table.cursor_row
         wanted = {r.id: r for r in rows}
-        for gone in [i for i in self._rows if i not in wanted]:
-            table.remove_row(str(gone))
-            del self._rows[gone]
+        for left in [i for i in self._rows if i not in wanted]:
+            table.remove_row(str(left))
+            del self._rows[left]
         keys = [c.key for c in fmt.COLUMNS]
         added = False
         for row in rows:
@@ -440,5 +443,7 @@ class QueueScreen(Screen[None]):
 
     @on(QueueActionDone)
     def _action_done(self, event: QueueActionDone) -> None:
+        if gone(self):
+            return
         self.notify(event.text, severity=event.severity, markup=False)
         self.reload()

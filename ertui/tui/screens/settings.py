@@ -26,6 +26,7 @@ from ertui.tui.dialogs.host import HostDialog
 from ertui.tui.dialogs.mta_form import MtaForm
 from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
 from ertui.tui.screens.queue import QueueScreen
 from ertui.tui.widgets.mta_detail import SPARK_MINUTES, MtaDetail
@@ -138,6 +139,8 @@ class SettingsScreen(Screen[None]):
     # -- loading -----------------------------------------------------------
     def reload(self) -> None:
         """Read the store now and show it (after an action of the operator)."""
+        if gone(self):
+            return
         try:
             self.apply(load_view(self.engine))
         except FAILURES as exc:
@@ -162,10 +165,12 @@ class SettingsScreen(Screen[None]):
         self.refresh_in_background()
 
     def _status_changed(self, _value: object) -> None:
-        if self.view is not None:
+        if self.view is not None and not gone(self):
             self._show_status(self.view)
 
     def apply(self, view: SettingsView) -> None:
+        if gone(self):
+            return
         self.view = view
         ids = {m.id for m in view.mtas}
         if self.expanded not in ids:
@@ -231,7 +236,7 @@ class SettingsScreen(Screen[None]):
         return self._mta(self.query_one(MtaTable).current_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in NEEDS_MTA and self.is_mounted and self.selected() is None:
+        if action in NEEDS_MTA and (gone(self) or not self.is_mounted or self.selected() is None):
             return None  # shown, dimmed: there is no MTA to act on
         return True
 
