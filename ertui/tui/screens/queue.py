@@ -32,6 +32,7 @@ from ertui.tui.messages import DeliveryNotice
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
 from ertui.tui.widgets import queue_format as fmt
 from ertui.tui.widgets.columns import visible
+from ertui.tui.widgets.list_keys import ListTable
 
 PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
@@ -49,7 +50,9 @@ class Row:
 class PageLoaded(Message):
     """A page read by the loader thread, for the state (status, search, offset) it was asked for."""
 
-    def __init__(self, key: tuple[str, str, int], rows: list[Row], total: int, offset: int, error: str | None) -> None:
+    def __init__(
+        self, key: tuple[str, str, int | None], rows: list[Row], total: int, offset: int, error: str | None
+    ) -> None:
         super().__init__()
         self.key = key
         self.rows = rows
@@ -58,7 +61,7 @@ class PageLoaded(Message):
         self.error = error
 
 
-class QueueTable(DataTable[Text]):
+class QueueTable(ListTable):
     """The page of messages; Enter opens the one under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -80,6 +83,13 @@ class QueueScreen(Screen[None]):
         # `?` is the App's too; bound here first so the footer shows it before the rest
         Binding("question_mark", "app.help", "Help", id="queue.help", tooltip="List every key of this screen"),
         Binding("escape", "back", "Back", id="queue.back", tooltip="Clear the filter, or go back to Mail Settings"),
+        # p as on every screen, out of this footer so that "[] Pages" fits in 80 columns
+        Binding(
+            "p", "app.toggle_worker", "Pause/Resume", show=False, id="queue.pause", tooltip="Pause or resume the worker"
+        ),
+        Binding(
+            "q", "back", "Back", show=False, id="queue.back_q", tooltip="Clear the filter, or go back to Mail Settings"
+        ),
         Binding(
             "slash",
             "filter",
@@ -112,9 +122,8 @@ class QueueScreen(Screen[None]):
         Binding(
             "right_square_bracket",
             "page(1)",
-            "Next page",
-            key_display="]",
-            show=False,
+            "Pages",
+            key_display="[]",
             id="queue.next_page",
             tooltip="Show the next page",
         ),
@@ -135,7 +144,8 @@ class QueueScreen(Screen[None]):
         self.poll_seconds = poll_seconds
         self.status = "unsent"
         self.search = ""
-        self.page_offset = 0
+        self.page_offset = 0  # how many newer messages come before this page (shown as rows a–b)
+        self.anchors: list[int] = []  # the highest id of each page after the first, as paged to
         self.total = 0
         self.loaded = False  # a page has been shown at least once
         self.load_error: str | None = None
@@ -143,6 +153,7 @@ class QueueScreen(Screen[None]):
         self._order: list[int] = []  # the page's order of the rows in _rows
         self._width = 0  # the width the columns were sized for
         self._id_width = 2  # and the digits of the largest id on the page
+        self._to_width = 12  # and the longest receiver on the page
         self._keys: tuple[str, ...] = ()  # the columns shown
         self._pending_top = True  # move the cursor to the top when the next page arrives
         self._timer: Timer | None = None
@@ -157,6 +168,7 @@ class QueueScreen(Screen[None]):
         yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels", id="queue-filter")
         yield Static(id="queue-empty")
         yield QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="queue-selected")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -172,17 +184,19 @@ class QueueScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns(event.size.width)
 
-    def _fit_columns(self, width: int, id_width: int | None = None) -> None:
-        """Columns sized to ``width`` (some hidden when narrow) and ids of ``id_width``
-        digits; the rows put back, the cursor on the message it was on."""
+    def _fit_columns(self, width: int, id_width: int | None = None, to_width: int | None = None) -> None:
+        """Columns sized to ``width`` (some hidden when narrow), ids of ``id_width``
+        digits and receivers of ``to_width``; the rows put back, the cursor on the
+        message it was on."""
         id_width = id_width or self._id_width
-        if not width or (width, id_width) == (self._width, self._id_width):
+        to_width = to_width or self._to_width
+        if not width or (width, id_width, to_width) == (self._width, self._id_width, self._to_width):
             return
-        self._width, self._id_width = width, id_width
+        self._width, self._id_width, self._to_width = width, id_width, to_width
         table = self.table
         current = self.current_id()
         table.clear(columns=True)
-        widths = fmt.column_widths(width, id_width)
+        widths = fmt.column_widths(width, id_width, to_width)
         self._keys = tuple(widths)
         for col in visible(fmt.COLUMNS, width):
             table.add_column(col.label, key=col.key, width=widths[col.key])
@@ -228,20 +242,21 @@ class QueueScreen(Screen[None]):
             return
         self._loading = True
         self._reload_again = False
-        self._load(self.status, self.search, self.page_offset)
+        self._load(self.status, self.search, self.page_anchor)
 
     @work(thread=True, group="queue-page")
-    def _load(self, status: str, search: str, offset: int) -> None:
-        key = (status, search, offset)
+    def _load(self, status: str, search: str, anchor: int | None) -> None:
+        key = (status, search, anchor)
+        offset = 0
         rows: list[Row] = []
         total = 0
         error: str | None = None
         try:
             term = search or None
             total = queue.count_messages(self.engine, status=status, search=term)
-            if offset >= total:
-                offset = max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE)
-            msgs = queue.list_messages(self.engine, status=status, search=term, limit=PAGE_SIZE, offset=offset)
+            if anchor is not None:  # the page starts at its id: new mail does not move it
+                offset = total - queue.count_messages(self.engine, status=status, search=term, max_id=anchor)
+            msgs = queue.list_messages(self.engine, status=status, search=term, limit=PAGE_SIZE, max_id=anchor)
             names = queue.mta_names(self.engine)
             ref = timefmt.now()
             rows = [Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref)) for m in msgs if m.id is not None]
@@ -254,19 +269,28 @@ class QueueScreen(Screen[None]):
         self._loading = False
         if gone(self):
             return
-        if event.key != (self.status, self.search, self.page_offset):
+        if event.key != (self.status, self.search, self.page_anchor):
             self.reload()  # asked for before the filter or page changed
             return
         if self._reload_again:
             self.reload()
         self.load_error = event.error
+        if event.error is None and not event.rows and self.anchors:
+            self.anchors.pop()  # the page emptied (deleted, sent): back a page
+            self.reload(top=True)
+            return
         if event.error is None:
             self.page_offset = event.page_offset
             self.total = event.total
             if event.rows:
-                self._fit_columns(self._width, max(2, len(str(max(r.id for r in event.rows)))))
+                self._fit_columns(
+                    self._width,
+                    max(2, len(str(max(r.id for r in event.rows)))),
+                    max(12, max(len(r.recipient) for r in event.rows)),
+                )
             self._reconcile(event.rows)
             self.loaded = True
+            self.refresh_bindings()
         self._show_info()
 
     def _reconcile(self, rows: list[Row]) -> None:
@@ -304,6 +328,24 @@ class QueueScreen(Screen[None]):
         else:
             table.move_cursor(row=min(cursor_index, len(rows) - 1), scroll=False)
         self._pending_top = False
+        self._show_selected()
+
+    @on(DataTable.RowHighlighted, "#queue-table")
+    def _highlighted(self) -> None:
+        self._show_selected()
+        self.refresh_bindings()
+
+    def _show_selected(self) -> None:
+        """Narrower than the Last error column needs: the selected row's last error
+        is shown under the table."""
+        line = self.query_one("#queue-selected", Static)
+        line.display = "error" not in self._keys and self.table.row_count > 0
+        row = self._rows.get(self.current_id() or 0)
+        if not line.display or row is None:
+            return
+        text = Text(f"#{row.id} last error: ", style="bold", no_wrap=True, overflow="ellipsis")
+        text.append_text(row.cells[-1])
+        line.update(text)
 
     def _show_info(self) -> None:
         info = Text()
@@ -318,18 +360,20 @@ class QueueScreen(Screen[None]):
         elif self.total == 0:
             info.append(" · no messages")
         else:
-            pages = (self.total - 1) // PAGE_SIZE + 1
-            page = self.page_offset // PAGE_SIZE + 1
-            last = min(self.page_offset + PAGE_SIZE, self.total)
+            page = len(self.anchors) + 1
+            after = max(0, self.total - self.page_offset - PAGE_SIZE)
+            pages = page + (after + PAGE_SIZE - 1) // PAGE_SIZE
             noun = "message" if self.total == 1 else "messages"
-            info.append(f" · {self.total:,} {noun} · page {page:,} of {pages:,} · ")
-            info.append(f"rows {self.page_offset + 1:,}–{last:,}")
+            info.append(f" · {self.total:,} {noun}")
             if pages > 1:
-                info.append("  [ ] pages", style="dim")
+                last = self.page_offset + len(self._order)
+                info.append(f" · page {page:,}/{pages:,} · {self.page_offset + 1:,}–{last:,}")
         app = console(self.app)
         extra = app.extra_status if app is not None else ""  # the demo's sink count
         if extra:
-            info.append(f"  ·  {extra}", style="dim")
+            info.append(f" · {extra}", style="dim")
+        # one line at any width: cut with "…", the status and count first
+        info.no_wrap, info.overflow = True, "ellipsis"
         self.query_one("#queue-info", Static).update(info)
         empty = self.query_one("#queue-empty", Static)
         empty.display = self.loaded and self.total == 0 and not self.load_error
@@ -366,7 +410,7 @@ class QueueScreen(Screen[None]):
             return
         if self.search:  # as in k9s: Esc first drops the filter, then leaves
             self.search = ""
-            self.page_offset = 0
+            self.page_offset, self.anchors = 0, []
             self._show_info()
             self.reload(top=True)
             return
@@ -383,7 +427,7 @@ class QueueScreen(Screen[None]):
         event.stop()
         event.input.display = False
         self.search = event.value.strip()
-        self.page_offset = 0
+        self.page_offset, self.anchors = 0, []
         self.table.focus()
         self._show_info()
         self.reload(top=True)
@@ -391,17 +435,40 @@ class QueueScreen(Screen[None]):
     def action_cycle_status(self) -> None:
         index = STATUS_FILTERS.index(self.status)
         self.status = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
-        self.page_offset = 0
+        self.page_offset, self.anchors = 0, []
         self.loaded = False
         self._show_info()
         self.reload(top=True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what applies now: no Retry/Hold/Delete on an
+        empty page, ] and [ only where there is a page."""
+        if action in ("retry", "hold", "delete"):
+            return self.is_mounted and self.table.row_count > 0
+        if action == "page":  # "[] Pages" in the footer while there is more than one
+            return bool(self.anchors) or self._has_page(1)
+        return True
+
+    @property
+    def page_anchor(self) -> int | None:
+        """The highest id the current page may show (None: the first page, live)."""
+        return self.anchors[-1] if self.anchors else None
+
+    def _has_page(self, step: int) -> bool:
+        if step < 0:
+            return bool(self.anchors)
+        return bool(self._order) and self.page_offset + len(self._order) < self.total
+
     def action_page(self, step: int) -> None:
-        target = self.page_offset + step * PAGE_SIZE
-        if target < 0 or target >= self.total:
+        """Turn a page, anchored on ids: the next page starts below the last row
+        shown, so mail that arrives meanwhile does not move rows between pages."""
+        if not self._has_page(step):
             self.notify("There is no page there.", severity="warning", timeout=2)
             return
-        self.page_offset = target
+        if step > 0:
+            self.anchors.append(self._order[-1] - 1)
+        else:
+            self.anchors.pop()
         self.reload(top=True)
 
     @on(DataTable.RowSelected, "#queue-table")

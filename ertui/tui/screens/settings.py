@@ -236,9 +236,8 @@ class SettingsScreen(Screen[None]):
         return self._mta(self.query_one(MtaTable).current_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in NEEDS_MTA and (gone(self) or not self.is_mounted or self.selected() is None):
-            return None  # shown, dimmed: there is no MTA to act on
-        return True
+        # not offered (footer, help, palette) while there is no MTA to act on
+        return action not in NEEDS_MTA or not (gone(self) or not self.is_mounted or self.selected() is None)
 
     @on(MtaTable.RowHighlighted)
     def _highlighted(self) -> None:

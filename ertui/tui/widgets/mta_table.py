@@ -7,13 +7,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from ertui.mta_rules import Security
 from ertui.store.models import Mta
 from ertui.tui.timefmt import relative
 from ertui.tui.widgets.columns import Column, visible, widths
+from ertui.tui.widgets.list_keys import ListTable
 
 COLLAPSED = "◀"
 EXPANDED = "▼"
@@ -58,7 +58,7 @@ def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
     }
 
 
-class MtaTable(DataTable[Text]):
+class MtaTable(ListTable):
     """Rows keyed by MTA id; Enter/→/← expand and collapse (the screen owns that state)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
