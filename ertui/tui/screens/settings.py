@@ -189,7 +189,12 @@ class SettingsScreen(Screen[None]):
     def _show_detail(self) -> None:
         detail = self.query_one(MtaDetail)
         mta = self._mta(self.expanded)
-        detail.display = mta is not None
+        if detail.display != (mta is not None):
+            detail.display = mta is not None
+            self.query_one("#mta-section").set_class(mta is not None, "-expanded")
+            table = self.query_one(MtaTable)
+            # the list is shorter now: keep the selected MTA in view
+            self.call_after_refresh(lambda: table.move_cursor(row=table.cursor_row, scroll=True))
         if mta is None or mta.id is None or self.view is None:
             return
         app = self.ertui_app
@@ -223,6 +228,7 @@ class SettingsScreen(Screen[None]):
                 admin_email=view.admin_email,
                 stalled=view.stalled,
                 counts=view.queue,
+                connections=sum(view.connections.values()),
             )
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,6 +12,7 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from ertui.mta_rules import Security
 from ertui.store.models import Mta
+from ertui.termsafe import terminal_safe
 from ertui.tui.timefmt import relative
 from ertui.tui.widgets.columns import Column, visible, widths
 from ertui.tui.widgets.list_keys import ListTable
@@ -44,18 +46,36 @@ def health_text(mta: Mta) -> Text:
     return Text("never used", style="dim")
 
 
+def cell(value: str, style: str = "") -> Text:
+    """A cell from data: terminal-safe, one line, cut with "…" by its column."""
+    return Text(terminal_safe(value), style=style, no_wrap=True, overflow="ellipsis")
+
+
 def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
     marker = EXPANDED if expanded else COLLAPSED
     return {
-        "host": Text(f"{marker} {mta.host}"),
-        "description": Text(mta.description),
-        "port": Text(str(mta.port)),
-        "security": Text(Security(mta.security).label),
-        "auth": Text(mta.username or "—") if mta.use_auth else Text("—"),
-        "max": Text(str(mta.max_connections)),
-        "state": Text("Enabled", style="green") if mta.enabled else Text("Disabled", style="yellow"),
+        "host": cell(f"{marker} {mta.host}"),
+        "description": cell(mta.description),
+        "port": cell(str(mta.port)),
+        "security": cell(Security(mta.security).label),
+        "auth": cell(mta.username or "—") if mta.use_auth else cell("—"),
+        "max": cell(str(mta.max_connections)),
+        "state": cell("Enabled", "green") if mta.enabled else cell("Disabled", "yellow"),
         "health": health_text(mta),
     }
+
+
+def column_widths(width: int, mtas: list[Mta]) -> dict[str, int]:
+    """The columns in ``width`` cells: Description, the column that tells the rows
+    apart, as wide as the longest (as far as the others' minimums leave room);
+    Host Name and Auth share the rest."""
+    columns = visible(COLUMNS, width)
+    padding = 2 * len(columns) + 2
+    others = sum(c.width if c.width is not None else c.min_width for c in columns if c.key != "description")
+    longest = max([len(terminal_safe(m.description)) for m in mtas] + [len("Description")])
+    room = width - padding - others
+    description = max(10, min(longest, room))
+    return widths(tuple(replace(c, width=description) if c.key == "description" else c for c in columns), width)
 
 
 class MtaTable(ListTable):
@@ -80,11 +100,13 @@ class MtaTable(ListTable):
         self._keys: tuple[str, ...] = ()
         self._shown: list[Mta] = []
         self._expanded: int | None = None
+        self._sizes: dict[str, int] = {}
 
     def _build_columns(self, width: int) -> None:
         self._width = width
         columns = visible(COLUMNS, width)
-        sizes = widths(columns, width)
+        sizes = column_widths(width, self._shown)
+        self._sizes = sizes
         self.clear(columns=True)
         self._keys = tuple(sizes)
         for column in columns:
@@ -121,8 +143,9 @@ class MtaTable(ListTable):
         keep = self.current_id if keep is None else keep
         self._shown, self._expanded = list(mtas), expanded
         width = self._available_width()  # the App's width while hidden (no Resize then)
-        if abs(width - self._width) > 1:
-            self._fit(width)
+        if abs(width - self._width) > 1 or column_widths(width, self._shown) != self._sizes:
+            self._build_columns(width)  # resized, or a longer description came
+            self._fill(mtas, expanded, keep)
             return
         wanted = [str(m.id) for m in mtas]
         present = [str(k.value) for k in self.rows]
@@ -132,6 +155,9 @@ class MtaTable(ListTable):
                 for col in self._keys:
                     self.update_cell(str(mta.id), col, cells[col])
             return
+        self._fill(mtas, expanded, keep)
+
+    def _fill(self, mtas: list[Mta], expanded: int | None, keep: int | None) -> None:
         self.clear()
         for mta in mtas:
             cells = row_cells(mta, mta.id == expanded)
