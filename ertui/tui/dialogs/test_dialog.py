@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,6 +23,20 @@ from ertui.tui.lifecycle import gone
 from ertui.tui.widgets.form_rows import FieldError, form_row
 
 RECIPIENT_FIELD = "Test recipient"
+TICK_SECONDS = 0.1
+# the error kinds as an operator writes them (the rest: capitalised words)
+ACRONYMS = {"dns": "DNS", "tls": "TLS", "starttls": "STARTTLS", "smtp": "SMTP"}
+
+
+def kind_label(kind: str) -> str:
+    """``tls_certificate`` → "TLS certificate", ``dns`` → "DNS"."""
+    words = [ACRONYMS.get(w, w) for w in kind.split("_")]
+    first = words[0] if words[0] in ACRONYMS.values() else words[0].capitalize()
+    return " ".join([first, *words[1:]])
+
+
+def running_text(elapsed: float, timeout: float) -> Text:
+    return Text(f"Sending… {elapsed:.1f} s (timeout {timeout:g} s) · Esc cancels.")
 
 
 def outcome_text(outcome: Outcome) -> Text:
@@ -37,8 +52,8 @@ def outcome_text(outcome: Outcome) -> Text:
             text.append("\nServer replied: ", style="bold")
             text.append(reply)
         return text
-    kind = (outcome.kind.value if outcome.kind is not None else "error").replace("_", " ")
-    text = Text(f"✗ {kind.capitalize()}", style="bold red")
+    kind = kind_label(outcome.kind.value if outcome.kind is not None else "error")
+    text = Text(f"✗ {kind}", style="bold red")
     if outcome.code:
         text.append(f" ({outcome.code})", style="bold red")
     text.append(" · permanent" if outcome.permanent else " · temporary", style="dim")
@@ -81,6 +96,7 @@ class TestDialog(Dialog[None]):
         self.engine = engine
         self.config = config
         self.running: Worker[None] | None = None
+        self.started = 0.0  # time.monotonic() when the running test began
         self.admin_email = settings.admin_email(engine)
 
     def compose(self) -> ComposeResult:
@@ -110,7 +126,7 @@ class TestDialog(Dialog[None]):
             yield Static(sender, id="test-sender")
             with Horizontal(id="test-running"):
                 yield LoadingIndicator(id="test-spinner")
-                yield Static(Text("Sending… Esc cancels."), id="test-running-text")
+                yield Static(running_text(0.0, self.config.timeout), id="test-running-text")
             yield Static(id="test-result")
             with VerticalScroll(id="transcript-pane"):
                 yield Static(id="transcript")
@@ -122,9 +138,18 @@ class TestDialog(Dialog[None]):
     def on_mount(self) -> None:
         if gone(self):
             return
+        self.set_interval(TICK_SECONDS, self._tick)
         self._set_running(False)
         self.query_one("#test-result").display = False
         self.query_one("#transcript-pane").display = False
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _tick(self) -> None:
+        """While a test runs: how long so far, against the MTA's timeout."""
+        if self.running is not None and not gone(self):
+            self.query_one("#test-running-text", Static).update(running_text(self.elapsed(), self.config.timeout))
 
     def _set_running(self, running: bool) -> None:
         self.query_one("#test-running").display = running
@@ -153,6 +178,7 @@ class TestDialog(Dialog[None]):
         self.query_one("#test-result").display = False
         self.query_one("#transcript-pane").display = False
         self._set_running(True)
+        self.started = time.monotonic()
         self.running = self._run_test(to)
 
     @work(exclusive=True, group="smtp-test", exit_on_error=False)
@@ -196,6 +222,6 @@ class TestDialog(Dialog[None]):
             self.running.cancel()
             self.running = None
             self._set_running(False)
-            self._show(Text("Test cancelled.", style="bold yellow"), [])
+            self._show(Text(f"Cancelled after {self.elapsed():.1f} s.", style="bold yellow"), [])
             return
         self.dismiss(None)
