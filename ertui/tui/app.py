@@ -11,10 +11,12 @@ from sqlalchemy.engine import Engine
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
+from ertui.termsafe import terminal_safe
 from ertui.tui.commands import ErtuiCommands
 from ertui.tui.console import OFF, PAUSED, RUNNING, STOPPED
 from ertui.tui.core import DeliveryEvent, Worker, make_worker
@@ -244,6 +246,26 @@ class ErtuiApp(App[None]):
     async def on_unmount(self) -> None:
         if self.delivery is not None:
             self.delivery.request_stop()
+
+    # -- notifications ---------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast, from every screen: text from outside in it (a description,
+        a server's reply, an exception's text) is made terminal-safe here, once."""
+        super().notify(
+            terminal_safe(message, keep_newlines=True),
+            title=terminal_safe(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     # -- help ----------------------------------------------------------------
     def action_help(self) -> None:

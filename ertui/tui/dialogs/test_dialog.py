@@ -20,6 +20,7 @@ from ertui.errors import ErtuiError, ValidationError
 from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
 from ertui.tui.dialogs.base import Dialog
 from ertui.tui.lifecycle import gone
+from ertui.tui.safe import safe, safe_str
 from ertui.tui.widgets.form_rows import FieldError, form_row
 
 RECIPIENT_FIELD = "Test recipient"
@@ -50,7 +51,7 @@ def outcome_text(outcome: Outcome) -> Text:
             reply = f"{outcome.code} {reply}"
         if reply:
             text.append("\nServer replied: ", style="bold")
-            text.append(reply)
+            text.append(safe_str(reply, lines=True))
         return text
     kind = kind_label(outcome.kind.value if outcome.kind is not None else "error")
     text = Text(f"✗ {kind}", style="bold red")
@@ -58,10 +59,10 @@ def outcome_text(outcome: Outcome) -> Text:
         text.append(f" ({outcome.code})", style="bold red")
     text.append(" · permanent" if outcome.permanent else " · temporary", style="dim")
     if outcome.message:
-        text.append("\n" + outcome.message)
+        text.append("\n" + safe_str(outcome.message, lines=True))
     if outcome.hint:
         text.append("\nHint: ", style="bold yellow")
-        text.append(outcome.hint, style="yellow")
+        text.append(safe_str(outcome.hint, lines=True), style="yellow")
     return text
 
 
@@ -104,7 +105,7 @@ class TestDialog(Dialog[None]):
         with Vertical(id="test-box", classes="dialog") as box:
             box.border_title = "Test Email Settings"
             yield Static(
-                Text(
+                safe(
                     f"Through {c.label}: {c.host}:{c.port}, {c.security.label}"
                     + (f", user {c.username}" if c.use_auth else "")
                 ),
@@ -206,7 +207,7 @@ class TestDialog(Dialog[None]):
             return
         self.running = None
         self._set_running(False)
-        self._show(Text(f"✗ {message.sentence}", style="bold red"), [])
+        self._show(safe(f"✗ {message.sentence}", style="bold red", lines=True), [])
 
     def _show(self, result: Text, transcript: list[str]) -> None:
         widget = self.query_one("#test-result", Static)
@@ -215,7 +216,7 @@ class TestDialog(Dialog[None]):
         pane = self.query_one("#transcript-pane", VerticalScroll)
         pane.display = bool(transcript)
         pane.border_title = "Transcript"
-        self.query_one("#transcript", Static).update(Text("\n".join(transcript)))
+        self.query_one("#transcript", Static).update(safe("\n".join(transcript), lines=True))
 
     def action_cancel(self) -> None:
         if self.running is not None:

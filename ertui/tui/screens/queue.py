@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ertui import queue
 from ertui.store.models import MessageStatus
+from ertui.termsafe import terminal_safe
 from ertui.tui import timefmt
 from ertui.tui.console import console
 from ertui.tui.failures import FAILURES, sentence
@@ -352,9 +353,9 @@ class QueueScreen(Screen[None]):
         info.append(f" {self.status.capitalize()}", style="bold")
         if self.search:
             info.append(" · filter ")
-            info.append(f'"{self.search}"', style="bold")
+            info.append(f'"{terminal_safe(self.search)}"', style="bold")
         if self.load_error:
-            info.append(f" · {self.load_error}", style="bold red")
+            info.append(f" · {terminal_safe(self.load_error)}", style="bold red")
         elif not self.loaded:
             info.append(" · loading…", style="dim")
         elif self.total == 0:
@@ -382,7 +383,7 @@ class QueueScreen(Screen[None]):
     def _empty_sentence(self) -> str:
         what = {"all": "No message", "unsent": "No unsent message"}.get(self.status, f"No {self.status} message")
         if self.search:
-            return f'{what} matches "{self.search}"; / changes the filter, s the status.'
+            return f'{what} matches "{terminal_safe(self.search)}"; / changes the filter, s the status.'
         return f"{what} in the queue; s shows another status."
 
     # -- the cursor row -------------------------------------------------------

@@ -28,6 +28,7 @@ from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
+from ertui.tui.safe import safe
 from ertui.tui.screens.queue import QueueScreen
 from ertui.tui.widgets.mta_detail import SPARK_MINUTES, MtaDetail
 from ertui.tui.widgets.mta_table import MtaTable
@@ -207,7 +208,7 @@ class SettingsScreen(Screen[None]):
         detail.show(mta, here, deliveries, self.view.connections.get(mta.id, 0))
 
     def _show_host(self, host: HostName) -> None:
-        line = Text(host.name, style="bold")
+        line = safe(host.name, style="bold")
         if host.is_default:
             line.append("  (default: this host's name)", style="dim")
         line.append("   h Edit Host", style="dim")
@@ -215,7 +216,7 @@ class SettingsScreen(Screen[None]):
         warning = self.query_one("#host-warning", Static)
         warning.display = host.problem is not None
         if host.problem is not None:
-            warning.update(Text(f"⚠ {host.problem} Recovery links will not work: press h.", style="bold yellow"))
+            warning.update(safe(f"⚠ {host.problem} Recovery links will not work: press h.", style="bold yellow"))
 
     def _show_status(self, view: SettingsView) -> None:
         app = self.ertui_app

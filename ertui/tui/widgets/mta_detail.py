@@ -9,6 +9,7 @@ from textual.widgets import Label, Sparkline, Static
 
 from ertui.mta_rules import Security
 from ertui.store.models import Mta
+from ertui.tui.safe import safe_str
 from ertui.tui.timefmt import local
 
 SPARK_MINUTES = 10
@@ -31,10 +32,10 @@ def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
         text.append(value, style=style)
         text.append(end)
 
-    field("Host", f"{mta.host}:{mta.port}")
+    field("Host", f"{safe_str(mta.host)}:{mta.port}")
     field("Security", Security(mta.security).label)
     field("Verify TLS cert.", "yes" if mta.verify_tls else "no", end="\n")
-    field("Auth", f"{mta.username} (password stored)" if mta.use_auth else "off")
+    field("Auth", f"{safe_str(mta.username)} (password stored)" if mta.use_auth else "off")
     field("Max. connections", str(mta.max_connections))
     field("Timeout", f"{mta.timeout:g} s", end="\n")
     field("Messages sent", str(mta.sent_count))
@@ -44,7 +45,7 @@ def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
         failures = mta.consecutive_failures
         when = local(mta.last_error_at)
         field("Last error", f"{when}, {failures} in a row" if failures else when, "red", end="\n")
-        text.append(mta.last_error, style="red")
+        text.append(safe_str(mta.last_error, lines=True), style="red")
     else:
         field("Last error", "none", end="")
     return text
@@ -62,7 +63,7 @@ class MtaDetail(Vertical):
 
     def show(self, mta: Mta, here: int | None, deliveries: list[int] | None, everywhere: int) -> None:
         state = "Enabled" if mta.enabled else "Disabled"
-        self.border_title = Text(f"▼ {mta.description} · {state}")  # Text: never markup
+        self.border_title = Text(f"▼ {safe_str(mta.description)} · {state}")  # Text: never markup
         self.query_one("#detail-text", Static).update(detail_text(mta, here, everywhere))
         spark = self.query_one("#detail-spark", Sparkline)
         total = self.query_one("#detail-spark-total", Label)

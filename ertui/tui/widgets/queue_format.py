@@ -12,6 +12,7 @@ from rich.console import JustifyMethod
 from rich.text import Text
 
 from ertui.store.models import Message, MessageStatus
+from ertui.termsafe import terminal_safe
 from ertui.timeutil import as_utc
 from ertui.tui.timefmt import DASH, relative
 from ertui.tui.widgets.columns import Column, visible, widths
@@ -30,10 +31,11 @@ _WAITING = {MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value}
 
 
 def one_line(value: str | None, limit: int) -> str:
-    """Whitespace folded to single spaces, cut to ``limit`` characters with an ellipsis."""
+    """Terminal-safe (control characters shown as escapes, ``ertui.termsafe``),
+    whitespace folded to single spaces, cut to ``limit`` characters with "…"."""
     if not value:
         return ""
-    text = " ".join(value.split())
+    text = " ".join(terminal_safe(value, keep_newlines=True).split())
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
@@ -85,8 +87,7 @@ def column_widths(total: int, id_width: int = 6, to_width: int = 12) -> dict[str
 
 
 def _cut(key: str, value: str | None) -> str:
-    limit = LIMITS[key]
-    return one_line(value, limit) if limit else (value or "")
+    return one_line(value, LIMITS[key] or 10_000)
 
 
 def _cell(text: str, style: str = "", justify: JustifyMethod | None = None) -> Text:

@@ -9,6 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
+from ertui.termsafe import terminal_safe
+
 
 @dataclass(frozen=True)
 class Status:
@@ -32,14 +34,14 @@ def status_text(s: Status) -> Text:
         text.append(" (p)")
     text.append(f" · {s.enabled} of {s.mtas} MTAs enabled")
     if s.extra:  # a line of its own: the wrap would cut "Demo sink received 12 messages"
-        text.append(f"\n{s.extra}", style="cyan")
+        text.append(f"\n{terminal_safe(s.extra)}", style="cyan")
     if s.enabled == 0:
         hint = "press a to add one" if not s.mtas else "select one, press space"
         text.append(f"\n⚠ No MTA is enabled: {hint}.", style="bold yellow")
     if not s.admin_email:
         text.append("\n⚠ No administrator email address (the sender of all mail): press A.", style="bold yellow")
     elif s.enabled and s.stalled:
-        text.append(f"\n⚠ Mail is not moving: {s.stalled}.", style="bold yellow")
+        text.append(f"\n⚠ Mail is not moving: {terminal_safe(s.stalled)}.", style="bold yellow")
     return text
 
 
