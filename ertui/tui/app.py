@@ -92,7 +92,9 @@ class ErtuiApp(App[None]):
     # click during a change (it was aimed at what was on the screen before).
     def _screen_changed(self, _screen: object) -> None:
         self._changing_screen += 1
-        self.call_after_refresh(self._screen_settled)
+        # two refreshes: the screen's own, then its widgets' (a Header sets its
+        # title after its first refresh; dismissed before that, it crashes)
+        self.call_after_refresh(lambda: self.call_after_refresh(self._screen_settled))
 
     def _screen_settled(self) -> None:
         self._changing_screen = max(0, self._changing_screen - 1)
