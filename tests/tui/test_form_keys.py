@@ -113,3 +113,18 @@ async def test_auth_without_tls_is_flagged_inline(store: Engine) -> None:
         await pilot.press("space")
         await pilot.pause()
         assert warning.display
+
+
+async def test_every_field_refuses_characters_beyond_its_maximum(store: Engine) -> None:
+    """The one-field dialogs, the Test's address and the queue filter too."""
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        for key, field, most in (("h", "#host-input", 253), ("A", "#admin-email", 254)):
+            await pilot.press(key)
+            await type_into(pilot, field, "x" * (most + 20))
+            assert len(pilot.app.screen.query_one(field, Input).value) == most
+            await pilot.press("escape")
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("slash")
+        await type_into(pilot, "#queue-filter", "y" * 250)
+        assert len(pilot.app.screen.query_one("#queue-filter", Input).value) == 200

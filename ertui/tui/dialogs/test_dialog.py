@@ -114,7 +114,7 @@ class TestDialog(Dialog[None]):
             )
             yield form_row(
                 "Send a test email to",
-                Input(self.admin_email or "", compact=True, id="to", placeholder="name@example.com"),
+                Input(self.admin_email or "", compact=True, id="to", placeholder="name@example.com", max_length=254),
             )
             yield FieldError("to")
             if self.admin_email:

@@ -38,6 +38,7 @@ from ertui.tui.widgets.list_keys import ListTable
 PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
 POLL_SECONDS = 1.0
+FILTER_MOST = 200  # characters of a filter, refused beyond as typed
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,11 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-info")
-        yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels", id="queue-filter")
+        yield Input(
+            placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels",
+            id="queue-filter",
+            max_length=FILTER_MOST,
+        )
         yield Static(id="queue-empty")
         yield QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="queue-selected")
