@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from ertui.mta_rules import Security
 from ertui.store.models import Mta
 from ertui.termsafe import terminal_safe
+from ertui.tui import timefmt
 from ertui.tui.timefmt import relative
 from ertui.tui.widgets.columns import Column, visible, widths
 from ertui.tui.widgets.list_keys import ListTable
@@ -36,13 +38,13 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def health_text(mta: Mta) -> Text:
-    """Last success or last error, whichever is newer, as a relative time."""
+def health_text(mta: Mta, ref: datetime | None = None) -> Text:
+    """Last success or last error, whichever is newer, as a relative time at ``ref``."""
     ok, err = mta.last_success_at, mta.last_error_at
     if err is not None and (ok is None or err >= ok):
-        return Text(f"✗ {relative(err)}", style="bold red")
+        return Text(f"✗ {relative(err, ref)}", style="bold red")
     if ok is not None:
-        return Text(f"✓ {relative(ok)}", style="green")
+        return Text(f"✓ {relative(ok, ref)}", style="green")
     return Text("never used", style="dim")
 
 
@@ -51,7 +53,7 @@ def cell(value: str, style: str = "") -> Text:
     return Text(terminal_safe(value), style=style, no_wrap=True, overflow="ellipsis")
 
 
-def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
+def row_cells(mta: Mta, expanded: bool, ref: datetime | None = None) -> dict[str, Text]:
     marker = EXPANDED if expanded else COLLAPSED
     return {
         "host": cell(f"{marker} {mta.host}"),
@@ -61,7 +63,7 @@ def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
         "auth": cell(mta.username or "—") if mta.use_auth else cell("—"),
         "max": cell(str(mta.max_connections)),
         "state": cell("Enabled", "green") if mta.enabled else cell("Disabled", "yellow"),
-        "health": health_text(mta),
+        "health": health_text(mta, ref),
     }
 
 
@@ -150,8 +152,9 @@ class MtaTable(ListTable):
         wanted = [str(m.id) for m in mtas]
         present = [str(k.value) for k in self.rows]
         if wanted == present:
+            ref = timefmt.now()  # every row's time on the same tick
             for mta in mtas:
-                cells = row_cells(mta, mta.id == expanded)
+                cells = row_cells(mta, mta.id == expanded, ref)
                 for col in self._keys:
                     self.update_cell(str(mta.id), col, cells[col])
             return
@@ -159,8 +162,9 @@ class MtaTable(ListTable):
 
     def _fill(self, mtas: list[Mta], expanded: int | None, keep: int | None) -> None:
         self.clear()
+        ref = timefmt.now()
         for mta in mtas:
-            cells = row_cells(mta, mta.id == expanded)
+            cells = row_cells(mta, mta.id == expanded, ref)
             self.add_row(*(cells[key] for key in self._keys), key=str(mta.id))
         if keep is not None:
             self.select_id(keep)
