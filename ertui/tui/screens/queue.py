@@ -9,7 +9,6 @@ removed, new ones added, and the cursor stays on the message it was on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,65 +16,23 @@ from sqlalchemy.engine import Engine
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from ertui import queue
 from ertui.store.models import MessageStatus
 from ertui.termsafe import terminal_safe
-from ertui.tui import timefmt
 from ertui.tui.console import console
-from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.screens.queue_page import PAGE_SIZE, PageLoaded, QueueTable, Row, load_page
 from ertui.tui.widgets import queue_format as fmt
 from ertui.tui.widgets.columns import visible
-from ertui.tui.widgets.list_keys import ListTable
 
-PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
 POLL_SECONDS = 1.0
 FILTER_MOST = 200  # characters of a filter, refused beyond as typed
-
-
-@dataclass(frozen=True)
-class Row:
-    id: int
-    status: str
-    recipient: str
-    cells: tuple[Text, ...]
-
-
-class PageLoaded(Message):
-    """A page read by the loader thread, for the state (status, search, offset) it was asked for."""
-
-    def __init__(
-        self, key: tuple[str, str, int | None], rows: list[Row], total: int, offset: int, error: str | None
-    ) -> None:
-        super().__init__()
-        self.key = key
-        self.rows = rows
-        self.total = total
-        self.page_offset = offset
-        self.error = error
-
-
-class QueueTable(ListTable):
-    """The page of messages; Enter opens the one under the cursor."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "enter",
-            "select_cursor",
-            "Open",
-            show=False,
-            id="queue.open",
-            tooltip="Open the message with its attempt log and body",
-        ),
-    ]
 
 
 class QueueScreen(Screen[None]):
@@ -252,23 +209,7 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, group="queue-page")
     def _load(self, status: str, search: str, anchor: int | None) -> None:
-        key = (status, search, anchor)
-        offset = 0
-        rows: list[Row] = []
-        total = 0
-        error: str | None = None
-        try:
-            term = search or None
-            total = queue.count_messages(self.engine, status=status, search=term)
-            if anchor is not None:  # the page starts at its id: new mail does not move it
-                offset = total - queue.count_messages(self.engine, status=status, search=term, max_id=anchor)
-            msgs = queue.list_messages(self.engine, status=status, search=term, limit=PAGE_SIZE, max_id=anchor)
-            names = queue.mta_names(self.engine)
-            ref = timefmt.now()
-            rows = [Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref)) for m in msgs if m.id is not None]
-        except FAILURES as exc:
-            error = sentence(exc)
-        self.post_message(PageLoaded(key, rows, total, offset, error))
+        self.post_message(load_page(self.engine, status, search, anchor))
 
     @on(PageLoaded)
     def _page_loaded(self, event: PageLoaded) -> None:

@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from ertui import queue
-from ertui.tui.screens.queue import PAGE_SIZE, QueueScreen
+from ertui.tui.screens.queue import QueueScreen
+from ertui.tui.screens.queue_page import PAGE_SIZE
 from tests.tui.conftest import FIXED_NOW
 from tests.tui.queue.conftest import QueueApp, fill, set_fields
 
