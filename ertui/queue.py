@@ -179,13 +179,19 @@ def _status_filter(status: str) -> ColumnElement[bool] | None:
     return T.c.status == status  # type: ignore[no-any-return]
 
 
-def _filters(status: str, search: str | None) -> list[ColumnElement[bool]]:
+def _filters(status: str, search: str | None, max_id: int | None = None) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     flt = _status_filter(status)
     if flt is not None:
         where.append(flt)
+    if max_id is not None:  # a page anchored on an id: mail that arrives later does not move it
+        where.append(T.c.id <= max_id)
     text = validate.search(search) if search else ""
     if text:
+        wanted = validate.digits(text[1:]) if text.startswith("#") else None
+        if wanted is not None:  # "#13": the message with that id, nothing else
+            where.append(T.c.id == wanted)
+            return where
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         alts = [
             T.c.recipient.ilike(pattern, escape="\\"),
@@ -206,12 +212,14 @@ def list_messages(
     search: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    max_id: int | None = None,
 ) -> list[Message]:
-    """A page of messages, newest first; ``search`` matches recipient, subject or id."""
+    """A page of messages, newest first; ``search`` matches recipient, subject or id
+    (``#13``: that id only); ``max_id``: only ids up to it."""
     # The page's ids first (from the (status, id) index, no row data), then the rows.
     page = (
         select(T.c.id)
-        .where(*_filters(status, search))
+        .where(*_filters(status, search, max_id))
         .order_by(T.c.id.desc())
         .limit(max(0, limit))
         .offset(max(0, offset))
@@ -224,8 +232,10 @@ def list_messages(
 
 
 @store_call
-def count_messages(engine: Engine, *, status: str = "unsent", search: str | None = None) -> int:
-    q = select(func.count()).select_from(T).where(*_filters(status, search))
+def count_messages(
+    engine: Engine, *, status: str = "unsent", search: str | None = None, max_id: int | None = None
+) -> int:
+    q = select(func.count()).select_from(T).where(*_filters(status, search, max_id))
     with engine.connect() as conn:
         return int(conn.execute(q).scalar_one())
 

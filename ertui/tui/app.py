@@ -8,14 +8,16 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from sqlalchemy.engine import Engine
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker as TextualWorker
 from textual.worker import WorkerState
 
 from ertui import actor
+from ertui.termsafe import terminal_safe
 from ertui.tui.commands import ErtuiCommands
 from ertui.tui.console import OFF, PAUSED, RUNNING, STOPPED
 from ertui.tui.core import DeliveryEvent, Worker, make_worker
@@ -79,9 +81,65 @@ class ErtuiApp(App[None]):
         self.status_extra = status_extra
         self.delivery: Worker | None = None
         self._delivery_task: TextualWorker[None] | None = None
+        self.closing = False  # quit was asked: the screens are being torn down
+        self._changing_screen = 0  # screen changes not yet drawn
+        self._held_keys: list[events.Key] = []  # typed during a change, in order
+
+    # -- keys during a screen change ------------------------------------------
+    # A key that arrives while a screen or dialog is being built or torn down
+    # (typed ahead over SSH: `q` then `e`, `e` then Esc then `e`) would act on a
+    # screen that is half there: it waits until the new screen is drawn, then
+    # goes to it, in the order typed. After quit, every key is dropped; so is a
+    # click during a change (it was aimed at what was on the screen before).
+    def _screen_changed(self, _screen: object) -> None:
+        self._changing_screen += 1
+        # two refreshes: the screen's own, then its widgets' (a Header sets its
+        # title after its first refresh; dismissed before that, it crashes)
+        self.call_after_refresh(lambda: self.call_after_refresh(self._screen_settled))
+
+    def _screen_settled(self) -> None:
+        self._changing_screen = max(0, self._changing_screen - 1)
+        if self._changing_screen or not self._held_keys:
+            return
+        if self.input_blocked():  # still not mounted: look again after the next refresh
+            self._changing_screen += 1
+            self.call_after_refresh(self._screen_settled)
+            return
+        held, self._held_keys = self._held_keys, []
+        for key in held:
+            self.post_message(events.Key(key.key, key.character))
+
+    @property
+    def exiting(self) -> bool:
+        """Quit was asked (our action, or Textual's exit)."""
+        return self.closing or self._exit
+
+    def input_blocked(self) -> bool:
+        """True while an input event must not reach a screen."""
+        if self.exiting or self._changing_screen or not self.screen_stack:
+            return True
+        return not self.screen.is_mounted
+
+    async def on_event(self, event: events.Event) -> None:
+        # (a key comes here twice: from the terminal, then bubbling up from the
+        # focused widget to the App's bindings; it is held or dropped at either)
+        if isinstance(event, (events.Key, events.MouseEvent)):
+            if self.exiting:
+                event.stop()
+                return
+            if self.input_blocked() or (isinstance(event, events.Key) and self._held_keys):
+                event.stop()
+                if isinstance(event, events.Key):
+                    self._held_keys.append(event)
+                    if not self._changing_screen:
+                        self._changing_screen += 1
+                        self.call_after_refresh(self._screen_settled)
+                return
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         actor.set_front_end("console")  # every settings change from here is audited as the console's
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         self.push_screen(SettingsScreen(self.engine))
         if self.status_extra is not None:
             self._refresh_extra()
@@ -183,12 +241,35 @@ class ErtuiApp(App[None]):
         self.delivery = None
 
     async def action_quit(self) -> None:
+        if self.closing:
+            return
+        self.closing = True
         await self.stop_delivery()
         self.exit()
 
     async def on_unmount(self) -> None:
         if self.delivery is not None:
             self.delivery.request_stop()
+
+    # -- notifications ---------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast, from every screen: text from outside in it (a description,
+        a server's reply, an exception's text) is made terminal-safe here, once."""
+        super().notify(
+            terminal_safe(message, keep_newlines=True),
+            title=terminal_safe(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     # -- help ----------------------------------------------------------------
     def action_help(self) -> None:

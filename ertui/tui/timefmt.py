@@ -26,11 +26,11 @@ def relative(when: datetime | None, ref: datetime | None = None) -> str:
     return timeutil.relative(when, ref or now())
 
 
-def local(when: datetime | None) -> str:
-    """The local wall-clock time, to the minute, with the relative time."""
+def local(when: datetime | None, ref: datetime | None = None) -> str:
+    """The local wall-clock time, to the minute, with the relative time (at ``ref``)."""
     if when is None:
         return DASH
-    return f"{as_utc(when).astimezone().strftime('%Y-%m-%d %H:%M')} ({relative(when)})"
+    return f"{as_utc(when).astimezone().strftime('%Y-%m-%d %H:%M')} ({relative(when, ref)})"
 
 
 def stamp(when: datetime | None, ref: datetime | None = None) -> str:

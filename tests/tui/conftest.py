@@ -24,6 +24,7 @@ def stable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     monkeypatch.setattr("ertui.tui.timefmt.now", lambda: FIXED_NOW)
+    monkeypatch.setattr("ertui.tui.dialogs.test_dialog.clock", lambda: 0.0)  # "Sending… 0.0 s"
     monkeypatch.setattr("ertui.settings.default_host_name", lambda: HOST_NAME)
     # tests must not wait for real backoffs or polls of a worker they start
     monkeypatch.setenv("ERTUI_WORKER_POLL_INTERVAL", "0.05")

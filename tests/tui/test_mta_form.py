@@ -9,6 +9,7 @@ from textual.widgets import Input, Label, Switch
 from ertui import mtas
 from ertui.mta_rules import Security
 from ertui.store.vault import Vault
+from ertui.tui.dialogs.confirm import ConfirmDialog
 from ertui.tui.dialogs.mta_form import MtaForm
 from ertui.tui.screens.settings import SettingsScreen
 from tests.tui.conftest import make_app
@@ -109,7 +110,7 @@ async def test_each_field_shows_the_core_sentence(store: Engine) -> None:
         await type_into(pilot, "#max", "0")
         await pilot.press("ctrl+s")
         assert isinstance(pilot.app.screen, MtaForm)
-        assert str(screen.query_one("#description-error").render()) == ("Description must be 1 to 100 characters long.")
+        assert str(screen.query_one("#description-error").render()) == "Description is required."
         assert str(screen.query_one("#port-error").render()) == ("Host Port must be a whole number from 1 to 65535.")
         assert str(screen.query_one("#max-error").render()) == (
             "Max. Concurrent Connections must be a whole number from 1 to 100."
@@ -125,7 +126,7 @@ async def test_each_field_shows_the_core_sentence(store: Engine) -> None:
         await type_into(pilot, "#description", "Second")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert str(screen.query_one("#username-error").render()) == ("Username must be 1 to 255 characters long.")
+        assert str(screen.query_one("#username-error").render()) == "Username is required."
         await type_into(pilot, "#username", "bob")
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -135,14 +136,30 @@ async def test_each_field_shows_the_core_sentence(store: Engine) -> None:
         assert len(mtas.list_mtas(store)) == 1  # nothing written on bad input
 
 
-async def test_escape_cancels_without_saving(store: Engine) -> None:
+async def test_escape_asks_before_discarding_what_was_typed(store: Engine) -> None:
     async with make_app(store).run_test(size=(80, 24)) as pilot:
         await pilot.press("a")
         await type_into(pilot, "#description", "Relay")
         await type_into(pilot, "#host", "smtp.example.com")
         await pilot.press("escape")
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        assert "Discard changes?" in str(pilot.app.screen.query_one("#confirm-question").render())
+        await pilot.press("n")  # keep working: nothing lost
+        assert isinstance(pilot.app.screen, MtaForm)
+        assert pilot.app.screen.query_one("#host", Input).value == "smtp.example.com"
+        await pilot.press("escape", "y")
         assert isinstance(pilot.app.screen, SettingsScreen)
         assert mtas.list_mtas(store) == []
+
+
+async def test_escape_on_an_untouched_form_closes_at_once(store: Engine) -> None:
+    mtas.add(store, description="Relay", host="smtp.example.com")
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        for key in ("a", "e"):
+            await pilot.press(key)
+            assert isinstance(pilot.app.screen, MtaForm)
+            await pilot.press("escape")
+            assert isinstance(pilot.app.screen, SettingsScreen)
 
 
 async def test_edit_keeps_the_stored_password_when_left_empty(store: Engine) -> None:
@@ -271,8 +288,10 @@ async def test_enter_typed_ahead_moves_on_before_the_next_key(store: Engine) -> 
         assert screen.query_one("#ssl", Switch).value is True
         assert screen.query_one("#port", Input).value == "2525"  # typed: kept
         screen.query_one("#cancel").focus()
-        await pilot.press("enter")  # a button still presses
+        await pilot.press("enter")  # a button still presses: Cancel, which asks first
         await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await pilot.press("y")
         assert isinstance(pilot.app.screen, SettingsScreen)
 
 

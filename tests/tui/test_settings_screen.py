@@ -169,7 +169,7 @@ async def test_queue_counts_are_live(store: Engine) -> None:
     from ertui import queue
 
     async with make_app(store).run_test(size=(100, 30)) as pilot:
-        assert "0 queued" in static_text(pilot.app, "#queue-counts")
+        assert "0 in flight · 0 waiting" in static_text(pilot.app, "#queue-counts")
         queue.enqueue(store, "a@example.com", "s", "b", MessageKind.NOTIFICATION)
         queue.enqueue(store, "b@example.com", "s", "b", MessageKind.NOTIFICATION)
         screen = pilot.app.screen
@@ -177,16 +177,56 @@ async def test_queue_counts_are_live(store: Engine) -> None:
         screen.refresh_in_background()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        assert "2 queued" in static_text(pilot.app, "#queue-counts")
+        assert "0 in flight · 2 waiting" in static_text(pilot.app, "#queue-counts")
 
 
-def test_queue_counts_show_mail_on_its_way() -> None:
+def test_queue_counts_show_in_flight_and_waiting_apart() -> None:
+    """32 claimed over two MTAs of 2 connections is 4 on the wire and 28 waiting,
+    not "32 sending" (issue 11 item 11)."""
     from ertui.tui.widgets.status_bar import counts_text
 
-    moving = counts_text({"queued": 0, "sending": 12, "deferred": 1, "failed": 0}).plain
-    assert moving.splitlines() == ["0 queued · 12 sending", "1 deferred", "0 failed"]
+    moving = counts_text({"queued": 0, "sending": 32, "deferred": 1, "failed": 0}, connections=4).plain
+    assert moving.splitlines() == ["4 in flight · 28 waiting", "1 deferred", "0 failed"]
     idle = counts_text({"queued": 3, "deferred": 0, "failed": 2}).plain
-    assert "sending" not in idle and idle.splitlines()[0] == "3 queued"
+    assert idle.splitlines()[0] == "0 in flight · 3 waiting"
+
+
+async def test_the_status_bar_never_rewraps(store: Engine) -> None:
+    """Whatever the counts, the status line and counts keep their widths and lines."""
+    from ertui.tui.widgets.status_bar import Status, StatusBar
+
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        bar = pilot.app.screen.query_one(StatusBar)
+        shapes = set()
+        for sending, connections in ((0, 0), (1, 1), (32, 4), (123456, 100)):
+            status = Status(
+                "running",
+                "Demo sink received 123456 messages",
+                2,
+                2,
+                "a@example.com",
+                None,
+                {"sending": sending, "queued": 7},
+                connections,
+            )
+            bar.show(status)
+            await pilot.pause()
+            line, counts = bar.query_one("#status-line"), bar.query_one("#queue-counts")
+            shapes.add((line.region, counts.region))
+        assert len(shapes) == 1, shapes
+
+
+async def test_a_toast_hides_nothing_of_the_status_at_80x24(store: Engine) -> None:
+    from textual.widgets._toast import Toast
+
+    async with make_app(store).run_test(size=(80, 24), notifications=True) as pilot:
+        pilot.app.notify("MTA 'Primary relay (DC1, the one in the basement)' enabled.")
+        await pilot.pause()
+        await pilot.pause(0.1)
+        (toast,) = pilot.app.screen.query(Toast)
+        for selector in ("#status-line", "#queue-counts", "#queue-button", "#host-section", "#mta-empty"):
+            region = pilot.app.screen.query_one(selector).region
+            assert not toast.region.overlaps(region), selector
 
 
 async def test_table_updates_in_place_keeping_the_cursor(store: Engine) -> None:

@@ -3,6 +3,7 @@ cancel, the address check, and a test of unsaved form values."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +96,15 @@ async def test_escape_cancels_a_running_test_then_closes(store: Engine) -> None:
             assert isinstance(dialog, TestDialog)
             assert dialog.query_one("#test-running").display
             assert dialog.running is not None
+            await pilot.pause(0.3)  # the running line counts the time against the timeout
+            assert re.fullmatch(
+                r"Sending… \d+\.\d s \(timeout 30 s\) · Esc cancels\.", static_text(pilot.app, "#test-running-text")
+            )
             await pilot.press("escape")
             await pilot.pause()
             assert pilot.app.screen is dialog
             assert not dialog.query_one("#test-running").display
-            assert static_text(pilot.app, "#test-result") == "Test cancelled."
+            assert re.fullmatch(r"Cancelled after \d+\.\d s\.", static_text(pilot.app, "#test-result"))
             await pilot.press("escape")
             assert isinstance(pilot.app.screen, SettingsScreen)
 
@@ -144,3 +149,13 @@ async def test_the_form_tests_its_current_values(store: Engine, smtp_server: Smt
         assert isinstance(pilot.app.screen, MtaForm)  # back in the form, nothing saved
         await pilot.press("escape")
         assert len(mtas.list_mtas(store)) == (1 if saved else 0)
+
+
+def test_error_kinds_are_written_as_an_operator_writes_them() -> None:
+    from ertui.tui.dialogs.test_dialog import kind_label
+
+    assert kind_label("dns") == "DNS"
+    assert kind_label("tls_certificate") == "TLS certificate"
+    assert kind_label("starttls_unsupported") == "STARTTLS unsupported"
+    assert kind_label("auth_failed") == "Auth failed"
+    assert kind_label("recipient_refused") == "Recipient refused"

@@ -47,7 +47,13 @@ def log_lines(app: App[Any]) -> list[str]:
 
 async def test_shape_rows_and_enter_opens_the_queue_on_that_domain(store: Engine) -> None:
     queue.enqueue(store, ["a@big.example", "b@big.example", "c@small.example"], "Report", "Body")
-    async with Host(lambda: ShapeScreen(store, refresh_seconds=60)).run_test(size=(100, 30)) as pilot:
+
+    def open_queue(search: str) -> None:
+        screen = QueueScreen(store)
+        screen.search = search
+        pilot.app.push_screen(screen)
+
+    async with Host(lambda: ShapeScreen(store, open_queue, refresh_seconds=60)).run_test(size=(100, 30)) as pilot:
         table = pilot.app.screen.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count > 1)
         assert table.row_count == 3, [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]

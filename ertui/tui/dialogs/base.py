@@ -109,6 +109,7 @@ class OneFieldDialog(FormDialog):
     FIELD_ID: ClassVar[str]
     LABEL: ClassVar[str]  # names the field on its left
     PLACEHOLDER: ClassVar[str] = ""
+    MAX_LENGTH: ClassVar[int] = 254  # refused beyond it as typed (an address's most)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -151,7 +152,14 @@ class OneFieldDialog(FormDialog):
             box.border_title = self.BOX_TITLE
             yield Static(self.hint(), classes="dialog-hint")
             yield form_row(
-                self.LABEL, Input(self.initial(), id=self.FIELD_ID, compact=True, placeholder=self.PLACEHOLDER)
+                self.LABEL,
+                Input(
+                    self.initial(),
+                    id=self.FIELD_ID,
+                    compact=True,
+                    placeholder=self.PLACEHOLDER,
+                    max_length=self.MAX_LENGTH,
+                ),
             )
             yield FieldError(self.FIELD_ID)
             yield from self.extra()

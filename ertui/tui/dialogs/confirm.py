@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Static
 
 from ertui.tui.dialogs.base import Dialog
+from ertui.tui.safe import safe
 
 
 class ConfirmDialog(Dialog[bool]):
@@ -30,7 +30,7 @@ class ConfirmDialog(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog") as box:
             box.border_title = self.dialog_title
-            yield Static(Text(self.question), id="confirm-question")
+            yield Static(safe(self.question, lines=True), id="confirm-question")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes_label} (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no", variant="primary")

@@ -20,6 +20,7 @@ class HostDialog(OneFieldDialog):
     FIELD_ID = "host-input"
     LABEL = "Host name"
     PLACEHOLDER = "mail.example.com"
+    MAX_LENGTH = validate.MAX_HOST_LEN
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()

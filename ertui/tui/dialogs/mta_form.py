@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from sqlalchemy.engine import Engine
 from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Switch
+from textual.widgets import Button, Footer, Input, Label, Static, Switch
 
 from ertui import mtas, validate
-from ertui.errors import ValidationError
+from ertui.errors import Field, ValidationError
 from ertui.mta_rules import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORTS,
@@ -25,8 +26,10 @@ from ertui.mta_rules import (
 from ertui.smtp.outcome import MtaConfig
 from ertui.store.models import Mta
 from ertui.tui.dialogs.base import FormDialog
+from ertui.tui.dialogs.confirm import ConfirmDialog
 from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
 from ertui.tui.widgets.form_rows import FieldError, form_row, switch_state
 
 # The core names a field in ValidationError.field; this is where it is on the form.
@@ -41,18 +44,44 @@ FIELD_IDS = {
 }
 
 STORED_PASSWORD_HINT = "●●●●●●●● stored; leave empty to keep it"
+CLEAR_TEXT_WARNING = "⚠ Neither SSL nor STARTTLS is on: the username and password would go to the server in clear text."
+
+# The most characters each field takes (the core's rules): more are refused as typed.
+MAX_LENGTHS = {
+    "description": 100,
+    "host": validate.MAX_HOST_LEN,
+    "port": 5,
+    "max": 3,
+    "username": 255,
+    "password": 1024,
+}
+DIGITS_ONLY = r"[0-9]*"
+# Enter saves in the last text field and on the last switch
+LAST_FIELDS = frozenset({"max", "verify_tls"})
 
 
-def _check_port(value: str) -> object:
-    return validate.port(value) if value.strip() else None
+def _required(field: Field, check: Callable[[str], object]) -> Callable[[str], object]:
+    """``check``, after saying "is required" for an empty field."""
+
+    def run(value: str) -> object:
+        if not value.strip():
+            raise ValidationError(field, f"{field.label} is required.")
+        return check(value)
+
+    return run
+
+
+def _or_default(check: Callable[[str], object]) -> Callable[[str], object]:
+    """``check`` for a field whose empty value takes its default (Port, Max.)."""
+    return lambda value: check(value) if value.strip() else None
 
 
 CHECKS: dict[str, Callable[[str], object]] = {
-    "description": validate.description,
+    "description": _required(validate.DESCRIPTION, validate.description),
     "host": validate.host,
-    "port": _check_port,
-    "max": validate.max_connections,
-    "username": validate.username,
+    "port": _or_default(validate.port),
+    "max": _or_default(validate.max_connections),
+    "username": _required(validate.USERNAME, validate.username),
 }
 
 
@@ -82,6 +111,7 @@ class MtaForm(FormDialog):
         super().__init__()
         self.engine = engine
         self.mta = mta
+        self._initial: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         m = self.mta
@@ -91,44 +121,61 @@ class MtaForm(FormDialog):
             with VerticalScroll(id="form-body"):
                 yield form_row(
                     "Description",
-                    Input(m.description if m else "", compact=True, id="description", placeholder="e.g. Relay"),
+                    self._input(m.description if m else "", "description", placeholder="e.g. Relay"),
                 )
                 yield FieldError("description")
-                yield form_row(
-                    "Host Name", Input(m.host if m else "", compact=True, id="host", placeholder="e.g. smtp.gmail.com")
-                )
+                yield form_row("Host Name", self._input(m.host if m else "", "host", placeholder="e.g. smtp.gmail.com"))
                 yield FieldError("host")
                 port = str(m.port) if m else str(DEFAULT_PORTS[Security.NONE])
-                yield form_row("Host Port", Input(port, compact=True, id="port"))
+                yield form_row("Host Port", self._input(port, "port", restrict=DIGITS_ONLY))
                 yield FieldError("port")
                 yield form_row("Enable SSL", Switch(security == Security.SSL, id="ssl"))
                 yield form_row("Enable STARTTLS", Switch(security == Security.STARTTLS, id="starttls"))
                 yield FieldError("starttls")
                 yield form_row("Use User/Pass Authorization", Switch(bool(m and m.use_auth), id="use_auth"))
                 with Vertical(id="auth-fields"):
-                    yield form_row("Username", Input((m.username or "") if m else "", compact=True, id="username"))
+                    yield form_row("Username", self._input((m.username or "") if m else "", "username"))
                     yield FieldError("username")
                     stored = bool(m and m.password_enc)
                     yield form_row(
                         "Password",
-                        Input(
-                            "",
-                            password=True,
-                            compact=True,
-                            id="password",
-                            placeholder=STORED_PASSWORD_HINT if stored else "",
-                        ),
+                        self._input("", "password", password=True, placeholder=STORED_PASSWORD_HINT if stored else ""),
                     )
                     yield FieldError("password")
+                    yield Static(Text(CLEAR_TEXT_WARNING), id="auth-warning", classes="field-warning")
                 max_conn = str(m.max_connections) if m else str(DEFAULT_MAX_CONNECTIONS)
-                yield form_row("Max. Concurrent Connections", Input(max_conn, compact=True, id="max"))
+                yield form_row("Max. Concurrent Connections", self._input(max_conn, "max", restrict=DIGITS_ONLY))
                 yield FieldError("max")
                 yield form_row("Verify TLS certificate", Switch(m.verify_tls if m else True, id="verify_tls"))
             yield self.buttons(Button("Test", id="test"))
         yield Footer()
 
+    @staticmethod
+    def _input(
+        value: str, field_id: str, *, placeholder: str = "", password: bool = False, restrict: str | None = None
+    ) -> Input:
+        return Input(
+            value,
+            compact=True,
+            id=field_id,
+            placeholder=placeholder,
+            password=password,
+            restrict=restrict,
+            max_length=MAX_LENGTHS[field_id],
+        )
+
     def on_mount(self) -> None:
+        if gone(self):
+            return
         self._show_auth(self.query_one("#use_auth", Switch).value)
+        self._initial = self._values()
+
+    def _values(self) -> tuple[object, ...]:
+        """Everything the operator can change, to tell whether anything was."""
+        return tuple(i.value for i in self.query(Input)) + tuple(w.value for w in self.query(Switch))
+
+    def changed(self) -> bool:
+        return self._values() != self._initial
 
     @on(Switch.Changed)
     def _sync_switch_states(self) -> None:
@@ -148,6 +195,11 @@ class MtaForm(FormDialog):
 
     def _show_auth(self, on: bool) -> None:
         self.query_one("#auth-fields").display = on
+        self._show_clear_text_warning()
+
+    def _show_clear_text_warning(self) -> None:
+        """AUTH with neither SSL nor STARTTLS sends the password in clear: say so."""
+        self.query_one("#auth-warning").display = self._switch("use_auth") and self._security() == Security.NONE
 
     def _security(self) -> Security:
         return security_from_flags(self._switch("ssl"), self._switch("starttls"))
@@ -188,12 +240,26 @@ class MtaForm(FormDialog):
             self.check_field(field_id)
 
     def action_next_field(self) -> None:
-        if not isinstance(self.focused, Input):
-            raise SkipAction()  # a switch toggles, a button presses
-        if self.focused.id == "max":
-            self.action_save()
-        else:
+        focused = self.focused
+        if focused is not None and focused.id in LAST_FIELDS:
+            self.action_save()  # Enter on the last field saves, as in Edit Host and Test
+        elif isinstance(focused, Input):
             self.focus_next()
+        else:
+            raise SkipAction()  # a switch toggles, a button presses
+
+    def action_cancel(self) -> None:
+        """Esc: close; when something was typed or switched, ask first."""
+        if not self.changed():
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        question = "Discard changes? What you typed in this form is lost."
+        self.app.push_screen(ConfirmDialog(question, title="Discard changes?", yes="Discard"), answered)
 
     @on(Switch.Changed, "#ssl, #starttls")
     def _security_switched(self, event: Switch.Changed) -> None:
@@ -203,19 +269,21 @@ class MtaForm(FormDialog):
                 self.query_one(other, Switch).value = False
             self._sync_switch_states()  # the other one's "on" must go too
         self._error("starttls").show(None)
+        self._show_clear_text_warning()
         port = self.query_one("#port", Input)
         text = port.value.strip()
-        if text and not text.isdigit():
+        number = validate.digits(text)  # the core's digit rule: "²" is not a digit
+        if text and number is None:
             return  # not a port yet: leave the operator's text alone
-        new_port = port_for_mode(int(text) if text else None, self._security())
+        new_port = port_for_mode(number, self._security())
         port.value = str(new_port)
         self._error("port").show(None)
 
     @on(Switch.Changed, "#use_auth")
     def _auth_switched(self, event: Switch.Changed) -> None:
+        # The focus stays on the switch (Tab goes on to Username, then Password):
+        # moving it unseen sent typed passwords into the next visible field.
         self._show_auth(event.value)
-        if event.value:
-            self.call_after_refresh(self.query_one("#username", Input).focus)
 
     # -- buttons and keys ------------------------------------------------------
     @on(Button.Pressed, "#test")
@@ -246,6 +314,10 @@ class MtaForm(FormDialog):
             description=self._text("description"),
         )
 
+    def _max_connections(self) -> str | int:
+        """The field's text; empty takes the default, as an empty Host Port does."""
+        return self._text("max").strip() or DEFAULT_MAX_CONNECTIONS
+
     def action_save(self) -> None:
         if not self.check_all():
             return
@@ -260,7 +332,7 @@ class MtaForm(FormDialog):
                     security=draft.security,
                     username=draft.username,
                     password=draft.password,
-                    max_connections=self._text("max"),
+                    max_connections=self._max_connections(),
                     verify_tls=draft.verify_tls,
                 )
                 done = f"MTA {saved.description!r} added."
@@ -276,7 +348,7 @@ class MtaForm(FormDialog):
                     use_auth=draft.use_auth,
                     username=draft.username,
                     password=self._text("password") or None,  # empty: edit keeps the stored one
-                    max_connections=self._text("max"),
+                    max_connections=self._max_connections(),
                     verify_tls=draft.verify_tls,
                 )
                 done = f"MTA {saved.description!r} saved."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,9 +20,26 @@ from ertui.errors import ErtuiError, ValidationError
 from ertui.mta_rules import host_port
 from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
 from ertui.tui.dialogs.base import Dialog
+from ertui.tui.lifecycle import gone
+from ertui.tui.safe import safe, safe_str
 from ertui.tui.widgets.form_rows import FieldError, form_row
 
 RECIPIENT_FIELD = "Test recipient"
+clock = time.monotonic  # the elapsed time's clock (tests fix it)
+TICK_SECONDS = 0.1
+# the error kinds as an operator writes them (the rest: capitalised words)
+ACRONYMS = {"dns": "DNS", "tls": "TLS", "starttls": "STARTTLS", "smtp": "SMTP"}
+
+
+def kind_label(kind: str) -> str:
+    """``tls_certificate`` → "TLS certificate", ``dns`` → "DNS"."""
+    words = [ACRONYMS.get(w, w) for w in kind.split("_")]
+    first = words[0] if words[0] in ACRONYMS.values() else words[0].capitalize()
+    return " ".join([first, *words[1:]])
+
+
+def running_text(elapsed: float, timeout: float) -> Text:
+    return Text(f"Sending… {elapsed:.1f} s (timeout {timeout:g} s) · Esc cancels.")
 
 
 def outcome_text(outcome: Outcome) -> Text:
@@ -35,18 +53,18 @@ def outcome_text(outcome: Outcome) -> Text:
             reply = f"{outcome.code} {reply}"
         if reply:
             text.append("\nServer replied: ", style="bold")
-            text.append(reply)
+            text.append(safe_str(reply, lines=True))
         return text
-    kind = (outcome.kind.value if outcome.kind is not None else "error").replace("_", " ")
-    text = Text(f"✗ {kind.capitalize()}", style="bold red")
+    kind = kind_label(outcome.kind.value if outcome.kind is not None else "error")
+    text = Text(f"✗ {kind}", style="bold red")
     if outcome.code:
         text.append(f" ({outcome.code})", style="bold red")
     text.append(" · permanent" if outcome.permanent else " · temporary", style="dim")
     if outcome.message:
-        text.append("\n" + outcome.message)
+        text.append("\n" + safe_str(outcome.message, lines=True))
     if outcome.hint:
         text.append("\nHint: ", style="bold yellow")
-        text.append(outcome.hint, style="yellow")
+        text.append(safe_str(outcome.hint, lines=True), style="yellow")
     return text
 
 
@@ -81,6 +99,7 @@ class TestDialog(Dialog[None]):
         self.engine = engine
         self.config = config
         self.running: Worker[None] | None = None
+        self.started = 0.0  # time.monotonic() when the running test began
         self.admin_email = settings.admin_email(engine)
 
     def compose(self) -> ComposeResult:
@@ -88,7 +107,7 @@ class TestDialog(Dialog[None]):
         with Vertical(id="test-box", classes="dialog") as box:
             box.border_title = "Test Email Settings"
             yield Static(
-                Text(
+                safe(
                     f"Through {c.label}: {host_port(c.host, c.port)}, {c.security.label}"
                     + (f", user {c.username}" if c.use_auth else "")
                 ),
@@ -96,7 +115,7 @@ class TestDialog(Dialog[None]):
             )
             yield form_row(
                 "Send a test email to",
-                Input(self.admin_email or "", compact=True, id="to", placeholder="name@example.com"),
+                Input(self.admin_email or "", compact=True, id="to", placeholder="name@example.com", max_length=254),
             )
             yield FieldError("to")
             if self.admin_email:
@@ -110,7 +129,7 @@ class TestDialog(Dialog[None]):
             yield Static(sender, id="test-sender")
             with Horizontal(id="test-running"):
                 yield LoadingIndicator(id="test-spinner")
-                yield Static(Text("Sending… Esc cancels."), id="test-running-text")
+                yield Static(running_text(0.0, self.config.timeout), id="test-running-text")
             yield Static(id="test-result")
             with VerticalScroll(id="transcript-pane"):
                 yield Static(id="transcript")
@@ -120,9 +139,20 @@ class TestDialog(Dialog[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if gone(self):
+            return
+        self.set_interval(TICK_SECONDS, self._tick)
         self._set_running(False)
         self.query_one("#test-result").display = False
         self.query_one("#transcript-pane").display = False
+
+    def elapsed(self) -> float:
+        return clock() - self.started
+
+    def _tick(self) -> None:
+        """While a test runs: how long so far, against the MTA's timeout."""
+        if self.running is not None and not gone(self):
+            self.query_one("#test-running-text", Static).update(running_text(self.elapsed(), self.config.timeout))
 
     def _set_running(self, running: bool) -> None:
         self.query_one("#test-running").display = running
@@ -151,6 +181,7 @@ class TestDialog(Dialog[None]):
         self.query_one("#test-result").display = False
         self.query_one("#transcript-pane").display = False
         self._set_running(True)
+        self.started = clock()
         self.running = self._run_test(to)
 
     @work(exclusive=True, group="smtp-test", exit_on_error=False)
@@ -166,15 +197,19 @@ class TestDialog(Dialog[None]):
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
+        if gone(self):
+            return
         self.running = None
         self._set_running(False)
         self._show(outcome_text(message.result.outcome), message.result.transcript)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
+        if gone(self):
+            return
         self.running = None
         self._set_running(False)
-        self._show(Text(f"✗ {message.sentence}", style="bold red"), [])
+        self._show(safe(f"✗ {message.sentence}", style="bold red", lines=True), [])
 
     def _show(self, result: Text, transcript: list[str]) -> None:
         widget = self.query_one("#test-result", Static)
@@ -183,13 +218,13 @@ class TestDialog(Dialog[None]):
         pane = self.query_one("#transcript-pane", VerticalScroll)
         pane.display = bool(transcript)
         pane.border_title = "Transcript"
-        self.query_one("#transcript", Static).update(Text("\n".join(transcript)))
+        self.query_one("#transcript", Static).update(safe("\n".join(transcript), lines=True))
 
     def action_cancel(self) -> None:
         if self.running is not None:
             self.running.cancel()
             self.running = None
             self._set_running(False)
-            self._show(Text("Test cancelled.", style="bold yellow"), [])
+            self._show(Text(f"Cancelled after {self.elapsed():.1f} s.", style="bold yellow"), [])
             return
         self.dismiss(None)

@@ -15,6 +15,9 @@ from textual.widgets import Footer, Static
 from ertui.tui.commands import FOCUS_MOVES, SKIP_ACTIONS
 
 ACTION_WIDTH = 22
+# The keys of Textual's own widgets that do what an operator expects on our
+# screens; their other keys (sideways scrolling, clipboard) are left out of help.
+WIDGET_KEYS = frozenset({"cursor_up", "cursor_down", "page_up", "page_down", "toggle_switch", "press", "submit"})
 
 
 def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
@@ -27,6 +30,10 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
         binding = active.binding
         if not binding.description or binding.action in SKIP_ACTIONS - {"command_palette"}:
             continue
+        if not active.enabled:
+            continue  # check_action turned it off here and now
+        if binding.id is None and binding.action not in WIDGET_KEYS:
+            continue  # a widget's generic key (ctrl+pgup Page Left, copy…): not ours to promise
         # one row per thing done: `?` and F1 (different actions, same help) share a row
         ident = (binding.description, binding.tooltip or binding.action)
         display = app.get_key_display(binding)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.table import Table
@@ -18,8 +19,11 @@ from textual.widgets import DataTable, Footer, Header, Static
 from ertui import queue
 from ertui.errors import NotFoundError
 from ertui.store.models import Attempt, Message, MessageStatus
+from ertui.termsafe import terminal_safe
 from ertui.tui import timefmt
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
+from ertui.tui.safe import safe
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
 from ertui.tui.widgets import queue_format as fmt
 
@@ -42,9 +46,9 @@ class MessageLoaded(TMessage):
         self.error = error
 
 
-def summary(msg: Message, names: dict[int, str]) -> Table:
-    """The message's fields as a two-column grid; every value plain text."""
-    ref = timefmt.now()
+def summary(msg: Message, names: dict[int, str], ref: datetime) -> Table:
+    """The message's fields as a two-column grid; every value plain text; every
+    relative time at ``ref`` (the same tick as the attempt log's)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
@@ -52,32 +56,32 @@ def summary(msg: Message, names: dict[int, str]) -> Table:
     waiting = msg.status in (MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)
     rows: list[tuple[str, Text]] = [
         ("Status", fmt.status_text(msg.status)),
-        ("To", Text(msg.recipient)),
-        ("From", Text(msg.sender)),
-        ("Subject", Text(msg.subject)),
-        ("Kind", Text(msg.kind)),
+        ("To", safe(msg.recipient)),
+        ("From", safe(msg.sender)),
+        ("Subject", safe(msg.subject)),
+        ("Kind", safe(msg.kind)),
         ("Queued", Text(timefmt.stamp(msg.created_at, ref))),
         ("Attempts", Text(str(msg.attempts))),
         ("Last attempt", Text(timefmt.stamp(msg.last_attempt_at, ref))),
         ("Next attempt", Text(timefmt.stamp(msg.next_attempt_at, ref) if waiting else timefmt.DASH)),
         ("Expires", Text(timefmt.stamp(msg.expires_at, ref))),
-        ("Last MTA", Text(mta)),
-        ("Last error", Text(msg.last_error or timefmt.DASH, style="red" if msg.last_error else "")),
+        ("Last MTA", safe(mta)),
+        ("Last error", safe(msg.last_error or timefmt.DASH, style="red" if msg.last_error else "")),
     ]
     if msg.status == MessageStatus.SENT.value:
         rows.append(("Sent", Text(timefmt.stamp(msg.sent_at, ref))))
-        rows.append(("Server reply", Text(msg.server_reply or timefmt.DASH)))
-    rows.append(("Message-ID", Text(msg.message_id, style="dim")))
+        rows.append(("Server reply", safe(msg.server_reply or timefmt.DASH)))
+    rows.append(("Message-ID", safe(msg.message_id, style="dim")))
     for label, value in rows:
         grid.add_row(label, value)
     return grid
 
 
-def attempt_cells(a: Attempt, names: dict[int, str]) -> tuple[Text, ...]:
+def attempt_cells(a: Attempt, names: dict[int, str], ref: datetime) -> tuple[Text, ...]:
     mta = a.mta_description or (names.get(a.mta_id, f"#{a.mta_id}") if a.mta_id else timefmt.DASH)
     style = {"sent": "green", "deferred": "yellow", "failed": "bold red", "mta_error": "red"}
     return (
-        Text(timefmt.clock(a.started_at)),
+        Text(timefmt.clock(a.started_at, ref)),
         Text(fmt.one_line(mta, 24)),
         Text(a.outcome, style=style.get(a.outcome, "")),
         Text(str(a.code) if a.code is not None else timefmt.DASH),
@@ -170,6 +174,8 @@ class MessageScreen(Screen[None]):
     @on(MessageLoaded)
     def _loaded(self, event: MessageLoaded) -> None:
         self._loading = False
+        if gone(self):
+            return
         if self._reload_again:
             self.reload()
         if event.msg is None:
@@ -177,13 +183,19 @@ class MessageScreen(Screen[None]):
             self.query_one("#message-summary", Static).update(Text(event.error or "", style="bold red"))
             return
         self.msg = event.msg
-        self.query_one("#message-summary", Static).update(summary(event.msg, event.names))
-        self.query_one("#message-body", Static).update(Text(event.msg.body))
+        ref = timefmt.now()  # one tick for every relative time on the screen
+        self.query_one("#message-summary", Static).update(summary(event.msg, event.names, ref))
+        self.query_one("#message-body", Static).update(Text(terminal_safe(event.msg.body, keep_newlines=True)))
         table = self.query_one("#message-attempts", DataTable)
-        for a in event.attempts:  # the log only grows: append what is new
-            if a.id is not None and a.id not in self._attempt_ids:
-                table.add_row(*attempt_cells(a, event.names), key=str(a.id))
+        for a in event.attempts:  # the log only grows: append what is new, re-time the rest
+            if a.id is None:
+                continue
+            cells = attempt_cells(a, event.names, ref)
+            if a.id not in self._attempt_ids:
+                table.add_row(*cells, key=str(a.id))
                 self._attempt_ids.add(a.id)
+            else:
+                table.update_cell(str(a.id), "started", cells[0])
         table.display = bool(self._attempt_ids)
         self.query_one("#message-no-attempts", Static).display = not self._attempt_ids
 
@@ -222,6 +234,8 @@ class MessageScreen(Screen[None]):
 
     @on(QueueActionDone)
     def _done(self, event: QueueActionDone) -> None:
+        if gone(self):
+            return
         self.notify(event.text, severity=event.severity, markup=False)
         if event.ok and event.action == "delete":
             self.dismiss(None)

@@ -9,7 +9,6 @@ removed, new ones added, and the cursor stays on the message it was on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,68 +16,39 @@ from sqlalchemy.engine import Engine
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from ertui import queue
 from ertui.store.models import MessageStatus
-from ertui.tui import timefmt
+from ertui.termsafe import terminal_safe
 from ertui.tui.console import console
-from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
+from ertui.tui.screens import queue_bulk as bulk
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.screens.queue_page import PAGE_SIZE, PageLoaded, QueueTable, Row, load_page
 from ertui.tui.widgets import queue_format as fmt
 from ertui.tui.widgets.columns import visible
 
-PAGE_SIZE = 100
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
 POLL_SECONDS = 1.0
+FILTER_MOST = 200  # characters of a filter, refused beyond as typed
 
 
-@dataclass(frozen=True)
-class Row:
-    id: int
-    status: str
-    recipient: str
-    cells: tuple[Text, ...]
-
-
-class PageLoaded(Message):
-    """A page read by the loader thread, for the state (status, search, offset) it was asked for."""
-
-    def __init__(self, key: tuple[str, str, int], rows: list[Row], total: int, offset: int, error: str | None) -> None:
-        super().__init__()
-        self.key = key
-        self.rows = rows
-        self.total = total
-        self.page_offset = offset
-        self.error = error
-
-
-class QueueTable(DataTable[Text]):
-    """The page of messages; Enter opens the one under the cursor."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "enter",
-            "select_cursor",
-            "Open",
-            show=False,
-            id="queue.open",
-            tooltip="Open the message with its attempt log and body",
-        ),
-    ]
-
-
-class QueueScreen(Screen[None]):
+class QueueScreen(bulk.BulkActions):
     """Unsent mail (or failed, held, sent, all), a page at a time."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # `?` is the App's too; bound here first so the footer shows it before the rest
         Binding("question_mark", "app.help", "Help", id="queue.help", tooltip="List every key of this screen"),
         Binding("escape", "back", "Back", id="queue.back", tooltip="Clear the filter, or go back to Mail Settings"),
+        # p as on every screen, out of this footer so that "[] Pages" fits in 80 columns
+        Binding(
+            "p", "app.toggle_worker", "Pause/Resume", show=False, id="queue.pause", tooltip="Pause or resume the worker"
+        ),
+        Binding(
+            "q", "back", "Back", show=False, id="queue.back_q", tooltip="Clear the filter, or go back to Mail Settings"
+        ),
         Binding(
             "slash",
             "filter",
@@ -106,14 +76,23 @@ class QueueScreen(Screen[None]):
             "Retry all",
             key_display="R",
             id="queue.retry_all",
-            tooltip="Retry every failed message now",
+            tooltip="Retry every failed message now (with a filter: every message it matches)",
         ),
+        Binding("H", "bulk('hold')", "Hold all", id="queue.hold_all", tooltip="Hold every message the filter matches"),
+        Binding(
+            "D",
+            "bulk('delete')",
+            "Delete all",
+            id="queue.delete_all",
+            tooltip="Delete every message the filter matches",
+        ),
+        Binding("Q", "app_screen('shape')", "Shape", show=False, id="queue.shape", tooltip="Queue shape"),
+        Binding("l", "app_screen('log')", "Log", show=False, id="queue.log", tooltip="The live delivery log"),
         Binding(
             "right_square_bracket",
             "page(1)",
-            "Next page",
-            key_display="]",
-            show=False,
+            "Pages",
+            key_display="[]",
             id="queue.next_page",
             tooltip="Show the next page",
         ),
@@ -134,7 +113,8 @@ class QueueScreen(Screen[None]):
         self.poll_seconds = poll_seconds
         self.status = "unsent"
         self.search = ""
-        self.page_offset = 0
+        self.page_offset = 0  # how many newer messages come before this page (shown as rows a–b)
+        self.anchors: list[int] = []  # the highest id of each page after the first, as paged to
         self.total = 0
         self.loaded = False  # a page has been shown at least once
         self.load_error: str | None = None
@@ -142,6 +122,7 @@ class QueueScreen(Screen[None]):
         self._order: list[int] = []  # the page's order of the rows in _rows
         self._width = 0  # the width the columns were sized for
         self._id_width = 2  # and the digits of the largest id on the page
+        self._to_width = 12  # and the longest receiver on the page
         self._keys: tuple[str, ...] = ()  # the columns shown
         self._pending_top = True  # move the cursor to the top when the next page arrives
         self._timer: Timer | None = None
@@ -153,9 +134,14 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-info")
-        yield Input(placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels", id="queue-filter")
+        yield Input(
+            placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels",
+            id="queue-filter",
+            max_length=FILTER_MOST,
+        )
         yield Static(id="queue-empty")
         yield QueueTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="queue-selected")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -171,17 +157,19 @@ class QueueScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns(event.size.width)
 
-    def _fit_columns(self, width: int, id_width: int | None = None) -> None:
-        """Columns sized to ``width`` (some hidden when narrow) and ids of ``id_width``
-        digits; the rows put back, the cursor on the message it was on."""
+    def _fit_columns(self, width: int, id_width: int | None = None, to_width: int | None = None) -> None:
+        """Columns sized to ``width`` (some hidden when narrow), ids of ``id_width``
+        digits and receivers of ``to_width``; the rows put back, the cursor on the
+        message it was on."""
         id_width = id_width or self._id_width
-        if not width or (width, id_width) == (self._width, self._id_width):
+        to_width = to_width or self._to_width
+        if not width or (width, id_width, to_width) == (self._width, self._id_width, self._to_width):
             return
-        self._width, self._id_width = width, id_width
+        self._width, self._id_width, self._to_width = width, id_width, to_width
         table = self.table
         current = self.current_id()
         table.clear(columns=True)
-        widths = fmt.column_widths(width, id_width)
+        widths = fmt.column_widths(width, id_width, to_width)
         self._keys = tuple(widths)
         for col in visible(fmt.COLUMNS, width):
             table.add_column(col.label, key=col.key, width=widths[col.key])
@@ -227,43 +215,39 @@ class QueueScreen(Screen[None]):
             return
         self._loading = True
         self._reload_again = False
-        self._load(self.status, self.search, self.page_offset)
+        self._load(self.status, self.search, self.page_anchor)
 
     @work(thread=True, group="queue-page")
-    def _load(self, status: str, search: str, offset: int) -> None:
-        key = (status, search, offset)
-        rows: list[Row] = []
-        total = 0
-        error: str | None = None
-        try:
-            term = search or None
-            total = queue.count_messages(self.engine, status=status, search=term)
-            if offset >= total:
-                offset = max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE)
-            msgs = queue.list_messages(self.engine, status=status, search=term, limit=PAGE_SIZE, offset=offset)
-            names = queue.mta_names(self.engine)
-            ref = timefmt.now()
-            rows = [Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref)) for m in msgs if m.id is not None]
-        except FAILURES as exc:
-            error = sentence(exc)
-        self.post_message(PageLoaded(key, rows, total, offset, error))
+    def _load(self, status: str, search: str, anchor: int | None) -> None:
+        self.post_message(load_page(self.engine, status, search, anchor))
 
     @on(PageLoaded)
     def _page_loaded(self, event: PageLoaded) -> None:
         self._loading = False
-        if event.key != (self.status, self.search, self.page_offset):
+        if gone(self):
+            return
+        if event.key != (self.status, self.search, self.page_anchor):
             self.reload()  # asked for before the filter or page changed
             return
         if self._reload_again:
             self.reload()
         self.load_error = event.error
+        if event.error is None and not event.rows and self.anchors:
+            self.anchors.pop()  # the page emptied (deleted, sent): back a page
+            self.reload(top=True)
+            return
         if event.error is None:
             self.page_offset = event.page_offset
             self.total = event.total
             if event.rows:
-                self._fit_columns(self._width, max(2, len(str(max(r.id for r in event.rows)))))
+                self._fit_columns(
+                    self._width,
+                    max(2, len(str(max(r.id for r in event.rows)))),
+                    max(12, max(len(r.recipient) for r in event.rows)),
+                )
             self._reconcile(event.rows)
             self.loaded = True
+            self.refresh_bindings()
         self._show_info()
 
     def _reconcile(self, rows: list[Row]) -> None:
@@ -273,9 +257,9 @@ class QueueScreen(Screen[None]):
         cursor_id = self.current_id()
         cursor_index = table.cursor_row
         wanted = {r.id: r for r in rows}
-        for gone in [i for i in self._rows if i not in wanted]:
-            table.remove_row(str(gone))
-            del self._rows[gone]
+        for left in [i for i in self._rows if i not in wanted]:
+            table.remove_row(str(left))
+            del self._rows[left]
         keys = [c.key for c in fmt.COLUMNS]
         added = False
         for row in rows:
@@ -301,32 +285,52 @@ class QueueScreen(Screen[None]):
         else:
             table.move_cursor(row=min(cursor_index, len(rows) - 1), scroll=False)
         self._pending_top = False
+        self._show_selected()
+
+    @on(DataTable.RowHighlighted, "#queue-table")
+    def _highlighted(self) -> None:
+        self._show_selected()
+        self.refresh_bindings()
+
+    def _show_selected(self) -> None:
+        """Narrower than the Last error column needs: the selected row's last error
+        is shown under the table."""
+        line = self.query_one("#queue-selected", Static)
+        line.display = "error" not in self._keys and self.table.row_count > 0
+        row = self._rows.get(self.current_id() or 0)
+        if not line.display or row is None:
+            return
+        text = Text(f"#{row.id} last error: ", style="bold", no_wrap=True, overflow="ellipsis")
+        text.append_text(row.cells[-1])
+        line.update(text)
 
     def _show_info(self) -> None:
         info = Text()
         info.append(f" {self.status.capitalize()}", style="bold")
         if self.search:
             info.append(" · filter ")
-            info.append(f'"{self.search}"', style="bold")
+            info.append(f'"{terminal_safe(self.search)}"', style="bold")
         if self.load_error:
-            info.append(f" · {self.load_error}", style="bold red")
+            info.append(f" · {terminal_safe(self.load_error)}", style="bold red")
         elif not self.loaded:
             info.append(" · loading…", style="dim")
         elif self.total == 0:
             info.append(" · no messages")
         else:
-            pages = (self.total - 1) // PAGE_SIZE + 1
-            page = self.page_offset // PAGE_SIZE + 1
-            last = min(self.page_offset + PAGE_SIZE, self.total)
+            page = len(self.anchors) + 1
+            after = max(0, self.total - self.page_offset - PAGE_SIZE)
+            pages = page + (after + PAGE_SIZE - 1) // PAGE_SIZE
             noun = "message" if self.total == 1 else "messages"
-            info.append(f" · {self.total:,} {noun} · page {page:,} of {pages:,} · ")
-            info.append(f"rows {self.page_offset + 1:,}–{last:,}")
+            info.append(f" · {self.total:,} {noun}")
             if pages > 1:
-                info.append("  [ ] pages", style="dim")
+                last = self.page_offset + len(self._order)
+                info.append(f" · page {page:,}/{pages:,} · {self.page_offset + 1:,}–{last:,}")
         app = console(self.app)
         extra = app.extra_status if app is not None else ""  # the demo's sink count
         if extra:
-            info.append(f"  ·  {extra}", style="dim")
+            info.append(f" · {extra}", style="dim")
+        # one line at any width: cut with "…", the status and count first
+        info.no_wrap, info.overflow = True, "ellipsis"
         self.query_one("#queue-info", Static).update(info)
         empty = self.query_one("#queue-empty", Static)
         empty.display = self.loaded and self.total == 0 and not self.load_error
@@ -335,7 +339,7 @@ class QueueScreen(Screen[None]):
     def _empty_sentence(self) -> str:
         what = {"all": "No message", "unsent": "No unsent message"}.get(self.status, f"No {self.status} message")
         if self.search:
-            return f'{what} matches "{self.search}"; / changes the filter, s the status.'
+            return f'{what} matches "{terminal_safe(self.search)}"; / changes the filter, s the status.'
         return f"{what} in the queue; s shows another status."
 
     # -- the cursor row -------------------------------------------------------
@@ -363,7 +367,7 @@ class QueueScreen(Screen[None]):
             return
         if self.search:  # as in k9s: Esc first drops the filter, then leaves
             self.search = ""
-            self.page_offset = 0
+            self.page_offset, self.anchors = 0, []
             self._show_info()
             self.reload(top=True)
             return
@@ -379,26 +383,54 @@ class QueueScreen(Screen[None]):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         event.input.display = False
-        self.search = event.value.strip()
-        self.page_offset = 0
         self.table.focus()
+        self.show_filter(event.value.strip())
+
+    def show_filter(self, search: str) -> None:
+        self.search = search
+        self.page_offset, self.anchors = 0, []
         self._show_info()
         self.reload(top=True)
 
     def action_cycle_status(self) -> None:
         index = STATUS_FILTERS.index(self.status)
         self.status = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
-        self.page_offset = 0
+        self.page_offset, self.anchors = 0, []
         self.loaded = False
         self._show_info()
         self.reload(top=True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what applies now: no Retry/Hold/Delete on an
+        empty page, ] and [ only where there is a page."""
+        if action in ("retry", "hold", "delete"):
+            return self.is_mounted and self.table.row_count > 0
+        if action == "bulk":  # only with a filter applied
+            return bool(self.search.strip())
+        if action == "page":  # "[] Pages" in the footer while there is more than one
+            return bool(self.anchors) or self._has_page(1)
+        return True
+
+    @property
+    def page_anchor(self) -> int | None:
+        """The highest id the current page may show (None: the first page, live)."""
+        return self.anchors[-1] if self.anchors else None
+
+    def _has_page(self, step: int) -> bool:
+        if step < 0:
+            return bool(self.anchors)
+        return bool(self._order) and self.page_offset + len(self._order) < self.total
+
     def action_page(self, step: int) -> None:
-        target = self.page_offset + step * PAGE_SIZE
-        if target < 0 or target >= self.total:
+        """Turn a page, anchored on ids: the next page starts below the last row
+        shown, so mail that arrives meanwhile does not move rows between pages."""
+        if not self._has_page(step):
             self.notify("There is no page there.", severity="warning", timeout=2)
             return
-        self.page_offset = target
+        if step > 0:
+            self.anchors.append(self._order[-1] - 1)
+        else:
+            self.anchors.pop()
         self.reload(top=True)
 
     @on(DataTable.RowSelected, "#queue-table")
@@ -432,7 +464,10 @@ class QueueScreen(Screen[None]):
         self.app.push_screen(confirm_delete(row.id, row.recipient), answered)
 
     def action_retry_all(self) -> None:
-        self._act("retry_all_failed", [])
+        if self.search.strip():
+            self.action_bulk("retry")
+        else:
+            self._act("retry_all_failed", [])
 
     @work(thread=True, group="queue-action")
     def _act(self, action: str, ids: list[int]) -> None:
@@ -440,5 +475,7 @@ class QueueScreen(Screen[None]):
 
     @on(QueueActionDone)
     def _action_done(self, event: QueueActionDone) -> None:
+        if gone(self):
+            return
         self.notify(event.text, severity=event.severity, markup=False)
         self.reload()

@@ -27,7 +27,9 @@ from ertui.tui.dialogs.host import HostDialog
 from ertui.tui.dialogs.mta_form import MtaForm
 from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
+from ertui.tui.safe import safe
 from ertui.tui.screens.audit import AuditScreen
 from ertui.tui.screens.queue import QueueScreen
 from ertui.tui.widgets.mta_detail import SPARK_MINUTES, MtaDetail
@@ -89,6 +91,9 @@ class SettingsScreen(Screen[None]):
         ),
         Binding("A", "admin", "Admin", id="admin", tooltip="Update the Administrator Account (the sender address)"),
         Binding("L", "audit_log", "Audit", show=False, id="audit_log", tooltip="The audit log: every settings change"),
+        Binding("Q", "queue_shape", "Shape", show=False, id="queue_shape", tooltip="Queue shape: where mail waits"),
+        Binding("l", "delivery_log", "Log", show=False, id="delivery_log", tooltip="The live delivery log"),
+        Binding("D", "doctor", "Doctor", show=False, id="doctor", tooltip="Doctor: why is mail not going out?"),
         Binding(
             "q",
             "app.quit",
@@ -141,6 +146,8 @@ class SettingsScreen(Screen[None]):
     # -- loading -----------------------------------------------------------
     def reload(self) -> None:
         """Read the store now and show it (after an action of the operator)."""
+        if gone(self):
+            return
         try:
             self.apply(load_view(self.engine))
         except FAILURES as exc:
@@ -165,10 +172,12 @@ class SettingsScreen(Screen[None]):
         self.refresh_in_background()
 
     def _status_changed(self, _value: object) -> None:
-        if self.view is not None:
+        if self.view is not None and not gone(self):
             self._show_status(self.view)
 
     def apply(self, view: SettingsView) -> None:
+        if gone(self):
+            return
         self.view = view
         ids = {m.id for m in view.mtas}
         if self.expanded not in ids:
@@ -187,7 +196,12 @@ class SettingsScreen(Screen[None]):
     def _show_detail(self) -> None:
         detail = self.query_one(MtaDetail)
         mta = self._mta(self.expanded)
-        detail.display = mta is not None
+        if detail.display != (mta is not None):
+            detail.display = mta is not None
+            self.query_one("#mta-section").set_class(mta is not None, "-expanded")
+            table = self.query_one(MtaTable)
+            # the list is shorter now: keep the selected MTA in view
+            self.call_after_refresh(lambda: table.move_cursor(row=table.cursor_row, scroll=True))
         if mta is None or mta.id is None or self.view is None:
             return
         app = self.ertui_app
@@ -200,7 +214,7 @@ class SettingsScreen(Screen[None]):
         detail.show(mta, here, deliveries, self.view.connections.get(mta.id, 0))
 
     def _show_host(self, host: HostName) -> None:
-        line = Text(host.name, style="bold")
+        line = safe(host.name, style="bold")
         if host.is_default:
             line.append("  (default: this host's name)", style="dim")
         line.append("   h Edit Host", style="dim")
@@ -208,7 +222,7 @@ class SettingsScreen(Screen[None]):
         warning = self.query_one("#host-warning", Static)
         warning.display = host.problem is not None
         if host.problem is not None:
-            warning.update(Text(f"⚠ {host.problem} Recovery links will not work: press h.", style="bold yellow"))
+            warning.update(safe(f"⚠ {host.problem} Recovery links will not work: press h.", style="bold yellow"))
 
     def _show_status(self, view: SettingsView) -> None:
         app = self.ertui_app
@@ -221,6 +235,7 @@ class SettingsScreen(Screen[None]):
                 admin_email=view.admin_email,
                 stalled=view.stalled,
                 counts=view.queue,
+                connections=sum(view.connections.values()),
             )
         )
 
@@ -234,9 +249,8 @@ class SettingsScreen(Screen[None]):
         return self._mta(self.query_one(MtaTable).current_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in NEEDS_MTA and self.is_mounted and self.selected() is None:
-            return None  # shown, dimmed: there is no MTA to act on
-        return True
+        # not offered (footer, help, palette) while there is no MTA to act on
+        return action not in NEEDS_MTA or not (gone(self) or not self.is_mounted or self.selected() is None)
 
     @on(MtaTable.RowHighlighted)
     def _highlighted(self) -> None:
@@ -361,6 +375,26 @@ class SettingsScreen(Screen[None]):
 
     def action_audit_log(self) -> None:
         self.app.push_screen(AuditScreen(self.engine))
+
+    def action_queue_shape(self) -> None:
+        from ertui.tui.screens.shape import ShapeScreen
+
+        def open_queue(search: str) -> None:
+            screen = QueueScreen(self.engine)
+            screen.search = search
+            self.app.push_screen(screen)
+
+        self.app.push_screen(ShapeScreen(self.engine, open_queue))
+
+    def action_delivery_log(self) -> None:
+        from ertui.tui.screens.delivery_log import DeliveryLogScreen
+
+        self.app.push_screen(DeliveryLogScreen(self.engine))
+
+    def action_doctor(self) -> None:
+        from ertui.tui.dialogs.doctor import DoctorDialog
+
+        self.app.push_screen(DoctorDialog(self.engine))
 
     def on_screen_resume(self) -> None:
         if self.view is not None:

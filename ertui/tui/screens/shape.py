@@ -4,6 +4,7 @@ filtered to that row."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -41,9 +42,19 @@ class ShapeScreen(Screen[None]):
         Binding("enter", "open", "Open", id="shape.open", tooltip="The Mail Queue filtered to this row"),
     ]
 
-    def __init__(self, engine: Engine, *, by: str = "domain", refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        open_queue: Callable[[str], None],
+        *,
+        by: str = "domain",
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
+        """``open_queue(search)`` opens the Mail Queue filtered by ``search``
+        (the screen that opened this one knows how; no import circle)."""
         super().__init__(id="shape-screen")
         self.engine = engine
+        self.open_queue = open_queue
         self.by = by
         self.status = "unsent"
         self.refresh_seconds = refresh_seconds
@@ -107,11 +118,9 @@ class ShapeScreen(Screen[None]):
         self.action_open()
 
     def action_open(self) -> None:
-        from ertui.tui.screens.queue import QueueScreen  # the Mail Queue opens this screen too
-
         table = self.query_one(DataTable)
         key = self.keys[table.cursor_row] if 0 <= table.cursor_row < len(self.keys) else ""
-        screen = QueueScreen(self.engine)
-        if key and key != queue_shape.NO_MTA:
-            screen.search = f"@{key}" if self.by == "domain" else key
-        self.app.push_screen(screen)
+        search = ""
+        if key and key != queue_shape.NO_MTA and self.by == "domain":
+            search = f"@{key}"  # the receiver's domain
+        self.open_queue(search)

@@ -21,6 +21,15 @@ class FormRow(Horizontal):
         super().__init__(*children, classes="form-row", id=row_id)
         self.field = field
 
+    # The row is marked while its field has the focus (the stylesheet makes the
+    # label bold on the accent colour): Textual's :focus-within is not restyled
+    # when the focus moves between rows.
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        self.remove_class("-focused")
+
     def on_click(self, event: events.Click) -> None:
         if not isinstance(event.widget, Label) or self.field.disabled:
             return

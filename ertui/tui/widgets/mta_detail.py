@@ -10,6 +10,7 @@ from textual.widgets import Label, Sparkline, Static
 from ertui.mta_rules import Security, host_port
 from ertui.store.models import Mta
 from ertui.termsafe import terminal_safe
+from ertui.tui.safe import safe_str
 from ertui.tui.timefmt import local
 
 SPARK_MINUTES = 10
@@ -32,10 +33,10 @@ def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
         text.append(value, style=style)
         text.append(end)
 
-    field("Host", host_port(mta.host, mta.port))
+    field("Host", safe_str(host_port(mta.host, mta.port)))
     field("Security", Security(mta.security).label)
     field("Verify TLS cert.", "yes" if mta.verify_tls else "no", end="\n")
-    field("Auth", f"{mta.username} (password stored)" if mta.use_auth else "off")
+    field("Auth", f"{safe_str(mta.username)} (password stored)" if mta.use_auth else "off")
     field("Max. connections", str(mta.max_connections))
     field("Timeout", f"{mta.timeout:g} s", end="\n")
     field("Messages sent", str(mta.sent_count))
@@ -49,7 +50,7 @@ def detail_text(mta: Mta, here: int | None, everywhere: int) -> Text:
         failures = mta.consecutive_failures
         when = local(mta.last_error_at)
         field("Last error", f"{when}, {failures} in a row" if failures else when, "red", end="\n")
-        text.append(mta.last_error, style="red")
+        text.append(safe_str(mta.last_error, lines=True), style="red")
     else:
         field("Last error", "none", end="")
     return text
@@ -76,7 +77,7 @@ class MtaDetail(Vertical):
 
     def show(self, mta: Mta, here: int | None, deliveries: list[int] | None, everywhere: int) -> None:
         state = "Enabled" if mta.enabled else "Disabled"
-        self.border_title = Text(f"▼ {mta.description} · {state}")  # Text: never markup
+        self.border_title = Text(f"▼ {safe_str(mta.description)} · {state}")  # Text: never markup
         self.query_one("#detail-text", Static).update(detail_text(mta, here, everywhere))
         spark = self.query_one("#detail-spark", Sparkline)
         total = self.query_one("#detail-spark-total", Label)

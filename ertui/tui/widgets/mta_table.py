@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from ertui.mta_rules import Security
 from ertui.store.models import Mta
+from ertui.termsafe import terminal_safe
+from ertui.tui import timefmt
 from ertui.tui.timefmt import relative
 from ertui.tui.widgets.columns import Column, visible, widths
+from ertui.tui.widgets.list_keys import ListTable
 
 COLLAPSED = "◀"
 EXPANDED = "▼"
@@ -34,35 +38,53 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def health_text(mta: Mta) -> Text:
-    """Last success or last error, whichever is newer, as a relative time; the
-    last contact when it was neither (a message refused); "never used" only
-    when it never was."""
+def health_text(mta: Mta, ref: datetime | None = None) -> Text:
+    """Last success or last error, whichever is newer, as a relative time at
+    ``ref``; the last contact when it was neither (a message refused); "never
+    used" only when it never was."""
     ok, err = mta.last_success_at, mta.last_error_at
     if err is not None and (ok is None or err >= ok):
-        return Text(f"✗ {relative(err)}", style="bold red")
+        return Text(f"✗ {relative(err, ref)}", style="bold red")
     if ok is not None:
-        return Text(f"✓ {relative(ok)}", style="green")
+        return Text(f"✓ {relative(ok, ref)}", style="green")
     if mta.last_contact_at is not None:  # it answered, refusing the messages
-        return Text(f"· {relative(mta.last_contact_at)}", style="yellow")
+        return Text(f"· {relative(mta.last_contact_at, ref)}", style="yellow")
     return Text("never used", style="dim")
 
 
-def row_cells(mta: Mta, expanded: bool) -> dict[str, Text]:
+def cell(value: str, style: str = "") -> Text:
+    """A cell from data: terminal-safe, one line, cut with "…" by its column."""
+    return Text(terminal_safe(value), style=style, no_wrap=True, overflow="ellipsis")
+
+
+def row_cells(mta: Mta, expanded: bool, ref: datetime | None = None) -> dict[str, Text]:
     marker = EXPANDED if expanded else COLLAPSED
     return {
-        "host": Text(f"{marker} {mta.host}"),
-        "description": Text(mta.description),
-        "port": Text(str(mta.port)),
-        "security": Text(Security(mta.security).label),
-        "auth": Text(mta.username or "—") if mta.use_auth else Text("—"),
-        "max": Text(str(mta.max_connections)),
-        "state": Text("Enabled", style="green") if mta.enabled else Text("Disabled", style="yellow"),
-        "health": health_text(mta),
+        "host": cell(f"{marker} {mta.host}"),
+        "description": cell(mta.description),
+        "port": cell(str(mta.port)),
+        "security": cell(Security(mta.security).label),
+        "auth": cell(mta.username or "—") if mta.use_auth else cell("—"),
+        "max": cell(str(mta.max_connections)),
+        "state": cell("Enabled", "green") if mta.enabled else cell("Disabled", "yellow"),
+        "health": health_text(mta, ref),
     }
 
 
-class MtaTable(DataTable[Text]):
+def column_widths(width: int, mtas: list[Mta]) -> dict[str, int]:
+    """The columns in ``width`` cells: Description, the column that tells the rows
+    apart, as wide as the longest (as far as the others' minimums leave room);
+    Host Name and Auth share the rest."""
+    columns = visible(COLUMNS, width)
+    padding = 2 * len(columns) + 2
+    others = sum(c.width if c.width is not None else c.min_width for c in columns if c.key != "description")
+    longest = max([len(terminal_safe(m.description)) for m in mtas] + [len("Description")])
+    room = width - padding - others
+    description = max(10, min(longest, room))
+    return widths(tuple(replace(c, width=description) if c.key == "description" else c for c in columns), width)
+
+
+class MtaTable(ListTable):
     """Rows keyed by MTA id; Enter/→/← expand and collapse (the screen owns that state)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -84,11 +106,13 @@ class MtaTable(DataTable[Text]):
         self._keys: tuple[str, ...] = ()
         self._shown: list[Mta] = []
         self._expanded: int | None = None
+        self._sizes: dict[str, int] = {}
 
     def _build_columns(self, width: int) -> None:
         self._width = width
         columns = visible(COLUMNS, width)
-        sizes = widths(columns, width)
+        sizes = column_widths(width, self._shown)
+        self._sizes = sizes
         self.clear(columns=True)
         self._keys = tuple(sizes)
         for column in columns:
@@ -125,20 +149,26 @@ class MtaTable(DataTable[Text]):
         keep = self.current_id if keep is None else keep
         self._shown, self._expanded = list(mtas), expanded
         width = self._available_width()  # the App's width while hidden (no Resize then)
-        if abs(width - self._width) > 1:
-            self._fit(width)
+        if abs(width - self._width) > 1 or column_widths(width, self._shown) != self._sizes:
+            self._build_columns(width)  # resized, or a longer description came
+            self._fill(mtas, expanded, keep)
             return
         wanted = [str(m.id) for m in mtas]
         present = [str(k.value) for k in self.rows]
         if wanted == present:
+            ref = timefmt.now()  # every row's time on the same tick
             for mta in mtas:
-                cells = row_cells(mta, mta.id == expanded)
+                cells = row_cells(mta, mta.id == expanded, ref)
                 for col in self._keys:
                     self.update_cell(str(mta.id), col, cells[col])
             return
+        self._fill(mtas, expanded, keep)
+
+    def _fill(self, mtas: list[Mta], expanded: int | None, keep: int | None) -> None:
         self.clear()
+        ref = timefmt.now()
         for mta in mtas:
-            cells = row_cells(mta, mta.id == expanded)
+            cells = row_cells(mta, mta.id == expanded, ref)
             self.add_row(*(cells[key] for key in self._keys), key=str(mta.id))
         if keep is not None:
             self.select_id(keep)

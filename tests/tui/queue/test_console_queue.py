@@ -35,7 +35,7 @@ async def test_queue_follows_the_worker_without_moving_the_cursor(store: Engine,
     ids = queue.enqueue_batch(store, [(f"user{i}@example.com", f"Report {i}", "b") for i in (1, 2, 3)])
     assert queue.hold(store, ids) == 3  # the worker leaves them alone for now
     app = ErtuiApp(store, start_worker=True)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:
         # (the delivery worker never completes: wait on what is shown instead)
         await pilot.pause(0.3)
         await pilot.press("m")
@@ -91,7 +91,7 @@ async def test_the_footer_shows_help_first_and_every_queue_key_at_80_columns(
         keys = [k for k in app.screen.query(FooterKey) if k.display]
         shown = [(k.key_display, k.description) for k in keys]
         assert shown[0] == ("?", "Help")
-        for wanted in ("Back", "Filter", "Status", "Retry", "Hold", "Delete", "Retry all", "Pause"):
+        for wanted in ("Back", "Filter", "Status", "Retry", "Hold", "Delete", "Retry all"):
             assert wanted in [d for _, d in shown]
         for key in keys:  # nothing pushed off the right edge
             assert key.region.right <= 80, (key.description, key.region)

@@ -33,7 +33,7 @@ async def test_r_retries_a_failed_message_now(store: Engine) -> None:
 
 async def test_h_holds_and_releases(store: Engine) -> None:
     ids = fill(store, 2)
-    async with QueueApp(store).run_test(size=(120, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(140, 30)) as pilot:
         await settle(pilot)
         table = screen_of(pilot.app).table
         await pilot.press("down", "h")
@@ -118,7 +118,7 @@ async def test_enter_opens_the_message_with_its_attempt_log(store: Engine) -> No
         mta_description="Relay",
         text="4.3.0 try later",
     )
-    async with QueueApp(store).run_test(size=(120, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(140, 30)) as pilot:
         await settle(pilot)
         queue_screen = screen_of(pilot.app)
         assert cell(queue_screen.table, 0, "next") == "in 5 min"

@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from ertui import queue
-from ertui.tui.screens.queue import PAGE_SIZE, QueueScreen
+from ertui.tui.screens.queue import QueueScreen
+from ertui.tui.screens.queue_page import PAGE_SIZE
 from tests.tui.conftest import FIXED_NOW
 from tests.tui.queue.conftest import QueueApp, fill, set_fields
 
@@ -37,11 +38,21 @@ def cell(table: DataTable[Any], row: int, column: str) -> str:
 
 async def test_shows_unsent_mail_with_the_columns(store: Engine) -> None:
     ids = fill(store, 3)
-    async with QueueApp(store).run_test(size=(120, 30)) as pilot:
+    async with QueueApp(store).run_test(size=(140, 30)) as pilot:
         await settle(pilot)
         table = screen_of(pilot.app).table
         labels = [str(c.label) for c in table.columns.values()]
-        assert labels == ["#", "Receiver", "Subject", "Status", "Tries", "Last try", "Next try", "MTA", "Last error"]
+        assert labels == [
+            "#",
+            "Receiver",
+            "Subject",
+            "Status",
+            "Attempts",
+            "Last attempt",
+            "Next attempt",
+            "MTA",
+            "Last error",
+        ]
         assert table.row_count == 3
         # newest first, as the core lists them
         assert cell(table, 0, "id") == str(ids[-1])
@@ -49,12 +60,13 @@ async def test_shows_unsent_mail_with_the_columns(store: Engine) -> None:
         assert cell(table, 0, "status") == "queued"
         assert cell(table, 0, "next") == "due"
         info = str(pilot.app.screen.query_one("#queue-info", Static).render())
-        assert "3 messages" in info and "page 1 of 1" in info
+        assert "3 messages" in info and "page" not in info  # one page: no page numbers
 
 
 async def test_columns_fit_the_width_and_follow_a_resize(store: Engine) -> None:
-    """80 and 100 columns show the last error without scrolling sideways (the
-    message view has what is hidden); a resize keeps the cursor's message."""
+    """Attempts, Last attempt and Receiver at every width (the web page's three
+    facts); at 80 columns the last error is under the table; nothing scrolls
+    sideways; a resize keeps the cursor's message."""
     fill(store, 5)
     async with QueueApp(store).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -66,18 +78,19 @@ async def test_columns_fit_the_width_and_follow_a_resize(store: Engine) -> None:
         def used() -> int:
             return sum(c.get_render_width(table) for c in table.columns.values())
 
-        assert labels() == ["#", "Receiver", "Subject", "Status", "Tries", "Last error"]
+        assert labels() == ["#", "Receiver", "Subject", "Status", "Attempts", "Last attempt"]
         assert used() <= 80 - 2 and table.max_scroll_x == 0
+        assert table.columns[ColumnKey("to")].width >= len("user005@example.com")  # Receiver whole
         await pilot.press("down", "down")
         assert table.cursor_row == 2
         await pilot.resize_terminal(100, 30)
         await settle(pilot)
-        assert labels() == ["#", "Receiver", "Subject", "Status", "Tries", "Last try", "MTA", "Last error"]
+        assert labels() == ["#", "Receiver", "Subject", "Status", "Attempts", "Last attempt", "Last error"]
         assert used() <= 100 - 2 and table.max_scroll_x == 0
         assert table.columns[ColumnKey("id")].width == 2  # as wide as the largest id on the page
         await pilot.resize_terminal(140, 30)
         await settle(pilot)
-        assert "Next try" in labels() and table.row_count == 5
+        assert "Next attempt" in labels() and "MTA" in labels() and table.row_count == 5
         assert table.cursor_row == 2
 
 
@@ -204,16 +217,16 @@ async def test_paging_loads_one_page_at_a_time(store: Engine, monkeypatch: objec
         screen = screen_of(pilot.app)
         info = screen.query_one("#queue-info", Static)
         assert screen.table.row_count == PAGE_SIZE
-        assert "250 messages · page 1 of 3 · rows 1–100" in str(info.render())
+        assert "250 messages · page 1/3 · 1–100" in str(info.render())
         await pilot.press("right_square_bracket", "right_square_bracket")
         await settle(pilot)
         assert screen.table.row_count == 50
-        assert "page 3 of 3 · rows 201–250" in str(info.render())
+        assert "page 3/3 · 201–250" in str(info.render())
         assert cell(screen.table, 49, "to") == "user001@example.com"
         await pilot.press("right_square_bracket")  # no page 4
         await pilot.press("left_square_bracket")
         await settle(pilot)
-        assert "page 2 of 3" in str(info.render()) and screen.table.row_count == PAGE_SIZE
+        assert "page 2/3" in str(info.render()) and screen.table.row_count == PAGE_SIZE
     assert limits and max(limits) <= PAGE_SIZE
 
 
@@ -289,4 +302,36 @@ async def test_the_last_page_emptied_falls_back_a_page(store: Engine) -> None:
         screen.reload()
         await settle(pilot)
         assert screen.page_offset == 0 and screen.table.row_count == PAGE_SIZE
-        assert "page 1 of 1" in str(screen.query_one("#queue-info", Static).render())
+        assert "page" not in str(screen.query_one("#queue-info", Static).render())
+
+
+async def test_pages_are_anchored_on_ids_as_mail_arrives(store: Engine) -> None:
+    """On page 2, new mail does not push rows from page 1 onto it."""
+    fill(store, PAGE_SIZE + 10)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        before = [cell(screen.table, i, "id") for i in range(screen.table.row_count)]
+        assert len(before) == 10
+        fill(store, 5)  # five newer messages arrive
+        screen.reload()
+        await settle(pilot)
+        after = [cell(screen.table, i, "id") for i in range(screen.table.row_count)]
+        assert after == before
+        assert "page 2/2 · 106–115" in str(screen.query_one("#queue-info", Static).render())
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert screen.table.row_count == PAGE_SIZE  # page 1 is live: the newest first
+        assert int(cell(screen.table, 0, "id")) > max(int(i) for i in before) + PAGE_SIZE
+
+
+async def test_a_hash_and_an_id_finds_that_message(store: Engine) -> None:
+    ids = fill(store, 30)
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = screen_of(pilot.app)
+        await pilot.press("slash", *f"#{ids[12]}", "enter")
+        await settle(pilot)
+        assert [cell(screen.table, i, "id") for i in range(screen.table.row_count)] == [str(ids[12])]

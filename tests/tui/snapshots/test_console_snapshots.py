@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from textual.pilot import Pilot
 
 from ertui.smtp.outcome import ErrorKind, Outcome, ProbeResult
 from ertui.tui.dialogs.test_dialog import TestDialog
+from tests.tui.colours import export_in_sixteen_colours
 from tests.tui.conftest import make_app
 from tests.tui.snapshots.conftest import SIZES, no_blink, then
 
@@ -42,6 +44,18 @@ def test_add_mta_form(snap_compare: Any, populated: Engine, size: Size) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_edit_mta_form_with_auth(snap_compare: Any, populated: Engine, size: Size) -> None:
     assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("e")))
+
+
+def test_add_mta_form_focus_in_16_colours(snap_compare: Any, populated: Engine) -> None:
+    """TERM=xterm: the focused Host Port (label and field) still stands out."""
+    app = make_app(populated)
+    app.export_screenshot = partial(export_in_sixteen_colours, app)  # type: ignore[method-assign]
+
+    async def focus_port(pilot: Pilot[Any]) -> None:
+        await pilot.press("a")
+        pilot.app.screen.query_one("#port").focus()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=then(focus_port))
 
 
 async def _bad_values(pilot: Pilot[Any]) -> None:
