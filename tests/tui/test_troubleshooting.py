@@ -98,3 +98,25 @@ async def test_doctor_dialog_fills_in_the_checks(store: Engine) -> None:
         assert "✓ store" in shown and "✓ host name" in shown
         assert "✗ enabled MTAs" in shown and "fix: ertui mta add" in shown
         assert "check(s) failed" in str(dialog.query_one("#doctor-summary", Static).render())
+
+
+async def test_with_a_filter_h_holds_every_matching_message_after_a_confirmation(store: Engine) -> None:
+    from ertui.tui.dialogs.confirm import ConfirmDialog
+    from tests.tui.queue.conftest import QueueApp
+
+    ids = queue.enqueue(store, ["a@stuck.example", "b@stuck.example", "c@fine.example"], "Report", "Body")
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, QueueScreen)
+        await pilot.pause()
+        assert not screen.check_action("bulk", ("hold",))  # no filter: not offered
+        screen.show_filter("@stuck.example")
+        await pilot.pause()
+        assert screen.check_action("bulk", ("hold",))
+        await pilot.press("H")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
+        dialog = pilot.app.screen
+        assert isinstance(dialog, ConfirmDialog) and "Hold 2 message(s) matching" in dialog.question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: queue.count_messages(store, status="held") == 2, tries=500)
+        assert [queue.get_message(store, i).status for i in ids] == ["held", "held", "queued"]

@@ -105,6 +105,7 @@ class QueueScreen(bulk.BulkActions):
             id="queue.prev_page",
             tooltip="Show the previous page",
         ),
+        *bulk.BINDINGS,  # after [] Pages, which must fit at 80 columns
     ]
 
     def __init__(self, engine: Engine, *, poll_seconds: float | None = POLL_SECONDS) -> None:
