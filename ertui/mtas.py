@@ -344,9 +344,13 @@ def record_success(engine: Engine, mta_id: int, when: datetime | None = None, re
 
 def write_contacts(conn: Connection, contacts: dict[int, Contact]) -> None:
     """A worker's batch: sent counts, last success (which ends a cooldown and the
-    failures in a row), and the last contact, in the caller's transaction."""
+    failures in a row), and the last contact, in the caller's transaction.
+
+    Rows are updated in id order: two workers writing their batches at once
+    then lock the MTA rows in the same order (on PostgreSQL, in any other order
+    they deadlock, and a batch is written again)."""
     table = Mta.__table__  # type: ignore[attr-defined]
-    for mta_id, c in contacts.items():
+    for mta_id, c in sorted(contacts.items()):
         values: dict[str, Any] = {"last_contact_at": c.at, "last_contact_result": c.result[:CONTACT_LIMIT]}
         if c.sent:
             values.update(
