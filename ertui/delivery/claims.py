@@ -253,21 +253,25 @@ def due_now(engine: Engine, ids: list[int], mta_id: int, now: datetime) -> int:
         )
 
 
+def give_back(held_by: Any) -> Any:
+    """The statement that gives back the ``sending`` rows ``held_by`` matches
+    (an owner, or owners): due again as queued or deferred, a new generation."""
+    return (
+        update(T)
+        .where(T.c.status == SENDING, held_by)
+        .values(
+            status=case((T.c.attempts == 0, MessageStatus.QUEUED.value), else_=MessageStatus.DEFERRED.value),
+            lease_owner=None,
+            lease_until=None,
+            lease_gen=T.c.lease_gen + 1,
+        )
+    )
+
+
 def release_held(engine: Engine, owner: str) -> int:
     """Give back every row this worker still holds (a stop that could not finish)."""
     with engine.begin() as conn:
-        return int(
-            conn.execute(
-                update(T)
-                .where(T.c.status == SENDING, T.c.lease_owner == owner)
-                .values(
-                    status=case((T.c.attempts == 0, MessageStatus.QUEUED.value), else_=MessageStatus.DEFERRED.value),
-                    lease_owner=None,
-                    lease_until=None,
-                    lease_gen=T.c.lease_gen + 1,
-                )
-            ).rowcount
-        )
+        return int(conn.execute(give_back(T.c.lease_owner == owner)).rowcount)
 
 
 _RESULT = (

@@ -23,10 +23,11 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
 
-from ertui.store.models import Message, MessageStatus, MtaSlot, WorkerRecord
+from ertui.delivery import claims
+from ertui.store.models import Message, MtaSlot, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
 
 T = Message.__table__  # type: ignore[attr-defined]
@@ -145,16 +146,7 @@ def reap(engine: Engine, hostname: str, me: str) -> tuple[int, int]:
     if not dead:
         return 0, 0
     with engine.begin() as conn:
-        msgs = conn.execute(
-            update(T)
-            .where(T.c.status == MessageStatus.SENDING.value, T.c.lease_owner.in_(dead))
-            .values(
-                status=case((T.c.attempts == 0, MessageStatus.QUEUED.value), else_=MessageStatus.DEFERRED.value),
-                lease_owner=None,
-                lease_until=None,
-                lease_gen=T.c.lease_gen + 1,
-            )
-        ).rowcount
+        msgs = conn.execute(claims.give_back(T.c.lease_owner.in_(dead))).rowcount
         freed = conn.execute(
             update(S).where(S.c.owner.in_(dead)).values(owner=None, lease_until=None, gen=S.c.gen + 1)
         ).rowcount
