@@ -18,7 +18,6 @@ from ertui.cli.mta import connection_options, read_password
 from ertui.errors import Field, ValidationError
 from ertui.mta_rules import security_from_flags
 from ertui.smtp.outcome import MtaConfig, ProbeResult, Step
-from ertui.smtp.steps import planned
 from ertui.termsafe import terminal_safe
 
 MTA_FIELD = Field("mta", "MTA")
@@ -105,6 +104,8 @@ def print_step(step: Step) -> None:
 
 def print_unreached(config: MtaConfig, result: ProbeResult, *, sends: bool) -> None:
     """The steps the Test never got to, then a blank line before the verdict."""
+    from ertui.smtp.steps import planned  # the SMTP stack loads only when a Test runs
+
     done = {s.name for s in result.steps}
     for name in planned(config.security.value, config.use_auth, sends):
         if name not in done and not result.outcome.ok:
