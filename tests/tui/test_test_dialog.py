@@ -20,7 +20,7 @@ from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.screens.settings import SettingsScreen
 from tests.smtpd import RawServer, SmtpServer, closed_port, silent
 from tests.tui.conftest import make_app
-from tests.tui.helpers import static_text, table_rows, type_into
+from tests.tui.helpers import static_text, table_rows, type_into, wait_for
 
 
 async def _run(pilot: Pilot[Any]) -> tuple[str, str]:
@@ -159,3 +159,18 @@ def test_error_kinds_are_written_as_an_operator_writes_them() -> None:
     assert kind_label("starttls_unsupported") == "STARTTLS unsupported"
     assert kind_label("auth_failed") == "Auth failed"
     assert kind_label("recipient_refused") == "Recipient refused"
+
+
+async def test_the_dialog_shows_the_steps_as_a_checklist(store: Engine, smtp_server: SmtpServer) -> None:
+    smtp_server.behaviour.rcpt_reply = "550 5.1.1 no such user"
+    mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, TestDialog))
+        await pilot.press("enter")
+        dialog = pilot.app.screen
+        assert isinstance(dialog, TestDialog)
+        await wait_for(pilot, lambda: dialog.running is None, tries=500)
+        shown = str(dialog.query_one("#test-steps").render())
+        assert "✓ dns" in shown and "✓ tcp" in shown and "✓ mail" in shown
+        assert "✗ rcpt" in shown and "550" in shown and "· data" in shown and "not reached" in shown

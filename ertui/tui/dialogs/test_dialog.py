@@ -18,7 +18,7 @@ from textual.worker import Worker
 from ertui import mtas, settings, validate
 from ertui.errors import ErtuiError, ValidationError
 from ertui.mta_rules import host_port
-from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult
+from ertui.smtp.outcome import ACCEPTED, MtaConfig, Outcome, ProbeResult, Step
 from ertui.tui.dialogs.base import Dialog
 from ertui.tui.lifecycle import gone
 from ertui.tui.safe import safe, safe_str
@@ -89,6 +89,11 @@ class TestDialog(Dialog[None]):
             super().__init__()
             self.result = result
 
+    class StepDone(Message):
+        def __init__(self, step: Step) -> None:
+            super().__init__()
+            self.step = step
+
     class Failed(Message):
         def __init__(self, sentence: str) -> None:
             super().__init__()
@@ -101,6 +106,7 @@ class TestDialog(Dialog[None]):
         self.running: Worker[None] | None = None
         self.started = 0.0  # time.monotonic() when the running test began
         self.admin_email = settings.admin_email(engine)
+        self.steps: list[Step] = []
 
     def compose(self) -> ComposeResult:
         c = self.config
@@ -130,6 +136,7 @@ class TestDialog(Dialog[None]):
             with Horizontal(id="test-running"):
                 yield LoadingIndicator(id="test-spinner")
                 yield Static(running_text(0.0, self.config.timeout), id="test-running-text")
+            yield Static(id="test-steps")
             yield Static(id="test-result")
             with VerticalScroll(id="transcript-pane"):
                 yield Static(id="transcript")
@@ -144,6 +151,7 @@ class TestDialog(Dialog[None]):
         self.set_interval(TICK_SECONDS, self._tick)
         self._set_running(False)
         self.query_one("#test-result").display = False
+        self.query_one("#test-steps").display = False
         self.query_one("#transcript-pane").display = False
 
     def elapsed(self) -> float:
@@ -181,13 +189,15 @@ class TestDialog(Dialog[None]):
         self.query_one("#test-result").display = False
         self.query_one("#transcript-pane").display = False
         self._set_running(True)
+        self.steps = []
+        self.query_one("#test-steps").display = False
         self.started = clock()
         self.running = self._run_test(to)
 
     @work(exclusive=True, group="smtp-test", exit_on_error=False)
     async def _run_test(self, to: str) -> None:
         try:
-            result = await mtas.run_test(self.engine, self.config, to)
+            result = await mtas.run_test(self.engine, self.config, to, on_step=self._step_done)
         except ErtuiError as exc:
             self.post_message(self.Failed(str(exc)))
         except Exception as exc:  # a broken transport must not close the console
@@ -195,12 +205,46 @@ class TestDialog(Dialog[None]):
         else:
             self.post_message(self.Finished(result))
 
+    def _step_done(self, step: Step) -> None:
+        self.post_message(self.StepDone(step))
+
+    @on(StepDone)
+    def _step(self, message: StepDone) -> None:
+        """The checklist fills in as each step ends (``ertui.smtp.steps``)."""
+        if gone(self) or self.running is None:
+            return
+        self.steps.append(message.step)
+        self._show_steps(finished=False)
+
+    def _show_steps(self, *, finished: bool) -> None:
+        from ertui.smtp.steps import planned
+
+        lines = Text()
+        for step in self.steps:
+            ms = f"{step.ms:.0f} ms" if step.ms is not None else ""
+            lines.append("✓ " if step.ok else "✗ ", style="bold green" if step.ok else "bold red")
+            lines.append(f"{step.name:<9}{ms:>8}  ")
+            lines.append(safe_str(step.detail) + "\n", style="" if step.ok else "red")
+            if step.warning:
+                lines.append(f"  ! {safe_str(step.warning)}\n", style="yellow")
+        failed = any(not s.ok for s in self.steps)
+        if finished and failed:
+            done = {s.name for s in self.steps}
+            for name in planned(self.config.security.value, self.config.use_auth, sends=True):
+                if name not in done:
+                    lines.append(f"· {name:<9}{'':>8}  not reached\n", style="dim")
+        widget = self.query_one("#test-steps", Static)
+        widget.display = bool(self.steps)
+        widget.update(lines)
+
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         if gone(self):
             return
         self.running = None
         self._set_running(False)
+        self.steps = list(message.result.steps) or self.steps
+        self._show_steps(finished=True)
         self._show(outcome_text(message.result.outcome), message.result.transcript)
 
     @on(Failed)

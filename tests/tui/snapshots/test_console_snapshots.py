@@ -152,7 +152,7 @@ def test_help(snap_compare: Any, populated: Engine, size: Size) -> None:
 def test_test_dialog_running(snap_compare: Any, populated: Engine, size: Size, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    async def never_answers(*args: object) -> None:  # a server that keeps us waiting
+    async def never_answers(*args: object, **kwargs: object) -> None:  # a server that keeps us waiting
         await asyncio.Event().wait()
 
     monkeypatch.setattr("ertui.mtas.run_test", never_answers)
