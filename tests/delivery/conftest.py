@@ -7,7 +7,8 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,24 @@ def rename_raw(engine: Engine, mta: Mta, description: str) -> None:
 
     with engine.begin() as conn:
         conn.execute(update(Mta).where(Mta.id == mta.id).values(description=description))  # type: ignore[arg-type]
+
+
+def wait_for(pred: Callable[[], object], what: str, seconds: float = 30) -> None:
+    """Poll ``pred`` until it holds (bounded; fails the test otherwise)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def finish(proc: subprocess.Popen[bytes], seconds: float = 60) -> tuple[int, str]:
+    """Wait for a worker process to exit: its exit code and stderr."""
+    try:
+        _, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError("worker did not exit: " + err.decode(errors="replace")) from None
+    return proc.returncode, err.decode(errors="replace")

@@ -13,8 +13,8 @@ from collections import Counter
 from sqlalchemy.engine import Engine
 
 from ertui import queue
-from tests.delivery.conftest import add_mta, start_worker, worker_env
-from tests.delivery.test_processes import enqueue_n, finish, statuses, wait_for
+from tests.delivery.conftest import add_mta, finish, start_worker, wait_for, worker_env
+from tests.delivery.test_processes import enqueue_n, statuses
 from tests.smtpd import RawServer, SmtpServer, silent
 
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)

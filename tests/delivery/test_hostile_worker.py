@@ -14,8 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import queue
 from ertui.cli import cli
-from tests.delivery.conftest import add_mta, rename_raw, start_worker
-from tests.delivery.test_processes import finish
+from tests.delivery.conftest import add_mta, finish, rename_raw, start_worker
 from tests.smtp.hostile import ECHO_535, ESCAPES_550, PASSWORD, SECRET_FORMS, USER, hostile_server
 
 CONTROLS = ("\x1b", "\x07", "\x9b")

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from ertui import queue
 from ertui.delivery.worker import WorkerSettings
 from ertui.store.models import Message
-from tests.delivery.conftest import ERTUI, add_mta, start_worker, worker_env
+from tests.delivery.conftest import ERTUI, add_mta, finish, start_worker, wait_for, worker_env
 from tests.smtpd import SmtpServer
 
 T = Message.__table__  # type: ignore[attr-defined]
@@ -31,25 +31,6 @@ def statuses(engine: Engine) -> Counter[str]:
 
 def enqueue_n(engine: Engine, n: int) -> list[int]:
     return queue.enqueue_batch(engine, [(f"u{i}@example.com", "s", "b") for i in range(n)])
-
-
-def wait_for(pred: object, what: str, seconds: float = 30) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if pred():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def finish(proc: subprocess.Popen[bytes], seconds: float = 60) -> tuple[int, str]:
-    try:
-        _, err = proc.communicate(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-        raise AssertionError("worker did not exit: " + err.decode(errors="replace")) from None
-    return proc.returncode, err.decode(errors="replace")
 
 
 def test_two_worker_processes_never_exceed_max_connections(store: Engine, db_url: str, smtp_server: SmtpServer) -> None:

@@ -3,14 +3,22 @@ reader of `ertui worker`'s first stdout line, and a wait without sleeps in asser
 
 from __future__ import annotations
 
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from ertui import actor
-from tests.delivery.conftest import ADMIN, ERTUI, add_mta, second_server, start_worker, store, worker_env
+from tests.delivery.conftest import (
+    ADMIN,
+    ERTUI,
+    add_mta,
+    finish,
+    second_server,
+    start_worker,
+    store,
+    wait_for,
+    worker_env,
+)
 from tests.smtpd import SmtpServer
 
 __all__ = [
@@ -33,22 +41,3 @@ def api_front_end() -> Iterator[None]:
     actor.set_front_end("api")
     yield
     actor.set_front_end("api")
-
-
-def wait_for(pred: Callable[[], object], what: str, seconds: float = 30) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def finish(proc: subprocess.Popen[bytes], seconds: float = 60) -> tuple[int, str]:
-    try:
-        _, err = proc.communicate(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-        raise AssertionError("worker did not exit: " + err.decode(errors="replace")) from None
-    return proc.returncode, err.decode(errors="replace")
