@@ -49,7 +49,7 @@ from ertui.store.models import (
     WorkerRecord,
 )
 from ertui.store.vault import Vault
-from ertui.timeutil import as_utc, iso, utcnow
+from ertui.timeutil import as_utc, utcnow
 
 DEFAULT_LIFETIME = timedelta(days=5)
 ENV_LIFETIME = "ERTUI_MESSAGE_LIFETIME"
@@ -428,37 +428,3 @@ def purge_sent(engine: Engine, older_than_days: float) -> int:
 
 
 # -- output -------------------------------------------------------------------------
-
-
-def message_to_dict(msg: Message, mta_description: str | None = None) -> dict[str, Any]:
-    """The ``--json`` shape of a message (times ISO 8601 UTC)."""
-    return {
-        "id": msg.id,
-        "recipient": msg.recipient,
-        "subject": msg.subject,
-        "status": msg.status,
-        "attempts": msg.attempts,
-        "last_attempt_at": iso(msg.last_attempt_at),
-        "next_attempt_at": iso(msg.next_attempt_at),
-        "last_error": msg.last_error,
-        "mta": mta_description,
-        "kind": msg.kind,
-        "sender": msg.sender,
-        "created_at": iso(msg.created_at),
-        "expires_at": iso(msg.expires_at),
-        "sent_at": iso(msg.sent_at),
-        "server_reply": msg.server_reply,
-        "message_id": msg.message_id,
-    }
-
-
-def attempt_to_dict(a: Attempt) -> dict[str, Any]:
-    return {
-        "started_at": iso(a.started_at),
-        "mta": a.mta_description,
-        "outcome": a.outcome,
-        "kind": a.kind,
-        "code": a.code,
-        "text": a.text,
-        "duration_ms": a.duration_ms,
-    }

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ertui import queue, queue_bulk, validate
+from ertui import queue, queue_bulk, queue_json, validate
 from ertui.cli.common import confirm, engine, fail, not_empty, print_json, read_file, read_stdin_all
 from ertui.cli.queue_bulk import by_filter, filter_options
 from ertui.errors import Field, ValidationError
@@ -128,7 +128,7 @@ def list_cmd(ctx: click.Context, status: str, search: str | None, limit: int, of
         return None if mid is None else names.get(mid)
 
     if as_json:
-        print_json([queue.message_to_dict(m, mta(m.last_mta_id)) for m in rows])
+        print_json([queue_json.message_to_dict(m, mta(m.last_mta_id)) for m in rows])
         return
     if not rows:
         click.echo(f"No {status} messages." if status != "all" else "The queue is empty.")
@@ -166,9 +166,9 @@ def show_cmd(
         return
     names = queue.mta_names(eng)
     attempts = queue.attempts_for(eng, message_id)
-    data = queue.message_to_dict(m, names.get(m.last_mta_id) if m.last_mta_id else None)
+    data = queue_json.message_to_dict(m, names.get(m.last_mta_id) if m.last_mta_id else None)
     if as_json:
-        data["attempt_log"] = [queue.attempt_to_dict(a) for a in attempts]
+        data["attempt_log"] = [queue_json.attempt_to_dict(a) for a in attempts]
         print_json(data)
         return
     for key in (

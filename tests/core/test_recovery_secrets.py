@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
-from ertui import mtas, queue, recovery, settings, users
+from ertui import mtas, queue, queue_json, recovery, settings, users
 from ertui.cli import cli
 from ertui.delivery.worker import Worker
 from ertui.store import sealed
@@ -101,7 +101,7 @@ def test_every_output_shows_the_masked_body(ready: Engine, db_path: Path) -> Non
         assert token[:8] not in out, args
     listed = queue.list_messages(ready, status="all")[0]
     assert token not in listed.body
-    assert token not in json.dumps(queue.message_to_dict(listed))
+    assert token not in json.dumps(queue_json.message_to_dict(listed))
 
 
 async def test_the_worker_sends_the_real_link_and_then_erases_it(
