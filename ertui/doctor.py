@@ -20,22 +20,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ertui import mtas, queue, settings
+from ertui import mtas, settings
 from ertui.config import ENV_SECRET_KEY, key_file_path
 from ertui.errors import ErtuiError
+from ertui.service import snapshot
 from ertui.smtp.outcome import ErrorKind, Outcome
 from ertui.store.engine import current_revision
 from ertui.store.migrations import HEAD_REVISION
-from ertui.store.models import Message, MessageStatus, Mta, WorkerRecord
+from ertui.store.models import Mta
 from ertui.store.vault import Vault
-from ertui.timeutil import span, utcnow
+from ertui.timeutil import span
 
 M = Mta.__table__.c  # type: ignore[attr-defined]
-T = Message.__table__.c  # type: ignore[attr-defined]
-W = WorkerRecord.__table__.c  # type: ignore[attr-defined]
 OLDEST_UNSENT_LIMIT = timedelta(minutes=15)
 HEARTBEAT_LIMIT = timedelta(minutes=1)
 
@@ -86,8 +85,8 @@ async def run(open_engine: Callable[[], Engine], on_check: Callable[[Check], Non
         add(await asyncio.to_thread(step, engine))
     for check in await _probe_enabled(engine):
         add(check)
-    for step in (_worker, _oldest_unsent, _failed_recently):
-        add(await asyncio.to_thread(step, engine))
+    for check in await asyncio.to_thread(_queue_checks, engine):
+        add(check)
     return Report(checks)
 
 
@@ -189,46 +188,44 @@ async def _probe_one(engine: Engine, mta: Mta) -> Outcome:
     return (await mtas.run_probe(engine, config)).outcome
 
 
-def _worker(engine: Engine) -> Check:
-    since = utcnow() - HEARTBEAT_LIMIT
-    with engine.connect() as conn:
-        live = conn.execute(select(func.count()).where(W.heartbeat_at >= since)).scalar_one()
-    if not live:
-        return Check(
-            "worker",
-            False,
-            "no worker has a heartbeat in the last minute (none is running)",
-            "ertui worker (or open the console), or start the ertui-worker service",
+def _queue_checks(engine: Engine) -> list[Check]:
+    """The worker's heartbeat, the oldest unsent message and the failures of
+    the last 24 h, from the one snapshot the metrics and `ertui check` read."""
+    snap = snapshot.take(engine)
+    checks = []
+    if snap.last_heartbeat is None or snap.last_heartbeat < snap.at - HEARTBEAT_LIMIT:
+        checks.append(
+            Check(
+                "worker",
+                False,
+                "no worker has a heartbeat in the last minute (none is running)",
+                "ertui worker (or open the console), or start the ertui-worker service",
+            )
         )
-    return Check("worker", True, f"{live} worker(s) running")
-
-
-def _oldest_unsent(engine: Engine) -> Check:
-    age = queue.stats(engine).oldest_unsent_age
-    if age is None:
-        return Check("oldest unsent", True, "nothing waiting")
-    detail = f"the oldest unsent message has waited {span(age.total_seconds())}"
-    if age > OLDEST_UNSENT_LIMIT:
-        return Check(
-            "oldest unsent", False, detail, "ertui queue shape, then ertui log --failed: where and why it waits"
+    else:
+        ago = span((snap.at - snap.last_heartbeat).total_seconds())
+        checks.append(Check("worker", True, f"{snap.live_workers} worker(s) running, last heartbeat {ago} ago"))
+    if not snap.oldest_unsent_seconds:
+        checks.append(Check("oldest unsent", True, "nothing waiting"))
+    else:
+        detail = f"the oldest unsent message has waited {span(snap.oldest_unsent_seconds)}"
+        if snap.oldest_unsent_seconds > OLDEST_UNSENT_LIMIT.total_seconds():
+            fix = "ertui queue shape, then ertui log --failed: where and why it waits"
+            checks.append(Check("oldest unsent", False, detail, fix))
+        else:
+            checks.append(Check("oldest unsent", True, detail))
+    if snap.failed_24h:
+        checks.append(
+            Check(
+                "failed in 24 h",
+                False,
+                f"{snap.failed_24h} message(s) failed in the last 24 h",
+                "ertui queue list --status failed, then ertui queue retry --all-failed once fixed",
+            )
         )
-    return Check("oldest unsent", True, detail)
-
-
-def _failed_recently(engine: Engine) -> Check:
-    since = utcnow() - timedelta(hours=24)
-    with engine.connect() as conn:
-        failed = conn.execute(
-            select(func.count()).where(T.status == MessageStatus.FAILED.value, T.last_attempt_at >= since)
-        ).scalar_one()
-    if failed:
-        return Check(
-            "failed in 24 h",
-            False,
-            f"{failed} message(s) failed in the last 24 h",
-            "ertui queue list --status failed, then ertui queue retry --all-failed once fixed",
-        )
-    return Check("failed in 24 h", True, "none")
+    else:
+        checks.append(Check("failed in 24 h", True, "none"))
+    return checks
 
 
 __all__ = ["Check", "Report", "run"]
