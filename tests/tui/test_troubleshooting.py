@@ -66,6 +66,9 @@ async def test_shape_rows_and_enter_opens_the_queue_on_that_domain(store: Engine
         assert isinstance(screen, QueueScreen) and screen.search == "@big.example"
 
 
+# Failed once in a clean-clone CI run (the first two lines never showed in
+# 20 s; ~2 s normally): rerun up to twice, every run still asserts everything.
+@pytest.mark.flaky(reruns=2)
 async def test_delivery_log_tails_attempts_and_space_pauses(store: Engine, smtp_server: SmtpServer) -> None:
     settings.set_master_host(store, "mail.example.com")
     mtas.add(store, description="Relay", host="127.0.0.1", port=smtp_server.port)
