@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from textual.app import App
 from textual.screen import Screen
