@@ -107,6 +107,11 @@ def _claim(
 ) -> list[Claimed]:
     now = utcnow()
     until = now + timedelta(seconds=lease_seconds)
+    # Never this worker's own expired rows: one of them may be in the middle of
+    # its DATA (the worker was stopped, or its loop stalled, past the lease);
+    # taking it again would send it twice. The worker gives back what it lets
+    # go of itself (``renew``'s ``orphans``).
+    protect = {*protect, owner}
     if conn.dialect.name == "sqlite":
         rows = _claim_sqlite(conn, owner, now, until, limit, protect)
     else:
@@ -217,12 +222,27 @@ def _claim_sqlite(
     return list(conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM message WHERE id IN ({marks})", tuple(ids)).all())
 
 
-def renew(engine: Engine, owner: str, lease_seconds: float, paused: bool) -> set[tuple[int, int]]:
-    """Push on the lease of every row this worker holds; beat its heart. The
+def renew(
+    engine: Engine, owner: str, lease_seconds: float, paused: bool, orphans: Collection[tuple[int, int]] = ()
+) -> set[tuple[int, int]]:
+    """Give back ``orphans`` — the (id, generation) of rows this worker let go of
+    unsent (its lease was not surely its own any more) — if they are still its
+    own; push on the lease of every other row it holds; beat its heart. The
     (id, generation) of the rows still held: any other the worker had is lost."""
     now = utcnow()
     until = now + timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
+        if orphans:
+            conn.execute(
+                give_back(
+                    and_(
+                        T.c.lease_owner == owner,
+                        T.c.id == bindparam("o_id"),
+                        T.c.lease_gen == bindparam("o_gen"),
+                    )
+                ),
+                [{"o_id": i, "o_gen": g} for i, g in orphans],
+            )
         rows = conn.execute(
             update(T)
             .where(T.c.status == SENDING, T.c.lease_owner == owner)

@@ -40,6 +40,7 @@ class Leases:
     _line: deque[Claimed]
     _book: ResultBook
     _held: dict[int, Claimed]
+    _orphans: list[tuple[int, int]]
     _live_here: frozenset[str]
 
     async def _db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -67,6 +68,10 @@ class Leases:
             del self._held[msg.id]
         with contextlib.suppress(ValueError):
             self._line.remove(msg)
+        # Its row may still be this worker's (nobody else took it): given back
+        # at the next renewal, guarded by its generation, so that it is due
+        # again for every worker instead of waiting for this one to stop.
+        self._orphans.append((msg.id, msg.gen))
         if why is not None:
             log.warning("dropped id=%d unsent: %s", msg.id, why)
 
@@ -89,7 +94,12 @@ class Leases:
         """Push on the leases; forget what was lost (fencing: see the module doc)."""
         s = self.settings
         start = time.monotonic()
-        held = await self._db(claims.renew, self.id, s.lease_seconds, self._paused)
+        orphans, self._orphans = self._orphans, []
+        try:
+            held = await self._db(claims.renew, self.id, s.lease_seconds, self._paused, orphans)
+        except Exception:
+            self._orphans[:0] = orphans
+            raise
         valid = start + s.lease_seconds
         lost = [m for m in self._held.values() if m.valid_until - s.lease_seconds < start and (m.id, m.gen) not in held]
         for m in self._held.values():

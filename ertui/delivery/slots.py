@@ -68,9 +68,10 @@ def acquire(
     """Lease a free slot of the MTA: its (number, generation), or None when all
     are taken. A slot whose lease ran out is free unless its owner is in ``protect``."""
     now = utcnow()
-    expired = S.c.lease_until < now
-    if protect:
-        expired = and_(expired, S.c.owner.not_in(list(protect)))
+    # Never this worker's own expired slot: its connection may still be open
+    # (the worker was stopped past the lease), and a second one on the same
+    # slot would pass the MTA's limit.
+    expired = and_(S.c.lease_until < now, S.c.owner.not_in([*protect, owner]))
     free = and_(
         S.c.mta_id == mta_id,
         S.c.slot_no < max_connections,

@@ -112,6 +112,7 @@ class Worker(Connections):
         self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{token_hex(4)}"
         self._host = socket.gethostname()[:255]
         self._held: dict[int, Claimed] = {}
+        self._orphans: list[tuple[int, int]] = []
         self._live_here: frozenset[str] = frozenset()
         self._paused = False
         self._stopping = False
