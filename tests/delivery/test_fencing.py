@@ -41,11 +41,6 @@ def stop_all(*procs: subprocess.Popen[bytes]) -> None:
         assert code == 0, err[-2000:]
 
 
-# One clean-clone CI run in four timed out waiting for the last messages (90 s;
-# the test takes ~10 s): a possible liveness fault after SIGCONT, noted on the
-# issue. A rerun must pass, and every run still asserts the limit, no
-# duplicate and nothing lost.
-@pytest.mark.flaky(reruns=2)
 def test_a_worker_stopped_past_its_lease_keeps_the_limit_and_sends_nothing_twice(
     store: Engine, db_url: str, smtp_server: SmtpServer
 ) -> None:
