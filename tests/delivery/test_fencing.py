@@ -10,7 +10,6 @@ import subprocess
 import time
 from collections import Counter
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import queue
