@@ -341,8 +341,26 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
     ids = list(ids)
     # Waiting ones first, so a failed message just queued is not counted twice.
     n = _update(engine, ids, T.c.status.in_(DUE_STATUSES), next_attempt_at=now)
-    n += _update(engine, ids, T.c.status == MessageStatus.FAILED.value, **_requeue(now))
+    n += _update(engine, ids, _resendable_failed(), **_requeue(now))
     return audit.record_bulk(engine, "queue.retry", n, ids)
+
+
+def _resendable_failed() -> ColumnElement[bool]:
+    """Failed messages that can be sent again: not a password-recovery email,
+    whose link was erased when it failed (``store.sealed``): resent, it would
+    carry a masked link that works for no one. A new one is `ertui user recover`."""
+    return and_(T.c.status == MessageStatus.FAILED.value, T.c.kind.not_in(sealed.SEALED_KINDS))
+
+
+def retryable() -> ColumnElement[bool]:
+    """What ``retry`` changes (its guard, for a count before acting)."""
+    return or_(T.c.status.in_(DUE_STATUSES), _resendable_failed())
+
+
+NOT_RETRIED = (
+    "sent, held, being sent now, or a failed password-recovery email "
+    "(its link was erased; send a new one with `ertui user recover`)"
+)
 
 
 def _requeue(now: datetime) -> dict[str, Any]:
@@ -357,7 +375,7 @@ def _requeue(now: datetime) -> dict[str, Any]:
 @store_call
 def retry_all_failed(engine: Engine) -> int:
     with engine.begin() as conn:
-        stmt = update(T).where(T.c.status == MessageStatus.FAILED.value).values(**_requeue(utcnow()))
+        stmt = update(T).where(_resendable_failed()).values(**_requeue(utcnow()))
         n = int(conn.execute(stmt).rowcount)
     return audit.record_bulk(engine, "queue.retry_all_failed", n)
 

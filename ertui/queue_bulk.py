@@ -48,6 +48,14 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "delete": ("deleted", tuple(s.value for s in MessageStatus if s is not MessageStatus.SENDING)),
 }
 
+#: Why a matching message was not changed, per action.
+LEFT_ALONE = {
+    "retry": queue.NOT_RETRIED,
+    "hold": "being sent now, sent or held already",
+    "release": "not held",
+    "delete": "being sent now",
+}
+
 
 @dataclass(frozen=True)
 class QueueFilter:
@@ -94,7 +102,7 @@ class BulkResult:
         would = "would be " if self.dry_run else ""
         text = f"{self.changed} message(s) {would}{verb}."
         if self.skipped:
-            text += f" {self.skipped} matching message(s) left alone (being sent now, or not {verb[:-1]}able)."
+            text += f" {self.skipped} matching message(s) left alone: {LEFT_ALONE[self.action]}."
         return text
 
 
@@ -198,7 +206,7 @@ def apply(engine: Engine, action: str, flt: QueueFilter, *, dry_run: bool = Fals
     now = utcnow()
     where = conditions(flt, now)
     matched = _count(engine, where)
-    guard = T.status.in_(ACTIONS[action][1])
+    guard = queue.retryable() if action == "retry" else T.status.in_(ACTIONS[action][1])
     if dry_run:
         return BulkResult(action, matched, _count(engine, [*where, guard]), True)
     changed = 0

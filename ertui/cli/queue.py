@@ -267,8 +267,7 @@ def retry_cmd(ctx: click.Context, /, ids: tuple[int, ...], all_failed: bool, **f
         return
     wanted = _ids(ids)
     missing = queue.missing_ids(eng, wanted)
-    n = queue.retry(eng, wanted)
-    click.echo(f"{n} message(s) due now.")
+    _report(queue.retry(eng, wanted), len(wanted) - len(missing), "due now", f"the others are {queue.NOT_RETRIED}")
     _fail_missing(missing)
 
 
