@@ -120,7 +120,8 @@ def prepare_batch(
 ) -> list[dict[str, Any]]:
     """The rows of ``enqueue_batch``, validated and each rendered to its final
     bytes, once; written by ``insert_rows`` (in the caller's transaction)."""
-    sender = settings.require_admin_email(engine)
+    who = settings.sender(engine)
+    sender = who.address
     host = settings.message_id_domain(engine, sender)
     now = utcnow()
     expires = now + (lifetime if lifetime is not None else default_lifetime())
@@ -142,10 +143,11 @@ def prepare_batch(
             validate.utf8_text(body, validate.BODY)
         mid = render.new_message_id(host)
         fields = {"sender": sender, "recipient": address, "subject": subject, "message_id": mid, "date": date}
-        raw = render.render(body=body, **fields)
+        raw = render.render(body=body, from_name=who.name, reply_to=who.reply_to, **fields)
         if vault is not None:  # a secret in the body: kept sealed, shown masked (store.sealed)
             body = sealed.mask_tokens(body)
-            raw = sealed.seal(raw, render.render(body=body, **fields), vault)
+            masked = render.render(body=body, from_name=who.name, reply_to=who.reply_to, **fields)
+            raw = sealed.seal(raw, masked, vault)
         rows.append(dict(base, recipient=address, subject=subject, body=body, message_id=mid, raw=raw))
     return rows
 

@@ -34,7 +34,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
 
 # Their one-line help, for `ertui --help` (which loads none of them).
 LAZY_HELP: dict[str, str] = {
-    "admin": "The default administrator's address: the sender of every email.",
+    "admin": "The sender of every email: the administrator's address, a From name, a Reply-To.",
     "audit": "Every change to the settings: when, who, from where.",
     "check": "A monitoring check (Nagios/Icinga exit codes 0-3).",
     "demo": "The console on a demo store with a local SMTP sink.",
