@@ -64,8 +64,8 @@ async def test_notification_recovery_and_test_carry_the_name_and_reply_to(
     assert len(got) == 3
     for r, msg in zip(smtp_server.received, got, strict=True):
         assert r.mail_from == ADMIN  # the envelope keeps the bare address
-        assert msg["From"].addresses[0].display_name == "Example Ops, Inc."
-        assert msg["From"].addresses[0].addr_spec == ADMIN
+        (sender,) = msg["From"].addresses  # type: ignore[union-attr]
+        assert (sender.display_name, sender.addr_spec) == ("Example Ops, Inc.", ADMIN)
         assert raw_header(r.data, "From") == f'"Example Ops, Inc." <{ADMIN}>'
         assert msg["Reply-To"] == "help@er.example.com"
     assert {m["Subject"] for m in got} == {"Scan finished", "Password recovery for alice", "ertui test email"}
