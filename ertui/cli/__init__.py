@@ -29,6 +29,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "service": ("ertui.cli.service",),
     "retention": ("ertui.cli.service",),
     "audit": ("ertui.cli.audit",),
+    "policy": ("ertui.cli.policy",),
 }
 
 
@@ -43,6 +44,7 @@ LAZY_HELP: dict[str, str] = {
     "log": "One line per delivery attempt of every worker; --follow for live.",
     "metrics": "The Prometheus metrics, printed once.",
     "mta": "Message Transfer Agents: list, add, edit, remove, enable, test, probe.",
+    "policy": "The delivery policy: retry delays, message lifetime, attempts, MTA cooldown.",
     "queue": "The mail queue: list, show, shape, retry, hold, release, delete, purge.",
     "retention": "How long sent and failed messages are kept.",
     "send": "Queue an email from the administrator's address.",
