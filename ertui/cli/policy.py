@@ -65,7 +65,7 @@ def show_cmd(ctx: click.Context, as_json: bool = False) -> None:
 @click.option("--mta-cooldown", metavar="AGE", help="An MTA's rest after a failure; doubles (default 5s).")
 @click.option("--json", "as_json", is_flag=True, help="Print the policy as JSON afterwards.")
 @click.pass_context
-def set_cmd(ctx: click.Context, as_json: bool, **given: str | None) -> None:
+def set_cmd(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Change the delivery policy: AGE is 90s, 15m, 2h, 5d, 1w (a bare number is seconds)."""
     options = {name: text for name, text in given.items() if text is not None}
     if not options:
