@@ -92,6 +92,14 @@ class SettingsScreen(Screen[None]):
         Binding(
             "A", "admin", "Admin", id="admin", tooltip="The sender: the administrator's address, From name and Reply-To"
         ),
+        Binding(
+            "P",
+            "delivery_policy",
+            "Policy",
+            show=False,
+            id="delivery_policy",
+            tooltip="The delivery policy: retry delays, message lifetime, attempts, MTA cooldown",
+        ),
         Binding("L", "audit_log", "Audit", show=False, id="audit_log", tooltip="The audit log: every settings change"),
         Binding("Q", "queue_shape", "Shape", show=False, id="queue_shape", tooltip="Queue shape: where mail waits"),
         Binding("l", "delivery_log", "Log", show=False, id="delivery_log", tooltip="The live delivery log"),
@@ -367,6 +375,15 @@ class SettingsScreen(Screen[None]):
                 self.notify(saved, markup=False)
 
         self.app.push_screen(AdminDialog(self.engine), closed)
+
+    def action_delivery_policy(self) -> None:
+        from ertui.tui.dialogs.policy import PolicyDialog
+
+        def closed(saved: str | None) -> None:
+            if saved:
+                self.notify(saved, markup=False)
+
+        self.app.push_screen(PolicyDialog(self.engine), closed)
 
     @on(Button.Pressed, "#queue-button")
     def _queue_pressed(self) -> None:
