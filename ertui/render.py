@@ -34,11 +34,12 @@ def subject_header(subject: str) -> str:
 def address_header(address: str, name: str = "") -> str:
     """A From or Reply-To value: the bare address without a name, else
     ``Name <address>`` — the name quoted when it holds specials (``"Ops, Inc."``),
-    RFC 2047 encoded words (UTF-8, folded with CRLF) when it is not ASCII. The
+    RFC 2047 encoded words (UTF-8, folded with CRLF) when it is not ASCII or
+    holds ``=?`` (as the Subject: ``subject_header``). The
     name is already checked (``ertui.validate.header_text``: no CR/LF)."""
     if not name:
         return address
-    if name.isascii():
+    if name.isascii() and "=?" not in name:  # "=?" would read as an encoded word
         # formataddr quotes and escapes; the address may be UTF-8 (SMTPUTF8), which it refuses
         shown = formataddr((name, "x@x")).removesuffix(" <x@x>")
     else:

@@ -134,6 +134,8 @@ def test_address_header_quotes_specials_and_keeps_a_utf8_address() -> None:
     assert render.address_header("a@example.com") == "a@example.com"
     assert render.address_header("a@example.com", 'Ops "A" Team') == '"Ops \\"A\\" Team" <a@example.com>'
     assert render.address_header("jürgen@bü.example", "Ops") == "Ops <jürgen@bü.example>"
+    looks_encoded = render.address_header("a@example.com", "=?utf-8?q?Boss?=")
+    assert looks_encoded.startswith("=?utf-8?") and decoded(looks_encoded) == "=?utf-8?q?Boss?= <a@example.com>"
 
 
 def test_cli_set_name_reply_to_show_json_and_audit(ready: Engine, db_url: str) -> None:
