@@ -89,16 +89,14 @@ class SettingsScreen(Screen[None]):
             id="edit_host",
             tooltip="Edit the Master Server Host Name for Email Links",
         ),
-        Binding(
-            "A", "admin", "Admin", id="admin", tooltip="The sender: the administrator's address, From name and Reply-To"
-        ),
+        Binding("A", "admin", "Admin", id="admin", tooltip="The sender: address, From name, Reply-To"),
         Binding(
             "P",
             "delivery_policy",
             "Policy",
             show=False,
             id="delivery_policy",
-            tooltip="The delivery policy: retry delays, message lifetime, attempts, MTA cooldown",
+            tooltip="Delivery policy: retry delays, lifetime, attempts",
         ),
         Binding("L", "audit_log", "Audit", show=False, id="audit_log", tooltip="The audit log: every settings change"),
         Binding("Q", "queue_shape", "Shape", show=False, id="queue_shape", tooltip="Queue shape: where mail waits"),
