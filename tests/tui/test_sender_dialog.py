@@ -62,3 +62,17 @@ async def test_sender_dialog_refuses_a_line_break_pasted_into_the_name(store: En
         assert settings.sender_identity(store) == ("", None)
         await pilot.press("escape")
         assert isinstance(pilot.app.screen, SettingsScreen)
+
+
+async def test_the_test_dialog_names_the_sender(store: Engine) -> None:
+    from ertui import mtas
+    from ertui.tui.dialogs.test_dialog import TestDialog
+
+    mtas.add(store, description="Relay", host="smtp.example.com")
+    settings.set_from_name(store, "Ops Team")
+    async with make_app(store).run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        assert isinstance(pilot.app.screen, TestDialog)
+        assert static_text(pilot.app, "#test-sender") == (
+            "It is sent from the administrator's address admin@example.com as 'Ops Team'."
+        )
