@@ -412,8 +412,9 @@ async def run_test(
     from ertui.smtp.probe import send_test  # the transport loads only when a Test runs
 
     address = validate.email(to, validate.TO)
-    sender = settings.require_admin_email(engine)
-    result = await send_test(config, sender, address, settings.helo_name(engine), on_step)
+    who = settings.sender(engine)
+    helo = settings.helo_name(engine)
+    result = await send_test(config, who.address, address, helo, on_step, from_name=who.name, reply_to=who.reply_to)
     warning = cleartext_auth_warning(config.security, config.use_auth, config.username)
     if warning:
         result.warnings.append(warning)

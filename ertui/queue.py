@@ -13,13 +13,13 @@ rendered bytes) is not loaded by listings.
 A message whose body holds a secret (password recovery) is kept sealed: its
 body masked, its bytes encrypted (``ertui.store.sealed``).
 
-Lifetime: a message not delivered within ``lifetime`` (default 5 days, or
-``$ERTUI_MESSAGE_LIFETIME`` seconds) of being enqueued fails with that reason.
+Lifetime: a message not delivered within ``lifetime`` (the delivery policy's,
+``ertui.delivery_policy``: default 5 days, ``$ERTUI_MESSAGE_LIFETIME`` seconds
+overrides) of being enqueued fails with that reason.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
-from ertui import audit, render, settings, validate
+from ertui import audit, delivery_policy, render, settings, validate
 from ertui.errors import Field, NotFoundError, ValidationError
 from ertui.store import sealed
 from ertui.store.engine import session, store_call
@@ -51,8 +51,7 @@ from ertui.store.models import (
 from ertui.store.vault import Vault
 from ertui.timeutil import as_utc, utcnow
 
-DEFAULT_LIFETIME = timedelta(days=5)
-ENV_LIFETIME = "ERTUI_MESSAGE_LIFETIME"
+ENV_LIFETIME = delivery_policy.LIFETIME.env
 # A worker whose heartbeat is older than this is taken for dead by `stats`.
 WORKER_STALE = timedelta(seconds=90)
 
@@ -62,18 +61,6 @@ T = Message.__table__  # type: ignore[attr-defined]
 A = Attempt.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
 MAX_PURGE_DAYS = 36_500
-
-
-def default_lifetime() -> timedelta:
-    raw = os.environ.get(ENV_LIFETIME)
-    if raw:
-        try:
-            return timedelta(seconds=float(raw))
-        except ValueError:
-            raise ValidationError(
-                Field("lifetime", ENV_LIFETIME), f"{ENV_LIFETIME} must be a number of seconds."
-            ) from None
-    return DEFAULT_LIFETIME
 
 
 # -- enqueue ---------------------------------------------------------------------
@@ -120,10 +107,11 @@ def prepare_batch(
 ) -> list[dict[str, Any]]:
     """The rows of ``enqueue_batch``, validated and each rendered to its final
     bytes, once; written by ``insert_rows`` (in the caller's transaction)."""
-    sender = settings.require_admin_email(engine)
+    who = settings.sender(engine)
+    sender = who.address
     host = settings.message_id_domain(engine, sender)
     now = utcnow()
-    expires = now + (lifetime if lifetime is not None else default_lifetime())
+    expires = now + (lifetime if lifetime is not None else delivery_policy.message_lifetime(engine))
     date = render.date_header(now)
     check = validate.email_checker(validate.TO)
     subjects: set[str] = set()
@@ -142,10 +130,11 @@ def prepare_batch(
             validate.utf8_text(body, validate.BODY)
         mid = render.new_message_id(host)
         fields = {"sender": sender, "recipient": address, "subject": subject, "message_id": mid, "date": date}
-        raw = render.render(body=body, **fields)
+        raw = render.render(body=body, from_name=who.name, reply_to=who.reply_to, **fields)
         if vault is not None:  # a secret in the body: kept sealed, shown masked (store.sealed)
             body = sealed.mask_tokens(body)
-            raw = sealed.seal(raw, render.render(body=body, **fields), vault)
+            masked = render.render(body=body, from_name=who.name, reply_to=who.reply_to, **fields)
+            raw = sealed.seal(raw, masked, vault)
         rows.append(dict(base, recipient=address, subject=subject, body=body, message_id=mid, raw=raw))
     return rows
 
@@ -341,7 +330,7 @@ def retry(engine: Engine, ids: Iterable[int]) -> int:
     ids = list(ids)
     # Waiting ones first, so a failed message just queued is not counted twice.
     n = _update(engine, ids, T.c.status.in_(DUE_STATUSES), next_attempt_at=now)
-    n += _update(engine, ids, _resendable_failed(), **_requeue(now))
+    n += _update(engine, ids, _resendable_failed(), **_requeue(engine, now))
     return audit.record_bulk(engine, "queue.retry", n, ids)
 
 
@@ -363,19 +352,20 @@ NOT_RETRIED = (
 )
 
 
-def _requeue(now: datetime) -> dict[str, Any]:
-    """What retry sets on a failed message: queued, due now, a new lifetime."""
+def _requeue(engine: Engine, now: datetime) -> dict[str, Any]:
+    """What retry sets on a failed message: queued, due now, a new lifetime
+    (the delivery policy's, as for new mail)."""
     return {
         "status": MessageStatus.QUEUED.value,
         "next_attempt_at": now,
-        "expires_at": now + default_lifetime(),
+        "expires_at": now + delivery_policy.message_lifetime(engine),
     }
 
 
 @store_call
 def retry_all_failed(engine: Engine) -> int:
     with engine.begin() as conn:
-        stmt = update(T).where(_resendable_failed()).values(**_requeue(utcnow()))
+        stmt = update(T).where(_resendable_failed()).values(**_requeue(engine, utcnow()))
         n = int(conn.execute(stmt).rowcount)
     return audit.record_bulk(engine, "queue.retry_all_failed", n)
 

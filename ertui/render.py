@@ -14,7 +14,7 @@ import binascii
 import secrets
 from datetime import datetime
 from email.header import Header
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
 MAX_LINE = 998  # RFC 5322 hard limit, without CRLF
@@ -28,6 +28,23 @@ def subject_header(subject: str) -> str:
         return subject
     charset = "us-ascii" if subject.isascii() and "=?" not in subject else "utf-8"
     return Header(subject, charset, header_name="Subject").encode(linesep="\r\n")
+
+
+@lru_cache(maxsize=64)
+def address_header(address: str, name: str = "") -> str:
+    """A From or Reply-To value: the bare address without a name, else
+    ``Name <address>`` — the name quoted when it holds specials (``"Ops, Inc."``),
+    RFC 2047 encoded words (UTF-8, folded with CRLF) when it is not ASCII or
+    holds ``=?`` (as the Subject: ``subject_header``). The
+    name is already checked (``ertui.validate.header_text``: no CR/LF)."""
+    if not name:
+        return address
+    if name.isascii() and "=?" not in name:  # "=?" would read as an encoded word
+        # formataddr quotes and escapes; the address may be UTF-8 (SMTPUTF8), which it refuses
+        shown = formataddr((name, "x@x")).removesuffix(" <x@x>")
+    else:
+        shown = Header(name, "utf-8", header_name="From").encode(linesep="\r\n")
+    return f"{shown} <{address}>"
 
 
 def date_header(when: datetime) -> str:
@@ -58,11 +75,16 @@ def render(
     body: str,
     message_id: str,
     date: str,
+    from_name: str = "",
+    reply_to: str | None = None,
 ) -> bytes:
-    """The complete message: headers, a blank line, the encoded body."""
+    """The complete message: headers, a blank line, the encoded body. ``sender``
+    is the address; ``from_name`` its display name (``address_header``)."""
     cte, payload = encoded_body(body)
+    reply = f"Reply-To: {reply_to}\r\n" if reply_to else ""
     head = (
-        f"From: {sender}\r\n"
+        f"From: {address_header(sender, from_name)}\r\n"
+        f"{reply}"
         f"To: {recipient}\r\n"
         f"Subject: {subject_header(subject)}\r\n"
         f"Date: {date}\r\n"

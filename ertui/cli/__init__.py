@@ -29,12 +29,13 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "service": ("ertui.cli.service",),
     "retention": ("ertui.cli.service",),
     "audit": ("ertui.cli.audit",),
+    "policy": ("ertui.cli.policy",),
 }
 
 
 # Their one-line help, for `ertui --help` (which loads none of them).
 LAZY_HELP: dict[str, str] = {
-    "admin": "The default administrator's address: the sender of every email.",
+    "admin": "The sender of every email: the administrator's address, a From name, a Reply-To.",
     "audit": "Every change to the settings: when, who, from where.",
     "check": "A monitoring check (Nagios/Icinga exit codes 0-3).",
     "demo": "The console on a demo store with a local SMTP sink.",
@@ -43,6 +44,7 @@ LAZY_HELP: dict[str, str] = {
     "log": "One line per delivery attempt of every worker; --follow for live.",
     "metrics": "The Prometheus metrics, printed once.",
     "mta": "Message Transfer Agents: list, add, edit, remove, enable, test, probe.",
+    "policy": "The delivery policy: retry delays, message lifetime, attempts, MTA cooldown.",
     "queue": "The mail queue: list, show, shape, retry, hold, release, delete, purge.",
     "retention": "How long sent and failed messages are kept.",
     "send": "Queue an email from the administrator's address.",

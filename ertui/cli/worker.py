@@ -64,8 +64,10 @@ def worker_cmd(
 ) -> None:
     """Deliver the mail queue over every enabled MTA (SIGTERM/SIGINT/SIGHUP: graceful stop).
 
-    Tuning for tests and special cases comes from ERTUI_WORKER_<SETTING>
-    variables, e.g. ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.delivery.settings).
+    The delivery policy (retry delays, attempts, MTA cooldown) comes from the
+    store (`ertui policy`) and is reread every 30 seconds. Tuning for tests and
+    special cases comes from ERTUI_WORKER_<SETTING> variables, e.g.
+    ERTUI_WORKER_BACKOFF_BASE=0 (see ertui.delivery.settings), which override it.
     """
     from ertui.delivery import runner
     from ertui.delivery.settings import WorkerSettings

@@ -8,10 +8,13 @@ can be read and tested alone.
 - Refused permanently (5xx, an invalid address): ``failed`` at once.
 - Refused temporarily (4xx): ``deferred`` for ``backoff`` — ``backoff_base``
   doubling per attempt up to ``backoff_max`` — unless that was attempt
-  ``max_attempts``, or the next attempt would fall past the message's lifetime:
-  then ``failed``, saying why.
+  ``max_attempts`` (0: no such limit), or the next attempt would fall past the
+  message's lifetime: then ``failed``, saying why.
 - An MTA that failed cools down for ``mta_cooldown``: ``cooldown_base`` doubling
-  per failure in a row up to ``cooldown_max`` (written by ``mtas.record_failure``).
+  per failure in a row up to ``cooldown_max`` (or ``cooldown_base`` when that is
+  longer; written by ``mtas.record_failure``).
+- The operator's values for these (the delivery policy) are kept in the store:
+  ``ertui.delivery_policy``.
 - An MTA that refuses *every* message for a while is unwell, not the messages
   (``mta_unwell``): temporary refusals for ``UNWELL_IN_A_ROW`` different
   recipients in a row, or for most of the last ``UNWELL_WINDOW`` replies. It
@@ -55,7 +58,7 @@ def backoff(settings: WorkerSettings, attempts: int) -> float:
 
 def mta_cooldown(settings: WorkerSettings, failures: int) -> float:
     """How long an MTA cools down after its ``failures``-th failure in a row."""
-    return doubling(failures, settings.cooldown_base, settings.cooldown_max)
+    return doubling(failures, settings.cooldown_base, max(settings.cooldown_max, settings.cooldown_base))
 
 
 UNWELL_IN_A_ROW = 5
@@ -93,7 +96,7 @@ def after_refusal(msg: Claimed, outcome: Outcome, settings: WorkerSettings, now:
     attempts = msg.attempts + msg.tries
     if outcome.permanent:
         return Verdict(MessageStatus.FAILED, error)
-    if attempts >= settings.max_attempts:
+    if settings.max_attempts and attempts >= settings.max_attempts:
         return Verdict(MessageStatus.FAILED, f"Gave up after {attempts} attempts; last error: {error}")
     next_at = now + timedelta(seconds=backoff(settings, attempts))
     if next_at >= msg.expires_at:

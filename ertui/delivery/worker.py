@@ -21,7 +21,8 @@ How it works (one asyncio task per open SMTP connection, one dispatcher):
 - A temporary failure of the message (4xx to MAIL, RCPT or DATA) defers it:
   ``backoff_base`` doubling up to ``backoff_max``; a permanent one (5xx) fails
   it at once; past its lifetime or ``max_attempts`` it fails with that reason
-  (these rules: ``ertui.delivery.policy``).
+  (these rules: ``ertui.delivery.policy``; the operator's values, reread every
+  ``policy_reload`` seconds: ``ertui.delivery_policy``).
 - Each connection runs in ``ertui.delivery.connection``; this module is the
   dispatcher, the result writer and the lease renewer.
 - Results are written in batches: one transaction every ``flush_every``
@@ -72,7 +73,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from ertui import mtas, settings
+from ertui import delivery_policy, mtas, settings
 from ertui.delivery import claims, slots, workers
 from ertui.delivery import policy as verdicts
 from ertui.delivery.claims import Claimed
@@ -124,7 +125,7 @@ class Worker(Connections):
         self._tasks: set[asyncio.Task[None]] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._helo = ""  # set when the worker starts: settings.helo_name, never "localhost"
-        self._next_refresh = self._next_claim = 0.0
+        self._next_refresh = self._next_claim = self._next_policy = 0.0
         self._last_claim_empty = False
 
     # -- public controls ---------------------------------------------------------
@@ -224,6 +225,10 @@ class Worker(Connections):
         if mono >= self._next_refresh:
             await self._refresh_mtas()
             self._next_refresh = mono + s.poll_interval
+        if s.from_store and mono >= self._next_policy:  # the operator's policy, without a restart
+            self._next_policy = mono + s.policy_reload
+            for change in s.apply_policy(await self._db(delivery_policy.stored)):
+                log.info("delivery policy: %s", change)
         now = utcnow()
         usable = self._pool.usable(now)
         capacity = sum(st.row.max_connections for st in usable)

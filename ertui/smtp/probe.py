@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, make_msgid
@@ -27,9 +28,19 @@ from ertui.timeutil import utcnow
 TEST_SUBJECT = "ertui test email"
 
 
-def build_test_message(sender: str, to: str, helo_name: str, config: MtaConfig) -> bytes:
+def build_test_message(
+    sender: str, to: str, helo_name: str, config: MtaConfig, *, from_name: str = "", reply_to: str | None = None
+) -> bytes:
+    """The test email; ``from_name`` (checked by the caller: one line) is encoded
+    per RFC 2047 by the email package when it is not ASCII."""
     msg = EmailMessage()
-    msg["From"] = sender
+    if from_name:
+        local, _, at = sender.rpartition("@")
+        msg["From"] = Address(from_name, local, at)  # no parse: the address may be UTF-8
+    else:
+        msg["From"] = sender
+    if reply_to:
+        msg["Reply-To"] = reply_to
     msg["To"] = to
     msg["Subject"] = TEST_SUBJECT
     msg["Date"] = format_datetime(utcnow())
@@ -47,16 +58,24 @@ def build_test_message(sender: str, to: str, helo_name: str, config: MtaConfig) 
 
 
 async def send_test(
-    config: MtaConfig, sender: str, to: str, helo: str, on_step: Callable[[Step], None] | None = None
+    config: MtaConfig,
+    sender: str,
+    to: str,
+    helo: str,
+    on_step: Callable[[Step], None] | None = None,
+    *,
+    from_name: str = "",
+    reply_to: str | None = None,
 ) -> ProbeResult:
     """Send the test email from ``sender`` to ``to`` (both already validated)
     through this MTA only; never raises for a network or SMTP failure.
-    ``on_step`` sees each step (``ertui.smtp.steps``) as it ends."""
+    ``on_step`` sees each step (``ertui.smtp.steps``) as it ends; ``from_name``
+    and ``reply_to`` are the sender's identity (``ertui.settings.sender``)."""
     transcript = _recorder(config, on_step)
     failed = await _resolve(config, transcript)
     if failed is not None:
         return ProbeResult(failed, list(transcript.lines), list(transcript.steps))
-    data = build_test_message(sender, to, helo, config)
+    data = build_test_message(sender, to, helo, config, from_name=from_name, reply_to=reply_to)
     session = SmtpSession(config, helo, transcript=transcript)
     try:
         outcome = await session.send(sender, to, data)

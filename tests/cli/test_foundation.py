@@ -213,7 +213,12 @@ def test_admin_show_set(run) -> None:  # type: ignore[no-untyped-def]
     shown = run("admin", "show")
     assert "no email address" in shown.stdout
     assert run("admin", "set-email", "root@example.com").exit_code == 0
-    assert json.loads(run("admin", "show", "--json").stdout) == {"username": "admin", "email": "root@example.com"}
+    assert json.loads(run("admin", "show", "--json").stdout) == {
+        "username": "admin",
+        "email": "root@example.com",
+        "from_name": None,
+        "reply_to": None,
+    }
     bad = run("admin", "set-email", "not-an-address")
     assert bad.exit_code == 2 and "Administrator email address" in bad.stderr
     assert json.loads(run("admin", "show", "--json").stdout)["email"] == "root@example.com"

@@ -232,6 +232,7 @@ GOOD = {
     "mta": "1",
     "username": "admin",
     "address": "a@example.com",
+    "text": "Example Ops",
     "fqdn": "x.example.com",
     "ids": "1",
 }

@@ -1,36 +1,112 @@
-"""Update Administrator Account: the address every email is sent from."""
+"""Sender (was Update Administrator Account): the address every email is sent
+from, its From display name and an optional Reply-To address."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from sqlalchemy.engine import Engine
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Footer, Input, Static
 
 from ertui import settings
-from ertui.tui.dialogs.base import OneFieldDialog
+from ertui.errors import ValidationError
+from ertui.tui.dialogs.base import FormDialog
+from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.safe import safe_str
+from ertui.tui.widgets.form_rows import FieldError, form_row
+
+# The core's field key (ValidationError.key) -> the Input that holds it.
+FIELD_IDS = {"admin_email": "admin-email", "from_name": "from-name", "reply_to": "reply-to"}
 
 
-class AdminDialog(OneFieldDialog):
-    """Dismisses with the saved address, or None when cancelled. Enter confirms."""
+class AdminDialog(FormDialog):
+    """Dismisses with a sentence saying what the sender now is, or None when
+    cancelled. Enter in any field confirms."""
 
-    BOX_ID = "admin-box"
-    BOX_TITLE = "Update Administrator Account"
-    FIELD_ID = "admin-email"
-    LABEL = "Email address"
-    PLACEHOLDER = "admin@example.com"
+    AUTO_FOCUS = "#admin-email"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Ok", id="sender_ok", priority=True, tooltip="Check and save (Enter does too)"),
+        Binding("escape", "cancel", "Cancel", id="sender_cancel", tooltip="Close without saving"),
+    ]
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
         self.user = settings.admin_user(engine)
+        self.from_name, self.reply_to = settings.sender_identity(engine)
 
-    def hint(self) -> Text:
-        return Text(
-            f"Account: {self.user.username} (the default administrator)\n"
-            "Every email, tests included, is sent from this address."
-        )
+    def compose(self) -> ComposeResult:
+        with Vertical(id="admin-box", classes="dialog short-form") as box:
+            box.border_title = "Sender"
+            yield Static(
+                Text(
+                    f"Account: {self.user.username} (the default administrator)\n"
+                    "Every email, tests included, is sent from this address, with the From name "
+                    "(empty: the bare address) and the Reply-To address (optional)."
+                ),
+                classes="dialog-hint",
+            )
+            yield form_row("Email address", self._input(self.user.email or "", "admin-email", "admin@example.com"))
+            yield FieldError("admin-email")
+            yield form_row(
+                "From name", self._input(self.from_name, "from-name", "e.g. Example Ops", settings.MAX_FROM_NAME)
+            )
+            yield FieldError("from-name")
+            yield form_row("Reply-To", self._input(self.reply_to or "", "reply-to", "optional"))
+            yield FieldError("reply-to")
+            yield Static(id="sender-preview")
+            yield self.buttons()
+        yield Footer()
 
-    def initial(self) -> str:
-        return self.user.email or ""
+    @staticmethod
+    def _input(value: str, field_id: str, placeholder: str, most: int = 254) -> Input:
+        return Input(value, id=field_id, compact=True, placeholder=placeholder, max_length=most)
 
-    def save(self, value: str) -> str:
-        return settings.set_admin_email(self.engine, value)
+    def _value(self, field_id: str) -> str:
+        return self.query_one(f"#{field_id}", Input).value
+
+    def on_mount(self) -> None:
+        self._preview()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id is not None:
+            self.query_one(f"#{event.input.id}-error", FieldError).show(None)
+        self._preview()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()
+
+    def _preview(self) -> None:
+        """The headers as a recipient's mail program shows them (not encoded)."""
+        address = self._value("admin-email").strip() or "…"
+        name = self._value("from-name").strip(" ")
+        line = Text("From: ", style="bold")
+        line.append(safe_str(f"{name} <{address}>" if name else address))
+        reply = self._value("reply-to").strip()
+        if reply:
+            line.append("   Reply-To: ", style="bold")
+            line.append(safe_str(reply))
+        self.query_one("#sender-preview", Static).update(line)
+
+    def action_save(self) -> None:
+        reply = self._value("reply-to")
+        try:
+            saved = settings.set_sender(self.engine, self._value("admin-email"), self._value("from-name"), reply)
+        except ValidationError as exc:
+            field_id = FIELD_IDS.get(exc.key, "admin-email")
+            self.query_one(f"#{field_id}-error", FieldError).show(exc.message)
+            self.query_one(f"#{field_id}", Input).focus()
+            return
+        except FAILURES as exc:
+            self.notify(sentence(exc), severity="error", markup=False)
+            return
+        reply_to = f"; Reply-To {saved.reply_to}" if saved.reply_to else ""
+        shown = f"{saved.name} <{saved.address}>" if saved.name else saved.address
+        self.dismiss(f"Sender set to {shown}{reply_to}.")

@@ -106,6 +106,7 @@ class TestDialog(Dialog[None]):
         self.running: Worker[None] | None = None
         self.started = 0.0  # time.monotonic() when the running test began
         self.admin_email = settings.admin_email(engine)
+        self.from_name, _ = settings.sender_identity(engine)
         self.steps: list[Step] = []
 
     def compose(self) -> ComposeResult:
@@ -125,7 +126,8 @@ class TestDialog(Dialog[None]):
             )
             yield FieldError("to")
             if self.admin_email:
-                sender = Text(f"It is sent from the administrator's address {self.admin_email}.", style="dim")
+                named = f" as {safe_str(self.from_name)!r}" if self.from_name else ""
+                sender = Text(f"It is sent from the administrator's address {self.admin_email}{named}.", style="dim")
             else:
                 sender = Text(
                     "⚠ The administrator has no email address and every email is "

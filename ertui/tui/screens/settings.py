@@ -89,7 +89,15 @@ class SettingsScreen(Screen[None]):
             id="edit_host",
             tooltip="Edit the Master Server Host Name for Email Links",
         ),
-        Binding("A", "admin", "Admin", id="admin", tooltip="Update the Administrator Account (the sender address)"),
+        Binding("A", "admin", "Admin", id="admin", tooltip="The sender: address, From name, Reply-To"),
+        Binding(
+            "P",
+            "delivery_policy",
+            "Policy",
+            show=False,
+            id="delivery_policy",
+            tooltip="Delivery policy: retry delays, lifetime, attempts",
+        ),
         Binding("L", "audit_log", "Audit", show=False, id="audit_log", tooltip="The audit log: every settings change"),
         Binding("Q", "queue_shape", "Shape", show=False, id="queue_shape", tooltip="Queue shape: where mail waits"),
         Binding("l", "delivery_log", "Log", show=False, id="delivery_log", tooltip="The live delivery log"),
@@ -359,12 +367,21 @@ class SettingsScreen(Screen[None]):
         self.app.push_screen(HostDialog(self.engine), closed)
 
     def action_admin(self) -> None:
-        def closed(address: str | None) -> None:
+        def closed(saved: str | None) -> None:
             self.reload()
-            if address:
-                self.notify(f"Administrator email address set to {address}.", markup=False)
+            if saved:
+                self.notify(saved, markup=False)
 
         self.app.push_screen(AdminDialog(self.engine), closed)
+
+    def action_delivery_policy(self) -> None:
+        from ertui.tui.dialogs.policy import PolicyDialog
+
+        def closed(saved: str | None) -> None:
+            if saved:
+                self.notify(saved, markup=False)
+
+        self.app.push_screen(PolicyDialog(self.engine), closed)
 
     @on(Button.Pressed, "#queue-button")
     def _queue_pressed(self) -> None:

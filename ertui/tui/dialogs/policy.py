@@ -1,0 +1,117 @@
+"""Delivery policy (`P` on Mail Settings): retry delays, message lifetime,
+attempts and the MTA cooldown, kept in the store (``ertui.delivery_policy``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Footer, Input, Label, Static
+
+from ertui import delivery_policy as dp
+from ertui.errors import ValidationError
+from ertui.tui.dialogs.base import FormDialog
+from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.safe import safe_str
+from ertui.tui.widgets.form_rows import FieldError, FormRow
+
+# after "default <value>" next to the field
+NOTES = {
+    dp.MAX_ATTEMPTS.name: " = until the lifetime ends",
+    dp.LIFETIME.name: "; counts for new mail only",
+}
+
+
+def field_id(knob: dp.Knob) -> str:
+    return knob.name.replace("_", "-")
+
+
+def typed(knob: dp.Knob, value: float) -> str:
+    """The value as the operator would type it: ``1m``, ``5d``, ``0``."""
+    return str(int(value)) if knob.count else knob.shown(value)
+
+
+class PolicyDialog(FormDialog):
+    """Dismisses with a sentence saying what was saved, or None when cancelled.
+    Enter in any field confirms."""
+
+    AUTO_FOCUS = "#first-retry"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Ok", id="policy_ok", priority=True, tooltip="Check and save (Enter does too)"),
+        Binding("escape", "cancel", "Cancel", id="policy_cancel", tooltip="Close without saving"),
+    ]
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.lines = dp.report(engine)
+        self.stored = dp.stored(engine)
+        self.initial = {line.knob.name: typed(line.knob, self.stored.value(line.knob)) for line in self.lines}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="policy-box", classes="dialog short-form") as box:
+            box.border_title = "Delivery policy"
+            yield Static(
+                Text(
+                    "Ages: 90s, 15m, 2h, 5d, 1w. Kept in the store: running workers pick a change up "
+                    f"within {int(dp.RELOAD_SECONDS)} seconds. Retry delays double per attempt, the MTA "
+                    "cooldown per failure in a row."
+                ),
+                classes="dialog-hint",
+            )
+            for line in self.lines:
+                knob = line.knob
+                fid = field_id(knob)
+                field = Input(self.initial[knob.name], id=fid, compact=True, placeholder=typed(knob, knob.default))
+                note = f"default {typed(knob, knob.default)}{NOTES.get(knob.name, '')}"
+                yield FormRow(field, Label(knob.label, classes="form-label"), field, Label(note, classes="inline-note"))
+                yield FieldError(fid)
+                if line.env_raw is not None:
+                    yield Static(
+                        Text(
+                            f"⚠ {knob.env}={safe_str(line.env_raw)} overrides this here "
+                            f"({typed(knob, line.value)} is used)"
+                        ),
+                        id=f"{fid}-override",
+                        classes="field-warning",
+                    )
+            yield self.buttons()
+        yield Footer()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id is not None:
+            self.query_one(f"#{event.input.id}-error", FieldError).show(None)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        changes: dict[str, float] = {}
+        try:
+            for knob in dp.KNOBS:
+                text = self.query_one(f"#{field_id(knob)}", Input).value
+                if text.strip() != self.initial[knob.name]:
+                    changes[knob.name] = dp.parse(knob, text)
+            saved = dp.set_policy(self.engine, changes) if changes else self.stored
+        except ValidationError as exc:
+            knob = dp.BY_NAME.get(exc.key, dp.FIRST_RETRY)
+            self.query_one(f"#{field_id(knob)}-error", FieldError).show(exc.message)
+            self.query_one(f"#{field_id(knob)}", Input).focus()
+            return
+        except FAILURES as exc:
+            self.notify(sentence(exc), severity="error", markup=False)
+            return
+        if saved == self.stored:
+            self.dismiss(None)
+            return
+        said = [
+            f"{k.label.lower()} {k.shown(saved.value(k))}" for k in dp.KNOBS if saved.value(k) != self.stored.value(k)
+        ]
+        self.dismiss(f"Delivery policy saved: {', '.join(said)}.")
