@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
+from ertui import config
 from ertui.cli.common import Obj
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def run_console(obj: Obj) -> None:
+    """The console draws its first frame, then opens the store in a thread
+    (ertui.tui.opening): SQLAlchemy and the services load behind that frame."""
+    config.resolve_db_url(obj.db_url)  # a --db that is not UTF-8 is said before the console opens
+    # said now, on the terminal, not inside the console (which holds stderr)
+    if not os.environ.get(config.ENV_SECRET_KEY):
+        config.warn_if_shared(config.key_file_path(), "secret key file")
+
+    def open_store() -> Engine:
+        return obj.engine
+
     from ertui.tui.app import run  # Textual loads only when the console opens
 
-    run(obj.engine)
+    run(open_store)
