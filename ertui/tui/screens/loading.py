@@ -1,9 +1,11 @@
 """The console's first frame: Mail Settings' frame, "Opening the store…", while
 the store is opened (and SQLAlchemy and the services imported) in a thread.
 
-Textual only: this module and ``ertui.tui.app`` load no SQLAlchemy, so the
-first frame is drawn before any of the store's code is imported
-(``tests/tui/test_first_frame.py``).
+Still text, no LoadingIndicator: its animation (a refresh every 1/16 s) took
+the GIL from the thread opening the store, and the data came ~0.4 s later
+(bench/startup.py). Textual only: this module and ``ertui.tui.app`` load no
+SQLAlchemy, so the first frame is drawn before any of the store's code is
+imported (``tests/tui/test_first_frame.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, LoadingIndicator, Static
+from textual.widgets import Footer, Header, Static
 
 LOADING_TEXT = "Opening the store…"
 
@@ -39,5 +41,4 @@ class LoadingScreen(Screen[None]):
         yield Header()
         with Vertical(id="loading-section"):
             yield Static(LOADING_TEXT, id="loading-text", classes="section-title", markup=False)
-            yield LoadingIndicator(id="loading-indicator")
         yield Footer(compact=True, show_command_palette=False)
