@@ -5,6 +5,7 @@ in the one sentence it gave before the console drew anything, and exit 1."""
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,10 @@ def test_a_store_in_a_missing_folder_is_one_sentence_after_the_console_closes(
         "LANG": "C.UTF-8",
         "TEXTUAL_ANIMATIONS": "none",
     }
-    terminal.start([script, "--db", str(tmp_path / "missing" / "x.db")], env)
-    found = terminal.wait_for(r"Pane is dead \(status (\d+)")
+    # the status said by the shell: the console may end before tmux's remain-on-exit is set
+    ertui = shlex.join([script, "--db", str(tmp_path / "missing" / "x.db")])
+    terminal.start(["sh", "-c", f'{ertui}; echo "exit status $?"; sleep 60'], env)
+    found = terminal.wait_for(r"exit status (\d+)")
     # the whole pane with its scrollback, its wrapped lines joined again
     text = terminal._run("capture-pane", "-p", "-J", "-S", "-", "-t", terminal.target).stdout
     assert found.group(1) == "1", text
