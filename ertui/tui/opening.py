@@ -67,6 +67,14 @@ def open_store(opener: StoreOpener) -> Opened:
 def open_in_background(opener: StoreOpener, post: Callable[[Opened], object]) -> threading.Thread:
     """Run ``open_store`` in a daemon thread and ``post`` its result (Textual's
     ``post_message`` is safe to call from another thread)."""
-    thread = threading.Thread(target=lambda: post(open_store(opener)), name="ertui-open-store", daemon=True)
+
+    def target() -> None:
+        try:
+            opened = open_store(opener)
+        except Exception as exc:  # a fault, not a store error: the console must not wait forever
+            opened = Opened(None, None, exc, [])
+        post(opened)
+
+    thread = threading.Thread(target=target, name="ertui-open-store", daemon=True)
     thread.start()
     return thread

@@ -109,3 +109,18 @@ async def test_a_store_that_cannot_be_opened_ends_the_console_with_its_error() -
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: not app.is_running)
     assert app.open_error is failure
+
+
+async def test_a_fault_while_reading_the_first_view_ends_the_console_too(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_engine: Engine) -> None:
+        raise RuntimeError("a fault in reading Mail Settings")
+
+    monkeypatch.setattr("ertui.tui.screens.settings.load_view", broken)
+    opener = GatedOpener(engine)
+    opener.gate.set()
+    app = make(opener)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: not app.is_running)
+    assert isinstance(app.open_error, RuntimeError)
