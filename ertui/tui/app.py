@@ -359,6 +359,6 @@ def run(store: Engine | StoreOpener, *, status_extra: Callable[[], str] | None =
     app = ErtuiApp(store, status_extra=status_extra)
     app.run()
     for warning in app.open_warnings:
-        print(f"ertui: warning: {warning}", file=sys.stderr)
+        print(f"ertui: warning: {terminal_safe(warning)}", file=sys.stderr)
     if app.open_error is not None:
         raise app.open_error

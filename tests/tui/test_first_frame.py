@@ -8,9 +8,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from textual.pilot import Pilot
 
 from ertui import mtas
 from ertui.errors import StoreError
@@ -53,6 +55,14 @@ class GatedOpener:
         return self.engine
 
 
+async def settle(pilot: Pilot[None]) -> None:
+    """Let the new screen's loaders finish and its widgets refresh."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def make(opener: GatedOpener) -> ErtuiApp:
     app = ErtuiApp(opener, start_worker=False)
     app.animation_level = "none"
@@ -76,6 +86,7 @@ async def test_the_first_frame_says_loading_then_mail_settings_fills_in(engine: 
         await wait_for(pilot, lambda: app.screen.is_mounted and bool(table_rows(app)))
         assert "Relay one" in " ".join(table_rows(app)[0])
         assert app.engine is engine and not app.loading
+        await settle(pilot)
 
 
 async def test_a_key_typed_while_the_store_opens_goes_to_mail_settings(engine: Engine) -> None:
@@ -88,6 +99,7 @@ async def test_a_key_typed_while_the_store_opens_goes_to_mail_settings(engine: E
         assert isinstance(app.screen, LoadingScreen)
         opener.gate.set()
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await settle(pilot)  # (a Header torn down before its first refresh crashes Textual)
 
 
 async def test_q_quits_while_the_store_is_still_opening(engine: Engine) -> None:
@@ -124,3 +136,30 @@ async def test_a_fault_while_reading_the_first_view_ends_the_console_too(
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: not app.is_running)
     assert isinstance(app.open_error, RuntimeError)
+
+
+async def test_a_store_file_readable_by_others_is_warned_about_in_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ertui import config
+    from ertui.store.engine import make_engine
+
+    monkeypatch.setattr(config, "_warned", set())
+    path = tmp_path / "shared.db"
+    make_engine(str(path)).dispose()
+    path.chmod(0o644)
+    opened: list[Engine] = []
+
+    def open_shared() -> Engine:
+        opened.append(make_engine(str(path)))
+        return opened[-1]
+
+    app = ErtuiApp(open_shared, start_worker=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await settle(pilot)
+        shown = [str(n.message) for n in app._notifications]
+    assert any("readable by everyone" in text and str(path) in text for text in shown), shown
+    # kept for run() to print once the terminal is back (Textual held stderr meanwhile)
+    assert any("readable by everyone" in text for text in app.open_warnings)
+    opened[0].dispose()
