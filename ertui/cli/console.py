@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from ertui import config
@@ -14,11 +13,10 @@ if TYPE_CHECKING:
 
 def run_console(obj: Obj) -> None:
     """The console draws its first frame, then opens the store in a thread
-    (ertui.tui.opening): SQLAlchemy and the services load behind that frame."""
+    (ertui.tui.opening): SQLAlchemy and the services load behind that frame.
+    What opening says (a store or key file readable by others) is shown in
+    the console and printed again once it has closed."""
     config.resolve_db_url(obj.db_url)  # a --db that is not UTF-8 is said before the console opens
-    # said now, on the terminal, not inside the console (which holds stderr)
-    if not os.environ.get(config.ENV_SECRET_KEY):
-        config.warn_if_shared(config.key_file_path(), "secret key file")
 
     def open_store() -> Engine:
         return obj.engine
