@@ -7,9 +7,11 @@ them); ``ERTUI_DB`` chooses another store, ``ERTUI_SECRET_KEY`` another key and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path
@@ -83,8 +85,24 @@ def warn_if_shared(path: Path, what: str) -> None:
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         _warned.add(key)
         who = "everyone" if mode & stat.S_IROTH else "its group"
-        print(
-            f"ertui: warning: the {what} {path} is readable by {who} (mode {mode:04o}); "
-            f"`chmod 600 {path}` makes it private.",
-            file=sys.stderr,
-        )
+        text = f"the {what} {path} is readable by {who} (mode {mode:04o}); `chmod 600 {path}` makes it private."
+        if _held is not None:
+            _held.append(text)
+        else:
+            print(f"ertui: warning: {text}", file=sys.stderr)
+
+
+_held: list[str] | None = None
+
+
+@contextlib.contextmanager
+def warnings_held() -> Iterator[list[str]]:
+    """The warnings of ``warn_if_shared`` go to the list yielded instead of
+    stderr: the console opens its store while Textual holds the terminal, and
+    shows them itself (then prints them when it closes)."""
+    global _held
+    previous, _held = _held, []
+    try:
+        yield _held
+    finally:
+        _held = previous

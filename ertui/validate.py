@@ -7,8 +7,6 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from email_validator import EmailNotValidError, validate_email
-
 from ertui.errors import Field, ValidationError
 
 # The fields the core checks: a stable key and the web page's label (see Field).
@@ -163,6 +161,9 @@ def email(value: str, field: Field | str = EMAIL) -> str:
         raise ValidationError(field, f"{field.label} is required.")
     if any(ch in value for ch in _FORBIDDEN_HEADER_CHARS):
         raise ValidationError(field, f"{field.label} must not contain line breaks or NUL characters.")
+    # loaded on first use (~30 ms): `mta list`, `--help` and the console's first frame need no address checked
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -34,8 +34,8 @@ class Obj:
             from ertui.store.engine import make_engine
 
             self._engine = make_engine(self.db_url)
-            # Said now, on the terminal, not later inside the console (which
-            # captures stderr): the key file is warned about at most once.
+            # Said on the terminal (the console, which holds stderr, shows it and
+            # prints it when it closes): the key file is warned about at most once.
             if not os.environ.get(config.ENV_SECRET_KEY):
                 config.warn_if_shared(config.key_file_path(), "secret key file")
         return self._engine

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from ertui.config import ENV_SECRET_KEY, key_file_path, make_private_dir, warn_if_shared
 from ertui.errors import VaultError
+
+# cryptography loads when a key is used (~30 ms): reading the MTAs without their
+# passwords (`mta list`, the console's first screen) does not pay for it.
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 # The columns that hold Fernet tokens: while any holds one, no new key is made.
 ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (("mta", "password_enc"),)
@@ -27,8 +32,10 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (("mta", "password_enc"),)
 
 class Vault:
     def __init__(self, key: bytes, source: str = "The secret key") -> None:
+        from cryptography.fernet import Fernet
+
         try:
-            self._fernet = Fernet(key)
+            self._fernet: Fernet = Fernet(key)
         except (ValueError, TypeError) as exc:
             raise VaultError(f"{source} is not a valid Fernet key (32 url-safe base64-encoded bytes).") from exc
 
@@ -68,6 +75,8 @@ class Vault:
         return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, ValueError) as exc:
@@ -82,6 +91,8 @@ class Vault:
         return self._fernet.encrypt(data)
 
     def unseal(self, token: bytes) -> bytes:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(token)
         except (InvalidToken, ValueError) as exc:
@@ -111,6 +122,8 @@ def _missing_key(path: Path) -> str:
 
 
 def _create_key_file(path: Path) -> None:
+    from cryptography.fernet import Fernet
+
     make_private_dir(path.parent)
     key = Fernet.generate_key()
     try:

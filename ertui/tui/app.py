@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy.engine import Engine
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -20,14 +20,23 @@ from ertui import actor
 from ertui.termsafe import terminal_safe
 from ertui.tui.commands import ErtuiCommands
 from ertui.tui.console import OFF, PAUSED, RUNNING, STOPPED
-from ertui.tui.core import DeliveryEvent, Worker, make_worker
 from ertui.tui.messages import DeliveryNotice, DeliveryStateChanged
+from ertui.tui.opening import Opened, StoreOpener, open_in_background
 from ertui.tui.screens.help import HelpScreen
-from ertui.tui.screens.settings import SettingsScreen
+from ertui.tui.screens.loading import LoadingScreen
 from ertui.tui.styles import stylesheet_path
+
+# Nothing of the store (SQLAlchemy, SQLModel, the services, the worker) is
+# imported before the first frame: `ertui` draws LoadingScreen, then opens the
+# store in a thread (ertui.tui.opening), which imports them there.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ertui.tui.core import DeliveryEvent, Worker
 
 STOP_GRACE_SECONDS = 10.0
 EXTRA_REFRESH_SECONDS = 2.0
+QUIT_KEYS = frozenset({"q", "ctrl+q"})  # act at once, even while the store opens
 
 
 class ErtuiApp(App[None]):
@@ -70,13 +79,24 @@ class ErtuiApp(App[None]):
 
     def __init__(
         self,
-        engine: Engine,
+        store: Engine | StoreOpener,
         *,
         start_worker: bool = True,
         status_extra: Callable[[], str] | None = None,
     ) -> None:
+        """``store``: an open engine (the demo, the tests: Mail Settings is the
+        first screen), or a function that opens one (`ertui`: the first frame
+        says "Opening the store…", the function runs in a thread, then Mail
+        Settings shows what it read there)."""
         super().__init__()
-        self.engine = engine
+        self._engine: Engine | None = None
+        self._opener: StoreOpener | None = None
+        if callable(store):
+            self._opener = store
+        else:
+            self._engine = store
+        self.open_error: BaseException | None = None  # opening failed: run() raises it after the console closed
+        self.open_warnings: list[str] = []  # said while opening: run() prints them too
         self.start_worker = start_worker
         self.status_extra = status_extra
         self.delivery: Worker | None = None
@@ -127,6 +147,12 @@ class ErtuiApp(App[None]):
             if self.exiting:
                 event.stop()
                 return
+            if self.loading and isinstance(event, events.Key) and event.key not in QUIT_KEYS:
+                # typed ahead while the store opens (`m` for the queue): kept for
+                # Mail Settings, given to it once it is drawn (_screen_settled)
+                event.stop()
+                self._held_keys.append(event)
+                return
             if self.input_blocked() or (isinstance(event, events.Key) and self._held_keys):
                 event.stop()
                 if isinstance(event, events.Key):
@@ -137,10 +163,52 @@ class ErtuiApp(App[None]):
                 return
         await super().on_event(event)
 
+    @property
+    def engine(self) -> Engine:
+        """The store's engine (an AttributeError while it is being opened)."""
+        if self._engine is None:
+            raise AttributeError("the store is not open yet")
+        return self._engine
+
+    @property
+    def loading(self) -> bool:
+        """The store is still being opened (LoadingScreen is shown)."""
+        return self._engine is None
+
     def on_mount(self) -> None:
         actor.set_front_end("console")  # every settings change from here is audited as the console's
         self.screen_change_signal.subscribe(self, self._screen_changed)
-        self.push_screen(SettingsScreen(self.engine))
+        if self._opener is None:
+            from ertui.tui.screens.settings import SettingsScreen
+
+            self.push_screen(SettingsScreen(self.engine))
+            self._store_ready()
+            return
+        self.push_screen(LoadingScreen())
+        # the thread starts once the first frame is drawn, not competing with it
+        opener = self._opener
+        self.call_after_refresh(lambda: open_in_background(opener, self.post_message))
+
+    @on(Opened)
+    def _opened(self, message: Opened) -> None:
+        self.open_warnings = message.warnings
+        if message.error is not None:
+            # the same sentence as before the console drew anything: run() raises
+            # it once the terminal is back, and the CLI says it as for any command
+            self.open_error = message.error
+            self.exit()
+            return
+        if self.closing or message.engine is None:
+            return
+        from ertui.tui.screens.settings import SettingsScreen  # imported already, by the thread
+
+        self._engine = message.engine
+        self.switch_screen(SettingsScreen(message.engine, view=message.view))
+        for warning in message.warnings:
+            self.notify(warning, title="Store", severity="warning", timeout=20, markup=False)
+        self._store_ready()
+
+    def _store_ready(self) -> None:
         if self.status_extra is not None:
             self._refresh_extra()
             self.set_interval(EXTRA_REFRESH_SECONDS, self._refresh_extra)
@@ -158,6 +226,8 @@ class ErtuiApp(App[None]):
 
     # -- the delivery worker ----------------------------------------------
     def _start_delivery(self) -> None:
+        from ertui.tui.core import make_worker
+
         self.delivery = make_worker(self.engine, self._on_delivery_event)
         self.worker_state = RUNNING
         self._delivery_task = self._run_delivery()
@@ -278,10 +348,17 @@ class ErtuiApp(App[None]):
         self.push_screen(HelpScreen(self.screen))
 
 
-def run(engine: Engine, *, status_extra: Callable[[], str] | None = None) -> None:
-    """Open the console on ``engine`` until the operator quits."""
+def run(store: Engine | StoreOpener, *, status_extra: Callable[[], str] | None = None) -> None:
+    """Open the console on ``store`` (an engine, or a function that opens one)
+    until the operator quits. A failure to open the store is raised here, after
+    the console has given the terminal back."""
     # shutil.get_terminal_size (used by Textual's driver) prefers COLUMNS/LINES
     # over the real terminal, and would freeze the size across resizes.
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
-    ErtuiApp(engine, status_extra=status_extra).run()
+    app = ErtuiApp(store, status_extra=status_extra)
+    app.run()
+    for warning in app.open_warnings:
+        print(f"ertui: warning: {terminal_safe(warning)}", file=sys.stderr)
+    if app.open_error is not None:
+        raise app.open_error

@@ -7,11 +7,12 @@ benchmark's) finds ``console(app)`` None and does without.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:  # the App imports this before the store's code is loaded
+    from sqlalchemy.engine import Engine
 
-from ertui.tui.core import Worker
+    from ertui.tui.core import Worker
 
 # The states of the console's delivery worker, shown in the status line.
 RUNNING = "running"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from ertui.tui.core import DeliveryEvent
+if TYPE_CHECKING:  # the App imports this before the store's code is loaded
+    from ertui.tui.core import DeliveryEvent
 
 
 class DeliveryNotice(Message, bubble=False):

@@ -1,6 +1,6 @@
 """Start-up: `ertui --help` and `--version` load neither SQLAlchemy nor Textual,
 and a read-only command on an up-to-date store loads no Alembic, Textual or SMTP
-stack (asserted on `python -X importtime`'s list of modules, not on time)."""
+stack, nor email-validator or cryptography (asserted on `python -X importtime`'s list of modules, not on time)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ def test_a_read_only_command_on_a_current_store_loads_no_alembic_textual_or_smtp
     loaded = imported("--db", str(db), "mta", "list")
     assert "sqlalchemy" in loaded  # it did read the store
     assert not loaded & {"alembic", "textual", "aiosmtplib"}
+    # nor the address checker or the cipher: no address is checked, no password read
+    assert not loaded & {"email_validator", "cryptography"}
 
 
 def test_every_command_has_its_line_of_help_and_help_lists_them_all() -> None:

@@ -117,9 +117,12 @@ class SettingsScreen(Screen[None]):
             super().__init__()
             self.view = view
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, view: SettingsView | None = None) -> None:
+        """``view``: what the store held a moment ago, read in a thread while
+        the console opened it (shown at once, then refreshed as usual)."""
         super().__init__()
         self.engine = engine
+        self._first_view = view
         self.view: SettingsView | None = None
         self.expanded: int | None = None
         self._refresh_pending = False
@@ -145,7 +148,11 @@ class SettingsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(MtaTable).focus()
-        self.reload()
+        if self._first_view is not None:
+            self.apply(self._first_view)
+            self._first_view = None
+        else:
+            self.reload()
         self.set_interval(REFRESH_SECONDS, self.refresh_in_background)
         if self.ertui_app is not None:
             for name in ("worker_state", "extra_status"):
