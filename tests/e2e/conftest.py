@@ -89,8 +89,34 @@ class Terminal:
                 pytest.fail(f"the program did not exit; the terminal shows:\n{self.screen()}")
             time.sleep(0.2)
 
+    def exit_status(self, timeout: float = 30.0) -> int:
+        """Wait for the program to end; its exit status, read from tmux's pane
+        state (not from the "Pane is dead" line drawn on the screen). Fails
+        with what the process is doing when it does not end in time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self._run("display-message", "-p", "-t", self.target, "#{pane_dead}:#{pane_dead_status}:#{pane_pid}")
+            dead, status, pid = [*out.stdout.strip().split(":"), "", "", ""][:3]
+            if dead == "1":
+                return int(status)
+            if time.monotonic() > deadline:
+                pytest.fail(f"the program did not exit: {_process(pid)}; the terminal shows:\n{self.screen()}")
+            time.sleep(0.2)
+
     def close(self) -> None:
         self._run("kill-server", check=False)
+
+
+def _process(pid: str) -> str:
+    """A line on a process that should have ended: its state and its threads."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        threads = sorted(p.name for p in Path(f"/proc/{pid}/task").iterdir())
+    except (OSError, ValueError):
+        return f"pid {pid} is gone"
+    state = next((line for line in status.splitlines() if line.startswith("State:")), "State: ?")
+    names = [Path(f"/proc/{pid}/task/{t}/comm").read_text().strip() for t in threads]
+    return f"pid {pid} {state}, threads {names}"
 
 
 @pytest.fixture
