@@ -33,13 +33,14 @@ import asyncio
 import contextlib
 import os
 import ssl
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
 import aiosmtplib
 
 from ertui.mta_rules import Security
+from ertui.smtp import pipeline
 from ertui.smtp.classify import answers_tls, classify, diagnose_silence, starttls_missing
 from ertui.smtp.outcome import (
     AuthUnsupportedError,
@@ -49,6 +50,7 @@ from ertui.smtp.outcome import (
     SmtpUtf8UnsupportedError,
     SpeaksTlsError,
 )
+from ertui.smtp.pipeline import Args, Exchange, Withdrawn
 from ertui.smtp.transcript import Redactor, TracedSMTP, Transcript, connecting, tls_notes
 
 R = TypeVar("R")
@@ -274,80 +276,79 @@ class SmtpSession:
     async def send(
         self, sender: str, recipient: str, data: bytes, *, guard: Callable[[], bool] | None = None
     ) -> Outcome:
-        """One message to one recipient. Opens the session first if needed.
+        """One message to one recipient (see ``send_many``)."""
+        return (await self.send_many(sender, [recipient], data, guard=guard))[0]
+
+    async def send_many(
+        self, sender: str, recipients: Sequence[str], data: bytes, *, guard: Callable[[], bool] | None = None
+    ) -> list[Outcome]:
+        """One message to ``recipients`` in one transaction: an Outcome per
+        recipient, in order (a refused RCPT fails only its recipient). Opens
+        the session first if needed. Pipelined (``ertui.smtp.pipeline``) when
+        the server offers PIPELINING and the MTA's ``pipelining`` is on.
 
         ``guard`` (the worker's lease check) is asked before MAIL and again
-        before DATA: when it says no, nothing more is sent, the connection is
-        dropped, and the outcome is a ``disconnected`` failure."""
+        before the content: when it says no, nothing more is sent, the
+        connection is dropped, and the outcome is a ``disconnected`` failure."""
+        if not recipients:
+            raise ValueError("a message needs at least one recipient")
         if guard is not None and not guard():
-            return self._withdrawn()
+            return [self._withdrawn()] * len(recipients)
         smtp = self._smtp
         if smtp is None or not smtp.is_connected:
             opened = await self.open()
             if not opened.ok:
-                return opened
+                return [opened] * len(recipients)
             smtp = self._smtp
             assert smtp is not None
-        stage = "mail"
+        x = Exchange()
         try:
-            options: list[str] = []
-            if self._eightbit and not data.isascii():
-                options.append("BODY=8BITMIME")
-            if not (sender.isascii() and recipient.isascii()):
-                if not self._smtputf8:
-                    raise SmtpUtf8UnsupportedError(sender if not sender.isascii() else recipient)
-                options.append("SMTPUTF8")
-                await smtp.mail(sender, options=options, encoding="utf-8")
-                stage = "rcpt"
-                await smtp.rcpt(recipient, encoding="utf-8")
-            elif _plain_address(sender) and _plain_address(recipient):
-                # Hot path: the addresses were validated at enqueue, so skip
-                # aiosmtplib's per-command address parsing (~15 % of a send).
-                await _fast_mail(smtp, sender, options)
-                stage = "rcpt"
-                await _fast_rcpt(smtp, recipient)
-            else:
-                await smtp.mail(sender, options=options)
-                stage = "rcpt"
-                await smtp.rcpt(recipient)
-            stage = "data"
-            if guard is not None and not guard():
-                return self._withdrawn()
-            if self.transcript is not None:
-                return await self._traced_data(smtp, data)
-            reply = await smtp.data(data)
+            mail, rcpts = self._envelope(sender, recipients, data)
+            transact = pipeline.pipelined if self._pipelines(smtp) else pipeline.one_by_one
+            await transact(smtp, mail, rcpts, data, x, guard, self.transcript)
+        except Withdrawn:
+            return [self._withdrawn()] * len(recipients)
         except Exception as exc:
-            return await self._failed(smtp, exc, stage)
-        return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
+            x.error = exc
+        outcomes = [self._redactor.outcome(o) for o in pipeline.outcomes(x, sender, recipients, self.config)]
+        await self._after(smtp, x, outcomes)
+        return outcomes
 
-    async def _traced_data(self, smtp: aiosmtplib.SMTP, data: bytes) -> Outcome:
-        t = self.transcript
-        assert t is not None
-        t.client("DATA")
-        t.client(f"<message: {len(data)} bytes>")
-        t.client(".")
-        try:
-            reply = await smtp.data(data)
-        except Exception as exc:
-            if isinstance(exc, aiosmtplib.SMTPResponseException):
-                t.server(exc.code, exc.message)
-            return await self._failed(smtp, exc, "data")
-        t.server(reply.code, reply.message)
-        return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
+    def _pipelines(self, smtp: aiosmtplib.SMTP) -> bool:
+        """PIPELINING only when the server offers it and the MTA allows it."""
+        offered = smtp.supports_extension("pipelining")
+        if offered and not self.config.pipelining and self.transcript is not None:
+            self.transcript.note("PIPELINING: offered by the server, turned off for this MTA")
+        return offered and self.config.pipelining
 
-    async def _failed(self, smtp: aiosmtplib.SMTP, exc: Exception, stage: str) -> Outcome:
-        outcome = self._redactor.outcome(classify(exc, stage, self.config))
+    def _envelope(self, sender: str, recipients: Sequence[str], data: bytes) -> tuple[Args, list[Args]]:
+        """MAIL's and each RCPT's arguments; SMTPUTF8 and 8BITMIME as the addresses and bytes need."""
+        options: list[str] = []
+        if self._eightbit and not data.isascii():
+            options.append("BODY=8BITMIME")
+        encoding = "ascii"
+        if not (sender.isascii() and all(r.isascii() for r in recipients)):
+            if not self._smtputf8:
+                raise SmtpUtf8UnsupportedError(next(a for a in (sender, *recipients) if not a.isascii()))
+            options.append("SMTPUTF8")
+            encoding = "utf-8"
+        return pipeline.mail_args(sender, options, encoding), [pipeline.rcpt_args(r, encoding) for r in recipients]
+
+    async def _after(self, smtp: aiosmtplib.SMTP, x: Exchange, outcomes: list[Outcome]) -> None:
+        """After a failure: drop the connection when the MTA failed, else reset a
+        transaction left half built (RSET) so the next message starts clean."""
+        failed = next((o for o in outcomes if not o.ok), None)
+        if failed is None:
+            return
         if self.transcript is not None:
-            self.transcript.note(f"failed: {outcome.summary}")
-        if outcome.mta_failure:
+            self.transcript.note(f"failed: {failed.summary}")
+        if any(o.mta_failure for o in outcomes):
             self._drop()
-        elif smtp.is_connected:
-            # The envelope may be half built: reset it for the next message.
+        elif x.end is None and smtp.is_connected:
             try:
                 await smtp.rset()
             except Exception:
                 self._drop()
-        return outcome
 
     def _withdrawn(self) -> Outcome:
         """The sender withdrew the message before DATA: drop the connection."""
@@ -407,27 +408,3 @@ def _nothing_received(smtp: aiosmtplib.SMTP) -> bool:
     if protocol is None or not protocol.is_connected:
         return False
     return not getattr(protocol, "_buffer", b"")
-
-
-_UNSAFE_IN_ADDRESS = frozenset('<> \t\r\n\0"()[],;:\\')
-
-
-def _plain_address(address: str) -> bool:
-    """An ASCII address with nothing that needs parsing or quoting on a command line."""
-    return address.isascii() and bool(address) and _UNSAFE_IN_ADDRESS.isdisjoint(address)
-
-
-async def _fast_mail(smtp: aiosmtplib.SMTP, sender: str, options: list[str]) -> None:
-    """MAIL FROM for a plain address; raises what ``SMTP.mail`` raises."""
-    reply = await smtp.execute_command(
-        b"MAIL", b"FROM:<" + sender.encode("ascii") + b">", *[o.encode("ascii") for o in options]
-    )
-    if reply.code != 250:
-        raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
-
-
-async def _fast_rcpt(smtp: aiosmtplib.SMTP, recipient: str) -> None:
-    """RCPT TO for a plain address; raises what ``SMTP.rcpt`` raises."""
-    reply = await smtp.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
-    if reply.code not in (250, 251):
-        raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient)
