@@ -9,7 +9,7 @@ replies are then read in order with aiosmtplib's own reply parser
 after a 354. Two round trips per message instead of four.
 
 Why not ``read_response`` itself: it parses one reply per ``data_received``
-and drops bytes that arrive while a parsed reply waits to be picked up (its
+and can drop bytes that arrive while a parsed reply waits to be picked up (its
 guard against unsolicited data). Replies to pipelined commands arrive
 together or back to back, so here a reply left in the buffer is parsed from
 the buffer, and the protocol's reply waiter is re-armed in the same step that
