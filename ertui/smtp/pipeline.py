@@ -38,7 +38,7 @@ from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import COMMAND_INJECTION_REGEX, PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
 
 from ertui.smtp.classify import classify
-from ertui.smtp.outcome import MtaConfig, Outcome
+from ertui.smtp.outcome import MtaConfig, Outcome, SmtpUtf8UnsupportedError
 from ertui.smtp.transcript import Transcript
 
 Args = tuple[bytes, ...]
@@ -94,6 +94,23 @@ def rcpt_args(recipient: str, encoding: str) -> Args:
     return (b"RCPT", b"TO:" + _path(recipient, encoding))
 
 
+def envelope(
+    sender: str, recipients: Sequence[str], data: bytes, eightbit: bool, smtputf8: bool
+) -> tuple[Args, list[Args]]:
+    """MAIL's and each RCPT's arguments; SMTPUTF8 and 8BITMIME as the addresses
+    and bytes need (``eightbit``/``smtputf8``: what the server offers)."""
+    options: list[str] = []
+    if eightbit and not data.isascii():
+        options.append("BODY=8BITMIME")
+    encoding = "ascii"
+    if not (sender.isascii() and all(r.isascii() for r in recipients)):
+        if not smtputf8:
+            raise SmtpUtf8UnsupportedError(next(a for a in (sender, *recipients) if not a.isascii()))
+        options.append("SMTPUTF8")
+        encoding = "utf-8"
+    return mail_args(sender, options, encoding), [rcpt_args(r, encoding) for r in recipients]
+
+
 def _content(data: bytes) -> bytes:
     """The message as it goes after 354: line endings CRLF, dots stuffed, the final dot."""
     return PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
@@ -134,6 +151,19 @@ async def one_by_one(
         t.server(reply.code, reply.message)
 
 
+def group(mail: Args, rcpts: Sequence[Args]) -> list[Args]:
+    """The commands of one pipelined group: MAIL, every RCPT, DATA last."""
+    return [mail, *rcpts, (b"DATA",)]
+
+
+def _joined(commands: Sequence[Args]) -> bytes:
+    for args in commands:
+        for arg in args:
+            if COMMAND_INJECTION_REGEX.search(arg):
+                raise ValueError("Command arg contains a prohibited control character")
+    return b"".join(b" ".join(args) + b"\r\n" for args in commands)
+
+
 async def pipelined(
     smtp: aiosmtplib.SMTP,
     mail: Args,
@@ -142,36 +172,40 @@ async def pipelined(
     x: Exchange,
     guard: Callable[[], bool] | None,
     t: Transcript | None,
-) -> None:
+    *,
+    ahead: Exchange | None = None,
+    then: Sequence[Args] = (),
+) -> Exchange | None:
     """MAIL, RCPT... and DATA in one write, their replies in order, then the
     content after a 354 (see the module docstring). The guard is asked before
-    the write and again before the content."""
+    the write and again before the content.
+
+    ``ahead``: this group went out already (after the previous content) and
+    these are its replies. ``then``: the next message's group (``group``),
+    written right after this content, as RFC 2920 allows ("the actual
+    transfer of message content is explicitly allowed to be the first
+    'command' in a group") — one write per message; its replies, read after
+    this content's, are returned for the next call as its ``ahead``."""
     protocol = smtp.protocol
     lock = protocol._command_lock if protocol is not None else None
     if protocol is None or lock is None:
         raise aiosmtplib.SMTPServerDisconnected("Server not connected")
-    commands = [mail, *rcpts, (b"DATA",)]
-    for args in commands:
-        for arg in args:
-            if COMMAND_INJECTION_REGEX.search(arg):
-                raise ValueError("Command arg contains a prohibited control character")
+    commands = group(mail, rcpts)
     x.pipelined = True
     timeout = smtp.timeout
     try:
         async with lock:
-            protocol._response_pending = True
-            protocol.write(b"".join(b" ".join(args) + b"\r\n" for args in commands))
-            if t is not None:
-                t.note(NOTE.format(n=len(rcpts)))
-            replies: list[SMTPResponse] = []
-            try:
-                await _read(protocol, replies, len(commands), timeout, commands, t)
-            finally:  # what came before a failure still counts (e.g. a 421 to MAIL)
-                x.mail = replies[0] if replies else None
-                x.rcpts = replies[1 : len(commands) - 1]
-                x.data = replies[-1] if len(replies) == len(commands) else None
+            if ahead is None:
+                protocol._response_pending = True
+                protocol.write(_joined(commands))
+                if t is not None:
+                    t.note(NOTE.format(n=len(rcpts)))
+                await _group(protocol, x, commands, timeout, t)
+            else:
+                x.mail, x.rcpts, x.data, x.error = ahead.mail, ahead.rcpts, ahead.data, ahead.error
             if x.data is None or x.data.code != 354:
-                return
+                return None
+            following: Exchange | None = None
             if x.envelope_ok:
                 if guard is not None and not guard():
                     raise Withdrawn
@@ -179,6 +213,9 @@ async def pipelined(
                 if t is not None:
                     t.client(f"<message: {len(data)} bytes>")
                     t.client(".")
+                if then:
+                    body += _joined(then)
+                    following = Exchange(pipelined=True)
             else:  # 354 with nothing to deliver: end the empty message (RFC 2920 3.1)
                 body = b".\r\n"
                 if t is not None:
@@ -186,12 +223,37 @@ async def pipelined(
             protocol._response_pending = True
             protocol.write(body)
             ends: list[SMTPResponse] = []
-            await _read(protocol, ends, 1, timeout, [], t)
+            await _read(protocol, ends, 1, timeout, [], t, more=following is not None)
             if x.envelope_ok:
                 x.end = ends[0]
+            if following is not None:
+                try:
+                    await _group(protocol, following, then, timeout, None)
+                except Exception as exc:  # the next message's failure, not this one's
+                    following.error = exc
+                    smtp.close()
+            return following
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
         smtp.close()  # desynchronised: never pair a late reply with a later command
         raise
+
+
+async def _group(
+    protocol: SMTPProtocol,
+    x: Exchange,
+    commands: Sequence[Args],
+    timeout: float | None,  # noqa: ASYNC109 (the reads share one deadline, set here)
+    t: Transcript | None,
+) -> None:
+    """The replies to a group into ``x``; what came before a failure still
+    counts (e.g. a 421 to MAIL)."""
+    replies: list[SMTPResponse] = []
+    try:
+        await _read(protocol, replies, len(commands), timeout, commands, t)
+    finally:
+        x.mail = replies[0] if replies else None
+        x.rcpts = replies[1 : len(commands) - 1]
+        x.data = replies[-1] if len(replies) == len(commands) else None
 
 
 async def _read(
@@ -201,10 +263,11 @@ async def _read(
     timeout: float | None,  # noqa: ASYNC109 (the reads share one deadline, set here)
     commands: Sequence[Args],
     t: Transcript | None,
+    more: bool = False,
 ) -> None:
     """``count`` replies into ``replies``, in order, within one timeout. In a
     transcript each reply follows its command (``C:`` then ``S:``), so the
-    steps pair them."""
+    steps pair them. ``more``: further replies are due (keep accepting data)."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
@@ -218,7 +281,7 @@ async def _read(
     except TimeoutError as exc:
         raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response") from exc
     finally:
-        protocol._response_pending = False
+        protocol._response_pending = more
 
 
 async def _next_reply(protocol: SMTPProtocol, loop: asyncio.AbstractEventLoop) -> SMTPResponse:

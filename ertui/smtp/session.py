@@ -54,6 +54,8 @@ from ertui.smtp.pipeline import Args, Exchange, Withdrawn
 from ertui.smtp.transcript import Redactor, TracedSMTP, Transcript, connecting, tls_notes
 
 R = TypeVar("R")
+# The message a caller sends next on the session: sender, recipient, content, guard.
+Following = tuple[str, str, bytes, Callable[[], bool] | None]
 
 
 @lru_cache(maxsize=8)
@@ -99,10 +101,19 @@ class SmtpSession:
         self._eightbit = False
         self._smtputf8 = False
         self._stage = "connect"  # how far ``open`` got
+        # The next message's group, written after the last content, with its
+        # replies: (sender, recipients), the content, the replies.
+        self._ahead: tuple[tuple[str, tuple[str, ...]], bytes, Exchange] | None = None
 
     @property
     def is_open(self) -> bool:
         return self._smtp is not None and self._smtp.is_connected
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether the open session pipelines (a ``then`` is worth giving)."""
+        smtp = self._smtp
+        return smtp is not None and self.config.pipelining and smtp.supports_extension("pipelining")
 
     async def open(self) -> Outcome:
         """Connect, TLS, EHLO and AUTH. Never raises for a network or SMTP failure."""
@@ -274,13 +285,27 @@ class SmtpSession:
         return better
 
     async def send(
-        self, sender: str, recipient: str, data: bytes, *, guard: Callable[[], bool] | None = None
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        *,
+        guard: Callable[[], bool] | None = None,
+        then: Following | None = None,
     ) -> Outcome:
-        """One message to one recipient (see ``send_many``)."""
-        return (await self.send_many(sender, [recipient], data, guard=guard))[0]
+        """One message to one recipient (see ``send_many``). ``then``: the
+        message this caller will send next on this session; pipelined, its
+        MAIL, RCPT and DATA go out with this content (one write per message)."""
+        return (await self.send_many(sender, [recipient], data, guard=guard, then=then))[0]
 
     async def send_many(
-        self, sender: str, recipients: Sequence[str], data: bytes, *, guard: Callable[[], bool] | None = None
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        data: bytes,
+        *,
+        guard: Callable[[], bool] | None = None,
+        then: Following | None = None,
     ) -> list[Outcome]:
         """One message to ``recipients`` in one transaction: an Outcome per
         recipient, in order (a refused RCPT fails only its recipient). Opens
@@ -292,6 +317,10 @@ class SmtpSession:
         connection is dropped, and the outcome is a ``disconnected`` failure."""
         if not recipients:
             raise ValueError("a message needs at least one recipient")
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and not (ahead[0] == (sender, tuple(recipients)) and ahead[1] is data):
+            self._drop()  # the server waits for a message that is not coming
+            ahead = None
         if guard is not None and not guard():
             return [self._withdrawn()] * len(recipients)
         smtp = self._smtp
@@ -303,9 +332,17 @@ class SmtpSession:
             assert smtp is not None
         x = Exchange()
         try:
-            mail, rcpts = self._envelope(sender, recipients, data)
-            transact = pipeline.pipelined if self._pipelines(smtp) else pipeline.one_by_one
-            await transact(smtp, mail, rcpts, data, x, guard, self.transcript)
+            mail, rcpts = pipeline.envelope(sender, recipients, data, self._eightbit, self._smtputf8)
+            if self._pipelines(smtp):
+                nxt = self._following(then)
+                following = await pipeline.pipelined(
+                    smtp, mail, rcpts, data, x, guard, self.transcript,
+                    ahead=ahead[2] if ahead else None, then=nxt or (),
+                )  # fmt: skip
+                if following is not None and then is not None:
+                    self._ahead = ((then[0], (then[1],)), then[2], following)
+            else:
+                await pipeline.one_by_one(smtp, mail, rcpts, data, x, guard, self.transcript)
         except Withdrawn:
             return [self._withdrawn()] * len(recipients)
         except Exception as exc:
@@ -314,25 +351,22 @@ class SmtpSession:
         await self._after(smtp, x, outcomes)
         return outcomes
 
+    def _following(self, then: Following | None) -> list[Args] | None:
+        """The next message's group, when it may go now (its guard says yes)."""
+        if then is None or (then[3] is not None and not then[3]()):
+            return None
+        try:
+            mail, rcpts = pipeline.envelope(then[0], [then[1]], then[2], self._eightbit, self._smtputf8)
+        except SmtpUtf8UnsupportedError:
+            return None  # it fails on its own turn
+        return pipeline.group(mail, rcpts)
+
     def _pipelines(self, smtp: aiosmtplib.SMTP) -> bool:
         """PIPELINING only when the server offers it and the MTA allows it."""
         offered = smtp.supports_extension("pipelining")
         if offered and not self.config.pipelining and self.transcript is not None:
             self.transcript.note("PIPELINING: offered by the server, turned off for this MTA")
         return offered and self.config.pipelining
-
-    def _envelope(self, sender: str, recipients: Sequence[str], data: bytes) -> tuple[Args, list[Args]]:
-        """MAIL's and each RCPT's arguments; SMTPUTF8 and 8BITMIME as the addresses and bytes need."""
-        options: list[str] = []
-        if self._eightbit and not data.isascii():
-            options.append("BODY=8BITMIME")
-        encoding = "ascii"
-        if not (sender.isascii() and all(r.isascii() for r in recipients)):
-            if not self._smtputf8:
-                raise SmtpUtf8UnsupportedError(next(a for a in (sender, *recipients) if not a.isascii()))
-            options.append("SMTPUTF8")
-            encoding = "utf-8"
-        return pipeline.mail_args(sender, options, encoding), [pipeline.rcpt_args(r, encoding) for r in recipients]
 
     async def _after(self, smtp: aiosmtplib.SMTP, x: Exchange, outcomes: list[Outcome]) -> None:
         """After a failure: drop the connection when the MTA failed, else reset a
@@ -361,12 +395,14 @@ class SmtpSession:
         self._smtp = None
         if smtp is None:
             return
-        if smtp.is_connected:
+        if smtp.is_connected and self._ahead is None:  # (else the server waits for a content: no QUIT)
             with contextlib.suppress(Exception):  # closing anyway
                 await smtp.quit(timeout=min(self.config.timeout, 5.0))
+        self._ahead = None
         smtp.close()
 
     def _drop(self) -> None:
+        self._ahead = None
         if self._smtp is not None:
             self._smtp.close()
             self._smtp = None

@@ -281,3 +281,42 @@ async def test_a_421_in_the_middle_of_a_batch_is_an_mta_failure(raw: tuple[Scrip
     script.rcpt[b"b@example.com"] = b"421 4.3.2 shutting down"
     [o] = await send_many(cfg(srv.port), ["b@example.com"])
     assert o.kind == ErrorKind.DISCONNECTED and o.mta_failure, o
+
+
+async def test_the_next_envelope_goes_with_the_content(raw: tuple[Script, RawServer]) -> None:
+    """RFC 2920: the content may open a group; the worker's ``then`` writes
+    the next message's MAIL, RCPT and DATA right after this content."""
+    script, srv = raw
+    script.rcpt[b"bad@example.com"] = b"550 5.1.1 no such user"
+    session = SmtpSession(cfg(srv.port), HELO)
+    try:
+        assert (await session.send(SENDER, "a@example.com", MSG, then=(SENDER, "bad@example.com", MSG, None))).ok
+        group = b"MAIL FROM:<admin@example.com>\r\nRCPT TO:<bad@example.com>\r\nDATA\r\n"
+        assert script.reads[1].endswith(b"\r\n.\r\n" + group)
+        bad = await session.send(SENDER, "bad@example.com", MSG, then=(SENDER, "c@example.com", MSG, None))
+        assert bad.kind == ErrorKind.RECIPIENT_REFUSED and bad.code == 550, bad
+        # 354 came for a group without a recipient: a lone dot and RSET, then c's group afresh
+        assert script.contents[1] == b"" and b"RSET" in script.commands
+        assert (await session.send(SENDER, "c@example.com", MSG)).ok
+    finally:
+        await session.close()
+    assert len([c for c in script.contents if c]) == 2 and script.commands[-1] == b"QUIT"
+
+
+async def test_a_next_message_that_does_not_come_is_never_sent(raw: tuple[Script, RawServer]) -> None:
+    script, srv = raw
+    session = SmtpSession(cfg(srv.port), HELO)
+    allowed = [True]
+    try:
+        then = (SENDER, "b@example.com", MSG, lambda: allowed[0])
+        assert (await session.send(SENDER, "a@example.com", MSG, then=then)).ok
+        allowed[0] = False  # its lease ran out meanwhile
+        withdrawn = await session.send(SENDER, "b@example.com", MSG, guard=lambda: allowed[0])
+        assert withdrawn.kind == ErrorKind.DISCONNECTED and "withdrawn" in withdrawn.message
+        # Another message on the session: a fresh connection, b's envelope left behind unsent.
+        assert (await session.send(SENDER, "c@example.com", MSG, then=(SENDER, "d@example.com", MSG, None))).ok
+    finally:
+        await session.close()  # d's group is out and 354 came: hang up, never QUIT as content
+    assert len(script.contents) == 2
+    assert srv.connections_total == 2
+    assert b"QUIT" not in script.commands
