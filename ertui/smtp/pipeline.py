@@ -112,7 +112,12 @@ def envelope(
 
 
 def _content(data: bytes) -> bytes:
-    """The message as it goes after 354: line endings CRLF, dots stuffed, the final dot."""
+    """The message as it goes after 354: line endings CRLF, dots stuffed, the
+    final dot (what aiosmtplib's ``execute_data_command`` sends)."""
+    crlf = data.count(b"\r\n")
+    if crlf == data.count(b"\n") == data.count(b"\r") and b"\n." not in data and not data.startswith(b"."):
+        # Already CRLF throughout with nothing to stuff (as ertui renders): no regex.
+        return data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
     return PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
 
 
@@ -166,8 +171,7 @@ def _joined(commands: Sequence[Args]) -> bytes:
 
 async def pipelined(
     smtp: aiosmtplib.SMTP,
-    mail: Args,
-    rcpts: Sequence[Args],
+    commands: Sequence[Args],
     data: bytes,
     x: Exchange,
     guard: Callable[[], bool] | None,
@@ -176,21 +180,20 @@ async def pipelined(
     ahead: Exchange | None = None,
     then: Sequence[Args] = (),
 ) -> Exchange | None:
-    """MAIL, RCPT... and DATA in one write, their replies in order, then the
-    content after a 354 (see the module docstring). The guard is asked before
-    the write and again before the content.
+    """A ``group`` (MAIL, RCPT... and DATA) in one write, their replies in
+    order, then the content after a 354 (see the module docstring). The guard
+    is asked before the write and again before the content.
 
     ``ahead``: this group went out already (after the previous content) and
-    these are its replies. ``then``: the next message's group (``group``),
-    written right after this content, as RFC 2920 allows ("the actual
+    these are its replies (``commands`` unused). ``then``: the next message's
+    group, written right after this content, as RFC 2920 allows ("the actual
     transfer of message content is explicitly allowed to be the first
-    'command' in a group") — one write per message; its replies, read after
+    'command' in a group") — one write per message; its replies, read with
     this content's, are returned for the next call as its ``ahead``."""
     protocol = smtp.protocol
     lock = protocol._command_lock if protocol is not None else None
     if protocol is None or lock is None:
         raise aiosmtplib.SMTPServerDisconnected("Server not connected")
-    commands = group(mail, rcpts)
     x.pipelined = True
     timeout = smtp.timeout
     try:
@@ -199,8 +202,12 @@ async def pipelined(
                 protocol._response_pending = True
                 protocol.write(_joined(commands))
                 if t is not None:
-                    t.note(NOTE.format(n=len(rcpts)))
-                await _group(protocol, x, commands, timeout, t)
+                    t.note(NOTE.format(n=len(commands) - 2))
+                replies: list[SMTPResponse] = []
+                try:
+                    await _read(protocol, replies, len(commands), timeout, commands, t)
+                finally:  # what came before a failure still counts (e.g. a 421 to MAIL)
+                    _fill(x, replies, len(commands))
             else:
                 x.mail, x.rcpts, x.data, x.error = ahead.mail, ahead.rcpts, ahead.data, ahead.error
             if x.data is None or x.data.code != 354:
@@ -223,37 +230,28 @@ async def pipelined(
             protocol._response_pending = True
             protocol.write(body)
             ends: list[SMTPResponse] = []
-            await _read(protocol, ends, 1, timeout, [], t, more=following is not None)
+            try:
+                await _read(protocol, ends, 1 + len(then) if following else 1, timeout, [], t)
+            except Exception as exc:
+                if following is None or not ends:
+                    raise
+                following.error = exc  # the next message's failure, not this one's
+                smtp.close()
             if x.envelope_ok:
                 x.end = ends[0]
             if following is not None:
-                try:
-                    await _group(protocol, following, then, timeout, None)
-                except Exception as exc:  # the next message's failure, not this one's
-                    following.error = exc
-                    smtp.close()
+                _fill(following, ends[1:], len(then))
             return following
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
         smtp.close()  # desynchronised: never pair a late reply with a later command
         raise
 
 
-async def _group(
-    protocol: SMTPProtocol,
-    x: Exchange,
-    commands: Sequence[Args],
-    timeout: float | None,  # noqa: ASYNC109 (the reads share one deadline, set here)
-    t: Transcript | None,
-) -> None:
-    """The replies to a group into ``x``; what came before a failure still
-    counts (e.g. a 421 to MAIL)."""
-    replies: list[SMTPResponse] = []
-    try:
-        await _read(protocol, replies, len(commands), timeout, commands, t)
-    finally:
-        x.mail = replies[0] if replies else None
-        x.rcpts = replies[1 : len(commands) - 1]
-        x.data = replies[-1] if len(replies) == len(commands) else None
+def _fill(x: Exchange, replies: Sequence[SMTPResponse], count: int) -> None:
+    """The replies to a group of ``count`` commands, as far as they came."""
+    x.mail = replies[0] if replies else None
+    x.rcpts = list(replies[1 : count - 1])
+    x.data = replies[-1] if len(replies) == count else None
 
 
 async def _read(
@@ -263,11 +261,10 @@ async def _read(
     timeout: float | None,  # noqa: ASYNC109 (the reads share one deadline, set here)
     commands: Sequence[Args],
     t: Transcript | None,
-    more: bool = False,
 ) -> None:
     """``count`` replies into ``replies``, in order, within one timeout. In a
     transcript each reply follows its command (``C:`` then ``S:``), so the
-    steps pair them. ``more``: further replies are due (keep accepting data)."""
+    steps pair them."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
@@ -281,7 +278,7 @@ async def _read(
     except TimeoutError as exc:
         raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response") from exc
     finally:
-        protocol._response_pending = more
+        protocol._response_pending = False
 
 
 async def _next_reply(protocol: SMTPProtocol, loop: asyncio.AbstractEventLoop) -> SMTPResponse:

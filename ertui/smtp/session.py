@@ -110,6 +110,11 @@ class SmtpSession:
         return self._smtp is not None and self._smtp.is_connected
 
     @property
+    def _offers(self) -> tuple[bool, bool]:
+        """What the server offers that the envelope depends on: 8BITMIME, SMTPUTF8."""
+        return self._eightbit, self._smtputf8
+
+    @property
     def pipelining(self) -> bool:
         """Whether the open session pipelines (a ``then`` is worth giving)."""
         smtp = self._smtp
@@ -332,16 +337,16 @@ class SmtpSession:
             assert smtp is not None
         x = Exchange()
         try:
-            mail, rcpts = pipeline.envelope(sender, recipients, data, self._eightbit, self._smtputf8)
             if self._pipelines(smtp):
+                group = [] if ahead else pipeline.group(*pipeline.envelope(sender, recipients, data, *self._offers))
                 nxt = self._following(then)
                 following = await pipeline.pipelined(
-                    smtp, mail, rcpts, data, x, guard, self.transcript,
-                    ahead=ahead[2] if ahead else None, then=nxt or (),
-                )  # fmt: skip
+                    smtp, group, data, x, guard, self.transcript, ahead=ahead[2] if ahead else None, then=nxt
+                )
                 if following is not None and then is not None:
                     self._ahead = ((then[0], (then[1],)), then[2], following)
             else:
+                mail, rcpts = pipeline.envelope(sender, recipients, data, *self._offers)
                 await pipeline.one_by_one(smtp, mail, rcpts, data, x, guard, self.transcript)
         except Withdrawn:
             return [self._withdrawn()] * len(recipients)
@@ -351,15 +356,14 @@ class SmtpSession:
         await self._after(smtp, x, outcomes)
         return outcomes
 
-    def _following(self, then: Following | None) -> list[Args] | None:
+    def _following(self, then: Following | None) -> list[Args]:
         """The next message's group, when it may go now (its guard says yes)."""
         if then is None or (then[3] is not None and not then[3]()):
-            return None
+            return []
         try:
-            mail, rcpts = pipeline.envelope(then[0], [then[1]], then[2], self._eightbit, self._smtputf8)
+            return pipeline.group(*pipeline.envelope(then[0], [then[1]], then[2], *self._offers))
         except SmtpUtf8UnsupportedError:
-            return None  # it fails on its own turn
-        return pipeline.group(mail, rcpts)
+            return []  # it fails on its own turn
 
     def _pipelines(self, smtp: aiosmtplib.SMTP) -> bool:
         """PIPELINING only when the server offers it and the MTA allows it."""

@@ -320,3 +320,25 @@ async def test_a_next_message_that_does_not_come_is_never_sent(raw: tuple[Script
     assert len(script.contents) == 2
     assert srv.connections_total == 2
     assert b"QUIT" not in script.commands
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"a\r\nb\r\n",
+        b"a\r\nb",
+        b".start\r\n",
+        b"a\r\n.b\r\n",
+        b"a\nb\r\n",
+        b"a\rb\r\n",
+        b"\r\n.\r\n",
+        b"x\r\r\n\n",
+    ],
+)
+def test_the_content_is_what_aiosmtplib_would_send(data: bytes) -> None:
+    from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+
+    from ertui.smtp.pipeline import _content
+
+    assert _content(data) == PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
