@@ -342,3 +342,19 @@ def test_the_content_is_what_aiosmtplib_would_send(data: bytes) -> None:
     from ertui.smtp.pipeline import _content
 
     assert _content(data) == PERIOD_REGEX.sub(b"..", normalize_message_line_endings(data)) + b".\r\n"
+
+
+@pytest.mark.parametrize(("setup", "failing"), [("mail", "mail"), ("rcpt", "rcpt")])
+async def test_a_pipelined_test_reports_only_the_step_that_failed(
+    setup: str, failing: str, piped_server: SmtpServer
+) -> None:
+    """The 503s a server gives the commands after a refused MAIL or RCPT are in
+    the transcript, not failed steps of their own."""
+    if setup == "mail":
+        piped_server.behaviour.mail_reply = "553 5.7.1 sender not allowed"
+    else:
+        piped_server.behaviour.rcpt_reply = "550 5.1.1 no such user"
+    result = await send_test(cfg(piped_server.port), SENDER, "b@example.com", HELO)
+    assert [s.name for s in result.steps if not s.ok] == [failing]
+    assert any(line.startswith("S: 503") for line in result.transcript)
+    assert result.steps[-1].name in (failing, "quit")
