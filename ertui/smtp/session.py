@@ -3,7 +3,8 @@ through it.
 
 ``SmtpSession(config, helo_name)``: ``await open()`` -> Outcome (connect, TLS,
 EHLO, AUTH); ``await send(sender, recipient, data)`` -> Outcome (RSET between
-messages handled inside; ``send`` on a closed session opens it first);
+messages handled inside; ``send`` on a closed session opens it first;
+``send_many`` for several recipients; PIPELINING in ``ertui.smtp.pipeline``);
 ``await close()``. Nothing here raises for a network or SMTP failure: every
 exception becomes an Outcome through ``ertui.smtp.classify``.
 
