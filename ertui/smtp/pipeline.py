@@ -6,7 +6,9 @@ Pipelined, MAIL FROM, every RCPT TO and DATA are written in one go; their
 replies are then read in order with aiosmtplib's own reply parser
 (``SMTPProtocol._read_response_from_buffer``, the parser behind
 ``read_response``) and each is matched to its command. The content goes only
-after a 354. Two round trips per message instead of four.
+after a 354. Two round trips per message instead of four; with the next
+message's group written right after a content (``then``, as the worker
+does), one write and one round trip per message.
 
 Why not ``read_response`` itself: it parses one reply per ``data_received``
 and can drop bytes that arrive while a parsed reply waits to be picked up (its
