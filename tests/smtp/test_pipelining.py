@@ -211,6 +211,8 @@ class Script:
                     await self._reply(writer, b"250 2.0.0 Ok")
 
     async def _reply(self, writer: asyncio.StreamWriter, reply: bytes) -> None:
+        if not reply:  # silence
+            return
         writer.write(reply + b"\r\n")
         if self.spread:
             await writer.drain()
@@ -358,3 +360,20 @@ async def test_a_pipelined_test_reports_only_the_step_that_failed(
     assert [s.name for s in result.steps if not s.ok] == [failing]
     assert any(line.startswith("S: 503") for line in result.transcript)
     assert result.steps[-1].name in (failing, "quit")
+
+
+async def test_a_reply_that_never_comes_is_a_timeout_and_the_next_send_reconnects(
+    raw: tuple[Script, RawServer],
+) -> None:
+    script, srv = raw
+    script.data = b""  # MAIL and RCPT answered, DATA never
+    session = SmtpSession(cfg(srv.port, timeout=1.0), HELO)
+    try:
+        [o] = await session.send_many(SENDER, ["b@example.com"], MSG)
+        assert o.kind == ErrorKind.TIMEOUT and o.mta_failure, o
+        assert not session.is_open
+        script.data = b"354 go ahead"
+        assert (await session.send(SENDER, "b@example.com", MSG)).ok
+    finally:
+        await session.close()
+    assert srv.connections_total == 2 and len(script.contents) == 1
