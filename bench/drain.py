@@ -5,7 +5,7 @@ Run by hand (never by the test suite), as root or a user that may run
 
     .venv/bin/python bench/drain.py [--count 10000] [--connections 10]
                                          [--rounds 3] [--skip-naive] [--naive-count N]
-                                         [--processes 2] [--log-level info]
+                                         [--processes 2] [--log-level info] [--before DIR]
 
 Starts Postfix's ``smtp-sink -u nobody 127.0.0.1:PORT 1000`` on a free port
 (stopped at the end) and prints msgs/s, side by side, for:
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -100,13 +101,25 @@ def _stamp(line: str) -> datetime:
     return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")  # noqa: DTZ007 (local, both)
 
 
-def run_ertui(url: str, count: int, tmp: str, log_level: str, processes: int = 1) -> tuple[float, float]:
-    """Seconds for the whole command, and for its drain (first to last log line:
-    "worker … started" to "worker … stopped", so without interpreter start-up)."""
+def _cpu(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def run_ertui(
+    url: str, count: int, tmp: str, log_level: str, processes: int = 1, source: str | None = None
+) -> tuple[float, float, float]:
+    """Seconds for the whole command, for its drain (first to last log line:
+    "worker … started" to "worker … stopped", so without interpreter start-up),
+    and CPU seconds (user + system) of the whole command. ``source``: a folder
+    holding another ``ertui`` package to run instead (e.g. ``git archive`` of
+    an older commit), put first on PYTHONPATH."""
     from sqlalchemy import create_engine, text
 
     log = Path(tmp) / "worker.log"
     log.unlink(missing_ok=True)
+    env = dict(os.environ, PYTHONPATH=source) if source else None
+    cpu0 = _cpu(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [
@@ -123,8 +136,11 @@ def run_ertui(url: str, count: int, tmp: str, log_level: str, processes: int = 1
             log_level,
         ],
         capture_output=True,
+        env=env,
+        cwd=tmp,  # (not the checkout: its own ertui would come first on sys.path)
     )
     elapsed = time.perf_counter() - t0
+    cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu0
     if proc.returncode != 0:
         raise SystemExit(f"ertui worker failed: {proc.stderr.decode()}")
     lines = log.read_text().splitlines()
@@ -138,7 +154,7 @@ def run_ertui(url: str, count: int, tmp: str, log_level: str, processes: int = 1
     eng.dispose()
     if sent != count:
         raise SystemExit(f"ertui delivered {sent} of {count}")
-    return elapsed, drain
+    return elapsed, drain, cpu
 
 
 async def bare_client(port: int, data: bytes, count: int, connections: int) -> None:
@@ -168,12 +184,14 @@ async def naive_loop(port: int, count: int) -> None:
         await aiosmtplib.send(msg, hostname="127.0.0.1", port=port, start_tls=False)
 
 
-def timed(coro: Any) -> float:
+def timed(coro: Any) -> tuple[float, float]:
+    """Wall and CPU seconds of an in-process client."""
     loop = new_loop()
     try:
+        cpu0 = _cpu(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         loop.run_until_complete(coro)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
     finally:
         loop.close()
 
@@ -200,6 +218,11 @@ def main() -> None:
     ap.add_argument(
         "--log-level", default="info", help="The worker's --log-level (info: one line per message, the default)."
     )
+    ap.add_argument(
+        "--before",
+        metavar="DIR",
+        help="Also run the worker from another ertui package in DIR (e.g. `git archive COMMIT ertui | tar -x -C DIR`).",
+    )
     args = ap.parse_args()
     n, c = args.count, args.connections
     try:
@@ -211,12 +234,20 @@ def main() -> None:
     names = {
         "ertui": "ertui worker --once (whole command)",
         "drain": "ertui worker --once (drain, after start-up)",
+        "before": f"ertui worker --once from {args.before} (whole command)",
+        "before_drain": f"ertui worker --once from {args.before} (drain)",
         "multi": f"ertui worker --once --processes {args.processes} (whole command)",
         "bare": f"bare aiosmtplib, {c} connections",
         "naive": "naive EmailMessage + aiosmtplib.send",
         "source": f"smtp-source -s {c} -d -m {n} -l 1024",
     }
     rates: dict[str, list[float]] = {k: [] for k in names}
+    cpus: dict[str, list[float]] = {k: [] for k in names}  # CPU seconds per 1,000 messages
+    ratios: dict[str, list[float]] = {}  # per round: the same round's figures
+
+    def ratio(name: str, value: float) -> None:
+        ratios.setdefault(name, []).append(value)
+
     with tempfile.TemporaryDirectory() as tmp, Sink() as sink:
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         url, sample = prepare_store(tmp, sink.port, n, c)
@@ -227,34 +258,50 @@ def main() -> None:
             f"median of {args.rounds} interleaved rounds"
         )
         for _ in range(args.rounds):
-            total, drain = run_ertui(url, n, tmp, args.log_level)
+            total, drain, cpu = run_ertui(url, n, tmp, args.log_level)
             rates["ertui"].append(n / total)
             rates["drain"].append(n / drain)
+            cpus["ertui"].append(cpu * 1000 / n)
+            if args.before:
+                b_total, b_drain, b_cpu = run_ertui(url, n, tmp, args.log_level, source=args.before)
+                rates["before"].append(n / b_total)
+                rates["before_drain"].append(n / b_drain)
+                cpus["before"].append(b_cpu * 1000 / n)
             if args.processes > 1:
-                total, _ = run_ertui(url, n, tmp, args.log_level, args.processes)
-                rates["multi"].append(n / total)
-            rates["bare"].append(n / timed(bare_client(sink.port, data, n, c)))
+                m_total, _, m_cpu = run_ertui(url, n, tmp, args.log_level, args.processes)
+                rates["multi"].append(n / m_total)
+                cpus["multi"].append(m_cpu * 1000 / n)
+            wall, cpu_bare = timed(bare_client(sink.port, data, n, c))
+            rates["bare"].append(n / wall)
+            cpus["bare"].append(cpu_bare * 1000 / n)
+            ratio("drain / bare", wall / drain)
+            ratio("whole / bare", wall / total)
+            if args.before:
+                ratio("before drain / bare", wall / b_drain)
+                ratio("after / before drain", b_drain / drain)
             if not args.skip_naive:
                 nn = args.naive_count or n
-                rates["naive"].append(nn / timed(naive_loop(sink.port, nn)))
-            rates["source"].append(n / run_smtp_source(sink.port, n, c))
+                wall_naive, cpu_naive = timed(naive_loop(sink.port, nn))
+                rates["naive"].append(nn / wall_naive)
+                cpus["naive"].append(cpu_naive * 1000 / nn)
+            cpu0 = _cpu(resource.RUSAGE_CHILDREN)
+            wall_source = run_smtp_source(sink.port, n, c)
+            rates["source"].append(n / wall_source)
+            cpus["source"].append((_cpu(resource.RUSAGE_CHILDREN) - cpu0) * 1000 / n)
+            ratio("drain / smtp-source", wall_source / drain)
+            ratio("whole / smtp-source", wall_source / total)
     med = {k: statistics.median(v) for k, v in rates.items() if v}
     width = max(len(names[k]) for k in med)
     for key, rate in med.items():
         runs = ", ".join(f"{r:,.0f}" for r in rates[key])
-        print(f"  {names[key]:<{width}}  {rate:>7,.0f} msgs/s   ({runs})")
-    print(
-        f"  ertui / bare client  = {med['ertui'] / med['bare']:.2f} whole command, "
-        f"{med['drain'] / med['bare']:.2f} drain  (target ≥ 0.7)"
-    )
-    if "multi" in med:
-        print(f"  ertui --processes {args.processes} / bare client = {med['multi'] / med['bare']:.2f} whole command")
+        cpu_text = f"{statistics.median(cpus[key]):.3f} CPU s/1k" if cpus[key] else ""
+        print(f"  {names[key]:<{width}}  {rate:>7,.0f} msgs/s  {cpu_text:>16}   ({runs})")
+    print("  Ratios within each round (median; the rounds' own in brackets):")
+    for name, values in ratios.items():
+        runs = ", ".join(f"{v:.2f}" for v in values)
+        print(f"    {name:<22} {statistics.median(values):.2f}   ({runs})")
     if "naive" in med:
         print(f"  ertui / naive loop   = {med['ertui'] / med['naive']:.1f} whole command  (target ≥ 3)")
-    print(
-        f"  ertui / smtp-source  = {med['ertui'] / med['source']:.2f} whole command, "
-        f"{med['drain'] / med['source']:.2f} drain"
-    )
 
 
 if __name__ == "__main__":

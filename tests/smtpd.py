@@ -55,8 +55,12 @@ class SmtpServer(ThreadedServer):
         server_ctx: ssl.SSLContext | None = None,
         auth: dict[str, str] | None = None,
         hostname: str = "mx.test.local",
+        pipelining: bool = False,
     ) -> None:
         self.mode = mode
+        # aiosmtpd does not offer PIPELINING (it handles pipelined commands in
+        # order all the same); this adds it to the EHLO reply.
+        self.pipelining = pipelining
         self.server_ctx = server_ctx
         self.auth = auth  # username -> password; None: no AUTH offered
         self.hostname = hostname
@@ -70,6 +74,14 @@ class SmtpServer(ThreadedServer):
         super().__init__()
 
     # -- aiosmtpd handler hooks --------------------------------------------
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:

@@ -89,17 +89,13 @@ class Connections(Leases):
     # -- one connection ----------------------------------------------------------------
     async def _next_for(self, conn: Conn) -> Claimed | None:
         """The next message this connection may send, waiting up to the idle time."""
-        mta_id = conn.mta.id
         deadline = time.monotonic() + self.settings.idle_close_seconds
         while True:
-            if self._stopping or self._paused or conn.stale or not conn.mta.usable(utcnow()):
+            if not conn.mta.usable(utcnow()):
                 return None
-            for i, msg in enumerate(self._line):
-                if mta_id not in msg.excluded:
-                    del self._line[i]
-                    if len(self._line) < self._low:
-                        self._wake.set()
-                    return msg
+            msg = self._take_now(conn)
+            if msg is not None or self._stopping or self._paused or conn.stale:
+                return msg
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
@@ -107,6 +103,18 @@ class Connections(Leases):
             with contextlib.suppress(TimeoutError):
                 async with self._cond, asyncio.timeout(left):
                     await self._cond.wait()
+
+    def _take_now(self, conn: Conn) -> Claimed | None:
+        """The next message this connection may send, if one is waiting now."""
+        if self._stopping or self._paused or conn.stale:
+            return None
+        for i, msg in enumerate(self._line):
+            if conn.mta.id not in msg.excluded:
+                del self._line[i]
+                if len(self._line) < self._low:
+                    self._wake.set()
+                return msg
+        return None
 
     async def _connection(self, conn: Conn) -> None:
         try:
@@ -122,6 +130,7 @@ class Connections(Leases):
         st = conn.mta
         s = self.settings
         session: SmtpSession | None = None
+        ahead: Claimed | None = None  # taken from the line, to be sent next here
         try:
             start = time.monotonic()
             lease = await self._db(
@@ -149,7 +158,9 @@ class Connections(Leases):
                         await self._mta_down(st, outcome, None, 0.0)
                         return
                     opened = True
-                msg = await self._next_for(conn)
+                msg, ahead = ahead, None
+                if msg is None:
+                    msg = await self._next_for(conn)
                 if msg is None:
                     break
                 if not self.lease_ok(msg):  # fencing: never send what may be another's
@@ -158,9 +169,12 @@ class Connections(Leases):
                 if not self._slot_ok(conn):
                     self._line.appendleft(msg)
                     return
+                if session.pipelining and sent_here + 1 < s.messages_per_connection:
+                    # Pipelined, the next message's envelope goes with this content.
+                    ahead = self._take_now(conn)
                 conn.busy = True
                 try:
-                    ok = await self._deliver(conn, session, msg, reused=sent_here > 0)
+                    ok = await self._deliver(conn, session, msg, reused=sent_here > 0, then=ahead)
                 except Exception:
                     # Not an SMTP outcome (those never raise): keep the message, let
                     # another connection or MTA have it, and end this connection.
@@ -174,6 +188,8 @@ class Connections(Leases):
                     return
                 sent_here += 1
         finally:
+            if ahead is not None:  # not sent here after all: back to the line
+                self._line.appendleft(ahead)
             st.conns.discard(conn)
             if session is not None:
                 try:
@@ -184,18 +200,22 @@ class Connections(Leases):
             if conn.slot_no is not None:  # (a slot left behind runs out with its lease)
                 await self._db(slots.release, st.id, conn.slot_no, self.id, conn.gen)
 
-    async def _deliver(self, conn: Conn, session: SmtpSession, msg: Claimed, reused: bool) -> bool:
-        """Send one message; False when the connection must end (the MTA failed)."""
+    async def _deliver(
+        self, conn: Conn, session: SmtpSession, msg: Claimed, reused: bool, then: Claimed | None = None
+    ) -> bool:
+        """Send one message (``then`` the one to follow it here); False when the
+        connection must end (the MTA failed)."""
         st = conn.mta
         started = utcnow()
         t0 = time.monotonic()
         guard = partial(self.lease_ok, msg)
-        outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard)
+        nxt = None if then is None else (then.sender, then.recipient, then.raw, partial(self.lease_ok, then))
+        outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard, then=nxt)
         if not outcome.ok and outcome.mta_failure and reused and guard():
             # A reused connection may have been closed by the server meanwhile:
             # one fresh connection to the same MTA before calling it down.
             await session.close()
-            outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard)
+            outcome = await session.send(msg.sender, msg.recipient, msg.raw, guard=guard, then=nxt)
         if not outcome.ok and not guard():  # stopped before DATA: not sent, not ours
             self._forget(msg, "its lease ran out during the transaction; not sent")
             return False

@@ -28,6 +28,9 @@ class MtaConfig:
     timeout: float = DEFAULT_TIMEOUT
     id: int | None = None
     description: str = ""
+    # SMTP PIPELINING (RFC 2920) when the server offers it; off for servers
+    # that offer it and break.
+    pipelining: bool = True
 
     @property
     def label(self) -> str:

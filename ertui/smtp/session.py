@@ -3,7 +3,8 @@ through it.
 
 ``SmtpSession(config, helo_name)``: ``await open()`` -> Outcome (connect, TLS,
 EHLO, AUTH); ``await send(sender, recipient, data)`` -> Outcome (RSET between
-messages handled inside; ``send`` on a closed session opens it first);
+messages handled inside; ``send`` on a closed session opens it first;
+``send_many`` for several recipients; PIPELINING in ``ertui.smtp.pipeline``);
 ``await close()``. Nothing here raises for a network or SMTP failure: every
 exception becomes an Outcome through ``ertui.smtp.classify``.
 
@@ -33,13 +34,14 @@ import asyncio
 import contextlib
 import os
 import ssl
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
 import aiosmtplib
 
 from ertui.mta_rules import Security
+from ertui.smtp import pipeline
 from ertui.smtp.classify import answers_tls, classify, diagnose_silence, starttls_missing
 from ertui.smtp.outcome import (
     AuthUnsupportedError,
@@ -49,9 +51,12 @@ from ertui.smtp.outcome import (
     SmtpUtf8UnsupportedError,
     SpeaksTlsError,
 )
+from ertui.smtp.pipeline import Args, Exchange, Withdrawn
 from ertui.smtp.transcript import Redactor, TracedSMTP, Transcript, connecting, tls_notes
 
 R = TypeVar("R")
+# The message a caller sends next on the session: sender, recipient, content, guard.
+Following = tuple[str, str, bytes, Callable[[], bool] | None]
 
 
 @lru_cache(maxsize=8)
@@ -97,10 +102,24 @@ class SmtpSession:
         self._eightbit = False
         self._smtputf8 = False
         self._stage = "connect"  # how far ``open`` got
+        # The next message's group, written after the last content, with its
+        # replies: (sender, recipients), the content, the replies.
+        self._ahead: tuple[tuple[str, tuple[str, ...]], bytes, Exchange] | None = None
 
     @property
     def is_open(self) -> bool:
         return self._smtp is not None and self._smtp.is_connected
+
+    @property
+    def _offers(self) -> tuple[bool, bool]:
+        """What the server offers that the envelope depends on: 8BITMIME, SMTPUTF8."""
+        return self._eightbit, self._smtputf8
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether the open session pipelines (a ``then`` is worth giving)."""
+        smtp = self._smtp
+        return smtp is not None and self.config.pipelining and smtp.supports_extension("pipelining")
 
     async def open(self) -> Outcome:
         """Connect, TLS, EHLO and AUTH. Never raises for a network or SMTP failure."""
@@ -272,82 +291,103 @@ class SmtpSession:
         return better
 
     async def send(
-        self, sender: str, recipient: str, data: bytes, *, guard: Callable[[], bool] | None = None
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        *,
+        guard: Callable[[], bool] | None = None,
+        then: Following | None = None,
     ) -> Outcome:
-        """One message to one recipient. Opens the session first if needed.
+        """One message to one recipient (see ``send_many``). ``then``: the
+        message this caller will send next on this session; pipelined, its
+        MAIL, RCPT and DATA go out with this content (one write per message)."""
+        return (await self.send_many(sender, [recipient], data, guard=guard, then=then))[0]
+
+    async def send_many(
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        data: bytes,
+        *,
+        guard: Callable[[], bool] | None = None,
+        then: Following | None = None,
+    ) -> list[Outcome]:
+        """One message to ``recipients`` in one transaction: an Outcome per
+        recipient, in order (a refused RCPT fails only its recipient). Opens
+        the session first if needed. Pipelined (``ertui.smtp.pipeline``) when
+        the server offers PIPELINING and the MTA's ``pipelining`` is on.
 
         ``guard`` (the worker's lease check) is asked before MAIL and again
-        before DATA: when it says no, nothing more is sent, the connection is
-        dropped, and the outcome is a ``disconnected`` failure."""
+        before the content: when it says no, nothing more is sent, the
+        connection is dropped, and the outcome is a ``disconnected`` failure."""
+        if not recipients:
+            raise ValueError("a message needs at least one recipient")
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and not (ahead[0] == (sender, tuple(recipients)) and ahead[1] is data):
+            self._drop()  # the server waits for a message that is not coming
+            ahead = None
         if guard is not None and not guard():
-            return self._withdrawn()
+            return [self._withdrawn()] * len(recipients)
         smtp = self._smtp
         if smtp is None or not smtp.is_connected:
             opened = await self.open()
             if not opened.ok:
-                return opened
+                return [opened] * len(recipients)
             smtp = self._smtp
             assert smtp is not None
-        stage = "mail"
+        x = Exchange()
         try:
-            options: list[str] = []
-            if self._eightbit and not data.isascii():
-                options.append("BODY=8BITMIME")
-            if not (sender.isascii() and recipient.isascii()):
-                if not self._smtputf8:
-                    raise SmtpUtf8UnsupportedError(sender if not sender.isascii() else recipient)
-                options.append("SMTPUTF8")
-                await smtp.mail(sender, options=options, encoding="utf-8")
-                stage = "rcpt"
-                await smtp.rcpt(recipient, encoding="utf-8")
-            elif _plain_address(sender) and _plain_address(recipient):
-                # Hot path: the addresses were validated at enqueue, so skip
-                # aiosmtplib's per-command address parsing (~15 % of a send).
-                await _fast_mail(smtp, sender, options)
-                stage = "rcpt"
-                await _fast_rcpt(smtp, recipient)
+            if self._pipelines(smtp):
+                group = [] if ahead else pipeline.group(*pipeline.envelope(sender, recipients, data, *self._offers))
+                nxt = self._following(then)
+                following = await pipeline.pipelined(
+                    smtp, group, data, x, guard, self.transcript, ahead=ahead[2] if ahead else None, then=nxt
+                )
+                if following is not None and then is not None:
+                    self._ahead = ((then[0], (then[1],)), then[2], following)
             else:
-                await smtp.mail(sender, options=options)
-                stage = "rcpt"
-                await smtp.rcpt(recipient)
-            stage = "data"
-            if guard is not None and not guard():
-                return self._withdrawn()
-            if self.transcript is not None:
-                return await self._traced_data(smtp, data)
-            reply = await smtp.data(data)
+                mail, rcpts = pipeline.envelope(sender, recipients, data, *self._offers)
+                await pipeline.one_by_one(smtp, mail, rcpts, data, x, guard, self.transcript)
+        except Withdrawn:
+            return [self._withdrawn()] * len(recipients)
         except Exception as exc:
-            return await self._failed(smtp, exc, stage)
-        return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
+            x.error = exc
+        outcomes = [self._redactor.outcome(o) for o in pipeline.outcomes(x, sender, recipients, self.config)]
+        await self._after(smtp, x, outcomes)
+        return outcomes
 
-    async def _traced_data(self, smtp: aiosmtplib.SMTP, data: bytes) -> Outcome:
-        t = self.transcript
-        assert t is not None
-        t.client("DATA")
-        t.client(f"<message: {len(data)} bytes>")
-        t.client(".")
+    def _following(self, then: Following | None) -> list[Args]:
+        """The next message's group, when it may go now (its guard says yes)."""
+        if then is None or (then[3] is not None and not then[3]()):
+            return []
         try:
-            reply = await smtp.data(data)
-        except Exception as exc:
-            if isinstance(exc, aiosmtplib.SMTPResponseException):
-                t.server(exc.code, exc.message)
-            return await self._failed(smtp, exc, "data")
-        t.server(reply.code, reply.message)
-        return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
+            return pipeline.group(*pipeline.envelope(then[0], [then[1]], then[2], *self._offers))
+        except SmtpUtf8UnsupportedError:
+            return []  # it fails on its own turn
 
-    async def _failed(self, smtp: aiosmtplib.SMTP, exc: Exception, stage: str) -> Outcome:
-        outcome = self._redactor.outcome(classify(exc, stage, self.config))
+    def _pipelines(self, smtp: aiosmtplib.SMTP) -> bool:
+        """PIPELINING only when the server offers it and the MTA allows it."""
+        offered = smtp.supports_extension("pipelining")
+        if offered and not self.config.pipelining and self.transcript is not None:
+            self.transcript.note("PIPELINING: offered by the server, turned off for this MTA")
+        return offered and self.config.pipelining
+
+    async def _after(self, smtp: aiosmtplib.SMTP, x: Exchange, outcomes: list[Outcome]) -> None:
+        """After a failure: drop the connection when the MTA failed, else reset a
+        transaction left half built (RSET) so the next message starts clean."""
+        failed = next((o for o in outcomes if not o.ok), None)
+        if failed is None:
+            return
         if self.transcript is not None:
-            self.transcript.note(f"failed: {outcome.summary}")
-        if outcome.mta_failure:
+            self.transcript.note(f"failed: {failed.summary}")
+        if any(o.mta_failure for o in outcomes):
             self._drop()
-        elif smtp.is_connected:
-            # The envelope may be half built: reset it for the next message.
+        elif x.end is None and smtp.is_connected:
             try:
                 await smtp.rset()
             except Exception:
                 self._drop()
-        return outcome
 
     def _withdrawn(self) -> Outcome:
         """The sender withdrew the message before DATA: drop the connection."""
@@ -360,12 +400,14 @@ class SmtpSession:
         self._smtp = None
         if smtp is None:
             return
-        if smtp.is_connected:
+        if smtp.is_connected and self._ahead is None:  # (else the server waits for a content: no QUIT)
             with contextlib.suppress(Exception):  # closing anyway
                 await smtp.quit(timeout=min(self.config.timeout, 5.0))
+        self._ahead = None
         smtp.close()
 
     def _drop(self) -> None:
+        self._ahead = None
         if self._smtp is not None:
             self._smtp.close()
             self._smtp = None
@@ -407,27 +449,3 @@ def _nothing_received(smtp: aiosmtplib.SMTP) -> bool:
     if protocol is None or not protocol.is_connected:
         return False
     return not getattr(protocol, "_buffer", b"")
-
-
-_UNSAFE_IN_ADDRESS = frozenset('<> \t\r\n\0"()[],;:\\')
-
-
-def _plain_address(address: str) -> bool:
-    """An ASCII address with nothing that needs parsing or quoting on a command line."""
-    return address.isascii() and bool(address) and _UNSAFE_IN_ADDRESS.isdisjoint(address)
-
-
-async def _fast_mail(smtp: aiosmtplib.SMTP, sender: str, options: list[str]) -> None:
-    """MAIL FROM for a plain address; raises what ``SMTP.mail`` raises."""
-    reply = await smtp.execute_command(
-        b"MAIL", b"FROM:<" + sender.encode("ascii") + b">", *[o.encode("ascii") for o in options]
-    )
-    if reply.code != 250:
-        raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
-
-
-async def _fast_rcpt(smtp: aiosmtplib.SMTP, recipient: str) -> None:
-    """RCPT TO for a plain address; raises what ``SMTP.rcpt`` raises."""
-    reply = await smtp.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
-    if reply.code not in (250, 251):
-        raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient)

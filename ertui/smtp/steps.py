@@ -40,6 +40,8 @@ class StepRecorder(Transcript):
         self._started = time.monotonic()
         self._tls: list[str] = []
         self._in_data = False
+        self._pipelining = ""  # said of mail, rcpt and data: "pipelined" or why not
+        self._group_failed = ""  # "mail"/"rcpt" refused in a pipelined group: what follows echoes it
 
     # -- the steps ---------------------------------------------------------------
 
@@ -58,6 +60,8 @@ class StepRecorder(Transcript):
             return
         ms = (time.monotonic() - self._started) * 1000
         name, self._open = self._open, None
+        if self._pipelining and name in ("mail", "rcpt", "data"):
+            detail = f"{detail} ({self._pipelining})"
         self.add(Step(name, ok, round(ms, 1), detail, warning))
         self._started = time.monotonic()
 
@@ -72,7 +76,11 @@ class StepRecorder(Transcript):
 
     def note(self, text: str) -> None:
         super().note(text)
-        if text.startswith("connecting to "):
+        if text.startswith("PIPELINING: "):
+            offered_only = "turned off" in text
+            self._group_failed = ""
+            self._pipelining = "not pipelined: turned off for this MTA" if offered_only else "pipelined"
+        elif text.startswith("connecting to "):
             self._begin("tcp")
         elif text.startswith(("TLS established", "server certificate")):
             if self._open == "tcp":  # SSL: the handshake came with the connection
@@ -111,11 +119,14 @@ class StepRecorder(Transcript):
                 self._end(True, _ehlo_detail(message))
             else:
                 self._end(False, f"{code} {first}")
-        elif name == "auth" and code == 334:
-            return
+        elif (name == "auth" and code == 334) or (name == "data" and code == 354):
+            return  # the step goes on
+        elif code >= 400 and name in {"mail": ("rcpt", "data"), "rcpt": ("data",)}.get(self._group_failed, ()):
+            self._open = None  # RFC 2920: the server refuses what follows a refused MAIL/RCPT; not a step
         elif code in _DONE.get(name, (250,)):
             self._end(True, f"{code} {first}")
         else:
+            self._group_failed = name if self._pipelining == "pipelined" else ""
             self._end(False, f"{code} {first}")
 
     def dns(self, ok: bool, ms: float, detail: str) -> None:
