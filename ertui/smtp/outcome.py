@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ertui.mta_rules import DEFAULT_TIMEOUT, Security, host_port
+from ertui.mta_rules import DEFAULT_TIMEOUT, AuthMechanism, Security, host_port
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,15 @@ class MtaConfig:
     timeout: float = DEFAULT_TIMEOUT
     id: int | None = None
     description: str = ""
+    pipelining: bool = True
+    # The name given in EHLO; None: the session's default (the master host name).
+    ehlo_name: str | None = None
+    auth_mechanism: AuthMechanism = AuthMechanism.AUTO
+    # XOAUTH2: the client-credentials grant of ``ertui.smtp.oauth``.
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_scope: str | None = None
+    oauth_secret: str | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -50,7 +59,8 @@ class ErrorKind(StrEnum):
     recipient_refused, data_refused: replies to MAIL, RCPT, DATA.
     disconnected: the server closed the session (or replied 421 later).
     protocol: anything else, e.g. a port that does not speak SMTP, or an SSL
-    port used without SSL.
+    port used without SSL. oauth_token: the OAuth2 token endpoint refused the
+    client-credentials grant (or could not be reached), so no XOAUTH2 was tried.
     """
 
     DNS = "dns"
@@ -68,6 +78,7 @@ class ErrorKind(StrEnum):
     DATA_REFUSED = "data_refused"
     DISCONNECTED = "disconnected"
     PROTOCOL = "protocol"
+    OAUTH_TOKEN = "oauth_token"  # the OAuth2 token endpoint gave no access token
 
 
 # Failures of the message itself; every other kind is a failure of the MTA.

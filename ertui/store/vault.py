@@ -22,7 +22,7 @@ from ertui.config import ENV_SECRET_KEY, key_file_path, make_private_dir, warn_i
 from ertui.errors import VaultError
 
 # The columns that hold Fernet tokens: while any holds one, no new key is made.
-ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (("mta", "password_enc"),)
+ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (("mta", "password_enc"), ("mta", "oauth_secret_enc"))
 
 
 class Vault:
