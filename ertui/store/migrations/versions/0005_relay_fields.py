@@ -34,20 +34,21 @@ COLUMNS = (
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("mta") as batch:
-        batch.add_column(sa.Column("rate_limit_per_minute", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("ehlo_name", sa.String(length=253), nullable=True))
-        batch.add_column(sa.Column("auth_mechanism", sa.String(length=16), nullable=False, server_default="auto"))
-        batch.add_column(sa.Column("pipelining", sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column("oauth_token_url", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("oauth_client_id", sa.String(length=255), nullable=True))
-        batch.add_column(sa.Column("oauth_scope", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("oauth_secret_enc", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("rate_tokens", sa.Float(), nullable=False, server_default="1"))
-        batch.add_column(sa.Column("rate_refilled_at", sa.Float(), nullable=False, server_default="0"))
+    # Plain ADD COLUMN (no batch): on SQLite a batch may rebuild the table, and
+    # the rebuilt table would lose its AUTOINCREMENT (revision 0003).
+    add = op.add_column
+    add("mta", sa.Column("rate_limit_per_minute", sa.Integer(), nullable=False, server_default="0"))
+    add("mta", sa.Column("ehlo_name", sa.String(length=253), nullable=True))
+    add("mta", sa.Column("auth_mechanism", sa.String(length=16), nullable=False, server_default="auto"))
+    add("mta", sa.Column("pipelining", sa.Boolean(), nullable=False, server_default=sa.true()))
+    add("mta", sa.Column("oauth_token_url", sa.Text(), nullable=True))
+    add("mta", sa.Column("oauth_client_id", sa.String(length=255), nullable=True))
+    add("mta", sa.Column("oauth_scope", sa.Text(), nullable=True))
+    add("mta", sa.Column("oauth_secret_enc", sa.Text(), nullable=True))
+    add("mta", sa.Column("rate_tokens", sa.Float(), nullable=False, server_default="1"))
+    add("mta", sa.Column("rate_refilled_at", sa.Float(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("mta") as batch:
-        for name in reversed(COLUMNS):
-            batch.drop_column(name)
+    for name in reversed(COLUMNS):  # (SQLite 3.35+ drops a column in place)
+        op.drop_column("mta", name)
