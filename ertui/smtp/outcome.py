@@ -155,3 +155,25 @@ class AuthUnsupportedError(Exception):
 
 class SmtpUtf8UnsupportedError(Exception):
     """An address is not ASCII and the server does not offer SMTPUTF8."""
+
+
+OAUTH_TOKEN_HINT = (
+    "check the Token URL, the Client ID, the Client secret and the Scope "
+    "(Microsoft 365: https://outlook.office365.com/.default), and that the application "
+    "may send mail by SMTP (SMTP.SendAsApp)"
+)
+
+XOAUTH2_REJECTED_HINT = (
+    "the SMTP server refused the OAuth2 access token (the endpoint issued it): check the "
+    "Username (the mailbox), the Scope, and that the application may send as that mailbox"
+)
+
+
+class OAuthTokenError(Exception):
+    """The OAuth2 token endpoint gave no access token (``ertui.smtp.oauth``):
+    ``text`` says why (the endpoint's own error), ``hint`` what to check."""
+
+    def __init__(self, text: str, hint: str = OAUTH_TOKEN_HINT) -> None:
+        super().__init__(text)
+        self.text = text
+        self.hint = hint
