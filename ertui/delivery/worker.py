@@ -260,7 +260,8 @@ class Worker(Connections):
             await self._flush()
             if not usable or self._paused:
                 return True
-            again = await self._db(claims.claim, self.id, s.batch_size, s.lease_seconds, self._live_here)
+            size = claim_size or 1  # (with rate limits: what their buckets hold)
+            again = await self._db(claims.claim, self.id, size, s.lease_seconds, self._live_here)
             if not again:
                 return True
             self._hold(again)
