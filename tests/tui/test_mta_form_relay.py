@@ -36,7 +36,7 @@ def listed(db_url: str) -> list[dict[str, Any]]:
 async def test_every_advanced_field_round_trips(store: Engine, db_url: str) -> None:
     async with make_app(store).run_test(size=(100, 30)) as pilot:
         await pilot.press("a")
-        screen = pilot.app.screen
+        screen: Any = pilot.app.screen
         assert isinstance(screen, MtaForm)
         await type_into(pilot, "#description", "M365")
         await type_into(pilot, "#host", "smtp.office365.com")
