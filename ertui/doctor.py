@@ -93,10 +93,7 @@ async def run(open_engine: Callable[[], Engine], on_check: Callable[[Check], Non
 def _secret_key(engine: Engine) -> Check:
     secret = func.coalesce(M.password_enc, M.oauth_secret_enc)  # a password, or an OAuth2 client secret
     with engine.connect() as conn:
-        stored = [
-            (str(d), str(p))
-            for d, p in conn.execute(select(M.description, secret).where(secret.is_not(None)))
-        ]
+        stored = [(str(d), str(p)) for d, p in conn.execute(select(M.description, secret).where(secret.is_not(None)))]
     source = ENV_SECRET_KEY if os.environ.get(ENV_SECRET_KEY) else str(key_file_path())
     if not os.environ.get(ENV_SECRET_KEY) and not key_file_path().exists():
         if not stored:
