@@ -1,8 +1,7 @@
 """Every failure of an SMTP session as an Outcome: a kind from the closed set,
 the SMTP code and text when there is one, permanent or temporary, and a
-one-line hint that tells the operator what to try.
-
-Called only on the failure path, so it may take its time to be precise.
+one-line hint that tells the operator what to try. Called only on the
+failure path, so it may take its time to be precise.
 """
 
 from __future__ import annotations
