@@ -101,8 +101,12 @@ def compose_advanced(m: Mta | None, host_name: str) -> Iterator[Widget]:
 
 
 def mechanism_of(screen: Widget) -> AuthMechanism:
-    value = screen.query_one("#auth_mechanism", Select).value
-    return AuthMechanism(str(value)) if isinstance(value, str) else AuthMechanism.AUTO
+    """The mechanism chosen (Auto while the section is not there: a form being
+    built or torn down, keys typed ahead)."""
+    for choice in screen.query("#auth_mechanism").results(Select):
+        if isinstance(choice.value, str):
+            return AuthMechanism(choice.value)
+    return AuthMechanism.AUTO
 
 
 def values(screen: Widget) -> dict[str, Any]:

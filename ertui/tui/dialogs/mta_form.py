@@ -203,7 +203,8 @@ class MtaForm(FormDialog):
     def _show_auth(self, on: bool) -> None:
         self.query_one("#auth-fields").display = on
         oauth = advanced.mechanism_of(self) == AuthMechanism.XOAUTH2
-        self.query_one("#oauth-fields").display = on and oauth  # instead of the password
+        for fields in self.query("#oauth-fields"):  # (not there while the form is torn down)
+            fields.display = on and oauth  # instead of the password
         self.query_one("#password-row").display = not oauth
         if oauth:
             self._error("password").show(None)
