@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
@@ -91,11 +91,9 @@ async def run(open_engine: Callable[[], Engine], on_check: Callable[[Check], Non
 
 
 def _secret_key(engine: Engine) -> Check:
+    secret = func.coalesce(M.password_enc, M.oauth_secret_enc)  # a password, or an OAuth2 client secret
     with engine.connect() as conn:
-        stored = [
-            (str(d), str(p))
-            for d, p in conn.execute(select(M.description, M.password_enc).where(M.password_enc.is_not(None)))
-        ]
+        stored = [(str(d), str(p)) for d, p in conn.execute(select(M.description, secret).where(secret.is_not(None)))]
     source = ENV_SECRET_KEY if os.environ.get(ENV_SECRET_KEY) else str(key_file_path())
     if not os.environ.get(ENV_SECRET_KEY) and not key_file_path().exists():
         if not stored:

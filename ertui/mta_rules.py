@@ -32,6 +32,29 @@ SECURITY = Field("security", "Security")  # the field of the two switches
 MODE_PORTS = frozenset(DEFAULT_PORTS.values())
 DEFAULT_MAX_CONNECTIONS = 5
 DEFAULT_TIMEOUT = 30.0  # seconds for one step of a session (connect, a reply)
+MIN_TIMEOUT, MAX_TIMEOUT = 1, 300  # a saved MTA's timeout, seconds
+MAX_RATE_LIMIT = 100_000  # messages per minute; 0 = no limit
+
+
+class AuthMechanism(StrEnum):
+    """How an MTA authenticates: ``auto`` is the best the server offers among
+    CRAM-MD5, PLAIN and LOGIN; ``xoauth2`` takes an OAuth2 access token
+    (client-credentials grant) instead of a password."""
+
+    AUTO = "auto"
+    PLAIN = "plain"
+    LOGIN = "login"
+    CRAM_MD5 = "cram-md5"
+    XOAUTH2 = "xoauth2"
+
+    @property
+    def label(self) -> str:
+        return {"auto": "Auto", "xoauth2": "OAuth2 (XOAUTH2)"}.get(self.value, self.value.upper())
+
+
+# Best first: what ``auto`` tries among the methods the server offers.
+AUTO_MECHANISMS = (AuthMechanism.CRAM_MD5, AuthMechanism.PLAIN, AuthMechanism.LOGIN)
+DEFAULT_OAUTH_SCOPE = "https://outlook.office365.com/.default"  # Microsoft 365
 
 
 def security_from_flags(ssl: bool, starttls: bool) -> Security:

@@ -15,70 +15,30 @@ from sqlmodel import col, select
 
 from ertui import audit, settings, validate
 from ertui.errors import NotFoundError, ValidationError
-from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_PORTS, DEFAULT_TIMEOUT, Security, port_for_mode
+from ertui.mta_config import (
+    CLEARTEXT_AUTH,
+    PASSWORD_REQUIRED,
+    cleartext_auth_warning,
+    config_for,
+    draft_config,
+    oauth_values,
+    to_dict,
+)
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, AuthMechanism, Security, port_for_mode
 from ertui.smtp.outcome import MtaConfig, ProbeResult, Step
 from ertui.store.engine import delete_row, session, store_call, update_row
 from ertui.store.models import MAX_ID, Mta
 from ertui.store.vault import Vault
-from ertui.timeutil import iso, utcnow
+from ertui.timeutil import utcnow
 
-
-def config_for(mta: Mta, vault: Vault | None = None) -> MtaConfig:
-    """The session settings of a saved MTA, with its password decrypted."""
-    password = None
-    if mta.use_auth and mta.password_enc:
-        password = (vault or Vault.load(create=False)).decrypt(mta.password_enc)
-    return MtaConfig(
-        host=mta.host,
-        port=mta.port,
-        security=Security(mta.security),
-        use_auth=mta.use_auth,
-        username=mta.username,
-        password=password,
-        verify_tls=mta.verify_tls,
-        timeout=mta.timeout,
-        id=mta.id,
-        description=mta.description,
-    )
-
-
-CLEARTEXT_AUTH = (
-    "User/Pass Authorization is on without TLS: the username and password go over the network "
-    "in clear text; turn on STARTTLS (587) or SSL (465)."
-)
-
-
-def cleartext_auth_warning(security: Security | str, use_auth: bool, username: str | None) -> str | None:
-    """The warning for an MTA that would send AUTH in clear text (a username
-    and no TLS), or None. The one rule for ``mta add``/``mta edit``, the form
-    and the Test."""
-    if use_auth and username and Security(security) == Security.NONE:
-        return CLEARTEXT_AUTH
-    return None
-
-
-def to_dict(mta: Mta) -> dict[str, Any]:
-    """The public view of an MTA (``mta list --json``): never a password."""
-    return {
-        "id": mta.id,
-        "description": mta.description,
-        "host": mta.host,
-        "port": mta.port,
-        "security": mta.security,
-        "use_auth": mta.use_auth,
-        "username": mta.username,
-        "max_connections": mta.max_connections,
-        "enabled": mta.enabled,
-        "verify_tls": mta.verify_tls,
-        "timeout": mta.timeout,
-        "last_success_at": iso(mta.last_success_at),
-        "last_error": mta.last_error,
-        "last_error_at": iso(mta.last_error_at),
-        "consecutive_failures": mta.consecutive_failures,
-        "last_contact_at": iso(mta.last_contact_at),
-        "last_contact_result": mta.last_contact_result,
-        "sent_count": mta.sent_count,
-    }
+__all__ = [
+    "CLEARTEXT_AUTH",
+    "PASSWORD_REQUIRED",
+    "cleartext_auth_warning",
+    "config_for",
+    "draft_config",
+    "to_dict",
+]
 
 
 @store_call
@@ -112,56 +72,6 @@ def _check_unique(engine: Engine, desc: str, exclude_id: int | None) -> None:
             raise ValidationError(validate.DESCRIPTION, f"Description {desc!r} is already used by another MTA.")
 
 
-PASSWORD_REQUIRED = "Password is required when User/Pass Authorization is on."
-
-
-def draft_config(
-    stored: Mta | None = None,
-    *,
-    host: str,
-    port: int | str | None = None,
-    security: Security = Security.NONE,
-    use_auth: bool | None = None,
-    username: str | None = None,
-    password: str | None = None,
-    verify_tls: bool = True,
-    timeout: float | None = None,
-    description: str = "",
-    vault: Vault | None = None,
-) -> MtaConfig:
-    """The connection as typed (in the form, or ``mta add`` / ``mta test --host``),
-    validated, to save or only to test; ``stored`` is the MTA being edited, if any.
-
-    A port left empty follows the mode. Authentication is on when ``use_auth``
-    says so (None: when a username is given), and then needs a password: one
-    left empty is the stored one, when ``stored`` has one. The timeout left out
-    is the stored one, else the default. The draft has no id: a test of it does
-    not count in the health of the stored MTA, whose values it may not have.
-    """
-    hostname = validate.host(host)
-    the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
-    auth = bool(username and username.strip()) if use_auth is None else use_auth
-    user = validate.username(username or "") if auth else None
-    secret = validate.secret(password) if password else None
-    if auth and secret is None and stored is not None and stored.password_enc:
-        secret = (vault or Vault.load(create=False)).decrypt(stored.password_enc)
-    if auth and not secret:
-        raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
-    if timeout is None:
-        timeout = stored.timeout if stored is not None else DEFAULT_TIMEOUT
-    return MtaConfig(
-        host=hostname,
-        port=the_port,
-        security=security,
-        use_auth=auth,
-        username=user,
-        password=secret if auth else None,
-        verify_tls=verify_tls,
-        timeout=validate.timeout(timeout),
-        description=description.strip(),
-    )
-
-
 @store_call
 def add(
     engine: Engine,
@@ -175,7 +85,15 @@ def add(
     max_connections: int | str = DEFAULT_MAX_CONNECTIONS,
     enabled: bool = True,
     verify_tls: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | str = DEFAULT_TIMEOUT,
+    rate_limit: int | str = 0,
+    ehlo_name: str | None = None,
+    auth_mechanism: AuthMechanism | str = AuthMechanism.AUTO,
+    pipelining: bool = True,
+    oauth_token_url: str | None = None,
+    oauth_client_id: str | None = None,
+    oauth_scope: str | None = None,
+    oauth_secret: str | None = None,
     vault: Vault | None = None,
 ) -> Mta:
     """Validate everything, then write once; on bad input nothing is written."""
@@ -188,10 +106,20 @@ def add(
         password=password,
         verify_tls=verify_tls,
         timeout=timeout,
+        ehlo_name=ehlo_name,
+        auth_mechanism=auth_mechanism,
+        pipelining=pipelining,
+        oauth_token_url=oauth_token_url,
+        oauth_client_id=oauth_client_id,
+        oauth_scope=oauth_scope,
+        oauth_secret=oauth_secret,
     )
     limit = validate.max_connections(max_connections)
+    rate = validate.rate_limit(rate_limit)
     _check_unique(engine, desc, None)
-    enc = (vault or Vault.for_store(engine)).encrypt(cfg.password) if cfg.password else None
+    box = vault or (Vault.for_store(engine) if cfg.password or cfg.oauth_secret else None)
+    enc = box.encrypt(cfg.password) if box and cfg.password else None
+    oauth_enc = box.encrypt(cfg.oauth_secret) if box and cfg.oauth_secret else None
     mta = Mta(
         description=desc,
         description_key=desc.lower(),
@@ -205,6 +133,14 @@ def add(
         enabled=enabled,
         verify_tls=verify_tls,
         timeout=cfg.timeout,
+        rate_limit_per_minute=rate,
+        ehlo_name=cfg.ehlo_name,
+        auth_mechanism=cfg.auth_mechanism.value,
+        pipelining=cfg.pipelining,
+        oauth_token_url=cfg.oauth_token_url,
+        oauth_client_id=cfg.oauth_client_id,
+        oauth_scope=cfg.oauth_scope,
+        oauth_secret_enc=oauth_enc,
     )
     with session(engine) as s:
         s.add(mta)
@@ -233,10 +169,19 @@ def edit(
     max_connections: int | str | None = None,
     enabled: bool | None = None,
     verify_tls: bool | None = None,
-    timeout: float | None = None,
+    timeout: float | str | None = None,
+    rate_limit: int | str | None = None,
+    ehlo_name: str | None = None,
+    auth_mechanism: AuthMechanism | str | None = None,
+    pipelining: bool | None = None,
+    oauth_token_url: str | None = None,
+    oauth_client_id: str | None = None,
+    oauth_scope: str | None = None,
+    oauth_secret: str | None = None,
     vault: Vault | None = None,
 ) -> Mta:
-    """Change what is given; a password left out keeps the stored one."""
+    """Change what is given; a password (client secret) left out keeps the
+    stored one; an empty EHLO name is the default again."""
     mta = get(engine, ref)
     changes: dict[str, Any] = {}
     if description is not None:
@@ -260,7 +205,17 @@ def edit(
     if verify_tls is not None:
         changes["verify_tls"] = verify_tls
     if timeout is not None:
-        changes["timeout"] = validate.timeout(timeout)
+        changes["timeout"] = validate.mta_timeout(timeout)
+    if rate_limit is not None:
+        changes["rate_limit_per_minute"] = validate.rate_limit(rate_limit)
+    if ehlo_name is not None:
+        changes["ehlo_name"] = validate.ehlo_name(ehlo_name)
+    if pipelining is not None:
+        changes["pipelining"] = pipelining
+    mechanism = AuthMechanism(mta.auth_mechanism)
+    if auth_mechanism is not None:
+        mechanism = validate.auth_mechanism(str(auth_mechanism))
+        changes["auth_mechanism"] = mechanism.value
     auth = mta.use_auth if use_auth is None else use_auth
     if username is not None and username.strip():
         auth = True if use_auth is None else use_auth
@@ -269,13 +224,21 @@ def edit(
             changes["username"] = validate.username(username)
         elif not mta.username:
             raise ValidationError(validate.USERNAME, "Username is required when User/Pass Authorization is on.")
-        if password:
+        if mechanism == AuthMechanism.XOAUTH2:
+            oauth = oauth_values(mta, oauth_token_url, oauth_client_id, oauth_scope, oauth_secret or password)
+            secret = oauth.pop("oauth_secret")
+            if secret is not None:
+                oauth["oauth_secret_enc"] = (vault or Vault.for_store(engine)).encrypt(secret)
+            changes.update(oauth, password_enc=None)
+        elif password:
             changes["password_enc"] = (vault or Vault.for_store(engine)).encrypt(validate.secret(password))
         elif not mta.password_enc:
             raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
+        if mechanism != AuthMechanism.XOAUTH2:
+            changes.update(oauth_token_url=None, oauth_client_id=None, oauth_scope=None, oauth_secret_enc=None)
         changes["use_auth"] = True
     else:
-        changes.update(use_auth=False, username=None, password_enc=None)
+        changes.update(use_auth=False, username=None, password_enc=None, oauth_secret_enc=None)
     row = update_row(engine, Mta, mta.id, **changes, updated_at=utcnow())
     if row is None:
         raise NotFoundError(f"The MTA {mta.description!r} was removed meanwhile.")

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Callable
 
 from ertui.errors import Field, ValidationError
+from ertui.mta_rules import MAX_RATE_LIMIT, MAX_TIMEOUT, MIN_TIMEOUT, AuthMechanism
 
 # The fields the core checks: a stable key and the web page's label (see Field).
 DESCRIPTION = Field("description", "Description")
@@ -24,6 +25,13 @@ MASTER_HOST = Field("master_host", "Master Server Host Name")
 TO = Field("to", "To")
 SUBJECT = Field("subject", "Subject")
 BODY = Field("body", "Body")
+RATE_LIMIT = Field("rate_limit_per_minute", "Rate limit")
+EHLO_NAME = Field("ehlo_name", "EHLO name")
+AUTH_MECHANISM = Field("auth_mechanism", "Auth mechanism")
+OAUTH_TOKEN_URL = Field("oauth_token_url", "Token URL")
+OAUTH_CLIENT_ID = Field("oauth_client_id", "Client ID")
+OAUTH_SCOPE = Field("oauth_scope", "Scope")
+OAUTH_SECRET = Field("oauth_secret", "Client secret")
 
 MAX_HOST_LEN = 253
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -134,6 +142,60 @@ def timeout(value: float, field: Field | str = TIMEOUT) -> float:
     if not 0 < value <= 600:  # (NaN fails this too)
         raise ValidationError(field, f"{field.label} must be from 0 to 600 seconds.")
     return float(value)
+
+
+def mta_timeout(value: object, field: Field | str = TIMEOUT) -> float:
+    """A saved MTA's timeout: seconds from 1 to 300 (a number or a string of one)."""
+    field = Field.of(field)
+    rule = f"{field.label} must be a number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT}."
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValidationError(field, rule) from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+        raise ValidationError(field, rule)  # (NaN fails the range too)
+    return float(value)
+
+
+def rate_limit(value: object, field: Field | str = RATE_LIMIT) -> int:
+    """Messages per minute through an MTA: 0 (no limit) to 100,000."""
+    return whole_number(value, field, 0, MAX_RATE_LIMIT)
+
+
+def ehlo_name(value: str | None, field: Field | str = EHLO_NAME) -> str | None:
+    """The name an MTA's sessions give in EHLO: a fully qualified domain name,
+    or None (empty) for the default, the master server host name."""
+    if value is None or not value.strip():
+        return None
+    return fqdn(value, field)
+
+
+def auth_mechanism(value: str, field: Field | str = AUTH_MECHANISM) -> AuthMechanism:
+    field = Field.of(field)
+    try:
+        return AuthMechanism(value.strip().lower())
+    except ValueError:
+        names = ", ".join(m.value for m in AuthMechanism)
+        raise ValidationError(field, f"{field.label} must be one of {names}.") from None
+
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def token_url(value: str, field: Field | str = OAUTH_TOKEN_URL) -> str:
+    """An OAuth2 token endpoint: an https:// address (http:// only on this host)."""
+    field = Field.of(field)
+    value = header_text(value.strip(), field)
+    scheme, _, rest = value.partition("://")
+    host_part = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    name = host_part if host_part.startswith("[") else host_part.split(":", 1)[0]
+    local = scheme.lower() == "http" and name.lower() in _LOOPBACK_NAMES
+    if not (scheme.lower() == "https" or local) or not name or len(value) > 2000 or " " in value:
+        raise ValidationError(
+            field, f"{field.label} must be an https:// address (http:// only for 127.0.0.1 or localhost)."
+        )
+    return value
 
 
 def description(value: str, field: Field | str = DESCRIPTION) -> str:

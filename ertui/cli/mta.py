@@ -9,8 +9,16 @@ import click
 
 from ertui import mtas, validate
 from ertui.cli.common import confirm, engine, not_empty, print_json, read_secret
-from ertui.errors import ValidationError
-from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, Security, host_port, security_change, security_from_flags
+from ertui.errors import Field, ValidationError
+from ertui.mta_rules import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT,
+    AuthMechanism,
+    Security,
+    host_port,
+    security_change,
+    security_from_flags,
+)
 from ertui.store.models import Mta
 from ertui.termsafe import terminal_safe
 
@@ -69,11 +77,50 @@ def connection_options(f: F) -> F:
     return f
 
 
-def read_password(username: str | None, from_stdin: bool) -> str | None:
-    """The password that goes with --username: stdin or a no-echo prompt."""
+def relay_options(edit: bool) -> Callable[[F], F]:
+    """The relay's fields (the form's Advanced section), for `mta add` and `mta edit`."""
+    pipelining = (
+        click.option("--pipelining/--no-pipelining", default=None, help="Use PIPELINING when the server offers it.")
+        if edit
+        else click.option("--no-pipelining", is_flag=True, help="Never use PIPELINING with this MTA.")
+    )
+    options = [
+        click.option("--timeout", type=str, default=None, callback=not_empty, help="Seconds, 1-300 (default 30)."),
+        click.option("--rate-limit", type=str, default=None, callback=not_empty, help="Messages/minute (0: none)."),
+        click.option("--ehlo-name", default=None, help="Name sent in EHLO ('' on edit: the master host name)."),
+        click.option(
+            "--auth-mechanism",
+            default=None,
+            callback=not_empty,
+            help="auto (best offered), plain, login, cram-md5 or xoauth2.",
+        ),
+        pipelining,
+        click.option("--oauth-token-url", default=None, help="xoauth2: the OAuth2 token endpoint (https)."),
+        click.option("--oauth-client-id", default=None, help="xoauth2: the client id (secret: --password-stdin)."),
+        click.option("--oauth-scope", default=None, help="xoauth2: the scope (default: Microsoft 365's)."),
+    ]
+
+    def apply(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+def _secret_label(mechanism: str | None) -> tuple[str, Field]:
+    """What --password-stdin or the prompt reads: the password, or the OAuth2 client secret."""
+    if mechanism is not None and mechanism.strip().lower() == AuthMechanism.XOAUTH2.value:
+        return "Client secret", validate.OAUTH_SECRET
+    return "Password", validate.PASSWORD
+
+
+def read_password(username: str | None, from_stdin: bool, mechanism: str | None = None) -> str | None:
+    """The password (or client secret) that goes with --username: stdin or a no-echo prompt."""
     if from_stdin and not username:
         raise ValidationError(validate.PASSWORD, "--password-stdin needs --username.")
-    return read_secret(from_stdin) if username else None
+    prompt, field = _secret_label(mechanism)
+    return read_secret(from_stdin, prompt, field) if username else None
 
 
 @mta_group.command("add")
@@ -84,6 +131,7 @@ def read_password(username: str | None, from_stdin: bool) -> str | None:
     "--max-connections", type=str, default=str(DEFAULT_MAX_CONNECTIONS), show_default=True, callback=not_empty
 )
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
+@relay_options(edit=False)
 @click.pass_context
 def add_cmd(
     ctx: click.Context,
@@ -97,8 +145,17 @@ def add_cmd(
     max_connections: str,
     disabled: bool,
     no_verify_tls: bool,
+    timeout: str | None,
+    rate_limit: str | None,
+    ehlo_name: str | None,
+    auth_mechanism: str | None,
+    no_pipelining: bool,
+    oauth_token_url: str | None,
+    oauth_client_id: str | None,
+    oauth_scope: str | None,
 ) -> None:
     """Add an MTA."""
+    mechanism = validate.auth_mechanism(auth_mechanism or "auto")  # (before a prompt)
     m = mtas.add(
         engine(ctx),
         description=description,
@@ -106,10 +163,18 @@ def add_cmd(
         port=port,
         security=security_from_flags(ssl, starttls),
         username=username,
-        password=read_password(username, password_stdin),
+        password=read_password(username, password_stdin, mechanism.value),
         max_connections=max_connections,
         enabled=not disabled,
         verify_tls=not no_verify_tls,
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        rate_limit=rate_limit if rate_limit is not None else 0,
+        ehlo_name=ehlo_name,
+        auth_mechanism=mechanism,
+        pipelining=not no_pipelining,
+        oauth_token_url=oauth_token_url,
+        oauth_client_id=oauth_client_id,
+        oauth_scope=oauth_scope,
     )
     click.echo(f"Added MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
     warn_cleartext(m)
@@ -128,6 +193,7 @@ def add_cmd(
 @click.option("--max-connections", type=str, default=None, callback=not_empty)
 @click.option("--enabled/--disabled", default=None)
 @click.option("--verify-tls/--no-verify-tls", default=None)
+@relay_options(edit=True)
 @click.pass_context
 def edit_cmd(
     ctx: click.Context,
@@ -143,6 +209,14 @@ def edit_cmd(
     max_connections: str | None,
     enabled: bool | None,
     verify_tls: bool | None,
+    timeout: str | None,
+    rate_limit: str | None,
+    ehlo_name: str | None,
+    auth_mechanism: str | None,
+    pipelining: bool | None,
+    oauth_token_url: str | None,
+    oauth_client_id: str | None,
+    oauth_scope: str | None,
 ) -> None:
     """Edit an MTA (by id or description); what is left out stays as it is."""
     if no_auth and (username or password_stdin):
@@ -150,7 +224,15 @@ def edit_cmd(
     eng = engine(ctx)
     current = mtas.get(eng, mta)
     security = security_change(Security(current.security), ssl, starttls)
-    password = read_secret(password_stdin) if (password_stdin or (username and not current.use_auth)) else None
+    mechanism = validate.auth_mechanism(auth_mechanism or current.auth_mechanism).value
+    becomes_oauth = mechanism == AuthMechanism.XOAUTH2.value and current.oauth_secret_enc is None
+    ask = (
+        password_stdin
+        or (username and not current.use_auth)
+        or (becomes_oauth and not no_auth and bool(username or current.use_auth))
+    )
+    prompt, field = _secret_label(mechanism)
+    password = read_secret(password_stdin, prompt, field) if ask else None
     m = mtas.edit(
         eng,
         current.id or mta,
@@ -164,6 +246,14 @@ def edit_cmd(
         max_connections=max_connections,
         enabled=enabled,
         verify_tls=verify_tls,
+        timeout=timeout,
+        rate_limit=rate_limit,
+        ehlo_name=ehlo_name,
+        auth_mechanism=auth_mechanism,
+        pipelining=pipelining,
+        oauth_token_url=oauth_token_url,
+        oauth_client_id=oauth_client_id,
+        oauth_scope=oauth_scope,
     )
     click.echo(f"Saved MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
     warn_cleartext(m)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.engine import Engine
 
 from ertui import mtas
-from ertui.delivery import claims, slots
+from ertui.delivery import claims, ratelimit, slots
 from ertui.delivery import policy as verdicts
 from ertui.delivery.claims import Claimed
 from ertui.delivery.leases import Leases
@@ -87,26 +87,59 @@ class Connections(Leases):
             self._cond.notify_all()
 
     # -- one connection ----------------------------------------------------------------
+    async def _claim_size(self, usable: list[MtaState]) -> int:
+        """How many messages to claim: four per connection of the MTAs without a
+        rate limit (at least a batch), plus the tokens the limited ones hold now,
+        so mail the limits hold back stays ``queued`` in the store."""
+        free = sum(st.row.max_connections for st in usable if st.row.rate_limit_per_minute <= 0)
+        limited = [st.id for st in usable if st.row.rate_limit_per_minute > 0]
+        tokens = sum([await self._db(ratelimit.room, mta_id) for mta_id in limited])
+        return (max(self.settings.batch_size, 4 * free) if free else 0) + tokens
+
+    async def _token_wait(self, st: MtaState) -> float:
+        """0 when this MTA may send one more message now (a token of its rate
+        limit taken, or it has none); else the seconds until it may."""
+        if st.row.rate_limit_per_minute <= 0:
+            return 0.0
+        mono = time.monotonic()
+        if st.rate_wait_until > mono:
+            return st.rate_wait_until - mono
+        wait = await self._db(ratelimit.take, st.id)
+        st.rate_wait_until = mono + wait
+        return wait
+
     async def _next_for(self, conn: Conn) -> Claimed | None:
-        """The next message this connection may send, waiting up to the idle time."""
+        """The next message this connection may send, waiting up to the idle time
+        (and for a token of the MTA's rate limit: meanwhile other MTAs take the line)."""
+        mta_id = conn.mta.id
         deadline = time.monotonic() + self.settings.idle_close_seconds
         while True:
             if not conn.mta.usable(utcnow()):
                 return None
-            msg = self._take_now(conn)
-            if msg is not None or self._stopping or self._paused or conn.stale:
-                return msg
+            if self._stopping or self._paused or conn.stale:
+                return None
             left = deadline - time.monotonic()
-            if left <= 0:
+            if any(mta_id not in m.excluded for m in self._line):
+                wait = await self._token_wait(conn.mta)
+                for i, msg in enumerate(self._line if wait <= 0 else ()):
+                    if mta_id not in msg.excluded:
+                        del self._line[i]
+                        if len(self._line) < self._low:
+                            self._wake.set()
+                        return msg
+                left = min(left, wait) if wait > 0 else left  # (a token taken for nothing is lost)
+            if deadline - time.monotonic() <= 0:
                 return None
             self._wake.set()
             with contextlib.suppress(TimeoutError):
-                async with self._cond, asyncio.timeout(left):
+                async with self._cond, asyncio.timeout(max(0.0, left)):
                     await self._cond.wait()
 
     def _take_now(self, conn: Conn) -> Claimed | None:
-        """The next message this connection may send, if one is waiting now."""
-        if self._stopping or self._paused or conn.stale:
+        """The next message this connection may send, if one is waiting now
+        (to pipeline it behind the one being sent). Never for an MTA with a
+        rate limit: each of its messages waits for a token (``_next_for``)."""
+        if self._stopping or self._paused or conn.stale or conn.mta.row.rate_limit_per_minute > 0:
             return None
         for i, msg in enumerate(self._line):
             if conn.mta.id not in msg.excluded:

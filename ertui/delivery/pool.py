@@ -30,6 +30,8 @@ class MtaState:
     cooldown_until: datetime | None
     conns: set[Conn] = field(default_factory=set)
     slots_full_until: float = 0.0
+    # Rate limit (ertui.delivery.ratelimit): no token expected before (time.monotonic).
+    rate_wait_until: float = 0.0
     # Its last replies to messages: (recipient, refused temporarily) — see
     # policy.mta_unwell — and the results of the messages it deferred since it
     # last accepted one (made due at once if it turns out unwell).
@@ -60,7 +62,21 @@ class Conn:
 
 
 def config_key(m: Mta) -> tuple[Any, ...]:
-    return (m.host, m.port, m.security, m.use_auth, m.username, m.password_enc, m.verify_tls, m.timeout, m.updated_at)
+    return (
+        m.host,
+        m.port,
+        m.security,
+        m.use_auth,
+        m.username,
+        m.password_enc,
+        m.verify_tls,
+        m.timeout,
+        m.ehlo_name,
+        m.auth_mechanism,
+        m.pipelining,
+        m.oauth_secret_enc,
+        m.updated_at,
+    )
 
 
 class MtaPool:

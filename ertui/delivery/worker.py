@@ -231,13 +231,12 @@ class Worker(Connections):
                 log.info("delivery policy: %s", change)
         now = utcnow()
         usable = self._pool.usable(now)
-        capacity = sum(st.row.max_connections for st in usable)
-        claim_size = max(s.batch_size, 4 * capacity)
+        claim_size = await self._claim_size(usable) if usable and not self._paused else 0
         self._low = claim_size  # refill early: keep up to two claims' worth in hand
         if self._paused:
             self._release_line()
             await self._wake_conns()
-        elif usable and len(self._line) < self._low and mono >= self._next_claim:
+        elif claim_size and len(self._line) < self._low and mono >= self._next_claim:
             taken = self._book.take()
             try:
                 lost, got = await self._db(
@@ -267,7 +266,8 @@ class Worker(Connections):
             await self._flush()
             if not usable or self._paused:
                 return True
-            again = await self._db(claims.claim, self.id, s.batch_size, s.lease_seconds, self._live_here)
+            size = claim_size or 1  # (with rate limits: what their buckets hold)
+            again = await self._db(claims.claim, self.id, size, s.lease_seconds, self._live_here)
             if not again:
                 return True
             self._hold(again)
@@ -318,7 +318,11 @@ class Worker(Connections):
         mono = time.monotonic()
         free = sum(1 for st in usable for c in st.conns if not c.busy and not c.stale)
         want = len(self._line) - free
-        candidates = [st for st in usable if len(st.conns) < st.row.max_connections and st.slots_full_until <= mono]
+        candidates = [
+            st
+            for st in usable
+            if len(st.conns) < st.row.max_connections and st.slots_full_until <= mono and st.rate_wait_until <= mono
+        ]
         while want > 0 and candidates:
             for st in list(candidates):
                 if want <= 0:

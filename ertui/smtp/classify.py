@@ -1,8 +1,7 @@
 """Every failure of an SMTP session as an Outcome: a kind from the closed set,
 the SMTP code and text when there is one, permanent or temporary, and a
-one-line hint that tells the operator what to try.
-
-Called only on the failure path, so it may take its time to be precise.
+one-line hint that tells the operator what to try. Called only on the
+failure path, so it may take its time to be precise.
 """
 
 from __future__ import annotations
@@ -16,11 +15,13 @@ from typing import TypeVar
 
 import aiosmtplib
 
-from ertui.mta_rules import Security
+from ertui.mta_rules import AuthMechanism, Security
 from ertui.smtp.outcome import (
+    XOAUTH2_REJECTED_HINT,
     AuthUnsupportedError,
     ErrorKind,
     MtaConfig,
+    OAuthTokenError,
     Outcome,
     SmtpUtf8UnsupportedError,
     SpeaksTlsError,
@@ -122,6 +123,8 @@ def classify(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcom
         return _speaks_tls()
     if isinstance(exc, AuthUnsupportedError):
         return _auth_unsupported(str(exc), config)
+    if isinstance(exc, OAuthTokenError):
+        return _fail(K.OAUTH_TOKEN, exc.text, exc.hint, configuration=True)
     if isinstance(exc, SmtpUtf8UnsupportedError):
         return _fail(
             K.RECIPIENT_REFUSED if stage != "mail" else K.SENDER_REFUSED,
@@ -276,7 +279,9 @@ def _auth_reply(code: int, text: str, config: MtaConfig | None) -> Outcome:
     """A refused AUTH: a configuration fault (credentials, mechanism), except a
     4xx, which the server says is temporary."""
     if code == 535:
-        return _fail(K.AUTH_FAILED, text, AUTH_REJECTED_HINT, code, configuration=True)
+        oauth = config is not None and config.auth_mechanism == AuthMechanism.XOAUTH2
+        hint = XOAUTH2_REJECTED_HINT if oauth else AUTH_REJECTED_HINT
+        return _fail(K.AUTH_FAILED, text, hint, code, configuration=True)
     if code == 530:
         return _fail(
             K.AUTH_UNSUPPORTED,

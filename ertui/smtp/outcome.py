@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ertui.mta_rules import DEFAULT_TIMEOUT, Security, host_port
+from ertui.mta_rules import DEFAULT_TIMEOUT, AuthMechanism, Security, host_port
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,14 @@ class MtaConfig:
     # SMTP PIPELINING (RFC 2920) when the server offers it; off for servers
     # that offer it and break.
     pipelining: bool = True
+    # The name given in EHLO; None: the session's default (the master host name).
+    ehlo_name: str | None = None
+    auth_mechanism: AuthMechanism = AuthMechanism.AUTO
+    # XOAUTH2: the client-credentials grant of ``ertui.smtp.oauth``.
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_scope: str | None = None
+    oauth_secret: str | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -53,7 +61,8 @@ class ErrorKind(StrEnum):
     recipient_refused, data_refused: replies to MAIL, RCPT, DATA.
     disconnected: the server closed the session (or replied 421 later).
     protocol: anything else, e.g. a port that does not speak SMTP, or an SSL
-    port used without SSL.
+    port used without SSL. oauth_token: the OAuth2 token endpoint refused the
+    client-credentials grant (or could not be reached), so no XOAUTH2 was tried.
     """
 
     DNS = "dns"
@@ -71,6 +80,7 @@ class ErrorKind(StrEnum):
     DATA_REFUSED = "data_refused"
     DISCONNECTED = "disconnected"
     PROTOCOL = "protocol"
+    OAUTH_TOKEN = "oauth_token"  # the OAuth2 token endpoint gave no access token
 
 
 # Failures of the message itself; every other kind is a failure of the MTA.
@@ -147,3 +157,25 @@ class AuthUnsupportedError(Exception):
 
 class SmtpUtf8UnsupportedError(Exception):
     """An address is not ASCII and the server does not offer SMTPUTF8."""
+
+
+OAUTH_TOKEN_HINT = (
+    "check the Token URL, the Client ID, the Client secret and the Scope "
+    "(Microsoft 365: https://outlook.office365.com/.default), and that the application "
+    "may send mail by SMTP (SMTP.SendAsApp)"
+)
+
+XOAUTH2_REJECTED_HINT = (
+    "the SMTP server refused the OAuth2 access token (the endpoint issued it): check the "
+    "Username (the mailbox), the Scope, and that the application may send as that mailbox"
+)
+
+
+class OAuthTokenError(Exception):
+    """The OAuth2 token endpoint gave no access token (``ertui.smtp.oauth``):
+    ``text`` says why (the endpoint's own error), ``hint`` what to check."""
+
+    def __init__(self, text: str, hint: str = OAUTH_TOKEN_HINT) -> None:
+        super().__init__(text)
+        self.text = text
+        self.hint = hint

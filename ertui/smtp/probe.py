@@ -88,8 +88,9 @@ async def send_test(
 
 def _recorder(config: MtaConfig, on_step: Callable[[Step], None] | None) -> StepRecorder:
     recorder = StepRecorder(verify_tls=config.verify_tls, on_step=on_step)
-    if config.password:
-        recorder.add_secret(config.password, config.username)
+    for secret in (config.password, config.oauth_secret):
+        if secret:
+            recorder.add_secret(secret, config.username)
     return recorder
 
 

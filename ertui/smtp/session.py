@@ -42,9 +42,9 @@ import aiosmtplib
 
 from ertui.mta_rules import Security
 from ertui.smtp import pipeline
+from ertui.smtp.auth import login
 from ertui.smtp.classify import answers_tls, classify, diagnose_silence, starttls_missing
 from ertui.smtp.outcome import (
-    AuthUnsupportedError,
     ErrorKind,
     MtaConfig,
     Outcome,
@@ -107,6 +107,11 @@ class SmtpSession:
         self._ahead: tuple[tuple[str, tuple[str, ...]], bytes, Exchange] | None = None
 
     @property
+    def ehlo_name(self) -> str:
+        """The name given in EHLO: the MTA's own, else the session's default."""
+        return self.config.ehlo_name or self.helo_name
+
+    @property
     def is_open(self) -> bool:
         return self._smtp is not None and self._smtp.is_connected
 
@@ -141,7 +146,7 @@ class SmtpSession:
         smtp: aiosmtplib.SMTP | None = None
         deadline = asyncio.get_running_loop().time() + cfg.timeout
         try:
-            kwargs["local_hostname"] = self.helo_name
+            kwargs["local_hostname"] = self.ehlo_name
             smtp = TracedSMTP(t, **kwargs) if t is not None else aiosmtplib.SMTP(**kwargs)
             if t is not None:
                 t.note(connecting(cfg))
@@ -190,7 +195,7 @@ class SmtpSession:
             reply = await self._ehlo(smtp)
         if cfg.use_auth:
             self._stage = "auth"
-            reply = await self._login(smtp)
+            reply = await login(smtp, cfg, self._redactor, t)
         self._smtp = smtp
         self._eightbit = smtp.supports_extension("8bitmime")
         self._smtputf8 = smtp.supports_extension("smtputf8")
@@ -230,7 +235,7 @@ class SmtpSession:
             hostname=cfg.host,
             port=cfg.port,
             timeout=cfg.timeout,
-            local_hostname=self.helo_name,
+            local_hostname=self.ehlo_name,
             use_tls=cfg.security == Security.SSL,
             start_tls=False,
             tls_context=tls_context(False),
@@ -253,30 +258,6 @@ class SmtpSession:
             if not smtp.is_connected:
                 raise
             return await smtp.helo()
-
-    async def _login(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
-        """AUTH with the first method both sides know; a 535 (credentials
-        rejected) is final — retrying other methods only risks a lockout."""
-        cfg = self.config
-        if not smtp.supports_extension("auth"):
-            raise AuthUnsupportedError("the server does not offer AUTH")
-        methods = smtp.supported_auth_methods
-        if not methods:
-            offered = " ".join(smtp.server_auth_methods).upper() or "none"
-            raise AuthUnsupportedError(f"no authentication method in common (server offers: {offered})")
-        user, password = cfg.username or "", cfg.password or ""
-        error: aiosmtplib.SMTPAuthenticationError | None = None
-        for name in methods:
-            method = getattr(smtp, f"auth_{name.replace('-', '')}")
-            try:
-                response: aiosmtplib.SMTPResponse = await method(user, password)
-                return response
-            except aiosmtplib.SMTPAuthenticationError as exc:
-                error = exc
-                if exc.code == 535 or not smtp.is_connected:
-                    break
-        assert error is not None
-        raise error
 
     def _starttls_missing(self) -> Outcome:
         outcome = starttls_missing(self.config)

@@ -32,8 +32,9 @@ class Redactor:
     @classmethod
     def for_config(cls, config: MtaConfig) -> Redactor:
         redactor = cls()
-        if config.password:
-            redactor.add_secret(config.password, config.username)
+        for secret in (config.password, config.oauth_secret):
+            if secret:
+                redactor.add_secret(secret, config.username)
         return redactor
 
     def add_secret(self, secret: str, username: str | None = None) -> None:

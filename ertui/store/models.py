@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, true
 from sqlmodel import Field, SQLModel
 
-from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, Security
+from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, AuthMechanism, Security
 from ertui.store.types import UTCDateTime
 from ertui.timeutil import utcnow
 
@@ -71,6 +71,23 @@ class Mta(SQLModel, table=True):
     enabled: bool = True
     verify_tls: bool = True
     timeout: float = DEFAULT_TIMEOUT
+    # The relay's fields (revision 0005): messages per minute (0 = no limit),
+    # the EHLO name (None: the master server host name), the AUTH mechanism,
+    # PIPELINING, and OAuth2 for XOAUTH2 (the client secret vaulted like the password).
+    rate_limit_per_minute: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    ehlo_name: str | None = Field(default=None, max_length=253)
+    auth_mechanism: str = Field(
+        default=AuthMechanism.AUTO.value, sa_column=Column(String(16), nullable=False, server_default="auto")
+    )
+    pipelining: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    oauth_token_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    oauth_client_id: str | None = Field(default=None, max_length=255)
+    oauth_scope: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    oauth_secret_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The rate limit's token bucket, shared by every worker (ertui.delivery.ratelimit):
+    # tokens left at ``rate_refilled_at`` (seconds since the epoch).
+    rate_tokens: float = Field(default=1.0, sa_column=Column(Float, nullable=False, server_default="1"))
+    rate_refilled_at: float = Field(default=0.0, sa_column=Column(Float, nullable=False, server_default="0"))
     # Health
     last_success_at: datetime | None = Field(default=None, sa_column=_utc())
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 
 # The columns that hold Fernet tokens: while any holds one, no new key is made.
-ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (("mta", "password_enc"),)
+ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (("mta", "password_enc"), ("mta", "oauth_secret_enc"))
 
 
 class Vault:

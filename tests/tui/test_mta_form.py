@@ -4,7 +4,7 @@ inline validation with the core's sentences, save, and the stored password on ed
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from textual.widgets import Input, Label, Switch
+from textual.widgets import Collapsible, Input, Label, Switch
 
 from ertui import mtas
 from ertui.mta_rules import Security
@@ -48,7 +48,20 @@ async def test_fields_are_in_the_web_console_order(store: Engine) -> None:
             "Password",
             "Max. Concurrent Connections",
             "Verify TLS certificate",
+            # below the web page's fields: Enabled, then the Advanced section
+            "Enabled",
+            "Timeout (seconds)",
+            "Rate limit (per minute)",
+            "EHLO name",
+            "Auth mechanism",
+            "Pipelining",
+            "Token URL",
+            "Client ID",
+            "Client secret",
+            "Scope",
         ]
+        assert pilot.app.screen.query_one("#advanced", Collapsible).collapsed  # a new MTA: all defaults
+        assert pilot.app.screen.query_one("#enabled", Switch).value
         assert pilot.app.screen.focused is pilot.app.screen.query_one("#description")
         assert not pilot.app.screen.query_one("#auth-fields").display
         assert pilot.app.screen.query_one("#password", Input).password

@@ -1,3 +1,3 @@
 """Alembic revisions for the store. HEAD_REVISION must name the newest one."""
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"

@@ -12,19 +12,21 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Static, Switch
+from textual.widgets import Button, Collapsible, Footer, Input, Label, Select, Static, Switch
 
-from ertui import mtas, validate
+from ertui import mtas, settings, validate
 from ertui.errors import Field, ValidationError
 from ertui.mta_rules import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORTS,
+    AuthMechanism,
     Security,
     port_for_mode,
     security_from_flags,
 )
 from ertui.smtp.outcome import MtaConfig
 from ertui.store.models import Mta
+from ertui.tui.dialogs import mta_advanced as advanced
 from ertui.tui.dialogs.base import FormDialog
 from ertui.tui.dialogs.confirm import ConfirmDialog
 from ertui.tui.dialogs.test_dialog import TestDialog
@@ -41,6 +43,7 @@ FIELD_IDS = {
     "Username": "username",
     "Password": "password",
     "Max. Concurrent Connections": "max",
+    **advanced.FIELD_IDS,
 }
 
 STORED_PASSWORD_HINT = "●●●●●●●● stored; leave empty to keep it"
@@ -140,6 +143,7 @@ class MtaForm(FormDialog):
                     yield form_row(
                         "Password",
                         self._input("", "password", password=True, placeholder=STORED_PASSWORD_HINT if stored else ""),
+                        row_id="password-row",
                     )
                     yield FieldError("password")
                     yield Static(Text(CLEAR_TEXT_WARNING), id="auth-warning", classes="field-warning")
@@ -147,6 +151,8 @@ class MtaForm(FormDialog):
                 yield form_row("Max. Concurrent Connections", self._input(max_conn, "max", restrict=DIGITS_ONLY))
                 yield FieldError("max")
                 yield form_row("Verify TLS certificate", Switch(m.verify_tls if m else True, id="verify_tls"))
+                yield form_row("Enabled", Switch(m.enabled if m else True, id="enabled"))
+                yield from advanced.compose_advanced(m, settings.helo_name(self.engine))
             yield self.buttons(Button("Test", id="test"))
         yield Footer()
 
@@ -172,7 +178,8 @@ class MtaForm(FormDialog):
 
     def _values(self) -> tuple[object, ...]:
         """Everything the operator can change, to tell whether anything was."""
-        return tuple(i.value for i in self.query(Input)) + tuple(w.value for w in self.query(Switch))
+        fields = (*self.query(Input), *self.query(Switch), *self.query(Select))
+        return tuple(w.value for w in fields)
 
     def changed(self) -> bool:
         return self._values() != self._initial
@@ -195,7 +202,17 @@ class MtaForm(FormDialog):
 
     def _show_auth(self, on: bool) -> None:
         self.query_one("#auth-fields").display = on
+        oauth = advanced.mechanism_of(self) == AuthMechanism.XOAUTH2
+        for fields in self.query("#oauth-fields"):  # (not there while the form is torn down)
+            fields.display = on and oauth  # instead of the password
+        self.query_one("#password-row").display = not oauth
+        if oauth:
+            self._error("password").show(None)
         self._show_clear_text_warning()
+
+    @on(Select.Changed, "#auth_mechanism")
+    def _mechanism_chosen(self) -> None:
+        self._show_auth(self._switch("use_auth"))
 
     def _show_clear_text_warning(self) -> None:
         """AUTH with neither SSL nor STARTTLS sends the password in clear: say so."""
@@ -206,7 +223,7 @@ class MtaForm(FormDialog):
 
     def check_field(self, field_id: str) -> bool:
         """Run the core's check on one field; show its sentence under it."""
-        check = CHECKS.get(field_id)
+        check = CHECKS.get(field_id) or advanced.CHECKS.get(field_id)
         if check is None:
             return True
         try:
@@ -218,25 +235,32 @@ class MtaForm(FormDialog):
         return True
 
     def check_all(self) -> bool:
-        fields = ["description", "host", "port", "max"]
+        fields = ["description", "host", "port", "max", *advanced.CHECKS]
         if self._switch("use_auth"):
             fields.append("username")
         bad = [f for f in fields if not self.check_field(f)]
         if bad:  # the cursor goes where the first fix is to be typed
-            self.query_one(f"#{bad[0]}").focus()
+            self._focus_field(bad[0])
         return not bad
+
+    def _focus_field(self, field_id: str) -> None:
+        """Focus a field, opening the Advanced section first when it is there."""
+        if field_id in advanced.FIELD_IDS.values():
+            self.query_one("#advanced", Collapsible).collapsed = False
+        self.query_one(f"#{field_id}").focus()
 
     # -- live behaviour ------------------------------------------------------
     @on(Input.Blurred)
     def _blurred(self, event: Input.Blurred) -> None:
         field_id = event.input.id or ""
-        if field_id in CHECKS and (event.value.strip() or self._error(field_id).message):
+        checked = field_id in CHECKS or field_id in advanced.CHECKS
+        if checked and (event.value.strip() or self._error(field_id).message):
             self.check_field(field_id)
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         field_id = event.input.id or ""
-        if field_id in CHECKS and self._error(field_id).message:
+        if (field_id in CHECKS or field_id in advanced.CHECKS) and self._error(field_id).message:
             self.check_field(field_id)
 
     def action_next_field(self) -> None:
@@ -294,7 +318,7 @@ class MtaForm(FormDialog):
         field_id = FIELD_IDS.get(getattr(exc, "field", ""), "")
         if field_id:
             self._error(field_id).show(sentence(exc))
-            self.query_one(f"#{field_id}").focus()
+            self._focus_field(field_id)
         else:
             self.notify(sentence(exc), severity="error", timeout=10, markup=False)
 
@@ -312,6 +336,7 @@ class MtaForm(FormDialog):
             password=self._text("password") if auth else None,
             verify_tls=self._switch("verify_tls"),
             description=self._text("description"),
+            **advanced.values(self),
         )
 
     def _max_connections(self) -> str | int:
@@ -334,6 +359,9 @@ class MtaForm(FormDialog):
                     password=draft.password,
                     max_connections=self._max_connections(),
                     verify_tls=draft.verify_tls,
+                    enabled=self._switch("enabled"),
+                    rate_limit=advanced.rate_limit(self),
+                    **advanced.values(self),
                 )
                 done = f"MTA {saved.description!r} added."
             else:
@@ -347,9 +375,12 @@ class MtaForm(FormDialog):
                     security=draft.security,
                     use_auth=draft.use_auth,
                     username=draft.username,
-                    password=self._text("password") or None,  # empty: edit keeps the stored one
+                    password=draft.password and (self._text("password") or None),  # empty: the stored one
                     max_connections=self._max_connections(),
                     verify_tls=draft.verify_tls,
+                    enabled=self._switch("enabled"),
+                    rate_limit=advanced.rate_limit(self),
+                    **advanced.values(self),
                 )
                 done = f"MTA {saved.description!r} saved."
         except FAILURES as exc:

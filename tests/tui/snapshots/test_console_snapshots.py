@@ -157,3 +157,31 @@ def test_test_dialog_running(snap_compare: Any, populated: Engine, size: Size, m
 
     monkeypatch.setattr("ertui.mtas.run_test", never_answers)
     assert snap_compare(make_app(populated), terminal_size=size, run_before=then(lambda p: p.press("t", "enter")))
+
+
+async def _advanced_open(pilot: Pilot[Any]) -> None:
+    await pilot.press("a")
+    pilot.app.screen.query_one("#advanced").collapsed = False  # type: ignore[attr-defined]
+    await pilot.pause()
+    pilot.app.screen.query_one("#advanced").scroll_visible(top=True, animate=False)
+
+
+async def _xoauth2(pilot: Pilot[Any]) -> None:
+    from textual.widgets import Select, Switch
+
+    await pilot.press("e")
+    pilot.app.screen.query_one("#advanced").collapsed = False  # type: ignore[attr-defined]
+    pilot.app.screen.query_one("#use_auth", Switch).value = True
+    pilot.app.screen.query_one("#auth_mechanism", Select).value = "xoauth2"
+    await pilot.pause()
+    pilot.app.screen.query_one("#oauth-fields").scroll_visible(top=True, animate=False)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_add_mta_form_advanced_open(snap_compare: Any, populated: Engine, size: Size) -> None:
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(_advanced_open))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_mta_form_xoauth2(snap_compare: Any, populated: Engine, size: Size) -> None:
+    assert snap_compare(make_app(populated), terminal_size=size, run_before=then(_xoauth2))
