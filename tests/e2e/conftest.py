@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,12 @@ class Terminal:
         self.socket = socket
         self.width, self.height = width, height
         self.target = "e2e"
+        # The program's exit status, written by the shell that runs it: tmux's
+        # own (its "Pane is dead" line, #{pane_dead_status}) is sometimes never
+        # known — under load tmux can leave the exited program a zombie it
+        # never reaps (seen: pane dead, process State Z, status empty).
+        self._status_dir = Path(tempfile.mkdtemp(prefix="ertui-e2e-"))
+        self.status_file = self._status_dir / "status"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -46,7 +53,9 @@ class Terminal:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         # Stale COLUMNS/LINES exports (pytest's terminal sets them too) must not
         # shrink the console: ertui ignores them and uses the pane's real size.
-        shell = f"exec env COLUMNS=40 LINES=12 {exports} {shlex.join(command)}"
+        status = shlex.quote(str(self.status_file))
+        record = f"echo $? > {status}.tmp && mv {status}.tmp {status}"
+        shell = f"env COLUMNS=40 LINES=12 {exports} {shlex.join(command)}; {record}"
         self._run("new-session", "-d", "-s", self.target, "-x", str(self.width), "-y", str(self.height), shell)
         self._run("set-option", "-t", self.target, "remain-on-exit", "on")
 
@@ -66,10 +75,6 @@ class Terminal:
     def screen(self) -> str:
         return self._run("capture-pane", "-p", "-t", self.target).stdout
 
-    def dead(self) -> bool:
-        out = self._run("display-message", "-p", "-t", self.target, "#{pane_dead}", check=False)
-        return out.returncode != 0 or out.stdout.strip() == "1"
-
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         """Poll the screen until ``pattern`` (a regex) shows; fail with the screen."""
         deadline = time.monotonic() + timeout
@@ -82,41 +87,40 @@ class Terminal:
                 pytest.fail(f"{pattern!r} never showed on the terminal; it shows:\n{text}")
             time.sleep(0.2)
 
-    def wait_until_dead(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.dead():
-            if time.monotonic() > deadline:
-                pytest.fail(f"the program did not exit; the terminal shows:\n{self.screen()}")
-            time.sleep(0.2)
-
     def exit_status(self, timeout: float = 30.0) -> int:
-        """Wait for the program to end; its exit status, read from tmux's pane
-        state (not from the "Pane is dead" line drawn on the screen). Fails
-        with what the process is doing when it does not end in time."""
+        """Wait for the program to end; its exit status. Fails, saying what the
+        process is doing, when it does not end in time."""
         deadline = time.monotonic() + timeout
         while True:
-            out = self._run("display-message", "-p", "-t", self.target, "#{pane_dead}:#{pane_dead_status}:#{pane_pid}")
-            dead, status, pid = [*out.stdout.strip().split(":"), "", "", ""][:3]
-            if dead == "1":
-                return int(status)
+            if self.status_file.exists():
+                return int(self.status_file.read_text())
             if time.monotonic() > deadline:
-                pytest.fail(f"the program did not exit: {_process(pid)}; the terminal shows:\n{self.screen()}")
+                out = self._run("display-message", "-p", "-t", self.target, "#{pane_pid}", check=False)
+                children = _children(out.stdout.strip())
+                pytest.fail(f"the program did not exit: {children}; the terminal shows:\n{self.screen()}")
             time.sleep(0.2)
 
     def close(self) -> None:
         self._run("kill-server", check=False)
+        shutil.rmtree(self._status_dir, ignore_errors=True)
 
 
-def _process(pid: str) -> str:
-    """A line on a process that should have ended: its state and its threads."""
+def _children(pid: str) -> str:
+    """The state and threads of the pane shell's children (the program)."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        threads = sorted(p.name for p in Path(f"/proc/{pid}/task").iterdir())
-    except (OSError, ValueError):
-        return f"pid {pid} is gone"
-    state = next((line for line in status.splitlines() if line.startswith("State:")), "State: ?")
-    names = [Path(f"/proc/{pid}/task/{t}/comm").read_text().strip() for t in threads]
-    return f"pid {pid} {state}, threads {names}"
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return f"the pane's shell {pid or '?'} is gone"
+    out = []
+    for kid in kids:
+        try:
+            status = Path(f"/proc/{kid}/status").read_text()
+            names = [Path(t, "comm").read_text().strip() for t in Path(f"/proc/{kid}/task").iterdir()]
+        except OSError:
+            continue
+        state = next((line for line in status.splitlines() if line.startswith("State:")), "State: ?")
+        out.append(f"pid {kid} {state}, threads {sorted(names)}")
+    return "; ".join(out) or "no process left under the pane's shell"
 
 
 @pytest.fixture

@@ -90,7 +90,6 @@ def test_add_an_mta_with_auth_by_tab_and_space_alone(terminal: Terminal, tmp_pat
 
 # Real key timing in tmux on a shared 2-core box: one run in four missed the
 # pane's exit line; a rerun must pass (each run still asserts everything).
-@pytest.mark.flaky(reruns=2)
 @pytest.mark.parametrize("second", ["e", "a"])
 def test_a_key_right_after_q_does_not_crash(
     terminal: Terminal, tmp_path: Path, isolated_dirs: Path, second: str
