@@ -44,7 +44,7 @@ def test_shape_enter_hold_all_then_the_log(
     worker = Worker(engine, fast_settings(backoff_base=600.0, backoff_max=600.0))
     asyncio.run(asyncio.wait_for(worker.run(once=True), 30))
     assert {queue.get_message(engine, i).status for i in stuck + slow} == {"deferred"}
-    mtas.set_enabled(engine, relay.id, False)  # the console's own worker sends nothing more
+    mtas.set_enabled(engine, "Relay", False)  # the console's own worker sends nothing more
 
     env = {
         "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
