@@ -100,11 +100,12 @@ def _stamp(line: str) -> datetime:
     return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")  # noqa: DTZ007 (local, both)
 
 
-def run_ertui(url: str, count: int, tmp: str, log_level: str, processes: int = 1) -> tuple[float, float]:
+def run_ertui(
+    url: str, count: int, tmp: str, log_level: str, processes: int = 1, *, reset: bool = True
+) -> tuple[float, float]:
     """Seconds for the whole command, and for its drain (first to last log line:
-    "worker … started" to "worker … stopped", so without interpreter start-up)."""
-    from sqlalchemy import create_engine, text
-
+    "worker … started" to "worker … stopped", so without interpreter start-up);
+    ``reset``: the messages made due again afterwards (else call ``reset_store``)."""
     log = Path(tmp) / "worker.log"
     log.unlink(missing_ok=True)
     t0 = time.perf_counter()
@@ -129,6 +130,15 @@ def run_ertui(url: str, count: int, tmp: str, log_level: str, processes: int = 1
         raise SystemExit(f"ertui worker failed: {proc.stderr.decode()}")
     lines = log.read_text().splitlines()
     drain = (_stamp(lines[-1]) - _stamp(lines[0])).total_seconds()
+    if reset:
+        reset_store(url, count)
+    return elapsed, drain
+
+
+def reset_store(url: str, count: int) -> None:
+    """Check that all ``count`` were sent, then make them due again for the next round."""
+    from sqlalchemy import create_engine, text
+
     eng = create_engine(url)
     with eng.begin() as conn:
         sent = conn.execute(text("SELECT count(*) FROM message WHERE status='sent'")).scalar_one()
@@ -138,7 +148,6 @@ def run_ertui(url: str, count: int, tmp: str, log_level: str, processes: int = 1
     eng.dispose()
     if sent != count:
         raise SystemExit(f"ertui delivered {sent} of {count}")
-    return elapsed, drain
 
 
 async def bare_client(port: int, data: bytes, count: int, connections: int) -> None:

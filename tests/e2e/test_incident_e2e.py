@@ -34,7 +34,7 @@ def test_shape_enter_hold_all_then_the_log(
     engine = make_engine(f"sqlite:///{db}")
     settings.set_admin_email(engine, "ops@example.com")
     settings.set_master_host(engine, "console.example.com")
-    relay = mtas.add(engine, description="Relay", host="127.0.0.1", port=smtp_server.port)
+    mtas.add(engine, description="Relay", host="127.0.0.1", port=smtp_server.port)
     for rcpt in STUCK + SLOW:
         smtp_server.behaviour.rcpt_replies[rcpt] = "451 4.2.0 Mailbox busy"
     stuck = queue.enqueue(engine, STUCK, "Invoice", "Body")

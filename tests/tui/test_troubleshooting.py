@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, Log, Static
 
 from ertui import mtas, queue, settings
 from ertui.delivery.worker import Worker
@@ -44,7 +44,7 @@ async def drain(engine: Engine) -> None:
 
 
 def log_lines(app: App[Any]) -> list[str]:
-    return [strip.text for strip in app.screen.query_one(RichLog).lines]
+    return list(app.screen.query_one(Log).lines)
 
 
 async def test_shape_rows_and_enter_opens_the_queue_on_that_domain(store: Engine) -> None:
