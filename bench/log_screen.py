@@ -103,6 +103,7 @@ async def process_round(url: str, count: int, tmp: str, with_log: bool) -> Round
         _, drain = await asyncio.to_thread(run_ertui, url, count, tmp, "info", reset=False)
         cpu, screen_cpu = _children_cpu() - c0, time.process_time() - p0
         lag = await wait_current(app)
+    app.engine.dispose()
     reset_store(url, count)
     return Round(drain, cpu, screen_cpu, lag)
 
@@ -146,6 +147,7 @@ def main() -> None:
             runs: dict[bool, list[Round]] = {False: [], True: []}
             for r in range(args.rounds):
                 for with_log in (False, True) if r % 2 == 0 else (True, False):
+                    print(f"  round {r} {mode} with_log={with_log}", file=sys.stderr, flush=True)
                     if mode == "process":
                         runs[with_log].append(asyncio.run(process_round(url, n, tmp, with_log)))
                     else:
