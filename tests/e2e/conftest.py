@@ -82,6 +82,12 @@ class Terminal:
                 pytest.fail(f"{pattern!r} never showed on the terminal; it shows:\n{text}")
             time.sleep(0.2)
 
+    def exit_status(self) -> int | None:
+        """The exit status of the pane's program once it is dead (None while it runs)."""
+        out = self._run("display-message", "-p", "-t", self.target, "#{pane_dead_status}", check=False)
+        text = out.stdout.strip()
+        return int(text) if out.returncode == 0 and text.isdigit() else None
+
     def wait_until_dead(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while not self.dead():
