@@ -82,11 +82,16 @@ class Terminal:
                 pytest.fail(f"{pattern!r} never showed on the terminal; it shows:\n{text}")
             time.sleep(0.2)
 
-    def exit_status(self) -> int | None:
-        """The exit status of the pane's program once it is dead (None while it runs)."""
-        out = self._run("display-message", "-p", "-t", self.target, "#{pane_dead_status}", check=False)
-        text = out.stdout.strip()
-        return int(text) if out.returncode == 0 and text.isdigit() else None
+    def exit_status(self) -> str:
+        """How the pane's program ended: "status N", "signal N", or what tmux said."""
+        fmt = "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}"
+        out = self._run("display-message", "-p", "-t", self.target, fmt, check=False)
+        dead, status, signal = [*out.stdout.split(), "", "", ""][:3] if out.returncode == 0 else ["", "", ""]
+        if dead == "1" and status:
+            return f"status {status}"
+        if dead == "1" and signal:
+            return f"signal {signal}"
+        return f"unknown (tmux: {out.returncode} {out.stdout.strip()!r} {out.stderr.strip()!r})"
 
     def wait_until_dead(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
