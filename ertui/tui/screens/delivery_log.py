@@ -28,6 +28,7 @@ from ertui.timeutil import as_utc
 
 MAX_LINES = 1000
 BACKLOG = 200  # attempts shown when the screen opens
+BUSY = MAX_LINES // 2  # a read of this many lines: the next poll rests
 
 
 class LinesRead(TMessage):
@@ -92,6 +93,7 @@ class DeliveryLogScreen(Screen[None]):
         self.failed_only = False
         self.after_id: int | None = None
         self.shown = 0
+        self._rest = False  # skip the next poll (see _tick)
         self.error: str | None = None  # the store's failure, shown in the header until a read works
 
     def compose(self) -> ComposeResult:
@@ -106,7 +108,13 @@ class DeliveryLogScreen(Screen[None]):
         self.title = "Delivery log"
         self._header()
         self.fetch()
-        self.set_interval(self.poll_seconds, self.fetch)
+        self.set_interval(self.poll_seconds, self._tick)
+
+    def _tick(self) -> None:
+        if self._rest:  # the last read was a flood: lines scroll by too fast to read anyway
+            self._rest = False
+            return
+        self.fetch()
 
     def _header(self) -> None:
         state = "paused (space resumes)" if self.paused else "live"
@@ -132,6 +140,8 @@ class DeliveryLogScreen(Screen[None]):
             after = max(after, delivery_log.tail_start(self.engine, flt, MAX_LINES))
             lines = delivery_log.read(self.engine, flt, after_id=after, limit=MAX_LINES)
             self.after_id = lines[-1].id if lines else after
+            # a worker at full drain: one read a second, not two (half the reads and frames)
+            self._rest = len(lines) >= BUSY
         except ErtuiError as exc:
             self.post_message(LinesRead([], str(exc)))
             return
