@@ -1,7 +1,7 @@
 """The Delivery log: every delivery attempt of every worker on the store, live.
 
 It tails ``ertui.delivery_log`` (the attempt table) from a thread every half
-second, keeps the last 1,000 lines in a ``Log`` (strings; only the lines on
+second (every second while a worker floods it), keeps the last 1,000 lines in a ``Log`` (strings; only the lines on
 screen are drawn, so a worker at full drain is not slowed: ``bench/log_screen.py``),
 colours what did not deliver, and pauses with Space (new attempts are fetched
 again on resume; when more than 1,000 came meanwhile, the newest 1,000).
