@@ -107,15 +107,21 @@ def _cpu(who: int) -> float:
 
 
 def run_ertui(
-    url: str, count: int, tmp: str, log_level: str, processes: int = 1, source: str | None = None
+    url: str,
+    count: int,
+    tmp: str,
+    log_level: str,
+    processes: int = 1,
+    source: str | None = None,
+    *,
+    reset: bool = True,
 ) -> tuple[float, float, float]:
     """Seconds for the whole command, for its drain (first to last log line:
     "worker … started" to "worker … stopped", so without interpreter start-up),
     and CPU seconds (user + system) of the whole command. ``source``: a folder
     holding another ``ertui`` package to run instead (e.g. ``git archive`` of
-    an older commit), put first on PYTHONPATH."""
-    from sqlalchemy import create_engine, text
-
+    an older commit), put first on PYTHONPATH. ``reset``: the messages made
+    due again afterwards (else call ``reset_store``)."""
     log = Path(tmp) / "worker.log"
     log.unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=source) if source else None
@@ -145,6 +151,15 @@ def run_ertui(
         raise SystemExit(f"ertui worker failed: {proc.stderr.decode()}")
     lines = log.read_text().splitlines()
     drain = (_stamp(lines[-1]) - _stamp(lines[0])).total_seconds()
+    if reset:
+        reset_store(url, count)
+    return elapsed, drain, cpu
+
+
+def reset_store(url: str, count: int) -> None:
+    """Check that all ``count`` were sent, then make them due again for the next round."""
+    from sqlalchemy import create_engine, text
+
     eng = create_engine(url)
     with eng.begin() as conn:
         sent = conn.execute(text("SELECT count(*) FROM message WHERE status='sent'")).scalar_one()
@@ -154,7 +169,6 @@ def run_ertui(
     eng.dispose()
     if sent != count:
         raise SystemExit(f"ertui delivered {sent} of {count}")
-    return elapsed, drain, cpu
 
 
 async def bare_client(port: int, data: bytes, count: int, connections: int) -> None:

@@ -168,6 +168,28 @@ def _status_filter(status: str) -> ColumnElement[bool] | None:
     return T.c.status == status  # type: ignore[no-any-return]
 
 
+def search_condition(text: str) -> ColumnElement[bool] | None:
+    """The one text-search rule of the queue (the list, the console's filter and the
+    bulk actions' ``--search``): the receiver or subject contains ``text`` (any case),
+    or the message's id is that number; ``#13`` names message 13 and nothing else.
+    None for an empty text (raises ValidationError for one too long)."""
+    text = validate.search(text) if text else ""
+    if not text:
+        return None
+    wanted = validate.digits(text[1:]) if text.startswith("#") else None
+    if wanted is not None:  # "#13": the message with that id, nothing else
+        return T.c.id == wanted  # type: ignore[no-any-return]
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    alts = [
+        T.c.recipient.ilike(pattern, escape="\\"),
+        T.c.subject.ilike(pattern, escape="\\"),
+    ]
+    number = validate.digits(text)
+    if number is not None and number <= MAX_ID:
+        alts.append(T.c.id == number)
+    return or_(*alts)
+
+
 def _filters(status: str, search: str | None, max_id: int | None = None) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     flt = _status_filter(status)
@@ -175,21 +197,9 @@ def _filters(status: str, search: str | None, max_id: int | None = None) -> list
         where.append(flt)
     if max_id is not None:  # a page anchored on an id: mail that arrives later does not move it
         where.append(T.c.id <= max_id)
-    text = validate.search(search) if search else ""
-    if text:
-        wanted = validate.digits(text[1:]) if text.startswith("#") else None
-        if wanted is not None:  # "#13": the message with that id, nothing else
-            where.append(T.c.id == wanted)
-            return where
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        alts = [
-            T.c.recipient.ilike(pattern, escape="\\"),
-            T.c.subject.ilike(pattern, escape="\\"),
-        ]
-        number = validate.digits(text)
-        if number is not None and number <= MAX_ID:
-            alts.append(T.c.id == number)
-        where.append(or_(*alts))
+    text = search_condition(search or "")
+    if text is not None:
+        where.append(text)
     return where
 
 
@@ -205,14 +215,16 @@ def list_messages(
 ) -> list[Message]:
     """A page of messages, newest first; ``search`` matches recipient, subject or id
     (``#13``: that id only); ``max_id``: only ids up to it."""
+    return messages_where(engine, _filters(status, search, max_id), limit=limit, offset=offset)
+
+
+def messages_where(
+    engine: Engine, where: Sequence[ColumnElement[bool]], *, limit: int = 50, offset: int = 0
+) -> list[Message]:
+    """A page of the messages that meet every condition of ``where``, newest first,
+    without their bytes (``queue_bulk.page`` reads a filter's page through it)."""
     # The page's ids first (from the (status, id) index, no row data), then the rows.
-    page = (
-        select(T.c.id)
-        .where(*_filters(status, search, max_id))
-        .order_by(T.c.id.desc())
-        .limit(max(0, limit))
-        .offset(max(0, offset))
-    )
+    page = select(T.c.id).where(*where).order_by(T.c.id.desc()).limit(max(0, limit)).offset(max(0, offset))
     q = (
         select(Message).where(T.c.id.in_(page.scalar_subquery())).order_by(T.c.id.desc()).options(defer(Message.raw))  # type: ignore[arg-type]
     )
@@ -224,9 +236,13 @@ def list_messages(
 def count_messages(
     engine: Engine, *, status: str = "unsent", search: str | None = None, max_id: int | None = None
 ) -> int:
-    q = select(func.count()).select_from(T).where(*_filters(status, search, max_id))
+    return count_where(engine, _filters(status, search, max_id))
+
+
+def count_where(engine: Engine, where: Sequence[ColumnElement[bool]]) -> int:
+    """How many messages meet every condition of ``where``."""
     with engine.connect() as conn:
-        return int(conn.execute(q).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(T).where(*where)).scalar_one())
 
 
 @store_call

@@ -2,8 +2,9 @@
 ``postsuper -h/-r/-d ALL deferred``, with a filter instead of ALL).
 
 A filter combines, with AND: a status, a recipient domain (exact, any case),
-the MTA last tried, an age since queued, and a text in the receiver or
-subject. The action itself is the queue's own (``queue.retry``, ``hold``,
+the MTA last tried, an age since queued, and a text (the queue's one search
+rule, ``queue.search_condition``: receiver, subject or id, ``#13`` that id
+only). The action itself is the queue's own (``queue.retry``, ``hold``,
 ``release``, ``delete``): the same status guards, so a message a worker holds
 right now (``sending``) is never touched, and the same audit. Ids are taken
 from the filter in batches of ``BATCH`` (one statement a batch, by id), so a
@@ -156,9 +157,9 @@ def conditions(flt: QueueFilter, now: datetime | None = None) -> list[ColumnElem
         where.append(match)
     if flt.older_than is not None:
         where.append(T.created_at <= (now or utcnow()) - flt.older_than)
-    if flt.search:
-        pattern = f"%{_like(flt.search)}%"
-        where.append(or_(T.recipient.ilike(pattern, escape="\\"), T.subject.ilike(pattern, escape="\\")))
+    text = queue.search_condition(flt.search) if flt.search else None
+    if text is not None:  # the queue's own rule: receiver, subject or id (#13: that id)
+        where.append(text)
     return where
 
 
@@ -175,11 +176,6 @@ def _id_batches(engine: Engine, where: list[ColumnElement[bool]]) -> Iterable[li
         after = ids[-1]
 
 
-def _count(engine: Engine, where: list[ColumnElement[bool]]) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Message.__table__).where(*where)).scalar_one())  # type: ignore[attr-defined]
-
-
 _RUN: dict[str, Callable[[Engine, list[int]], int]] = {
     "retry": queue.retry,
     "hold": queue.hold,
@@ -189,9 +185,20 @@ _RUN: dict[str, Callable[[Engine, list[int]], int]] = {
 
 
 @store_call
-def count(engine: Engine, flt: QueueFilter) -> int:
-    """How many messages the filter names."""
-    return _count(engine, conditions(flt))
+def count(engine: Engine, flt: QueueFilter, *, max_id: int | None = None) -> int:
+    """How many messages the filter names (with ``max_id``: of those up to that id)."""
+    return queue.count_where(engine, _anchored(conditions(flt), max_id))
+
+
+@store_call
+def page(engine: Engine, flt: QueueFilter, *, limit: int, max_id: int | None = None) -> list[Message]:
+    """The newest ``limit`` messages the filter names (ids up to ``max_id``): the
+    console's Mail Queue lists exactly what its bulk actions act on."""
+    return queue.messages_where(engine, _anchored(conditions(flt), max_id), limit=limit)
+
+
+def _anchored(where: list[ColumnElement[bool]], max_id: int | None) -> list[ColumnElement[bool]]:
+    return where if max_id is None else [*where, T.id <= max_id]
 
 
 @store_call
@@ -205,10 +212,10 @@ def apply(engine: Engine, action: str, flt: QueueFilter, *, dry_run: bool = Fals
         )
     now = utcnow()
     where = conditions(flt, now)
-    matched = _count(engine, where)
+    matched = queue.count_where(engine, where)
     guard = queue.retryable() if action == "retry" else T.status.in_(ACTIONS[action][1])
     if dry_run:
-        return BulkResult(action, matched, _count(engine, [*where, guard]), True)
+        return BulkResult(action, matched, queue.count_where(engine, [*where, guard]), True)
     changed = 0
     for ids in _id_batches(engine, [*where, guard]):
         changed += _RUN[action](engine, ids)

@@ -96,3 +96,9 @@ def render(
         "\r\n"
     )
     return head.encode("utf-8") + payload
+
+
+def header_block(data: bytes) -> bytes:
+    """The header block of a message's bytes: up to the blank line, CRLF-ended
+    (``queue show --headers`` and the console's Headers tab)."""
+    return data.split(b"\r\n\r\n", 1)[0] + b"\r\n"

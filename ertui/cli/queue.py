@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ertui import queue, queue_bulk, queue_json, validate
+from ertui import queue, queue_bulk, queue_json, render, validate
 from ertui.cli.common import confirm, engine, fail, not_empty, print_json, read_file, read_stdin_all
 from ertui.cli.queue_bulk import by_filter, filter_options
 from ertui.errors import Field, ValidationError
@@ -214,7 +214,7 @@ def write_source(m: Message, *, headers: bool, reveal: bool, other: bool) -> Non
     else:
         data = sealed.masked_raw(stored)
     if headers:
-        data = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        data = render.header_block(data)
     out = sys.stdout.buffer
     out.write(data)
     out.flush()

@@ -29,7 +29,8 @@ def filter_options(fn: F) -> F:
             click.option("--mta", default=None, metavar="MTA", help="Filter: the MTA last tried (id or description)."),
             click.option("--older-than", "older_than", default=None, metavar="AGE",
                          help="Filter: queued more than AGE ago (30m, 2h, 3d)."),
-            click.option("--search", default=None, metavar="TEXT", help="Filter: text in the receiver or subject."),
+            click.option("--search", default=None, metavar="TEXT",
+                         help="Filter: text in the receiver or subject, or an id (#13)."),
             click.option("--dry-run", is_flag=True, help="With a filter: say how many would change, change nothing."),
             click.option("--json", "as_json", is_flag=True, help="With a filter: print the counts as JSON."),
         ]

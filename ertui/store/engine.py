@@ -39,12 +39,31 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
+# Store files (device, inode) this process probed by opening them: never opened again (see below).
+_PROBED: set[tuple[int, int]] = set()
+
+
 def _prepare_sqlite_file(path: Path) -> None:
     """An existing store file is used as it is: its mode is never changed (a
     group-shared 0660 store stays so), a mode readable by others is warned
     about once, and one that cannot be written says so. A new file is created
     0600 before SQLite makes it with the umask; only the default location gets
     its missing folders (owner-only): a typo in --db makes nothing."""
+    try:
+        found = os.stat(path)
+        key = (found.st_dev, found.st_ino) if path.is_file() else None
+    except OSError:
+        key = None
+    if key is not None and key in _PROBED:
+        # Never open (and close) a store file this process may hold a SQLite
+        # connection on: closing any descriptor of a file drops every POSIX lock
+        # the process holds on it, SQLite's included, and another process may
+        # then checkpoint and reset the WAL under the live connection (a
+        # "database disk image is malformed"). It was probed once already.
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise StoreError(f"The store file {path} cannot be written: Permission denied.")
+        warn_if_shared(path, "store file")
+        return
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
@@ -54,7 +73,9 @@ def _prepare_sqlite_file(path: Path) -> None:
             raise StoreError(f"The store {path} is a folder, not a file.") from exc
         raise StoreError(f"The store file {path} cannot be written: {exc.strerror}.") from exc
     else:
-        os.close(fd)
+        os.close(fd)  # before this process opens SQLite on it: no lock to lose yet
+        if key is not None:
+            _PROBED.add(key)
         warn_if_shared(path, "store file")
         return
     if not path.parent.is_dir():
@@ -73,7 +94,9 @@ def _prepare_sqlite_file(path: Path) -> None:
         return  # another process made it first
     except OSError as exc:
         raise StoreError(f"The store file {path} cannot be created: {exc.strerror}.") from exc
+    stat = os.fstat(fd)
     os.close(fd)
+    _PROBED.add((stat.st_dev, stat.st_ino))
 
 
 def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:

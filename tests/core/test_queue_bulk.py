@@ -108,3 +108,19 @@ def test_bad_filters_name_the_option(kwargs: dict[str, str], option: str) -> Non
 def test_no_filter_is_refused(store: Engine) -> None:
     with pytest.raises(ValidationError, match="ids or a filter"):
         queue_bulk.apply(store, "delete", queue_bulk.QueueFilter())
+
+
+def test_search_is_the_queue_lists_rule_and_page_lists_what_apply_acts_on(store: Engine) -> None:
+    first = put(store, "a@d.example", "queued", subject="Invoice")
+    second = put(store, "b@d.example", "queued")
+    third = put(store, "c@e.example", "deferred", subject="Invoice")
+    by_id = queue_bulk.make_filter(search=f"#{second}")  # "#id": that message only, as the list's search
+    assert queue_bulk.count(store, by_id) == 1
+    assert [m.id for m in queue_bulk.page(store, by_id, limit=10)] == [second]
+    text = queue_bulk.make_filter(search="INVOICE", status="unsent")
+    listed = [m.id for m in queue_bulk.page(store, text, limit=10)]
+    assert listed == [m.id for m in queue.list_messages(store, status="unsent", search="INVOICE")] == [third, first]
+    assert [m.id for m in queue_bulk.page(store, text, limit=10, max_id=third - 1)] == [first]  # a page anchored
+    assert queue_bulk.count(store, text, max_id=first) == 1
+    held = queue_bulk.apply(store, "hold", text)
+    assert held.changed == 2 and statuses(store, [first, second, third]) == ["held", "queued", "held"]

@@ -183,3 +183,26 @@ def test_every_command_warns_about_a_shared_key_file_before_the_console_opens(
     assert res.exit_code == 0
     assert "secret key file" in res.stderr and "readable by its group" in res.stderr
     assert mode(key) == 0o640
+
+
+def test_opening_the_store_again_keeps_the_first_connections_lock(tmp_path: Path) -> None:
+    """A second engine on the same file in one process must not drop the first's
+    SQLite locks (closing any descriptor of a file drops them all): another
+    process must still find the store in use and unable to leave WAL mode."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "twice.db"
+    first = make_engine(str(path))
+    probe = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=0.1); c.execute('PRAGMA journal_mode=DELETE')"
+
+    def other_process_changes_the_journal() -> bool:
+        return subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True).returncode == 0
+
+    with first.connect() as conn:
+        conn.exec_driver_sql("SELECT 1").all()
+        assert not other_process_changes_the_journal()  # the live connection's lock holds
+        second = make_engine(str(path))
+        assert not other_process_changes_the_journal()  # and still does: nothing dropped it
+        second.dispose()
+    first.dispose()

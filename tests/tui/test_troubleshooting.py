@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, Log, Static
 
 from ertui import mtas, queue, settings
 from ertui.delivery.worker import Worker
 from ertui.tui.dialogs.doctor import DoctorDialog
 from ertui.tui.screens.delivery_log import DeliveryLogScreen
 from ertui.tui.screens.queue import QueueScreen
+from ertui.tui.screens.queue_filter import ViewFilter
 from ertui.tui.screens.shape import ShapeScreen
 from tests.delivery.conftest import fast_settings
 from tests.smtpd import SmtpServer
@@ -43,16 +44,14 @@ async def drain(engine: Engine) -> None:
 
 
 def log_lines(app: App[Any]) -> list[str]:
-    return [strip.text for strip in app.screen.query_one(RichLog).lines]
+    return list(app.screen.query_one(Log).lines)
 
 
 async def test_shape_rows_and_enter_opens_the_queue_on_that_domain(store: Engine) -> None:
     queue.enqueue(store, ["a@big.example", "b@big.example", "c@small.example"], "Report", "Body")
 
-    def open_queue(search: str) -> None:
-        screen = QueueScreen(store)
-        screen.search = search
-        pilot.app.push_screen(screen)
+    def open_queue(view: ViewFilter) -> None:
+        pilot.app.push_screen(QueueScreen(store, view=view))
 
     async with Host(lambda: ShapeScreen(store, open_queue, refresh_seconds=60)).run_test(size=(100, 30)) as pilot:
         table = pilot.app.screen.query_one(DataTable)
@@ -64,7 +63,8 @@ async def test_shape_rows_and_enter_opens_the_queue_on_that_domain(store: Engine
         await pilot.press("down", "enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
         screen = pilot.app.screen
-        assert isinstance(screen, QueueScreen) and screen.search == "@big.example"
+        assert isinstance(screen, QueueScreen) and screen.view == ViewFilter(status="unsent", domain="big.example")
+        await wait_for(pilot, lambda: screen.table.row_count == 2)
 
 
 # Failed once in a clean-clone CI run (the first two lines never showed in
@@ -124,3 +124,42 @@ async def test_with_a_filter_h_holds_every_matching_message_after_a_confirmation
         await pilot.press("y")
         await wait_for(pilot, lambda: queue.count_messages(store, status="held") == 2, tries=500)
         assert [queue.get_message(store, i).status for i in ids] == ["held", "held", "queued"]
+
+
+async def test_the_log_reads_only_the_newest_1000_when_far_behind_and_rests_after_a_flood(store: Engine) -> None:
+    from datetime import timedelta
+
+    from ertui.store.engine import session
+    from ertui.store.models import Attempt
+    from ertui.timeutil import utcnow
+    from ertui.tui.screens.delivery_log import BUSY, MAX_LINES
+
+    (mid,) = queue.enqueue(store, ["one@x.example"], "Hello", "Body")
+
+    def attempts(n: int, first: int) -> None:
+        with session(store) as s:
+            s.add_all(
+                Attempt(message_id=mid, started_at=utcnow() - timedelta(seconds=1), duration_ms=1,
+                        outcome="deferred", code=451, text=f"busy {first + i}")
+                for i in range(n)
+            )  # fmt: skip
+            s.commit()
+
+    async with Host(lambda: DeliveryLogScreen(store, poll_seconds=60)).run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, DeliveryLogScreen)
+        await pilot.pause(0.2)
+        await pilot.press("space")  # paused while 1,200 attempts are made
+        attempts(MAX_LINES + 200, 1)
+        await pilot.press("space")  # resumed: one read, of the newest 1,000 only
+        await wait_for(pilot, lambda: screen.shown > 0, tries=500)
+        lines = log_lines(pilot.app)
+        assert screen.shown == MAX_LINES == len(lines)
+        assert lines[0].endswith("busy 201  (1 ms)") and lines[-1].endswith(f"busy {MAX_LINES + 200}  (1 ms)")
+        assert screen._rest  # a flood: the next poll rests
+        screen._tick()
+        assert not screen._rest
+        attempts(1, MAX_LINES + 201)
+        screen._tick()  # the one after reads again
+        await wait_for(pilot, lambda: screen.shown == MAX_LINES + 1, tries=500)
+        assert BUSY <= MAX_LINES and log_lines(pilot.app)[-1].endswith(f"busy {MAX_LINES + 201}  (1 ms)")

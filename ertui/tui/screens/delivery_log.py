@@ -1,14 +1,17 @@
 """The Delivery log: every delivery attempt of every worker on the store, live.
 
 It tails ``ertui.delivery_log`` (the attempt table) from a thread every half
-second, keeps the last 1,000 lines, colours what did not deliver, and pauses
-with Space (new attempts are fetched again on resume, none is lost).
+second (every second while a worker floods it), keeps the last 1,000 lines in a ``Log`` (strings; only the lines on
+screen are drawn, so a worker at full drain is not slowed: ``bench/log_screen.py``),
+colours what did not deliver, and pauses with Space (new attempts are fetched
+again on resume; when more than 1,000 came meanwhile, the newest 1,000).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from sqlalchemy.engine import Engine
 from textual import on, work
@@ -16,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message as TMessage
 from textual.screen import Screen
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Footer, Header, Log, Static
 
 from ertui import delivery_log
 from ertui.errors import ErtuiError
@@ -25,6 +28,7 @@ from ertui.timeutil import as_utc
 
 MAX_LINES = 1000
 BACKLOG = 200  # attempts shown when the screen opens
+BUSY = MAX_LINES // 2  # a read of this many lines: the next poll rests
 
 
 class LinesRead(TMessage):
@@ -33,23 +37,42 @@ class LinesRead(TMessage):
         self.lines = lines
         self.error = error
         self.after = after  # the id the read started after
+        # formatted in the reading thread: the UI thread only hands strings to the Log
+        self.texts = [line_text(line) for line in lines[-MAX_LINES:]]
 
 
-def line_text(line: delivery_log.LogLine) -> Text:
-    """One attempt as a line: time, message, MTA, receiver, outcome and reply."""
+MARKS = {"sent": "✓", "deferred": "↻", "failed": "✗", "mta_error": "!"}
+STYLES = {"✓": "green", "↻": "yellow", "✗": "bold red", "!": "red"}
+STAMP = len("00:00:00")
+
+
+def line_text(line: delivery_log.LogLine) -> str:
+    """One attempt as a line: time, a mark for the outcome, message, MTA, receiver,
+    outcome and reply — plain and terminal-safe (the ``Log`` widget keeps strings
+    and draws only the lines on screen; ``OutcomeHighlighter`` colours them)."""
     stamp = as_utc(line.at).astimezone().strftime("%H:%M:%S")
     reply = " ".join(p for p in (str(line.code or ""), line.text) if p)
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{stamp}  ", style="dim")
-    text.append(f"#{line.message_id}  ")
-    text.append(terminal_safe(line.mta), style="bold")
-    text.append(f"  {terminal_safe(line.recipient)}  ")
-    outcome_style = "green" if line.outcome == "sent" else ("red" if line.outcome == "failed" else "yellow")
-    text.append(line.outcome, style=f"bold {outcome_style}")
-    if reply:
-        text.append(f" {terminal_safe(reply)}", style=outcome_style if line.failed else "")
-    text.append(f"  ({line.duration_ms} ms)", style="dim")
-    return text
+    mark = MARKS.get(line.outcome, "·")
+    outcome = f"{line.outcome} {reply}" if reply else line.outcome
+    # only the text from outside is escaped (the mark is not ASCII: the whole line would take the slow path)
+    outside = terminal_safe(f"#{line.message_id}  {line.mta}  {line.recipient}  {outcome}")
+    return f"{stamp} {mark} {outside}  ({line.duration_ms} ms)"
+
+
+class OutcomeHighlighter(Highlighter):
+    """The time dim, the outcome's mark coloured, and a line that did not deliver
+    in its colour: found by position (the mark follows the time), never by
+    searching text from outside."""
+
+    def highlight(self, text: Text) -> None:
+        text.stylize("dim", 0, STAMP)
+        mark = text.plain[STAMP + 1 : STAMP + 2]
+        style = STYLES.get(mark)
+        if style is None:
+            return
+        text.stylize(f"bold {style}", STAMP + 1, STAMP + 2)
+        if mark != "✓":
+            text.stylize(style, STAMP + 3)
 
 
 class DeliveryLogScreen(Screen[None]):
@@ -70,23 +93,37 @@ class DeliveryLogScreen(Screen[None]):
         self.failed_only = False
         self.after_id: int | None = None
         self.shown = 0
+        self._rest = False  # skip the next poll (see _tick)
+        self.error: str | None = None  # the store's failure, shown in the header until a read works
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="log-header")
-        yield RichLog(id="delivery-log", max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True)
+        log = Log(id="delivery-log", max_lines=MAX_LINES, highlight=True, auto_scroll=True)
+        log.highlighter = OutcomeHighlighter()
+        yield log
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = "Delivery log"
         self._header()
         self.fetch()
-        self.set_interval(self.poll_seconds, self.fetch)
+        self.set_interval(self.poll_seconds, self._tick)
+
+    def _tick(self) -> None:
+        if self._rest:  # the last read was a flood: lines scroll by too fast to read anyway
+            self._rest = False
+            return
+        self.fetch()
 
     def _header(self) -> None:
         state = "paused (space resumes)" if self.paused else "live"
         which = "attempts that did not deliver" if self.failed_only else "every attempt"
-        self.query_one("#log-header", Static).update(Text(f"{which.capitalize()} of every worker · {state}"))
+        header = self.query_one("#log-header", Static)
+        if self.error:
+            header.update(Text(terminal_safe(self.error), style="bold red"))
+        else:
+            header.update(Text(f"{which.capitalize()} of every worker · {state}"))
 
     @work(thread=True, exclusive=True, group="log")
     def fetch(self) -> None:
@@ -97,25 +134,33 @@ class DeliveryLogScreen(Screen[None]):
             after = self.after_id
             if after is None:
                 after = delivery_log.tail_start(self.engine, flt, BACKLOG)
-            lines = delivery_log.read(self.engine, flt, after_id=after)
+            # at full drain more than MAX_LINES may come between two reads: only the
+            # newest MAX_LINES can be kept, so only they are read (the screen stays
+            # current, and a read costs at most MAX_LINES rows whatever the rate)
+            after = max(after, delivery_log.tail_start(self.engine, flt, MAX_LINES))
+            lines = delivery_log.read(self.engine, flt, after_id=after, limit=MAX_LINES)
             self.after_id = lines[-1].id if lines else after
+            # a worker at full drain: one read a second, not two (half the reads and frames)
+            self._rest = len(lines) >= BUSY
         except ErtuiError as exc:
             self.post_message(LinesRead([], str(exc)))
             return
-        if lines:
+        if lines or self.error:  # or to take a store error off the header
             self.post_message(LinesRead(lines, None, after))
 
     @on(LinesRead)
     def _show(self, event: LinesRead) -> None:
-        log = self.query_one("#delivery-log", RichLog)
+        log = self.query_one("#delivery-log", Log)
         if self.paused and event.lines:  # read just before Space: shown on resume instead
             self.after_id = event.after
             return
+        if event.error or self.error:
+            self.error = event.error
+            self._header()
         if event.error:
-            log.write(Text(terminal_safe(event.error), style="bold red"))
             return
-        for line in event.lines:
-            log.write(line_text(line))
+        # one write for the whole read: the widget keeps strings, draws what is on screen
+        log.write_lines(event.texts)
         self.shown += len(event.lines)
 
     def action_toggle_pause(self) -> None:
@@ -127,6 +172,6 @@ class DeliveryLogScreen(Screen[None]):
     def action_toggle_failed(self) -> None:
         self.failed_only = not self.failed_only
         self.after_id = None
-        self.query_one("#delivery-log", RichLog).clear()
+        self.query_one("#delivery-log", Log).clear()
         self._header()
         self.fetch()

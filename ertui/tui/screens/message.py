@@ -1,4 +1,7 @@
-"""One message from the Mail Queue: its fields, its attempt log and its body."""
+"""One message from the Mail Queue, in tabs: Summary (its fields and body),
+Attempts (its attempt log), Headers and Raw (the bytes the worker sends, as
+``queue show --headers/--raw`` writes them: a password-reset token masked,
+never revealed here; control characters shown as escapes). 1–4 switch tabs."""
 
 from __future__ import annotations
 
@@ -14,10 +17,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message as TMessage
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from ertui import queue
+from ertui import queue, render
 from ertui.errors import NotFoundError
+from ertui.store import sealed
 from ertui.store.models import Attempt, Message, MessageStatus
 from ertui.termsafe import terminal_safe
 from ertui.tui import timefmt
@@ -35,6 +39,8 @@ ATTEMPT_COLUMNS = (
     ("ms", "Took"),
     ("text", "Server reply or error"),
 )
+TABS = ("summary", "attempts", "headers", "raw")
+RAW_NOTE = "The bytes the worker sends (CRLF line ends shown as lines); a password-reset token is masked."
 
 
 class MessageLoaded(TMessage):
@@ -90,6 +96,14 @@ def attempt_cells(a: Attempt, names: dict[int, str], ref: datetime) -> tuple[Tex
     )
 
 
+def source_text(data: bytes) -> Text:
+    """A message's bytes for the screen: lines without their CR, any control
+    character or undecodable byte shown as an escape (the bytes are already
+    masked: ``sealed.masked_raw``)."""
+    text = data.decode("utf-8", errors="backslashreplace").replace("\r\n", "\n")
+    return Text(terminal_safe(text, keep_newlines=True))
+
+
 class MessageScreen(Screen[None]):
     """A message with its attempt log; r/h/delete act on it, Esc goes back."""
 
@@ -107,6 +121,15 @@ class MessageScreen(Screen[None]):
             id="message.delete",
             tooltip="Delete this message (asks first)",
         ),
+        Binding("1", "tab('summary')", "Tabs", key_display="1-4", id="message.tab1", tooltip="Summary and body"),
+        *(
+            Binding(str(n), f"tab('{name}')", name.capitalize(), show=False, id=f"message.tab{n}", tooltip=tip)
+            for n, name, tip in (
+                (2, "attempts", "The attempt log"),
+                (3, "headers", "The header block the worker sends"),
+                (4, "raw", "The bytes the worker sends (a reset token masked)"),
+            )
+        ),
     ]
 
     def __init__(self, engine: Engine, message_id: int, *, poll_seconds: float | None = 1.0) -> None:
@@ -118,20 +141,27 @@ class MessageScreen(Screen[None]):
         self._attempt_ids: set[int] = set()
         self._loading = False
         self._reload_again = False
+        self._raw: bytes | None = None  # the bytes shown in Headers and Raw
         self.title = f"Message #{message_id}"
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="message-scroll"):
-            yield Static(Text("Loading…", style="dim"), id="message-summary")
-            yield Static("Attempts", classes="section-title")
-            table: DataTable[Text] = DataTable(id="message-attempts", cursor_type="row")
-            for key, label in ATTEMPT_COLUMNS:
-                table.add_column(label, key=key)
-            yield table
-            yield Static(Text("No delivery attempt yet.", style="dim"), id="message-no-attempts")
-            yield Static("Body", classes="section-title")
-            yield Static(id="message-body")
+        with TabbedContent(id="message-tabs", initial="summary"):
+            with TabPane("Summary", id="summary"), VerticalScroll(id="message-scroll", classes="message-pane"):
+                yield Static(Text("Loading…", style="dim"), id="message-summary")
+                yield Static("Body", classes="section-title")
+                yield Static(id="message-body")
+            with TabPane("Attempts", id="attempts"):
+                table: DataTable[Text] = DataTable(id="message-attempts", cursor_type="row")
+                for key, label in ATTEMPT_COLUMNS:
+                    table.add_column(label, key=key)
+                yield table
+                yield Static(Text("No delivery attempt yet.", style="dim"), id="message-no-attempts")
+            with TabPane("Headers", id="headers"), VerticalScroll(id="message-headers-scroll", classes="message-pane"):
+                yield Static(id="message-headers")
+            with TabPane("Raw", id="raw"), VerticalScroll(id="message-raw-scroll", classes="message-pane"):
+                yield Static(Text(RAW_NOTE, style="dim"), classes="message-note")
+                yield Static(id="message-raw")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -197,7 +227,30 @@ class MessageScreen(Screen[None]):
             else:
                 table.update_cell(str(a.id), "started", cells[0])
         table.display = bool(self._attempt_ids)
+        tabs = self.query_one("#message-tabs", TabbedContent)
+        tabs.get_tab("attempts").label = f"Attempts ({len(self._attempt_ids)})"
         self.query_one("#message-no-attempts", Static).display = not self._attempt_ids
+        self._show_source(bytes(event.msg.raw))
+
+    def _show_source(self, stored: bytes) -> None:
+        """Headers and Raw: the masked bytes (``queue show --raw`` without
+        ``--reveal-secrets``), redrawn only when they change (erased once sent)."""
+        if stored == self._raw:
+            return
+        self._raw = stored
+        shown = sealed.masked_raw(stored)
+        self.query_one("#message-headers", Static).update(source_text(render.header_block(shown)))
+        self.query_one("#message-raw", Static).update(source_text(shown))
+
+    # -- tabs -----------------------------------------------------------------
+    def action_tab(self, name: str) -> None:
+        """1–4: Summary, Attempts, Headers, Raw; the tab's content takes the focus
+        (up/down scroll it)."""
+        self.query_one("#message-tabs", TabbedContent).active = name
+        target = {"attempts": "#message-attempts", "headers": "#message-headers-scroll", "raw": "#message-raw-scroll"}
+        widget = self.query_one(target.get(name, "#message-scroll"))
+        if widget.display:
+            widget.focus()
 
     # -- actions --------------------------------------------------------------
     def action_back(self) -> None:

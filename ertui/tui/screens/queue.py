@@ -15,17 +15,20 @@ from rich.text import Text
 from sqlalchemy.engine import Engine
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ertui.store.models import MessageStatus
 from ertui.termsafe import terminal_safe
 from ertui.tui.console import console
+from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
 from ertui.tui.screens import queue_bulk as bulk
+from ertui.tui.screens import queue_keys as keys
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.screens.queue_filter import ViewFilter, parse
 from ertui.tui.screens.queue_page import PAGE_SIZE, PageLoaded, QueueTable, Row, load_page
 from ertui.tui.widgets import queue_format as fmt
 from ertui.tui.widgets.columns import visible
@@ -38,82 +41,16 @@ FILTER_MOST = 200  # characters of a filter, refused beyond as typed
 class QueueScreen(bulk.BulkActions):
     """Unsent mail (or failed, held, sent, all), a page at a time."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # `?` is the App's too; bound here first so the footer shows it before the rest
-        Binding("question_mark", "app.help", "Help", id="queue.help", tooltip="List every key of this screen"),
-        Binding("escape", "back", "Back", id="queue.back", tooltip="Clear the filter, or go back to Mail Settings"),
-        # p as on every screen, out of this footer so that "[] Pages" fits in 80 columns
-        Binding(
-            "p", "app.toggle_worker", "Pause/Resume", show=False, id="queue.pause", tooltip="Pause or resume the worker"
-        ),
-        Binding(
-            "q", "back", "Back", show=False, id="queue.back_q", tooltip="Clear the filter, or go back to Mail Settings"
-        ),
-        Binding(
-            "slash",
-            "filter",
-            "Filter",
-            key_display="/",
-            id="queue.filter",
-            tooltip="Filter by receiver, subject or message id",
-        ),
-        Binding(
-            "s", "cycle_status", "Status", id="queue.status", tooltip="Show unsent, failed, held, sent or all messages"
-        ),
-        Binding("r", "retry", "Retry", id="queue.retry", tooltip="Retry this message now"),
-        Binding("h", "hold", "Hold", id="queue.hold", tooltip="Hold this message (not delivered) or release it"),
-        Binding(
-            "delete",
-            "delete",
-            "Delete",
-            key_display="del",
-            id="queue.delete",
-            tooltip="Delete this message (asks first)",
-        ),
-        Binding(
-            "R",
-            "retry_all",
-            "Retry all",
-            key_display="R",
-            id="queue.retry_all",
-            tooltip="Retry every failed message now (with a filter: every message it matches)",
-        ),
-        Binding("H", "bulk('hold')", "Hold all", id="queue.hold_all", tooltip="Hold every message the filter matches"),
-        Binding(
-            "D",
-            "bulk('delete')",
-            "Delete all",
-            id="queue.delete_all",
-            tooltip="Delete every message the filter matches",
-        ),
-        Binding("Q", "app_screen('shape')", "Shape", show=False, id="queue.shape", tooltip="Queue shape"),
-        Binding("l", "app_screen('log')", "Log", show=False, id="queue.log", tooltip="The live delivery log"),
-        Binding(
-            "right_square_bracket",
-            "page(1)",
-            "Pages",
-            key_display="[]",
-            id="queue.next_page",
-            tooltip="Show the next page",
-        ),
-        Binding(
-            "left_square_bracket",
-            "page(-1)",
-            "Previous page",
-            key_display="[",
-            show=False,
-            id="queue.prev_page",
-            tooltip="Show the previous page",
-        ),
-        *bulk.BINDINGS,  # after [] Pages, which must fit at 80 columns
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.BINDINGS
 
-    def __init__(self, engine: Engine, *, poll_seconds: float | None = POLL_SECONDS) -> None:
+    def __init__(
+        self, engine: Engine, *, poll_seconds: float | None = POLL_SECONDS, view: ViewFilter | None = None
+    ) -> None:
+        """``view``: the filter to open with (the Queue shape's row); unsent mail by default."""
         super().__init__(id="queue-screen")
         self.engine = engine
         self.poll_seconds = poll_seconds
-        self.status = "unsent"
-        self.search = ""
+        self.view = view or ViewFilter()
         self.page_offset = 0  # how many newer messages come before this page (shown as rows a–b)
         self.anchors: list[int] = []  # the highest id of each page after the first, as paged to
         self.total = 0
@@ -135,8 +72,9 @@ class QueueScreen(bulk.BulkActions):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-info")
+        yield Static(id="queue-filter-line")
         yield Input(
-            placeholder="Filter by receiver, subject or #id; Enter applies, Esc cancels",
+            placeholder="Words of the receiver or subject, #id, domain:D, mta:M; Enter applies, Esc cancels",
             id="queue-filter",
             max_length=FILTER_MOST,
         )
@@ -216,18 +154,18 @@ class QueueScreen(bulk.BulkActions):
             return
         self._loading = True
         self._reload_again = False
-        self._load(self.status, self.search, self.page_anchor)
+        self._load(self.view, self.page_anchor)
 
     @work(thread=True, group="queue-page")
-    def _load(self, status: str, search: str, anchor: int | None) -> None:
-        self.post_message(load_page(self.engine, status, search, anchor))
+    def _load(self, view: ViewFilter, anchor: int | None) -> None:
+        self.post_message(load_page(self.engine, view, anchor))
 
     @on(PageLoaded)
     def _page_loaded(self, event: PageLoaded) -> None:
         self._loading = False
         if gone(self):
             return
-        if event.key != (self.status, self.search, self.page_anchor):
+        if event.key != (self.view, self.page_anchor):
             self.reload()  # asked for before the filter or page changed
             return
         if self._reload_again:
@@ -308,9 +246,9 @@ class QueueScreen(bulk.BulkActions):
     def _show_info(self) -> None:
         info = Text()
         info.append(f" {self.status.capitalize()}", style="bold")
-        if self.search:
-            info.append(" · filter ")
-            info.append(f'"{terminal_safe(self.search)}"', style="bold")
+        line = self.query_one("#queue-filter-line", Static)
+        line.display = self.view.active
+        line.update(self.view.line())
         if self.load_error:
             info.append(f" · {terminal_safe(self.load_error)}", style="bold red")
         elif not self.loaded:
@@ -339,8 +277,8 @@ class QueueScreen(bulk.BulkActions):
 
     def _empty_sentence(self) -> str:
         what = {"all": "No message", "unsent": "No unsent message"}.get(self.status, f"No {self.status} message")
-        if self.search:
-            return f'{what} matches "{terminal_safe(self.search)}"; / changes the filter, s the status.'
+        if self.view.active:
+            return f"{what} matches the filter; / changes it, Esc clears it, s changes the status."
         return f"{what} in the queue; s shows another status."
 
     # -- the cursor row -------------------------------------------------------
@@ -359,43 +297,57 @@ class QueueScreen(bulk.BulkActions):
         return self._rows.get(current)
 
     # -- actions --------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        return self.view.status
+
+    @property
+    def search(self) -> str:
+        return self.view.search
+
     def action_back(self) -> None:
         flt = self.query_one("#queue-filter", Input)
         if flt.display:
-            flt.value = self.search
             flt.display = False
             self.table.focus()
             return
-        if self.search:  # as in k9s: Esc first drops the filter, then leaves
-            self.search = ""
-            self.page_offset, self.anchors = 0, []
-            self._show_info()
-            self.reload(top=True)
+        if self.view.active:  # as in k9s: Esc first drops the filter, then leaves
+            self.apply_filter(self.view.cleared())
             return
         self.dismiss(None)
 
     def action_filter(self) -> None:
         flt = self.query_one("#queue-filter", Input)
         flt.display = True
-        flt.value = self.search
+        flt.value = self.view.as_words()
         flt.focus()
 
     @on(Input.Submitted, "#queue-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        try:
+            view = parse(event.value.strip(), self.status)
+        except FAILURES as exc:  # the sentence under the field's name; the input stays open
+            self.notify(sentence(exc), severity="error", markup=False)
+            return
         event.input.display = False
         self.table.focus()
-        self.show_filter(event.value.strip())
+        self.apply_filter(view)
 
     def show_filter(self, search: str) -> None:
-        self.search = search
+        """Filter by a text (receiver, subject or #id), as typed after ``/``."""
+        self.apply_filter(ViewFilter(status=self.status, search=search))
+
+    def apply_filter(self, view: ViewFilter) -> None:
+        self.view = view
         self.page_offset, self.anchors = 0, []
         self._show_info()
         self.reload(top=True)
+        self.refresh_bindings()
 
     def action_cycle_status(self) -> None:
-        index = STATUS_FILTERS.index(self.status)
-        self.status = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
+        index = STATUS_FILTERS.index(self.status) if self.status in STATUS_FILTERS else -1
+        self.view = self.view.with_status(STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)])
         self.page_offset, self.anchors = 0, []
         self.loaded = False
         self._show_info()
@@ -407,7 +359,7 @@ class QueueScreen(bulk.BulkActions):
         if action in ("retry", "hold", "delete"):
             return self.is_mounted and self.table.row_count > 0
         if action == "bulk":  # only with a filter applied
-            return bool(self.search.strip())
+            return self.view.active
         if action == "page":  # "[] Pages" in the footer while there is more than one
             return bool(self.anchors) or self._has_page(1)
         return True
@@ -465,7 +417,7 @@ class QueueScreen(bulk.BulkActions):
         self.app.push_screen(confirm_delete(row.id, row.recipient), answered)
 
     def action_retry_all(self) -> None:
-        if self.search.strip():
+        if self.view.active:
             self.action_bulk("retry")
         else:
             self._act("retry_all_failed", [])

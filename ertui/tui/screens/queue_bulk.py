@@ -9,22 +9,15 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from textual import work
-from textual.binding import Binding
 from textual.screen import Screen
 
 from ertui import queue_bulk
 from ertui.tui.dialogs.confirm import ConfirmDialog
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.screens.queue_actions import QueueActionDone
+from ertui.tui.screens.queue_filter import ViewFilter
 
 VERBS = {"retry": "Retry", "hold": "Hold", "delete": "Delete"}
-
-
-def view_filter(status: str, search: str) -> queue_bulk.QueueFilter | None:
-    """The filter the Mail Queue shows, or None when no filter is applied."""
-    if not search.strip():
-        return None
-    return queue_bulk.make_filter(status=status, search=search.strip())
 
 
 def confirmation(engine: Engine, action: str, flt: queue_bulk.QueueFilter) -> ConfirmDialog | None:
@@ -48,28 +41,17 @@ def run(engine: Engine, action: str, flt: queue_bulk.QueueFilter, post: Callable
     post(QueueActionDone(action, result.sentence(), severity="information" if result.changed else "warning"))
 
 
-BINDINGS = [
-    Binding("H", "bulk('hold')", "Hold all", id="queue.hold_all", tooltip="Hold every message the filter matches"),
-    Binding(
-        "D", "bulk('delete')", "Delete all", id="queue.delete_all", tooltip="Delete every message the filter matches"
-    ),
-    Binding("Q", "open('shape')", "Shape", show=False, id="queue.shape", tooltip="Queue shape: where mail waits"),
-    Binding("l", "open('log')", "Log", show=False, id="queue.log", tooltip="The live delivery log"),
-]
-
-
 class BulkActions(Screen[None]):
     """What the Mail Queue adds for an incident: actions on everything its filter
     matches, and the Queue shape and Delivery log a key away."""
 
     engine: Engine
-    status: str
-    search: str
+    view: ViewFilter
 
     def action_bulk(self, action: str) -> None:
         """R, H, D with a filter applied: every message it matches, after a confirmation."""
         try:
-            flt = view_filter(self.status, self.search)
+            flt = self.view.core() if self.view.active else None
             dialog = confirmation(self.engine, action, flt) if flt is not None else None
         except FAILURES as exc:
             self.notify(sentence(exc), severity="error", markup=False)
@@ -89,13 +71,13 @@ class BulkActions(Screen[None]):
     def _bulk(self, action: str, flt: queue_bulk.QueueFilter) -> None:
         run(self.engine, action, flt, self.post_message)
 
-    def filtered(self, search: str) -> None:
+    def filtered(self, view: ViewFilter) -> None:
         """Back from the Queue shape: this Mail Queue, filtered to the row chosen."""
         self.app.pop_screen()
-        self.show_filter(search)
+        self.apply_filter(view)
 
-    def show_filter(self, search: str) -> None:
-        """Apply ``search`` as the filter (the Mail Queue defines it)."""
+    def apply_filter(self, view: ViewFilter) -> None:
+        """Show the messages ``view`` names (the Mail Queue defines it)."""
 
     def action_open(self, which: str) -> None:
         if which == "shape":

@@ -11,9 +11,10 @@ from sqlalchemy.engine import Engine
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from ertui import queue
+from ertui import queue, queue_bulk
 from ertui.tui import timefmt
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.screens.queue_filter import ViewFilter
 from ertui.tui.widgets import queue_format as fmt
 from ertui.tui.widgets.list_keys import ListTable
 
@@ -29,10 +30,10 @@ class Row:
 
 
 class PageLoaded(Message):
-    """A page read by the loader thread, for the state (status, search, offset) it was asked for."""
+    """A page read by the loader thread, for the filter and anchor it was asked for."""
 
     def __init__(
-        self, key: tuple[str, str, int | None], rows: list[Row], total: int, offset: int, error: str | None
+        self, key: tuple[ViewFilter, int | None], rows: list[Row], total: int, offset: int, error: str | None
     ) -> None:
         super().__init__()
         self.key = key
@@ -57,20 +58,21 @@ class QueueTable(ListTable):
     ]
 
 
-def load_page(engine: Engine, status: str, search: str, anchor: int | None) -> PageLoaded:
-    """The page of ``status`` and ``search`` whose highest id is ``anchor`` (None: the
-    newest), with the count of the whole filter and how many newer ones precede it."""
-    key = (status, search, anchor)
+def load_page(engine: Engine, view: ViewFilter, anchor: int | None) -> PageLoaded:
+    """The page of ``view`` whose highest id is ``anchor`` (None: the newest), with
+    the count of the whole filter and how many newer ones precede it — read with
+    the core's filter (``queue_bulk``), the one the bulk actions use."""
+    key = (view, anchor)
     offset = 0
     rows: list[Row] = []
     total = 0
     error: str | None = None
     try:
-        term = search or None
-        total = queue.count_messages(engine, status=status, search=term)
+        flt = view.core()
+        total = queue_bulk.count(engine, flt)
         if anchor is not None:  # the page starts at its id: new mail does not move it
-            offset = total - queue.count_messages(engine, status=status, search=term, max_id=anchor)
-        msgs = queue.list_messages(engine, status=status, search=term, limit=PAGE_SIZE, max_id=anchor)
+            offset = total - queue_bulk.count(engine, flt, max_id=anchor)
+        msgs = queue_bulk.page(engine, flt, limit=PAGE_SIZE, max_id=anchor)
         names = queue.mta_names(engine)
         ref = timefmt.now()
         rows = [Row(m.id, m.status, m.recipient, fmt.row_cells(m, names, ref)) for m in msgs if m.id is not None]

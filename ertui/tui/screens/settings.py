@@ -32,6 +32,7 @@ from ertui.tui.messages import DeliveryNotice
 from ertui.tui.safe import safe
 from ertui.tui.screens.audit import AuditScreen
 from ertui.tui.screens.queue import QueueScreen
+from ertui.tui.screens.queue_filter import ViewFilter
 from ertui.tui.widgets.mta_detail import SPARK_MINUTES, MtaDetail
 from ertui.tui.widgets.mta_table import MtaTable
 from ertui.tui.widgets.status_bar import Status, StatusBar
@@ -403,10 +404,8 @@ class SettingsScreen(Screen[None]):
     def action_queue_shape(self) -> None:
         from ertui.tui.screens.shape import ShapeScreen
 
-        def open_queue(search: str) -> None:
-            screen = QueueScreen(self.engine)
-            screen.search = search
-            self.app.push_screen(screen)
+        def open_queue(view: ViewFilter) -> None:
+            self.app.push_screen(QueueScreen(self.engine, view=view))
 
         self.app.push_screen(ShapeScreen(self.engine, open_queue))
 

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from ertui import queue_shape
 from ertui.errors import ErtuiError
 from ertui.termsafe import terminal_safe
+from ertui.tui.screens.queue_filter import ViewFilter
 
 REFRESH_SECONDS = 2.0
 KEY_WIDTH = 28
@@ -45,12 +46,12 @@ class ShapeScreen(Screen[None]):
     def __init__(
         self,
         engine: Engine,
-        open_queue: Callable[[str], None],
+        open_queue: Callable[[ViewFilter], None],
         *,
         by: str = "domain",
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
-        """``open_queue(search)`` opens the Mail Queue filtered by ``search``
+        """``open_queue(view)`` opens the Mail Queue filtered by ``view``
         (the screen that opened this one knows how; no import circle)."""
         super().__init__(id="shape-screen")
         self.engine = engine
@@ -118,9 +119,13 @@ class ShapeScreen(Screen[None]):
         self.action_open()
 
     def action_open(self) -> None:
+        """The Mail Queue on this row's domain or MTA, at the shape's status (the
+        TOTAL row, and MTA "(none yet)", which no filter names: the status alone)."""
         table = self.query_one(DataTable)
         key = self.keys[table.cursor_row] if 0 <= table.cursor_row < len(self.keys) else ""
-        search = ""
-        if key and key != queue_shape.NO_MTA and self.by == "domain":
-            search = f"@{key}"  # the receiver's domain
-        self.open_queue(search)
+        view = ViewFilter(status=self.status)
+        if key and self.by == "domain":
+            view = ViewFilter(status=self.status, domain=key)
+        elif key and key != queue_shape.NO_MTA:
+            view = ViewFilter(status=self.status, mta=key)
+        self.open_queue(view)

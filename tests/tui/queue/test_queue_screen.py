@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
-from ertui import queue
+from ertui import queue, queue_bulk
 from ertui.tui.screens.queue import QueueScreen
 from ertui.tui.screens.queue_page import PAGE_SIZE
 from tests.tui.conftest import FIXED_NOW
@@ -147,7 +147,7 @@ async def test_slash_filters_by_text(store: Engine) -> None:
         assert screen.search == "user011"
         assert screen.table.row_count == 1
         assert cell(screen.table, 0, "to") == "user011@example.com"
-        assert '"user011"' in str(screen.query_one("#queue-info", Static).render())
+        assert 'Filter: text "user011"' in str(screen.query_one("#queue-filter-line", Static).render())
         assert screen.table.has_focus
         # Esc while editing cancels the edit and keeps the filter
         await pilot.press("slash", "x", "escape")
@@ -205,13 +205,13 @@ async def test_paging_loads_one_page_at_a_time(store: Engine, monkeypatch: objec
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     fill(store, 2 * PAGE_SIZE + 50)
     limits: list[int] = []
-    real = queue.list_messages
+    real = queue_bulk.page
 
     def spy(*args: object, **kwargs: object) -> object:
         limits.append(int(kwargs["limit"]))  # type: ignore[call-overload]
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(queue, "list_messages", spy)
+    monkeypatch.setattr(queue_bulk, "page", spy)
     async with QueueApp(store).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         screen = screen_of(pilot.app)
@@ -236,7 +236,7 @@ async def test_a_burst_of_reloads_costs_two_reads(store: Engine, monkeypatch: ob
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     fill(store, 3)
     calls: list[int] = []
-    real = queue.list_messages
+    real = queue_bulk.page
 
     def spy(*args: object, **kwargs: object) -> object:
         calls.append(1)
@@ -244,7 +244,7 @@ async def test_a_burst_of_reloads_costs_two_reads(store: Engine, monkeypatch: ob
 
     async with QueueApp(store).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(queue, "list_messages", spy)
+        monkeypatch.setattr(queue_bulk, "page", spy)
         screen = screen_of(pilot.app)
         for _ in range(50):  # as the console does on every delivery event
             screen.reload()
@@ -282,7 +282,7 @@ async def test_a_store_error_is_shown_not_raised(store: Engine, monkeypatch: obj
         def broken(*_a: object, **_k: object) -> int:
             raise StoreError("The store at sqlite:///x cannot be opened: disk I/O error.")
 
-        monkeypatch.setattr(queue, "count_messages", broken)
+        monkeypatch.setattr(queue_bulk, "count", broken)
         screen.reload()
         await settle(pilot)
         info = str(screen.query_one("#queue-info", Static).render())
