@@ -58,7 +58,7 @@ def run_action(engine: Engine, action: str, ids: list[int]) -> tuple[str, bool]:
     who = _which(ids)
     if n == 0:
         return {
-            "retry": f"{who}: nothing to retry (it is sent, held or being sent now).",
+            "retry": f"{who}: nothing to retry: it is {queue.NOT_RETRIED}.",
             "hold": f"{who} cannot be held: only queued, deferred or failed mail can.",
             "release": f"{who} is not held.",
             "delete": f"{who} was already gone.",

@@ -31,6 +31,19 @@ async def test_r_retries_a_failed_message_now(store: Engine) -> None:
         assert table.cursor_row == 0
 
 
+async def test_r_leaves_a_failed_password_recovery_email_and_says_why(store: Engine) -> None:
+    """Its link was erased when it failed: a resend would carry a dead link."""
+    ids = fill(store, 1)
+    set_fields(store, ids[0], status="failed", kind="password_recovery", last_error="refused")
+    async with QueueApp(store).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert queue.get_message(store, ids[0]).status == "failed"
+        said = [str(n.message) for n in pilot.app._notifications]
+        assert any("nothing to retry" in m and "ertui user recover" in m for m in said), said
+
+
 async def test_h_holds_and_releases(store: Engine) -> None:
     ids = fill(store, 2)
     async with QueueApp(store).run_test(size=(140, 30)) as pilot:
