@@ -1,4 +1,5 @@
-"""The mail queue: enqueue, list, show, stats, and the operator's actions.
+"""The mail queue: enqueue, list, show, and the operator's actions (its counts,
+``stats``, are ``ertui.queue_stats``, re-exported here).
 
 Message states (see DESIGN.md): ``queued`` → ``sending`` → ``sent``;
 ``sending`` → ``deferred`` (due again at ``next_attempt_at``) → ``sending`` …;
@@ -21,7 +22,6 @@ overrides) of being enqueued fails with that reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ertui import audit, delivery_policy, render, settings, validate
 from ertui.errors import Field, NotFoundError, ValidationError
+from ertui.queue_stats import WORKER_STALE as WORKER_STALE  # the counts, re-exported
+from ertui.queue_stats import QueueStats as QueueStats
+from ertui.queue_stats import stats as stats
 from ertui.store import sealed
 from ertui.store.engine import session, store_call
 from ertui.store.models import (
@@ -40,20 +43,16 @@ from ertui.store.models import (
     HOLDABLE_STATUSES,
     MAX_ID,
     UNSENT_STATUSES,
-    WAITING_STATUSES,
     Attempt,
     Message,
     MessageKind,
     MessageStatus,
     Mta,
-    WorkerRecord,
 )
 from ertui.store.vault import Vault
-from ertui.timeutil import as_utc, utcnow
+from ertui.timeutil import utcnow
 
 ENV_LIFETIME = delivery_policy.LIFETIME.env
-# A worker whose heartbeat is older than this is taken for dead by `stats`.
-WORKER_STALE = timedelta(seconds=90)
 
 STATUS_CHOICES = (*(s.value for s in MessageStatus), "unsent", "all")
 
@@ -269,54 +268,6 @@ def mta_names(engine: Engine) -> dict[int, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(Mta.__table__.c.id, Mta.__table__.c.description))  # type: ignore[attr-defined]
         return {int(r[0]): str(r[1]) for r in rows}
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    counts: dict[str, int]
-    oldest_unsent_age: timedelta | None  # oldest message still waiting to be delivered
-    stalled_reason: str | None  # why nothing moves, when it does not
-    workers: int = 0  # workers with a recent heartbeat
-
-    @property
-    def waiting(self) -> int:
-        return sum(self.counts.get(s, 0) for s in WAITING_STATUSES)
-
-
-@store_call
-def stats(engine: Engine) -> QueueStats:
-    now = utcnow()
-    with engine.connect() as conn:
-        counts = {s.value: 0 for s in MessageStatus}
-        for status, n in conn.execute(select(T.c.status, func.count()).group_by(T.c.status)):
-            counts[str(status)] = int(n)
-        oldest = conn.execute(select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING_STATUSES))).scalar()
-        W = WorkerRecord.__table__  # type: ignore[attr-defined]
-        live = conn.execute(select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_STALE)).all()
-        M = Mta.__table__  # type: ignore[attr-defined]
-        enabled = conn.execute(select(M.c.description, M.c.cooldown_until, M.c.last_error).where(M.c.enabled)).all()
-    age = None
-    if oldest is not None:
-        oldest_dt = oldest if isinstance(oldest, datetime) else datetime.fromisoformat(oldest)
-        age = max(timedelta(0), now - as_utc(oldest_dt))
-    waiting = sum(counts[s] for s in WAITING_STATUSES)
-    reason: str | None = None
-    if waiting:
-        cooling = [r for r in enabled if r[1] is not None and as_utc(r[1]) > now]
-        if not enabled:
-            reason = "no MTA is enabled (enable one with `ertui mta enable MTA`)"
-        elif len(cooling) == len(enabled):
-            first = cooling[0]
-            reason = (
-                f"every enabled MTA is failing and cooling down (last error of {first[0]!r}: {first[2] or 'unknown'})"
-            )
-        elif not live:
-            reason = "no worker is running (start one with `ertui worker`)"
-        elif all(bool(p) for (p,) in live):
-            reason = "every worker is paused"
-    if reason is None and not settings.admin_email(engine):
-        reason = "the administrator has no email address, so nothing can be enqueued"
-    return QueueStats(counts=counts, oldest_unsent_age=age, stalled_reason=reason, workers=len(live))
 
 
 # -- operator actions ----------------------------------------------------------------

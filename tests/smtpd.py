@@ -70,6 +70,7 @@ class SmtpServer(ThreadedServer):
         self.max_seen_connections = 0
         self.connections_total = 0
         self.auth_attempts: list[str] = []  # usernames tried
+        self.ehlo_names: list[str] = []  # the names clients gave in EHLO
         self._lock = threading.Lock()
         super().__init__()
 
@@ -77,6 +78,8 @@ class SmtpServer(ThreadedServer):
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
+        with self._lock:
+            self.ehlo_names.append(hostname)
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")

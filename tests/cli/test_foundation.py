@@ -9,30 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from ertui import mtas
-from ertui.cli import cli
 from ertui.store.engine import make_engine
 from ertui.store.vault import Vault
+from tests.cli.conftest import listed
 
 SECRET = "pa55-not-in-argv-Ωmega"
-
-
-@pytest.fixture
-def run(db_url: str):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def _run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, ["--db", db_url, *args], input=input, catch_exceptions=False)
-
-    return _run
-
-
-def listed(run) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
-    res = run("mta", "list", "--json")
-    assert res.exit_code == 0
-    return json.loads(res.stdout)  # type: ignore[no-any-return]
 
 
 def test_add_list_json_has_the_keys_and_no_password(run) -> None:  # type: ignore[no-untyped-def]

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from ertui.cli import cli
+from tests.cli.conftest import listed
 
 SECRET = "client-S3cret-Ωmega"
 RELAY_KEYS = {
@@ -22,22 +21,6 @@ RELAY_KEYS = {
     "oauth_client_id": None,
     "oauth_scope": None,
 }
-
-
-@pytest.fixture
-def run(db_url: str):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def _run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, ["--db", db_url, *args], input=input, catch_exceptions=False)
-
-    return _run
-
-
-def listed(run) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
-    res = run("mta", "list", "--json")
-    assert res.exit_code == 0
-    return json.loads(res.stdout)  # type: ignore[no-any-return]
 
 
 def relay_view(row: dict) -> dict:  # type: ignore[type-arg]

@@ -9,12 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, settings
+from ertui.delivery.claims import Claimed
 from ertui.delivery.worker import DeliveryEvent, Worker, WorkerSettings
 from ertui.store.models import Mta
 from tests.smtpd import SmtpServer
@@ -37,6 +39,20 @@ def fast_settings(**kw: object) -> WorkerSettings:
     )
     base.update(kw)
     return WorkerSettings(**base)  # type: ignore[arg-type]
+
+
+def claimed(now: datetime, attempts: int = 0, tries: int = 1, lifetime: timedelta = timedelta(days=5)) -> Claimed:
+    """A message as a worker claimed it at ``now``: due then, expiring ``lifetime`` later."""
+    return Claimed(
+        id=7,
+        sender="a@example.com",
+        recipient="b@example.com",
+        raw=b"x",
+        attempts=attempts,
+        next_attempt_at=now,
+        expires_at=now + lifetime,
+        tries=tries,
+    )
 
 
 @pytest.fixture

@@ -7,27 +7,14 @@ from datetime import timedelta
 import pytest
 
 from ertui.delivery import policy as verdicts
-from ertui.delivery.claims import Claimed
 from ertui.delivery.settings import WorkerSettings
 from ertui.smtp.outcome import ErrorKind, Outcome
 from ertui.store.models import MessageStatus
 from ertui.timeutil import utcnow
+from tests.delivery.conftest import claimed
 
 NOW = utcnow()
 SETTINGS = WorkerSettings(backoff_base=60, backoff_max=3600, max_attempts=5)
-
-
-def claimed(attempts: int = 0, tries: int = 1, lifetime: timedelta = timedelta(days=5)) -> Claimed:
-    return Claimed(
-        id=7,
-        sender="a@example.com",
-        recipient="b@example.com",
-        raw=b"x",
-        attempts=attempts,
-        next_attempt_at=NOW,
-        expires_at=NOW + lifetime,
-        tries=tries,
-    )
 
 
 def refused(code: int, permanent: bool, text: str = "mailbox busy") -> Outcome:
@@ -35,40 +22,40 @@ def refused(code: int, permanent: bool, text: str = "mailbox busy") -> Outcome:
 
 
 def test_a_permanent_refusal_fails_at_once_with_the_reply() -> None:
-    v = verdicts.after_refusal(claimed(), refused(550, True, "5.1.1 no such user"), SETTINGS, NOW)
+    v = verdicts.after_refusal(claimed(NOW), refused(550, True, "5.1.1 no such user"), SETTINGS, NOW)
     assert (v.status, v.error, v.next_at) == (MessageStatus.FAILED, "550 5.1.1 no such user", None)
 
 
 @pytest.mark.parametrize(("attempts", "delay"), [(0, 60), (1, 120), (2, 240), (3, 480)])
 def test_a_temporary_refusal_defers_with_a_doubling_backoff(attempts: int, delay: int) -> None:
-    v = verdicts.after_refusal(claimed(attempts), refused(451, False), SETTINGS, NOW)
+    v = verdicts.after_refusal(claimed(NOW, attempts), refused(451, False), SETTINGS, NOW)
     assert (v.status, v.error) == (MessageStatus.DEFERRED, "451 mailbox busy")
     assert v.next_at == NOW + timedelta(seconds=delay)
 
 
 def test_the_last_allowed_attempt_fails_saying_so() -> None:
-    v = verdicts.after_refusal(claimed(attempts=4), refused(451, False), SETTINGS, NOW)
+    v = verdicts.after_refusal(claimed(NOW, attempts=4), refused(451, False), SETTINGS, NOW)
     assert v.status is MessageStatus.FAILED and v.next_at is None
     assert v.error == "Gave up after 5 attempts; last error: 451 mailbox busy"
 
 
 def test_a_next_attempt_past_the_lifetime_fails_now() -> None:
-    v = verdicts.after_refusal(claimed(lifetime=timedelta(seconds=30)), refused(451, False), SETTINGS, NOW)
+    v = verdicts.after_refusal(claimed(NOW, lifetime=timedelta(seconds=30)), refused(451, False), SETTINGS, NOW)
     assert v.status is MessageStatus.FAILED
     assert v.error.startswith("Not delivered within its lifetime; last error: 451")
 
 
 def test_stranded_messages_wait_for_the_first_mta_back() -> None:
     soon, later = NOW + timedelta(seconds=5), NOW + timedelta(seconds=50)
-    assert verdicts.stranded_next_attempt(claimed(), [later, soon], 30, NOW) == soon
-    assert verdicts.stranded_next_attempt(claimed(), [], 30, NOW) == NOW + timedelta(seconds=30)
-    assert verdicts.stranded_next_attempt(claimed(tries=0), [], 30, NOW) is None
+    assert verdicts.stranded_next_attempt(claimed(NOW), [later, soon], 30, NOW) == soon
+    assert verdicts.stranded_next_attempt(claimed(NOW), [], 30, NOW) == NOW + timedelta(seconds=30)
+    assert verdicts.stranded_next_attempt(claimed(NOW, tries=0), [], 30, NOW) is None
 
 
 def test_attempt_rows_name_the_outcome() -> None:
     mta_down = Outcome(ok=False, kind=ErrorKind.REFUSED, message="refused")
     rows = [
-        verdicts.attempt_row(claimed(), 3, "relay", NOW, 0.25, o)
+        verdicts.attempt_row(claimed(NOW), 3, "relay", NOW, 0.25, o)
         for o in (Outcome(ok=True, code=250, message="ok"), mta_down, refused(550, True), refused(451, False))
     ]
     assert [r["outcome"] for r in rows] == ["sent", "mta_error", "failed", "deferred"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,11 @@ from sqlalchemy.engine import Engine
 from ertui import audit, delivery_policy, queue
 from ertui.cli import cli
 from ertui.delivery import policy as verdicts
-from ertui.delivery.claims import Claimed
 from ertui.delivery.worker import Worker, WorkerSettings
 from ertui.smtp.outcome import ErrorKind, Outcome
 from ertui.store.models import MessageStatus
 from ertui.timeutil import utcnow
-from tests.delivery.conftest import add_mta, finish, start_worker, wait_for, worker_env
+from tests.delivery.conftest import add_mta, claimed, finish, start_worker, wait_for, worker_env
 from tests.smtpd import SmtpServer
 
 GREYLISTED = "451 4.7.1 greylisted, try later"
@@ -153,28 +152,15 @@ def test_the_lifetime_applies_at_enqueue_and_not_to_queued_mail(store: Engine, m
 def test_zero_attempts_means_until_the_lifetime_ends() -> None:
     assert WorkerSettings().max_attempts == 0  # the policy's default, no longer 30
     now = utcnow()
-    msg = claimed(attempts=999, expires_at=now + timedelta(days=5))
+    msg = claimed(now, attempts=999)
     greylisted = Outcome(ok=False, kind=ErrorKind.RECIPIENT_REFUSED, permanent=False, code=451, message="later")
     s = WorkerSettings(backoff_base=60, backoff_max=3600)
     v = verdicts.after_refusal(msg, greylisted, s, now)
     assert (v.status, v.next_at) == (MessageStatus.DEFERRED, now + timedelta(hours=1))
-    late = verdicts.after_refusal(claimed(attempts=999, expires_at=now + timedelta(minutes=30)), greylisted, s, now)
+    late = verdicts.after_refusal(claimed(now, attempts=999, lifetime=timedelta(minutes=30)), greylisted, s, now)
     assert late.status is MessageStatus.FAILED and late.error.startswith("Not delivered within its lifetime")
     s.max_attempts = 1000
     assert verdicts.after_refusal(msg, greylisted, s, now).error == "Gave up after 1000 attempts; last error: 451 later"
-
-
-def claimed(attempts: int, expires_at: datetime) -> Claimed:
-    return Claimed(
-        id=1,
-        sender="a@example.com",
-        recipient="b@example.com",
-        raw=b"x",
-        attempts=attempts,
-        next_attempt_at=expires_at,
-        expires_at=expires_at,
-        tries=1,
-    )
 
 
 def test_an_mta_cooldown_longer_than_the_cap_is_not_cut() -> None:

@@ -15,6 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
+
+from ertui import settings
+from ertui.store.engine import make_engine
 
 TMUX = shutil.which("tmux")
 KEY_GAP_SECONDS = 0.15
@@ -26,6 +30,43 @@ def ertui_script() -> str | None:
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
     return shutil.which("ertui")
+
+
+def installed_ertui() -> str:
+    """The console script, or the test skipped saying it is not installed."""
+    script = ertui_script()
+    if script is None:
+        pytest.skip("the ertui console script is not installed")
+    return script
+
+
+def console_env(**extra: str) -> dict[str, str]:
+    """The environment the console runs with in the terminal: the test's own
+    data and config folders, a 256-colour UTF-8 terminal, no animations."""
+    return {
+        "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
+        "XDG_CONFIG_HOME": os.environ["XDG_CONFIG_HOME"],
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "TEXTUAL_ANIMATIONS": "none",
+        **extra,
+    }
+
+
+def console_store(db: Path) -> Engine:
+    """A store file with what the console needs before it sends: the
+    administrator's address and the master host name."""
+    engine = make_engine(f"sqlite:///{db}")
+    settings.set_admin_email(engine, "ops@example.com")
+    settings.set_master_host(engine, "console.example.com")
+    return engine
+
+
+def start_ertui(terminal: Terminal, db: Path, **env: str) -> None:
+    """Run the installed ``ertui --db DB`` in the terminal (``env``: more
+    variables) and wait for Mail Settings."""
+    terminal.start([installed_ertui(), "--db", str(db)], console_env(**env))
+    terminal.wait_for(r"List of Message Transfer Agents")
 
 
 class Terminal:

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from ertui import mtas, settings
-from ertui.store.engine import make_engine
-from tests.e2e.conftest import Terminal, ertui_script
+from ertui import mtas
+from tests.e2e.conftest import Terminal, console_store, start_ertui
 from tests.smtpd import SmtpServer
 
 pytestmark = pytest.mark.e2e
@@ -23,23 +21,9 @@ def test_add_starttls_mta_and_test_it_in_a_real_terminal(
     tmp_path: Path,
     isolated_dirs: Path,
 ) -> None:
-    script = ertui_script()
-    if script is None:
-        pytest.skip("the ertui console script is not installed")
     db = tmp_path / "e2e.db"
-    engine = make_engine(f"sqlite:///{db}")
-    settings.set_admin_email(engine, "ops@example.com")
-    settings.set_master_host(engine, "console.example.com")
-    env = {
-        "SSL_CERT_FILE": str(trust_ca),  # the test CA, trusted as an operator would
-        "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
-        "XDG_CONFIG_HOME": os.environ["XDG_CONFIG_HOME"],
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "TEXTUAL_ANIMATIONS": "none",
-    }
-    terminal.start([script, "--db", str(db)], env)
-    terminal.wait_for(r"List of Message Transfer Agents")
+    engine = console_store(db)
+    start_ertui(terminal, db, SSL_CERT_FILE=str(trust_ca))  # the test CA, trusted as an operator would
     terminal.wait_for(r"No MTA yet")
 
     terminal.keys("a")

@@ -4,13 +4,12 @@ in the one sentence it gave before the console drew anything, and exit 1."""
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Terminal, ertui_script
+from tests.e2e.conftest import Terminal, console_env, installed_ertui
 
 pytestmark = pytest.mark.e2e
 
@@ -18,19 +17,10 @@ pytestmark = pytest.mark.e2e
 def test_a_store_in_a_missing_folder_is_one_sentence_after_the_console_closes(
     terminal: Terminal, tmp_path: Path, isolated_dirs: Path
 ) -> None:
-    script = ertui_script()
-    if script is None:
-        pytest.skip("the ertui console script is not installed")
-    env = {
-        "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
-        "XDG_CONFIG_HOME": os.environ["XDG_CONFIG_HOME"],
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "TEXTUAL_ANIMATIONS": "none",
-    }
+    script = installed_ertui()
     # the status said by the shell: the console may end before tmux's remain-on-exit is set
     ertui = shlex.join([script, "--db", str(tmp_path / "missing" / "x.db")])
-    terminal.start(["sh", "-c", f'{ertui}; echo "exit status $?"; sleep 60'], env)
+    terminal.start(["sh", "-c", f'{ertui}; echo "exit status $?"; sleep 60'], console_env())
     found = terminal.wait_for(r"exit status (\d+)")
     # the whole pane with its scrollback, its wrapped lines joined again
     text = terminal._run("capture-pane", "-p", "-J", "-S", "-", "-t", terminal.target).stdout

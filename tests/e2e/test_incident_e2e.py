@@ -6,16 +6,14 @@ opens the Mail Queue filtered to it, `H` holds all of it after a confirmation,
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
 
-from ertui import mtas, queue, settings
+from ertui import mtas, queue
 from ertui.delivery.worker import Worker
-from ertui.store.engine import make_engine
 from tests.delivery.conftest import fast_settings
-from tests.e2e.conftest import Terminal, ertui_script
+from tests.e2e.conftest import Terminal, console_store, installed_ertui, start_ertui
 from tests.smtpd import SmtpServer
 
 pytestmark = pytest.mark.e2e
@@ -27,13 +25,9 @@ SLOW = ["d@slow.example", "e@slow.example"]
 def test_shape_enter_hold_all_then_the_log(
     terminal: Terminal, smtp_server: SmtpServer, tmp_path: Path, isolated_dirs: Path
 ) -> None:
-    script = ertui_script()
-    if script is None:
-        pytest.skip("the ertui console script is not installed")
+    installed_ertui()  # (skips before the delivery round when not installed)
     db = tmp_path / "incident.db"
-    engine = make_engine(f"sqlite:///{db}")
-    settings.set_admin_email(engine, "ops@example.com")
-    settings.set_master_host(engine, "console.example.com")
+    engine = console_store(db)
     mtas.add(engine, description="Relay", host="127.0.0.1", port=smtp_server.port)
     for rcpt in STUCK + SLOW:
         smtp_server.behaviour.rcpt_replies[rcpt] = "451 4.2.0 Mailbox busy"
@@ -46,15 +40,7 @@ def test_shape_enter_hold_all_then_the_log(
     assert {queue.get_message(engine, i).status for i in stuck + slow} == {"deferred"}
     mtas.set_enabled(engine, "Relay", False)  # the console's own worker sends nothing more
 
-    env = {
-        "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
-        "XDG_CONFIG_HOME": os.environ["XDG_CONFIG_HOME"],
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "TEXTUAL_ANIMATIONS": "none",
-    }
-    terminal.start([script, "--db", str(db)], env)
-    terminal.wait_for(r"List of Message Transfer Agents")
+    start_ertui(terminal, db)
 
     terminal.keys("Q")  # the queue's shape: where mail waits
     terminal.wait_for(r"Queue shape")

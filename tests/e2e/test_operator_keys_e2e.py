@@ -5,16 +5,15 @@ real key timing (`q` then `e`/`a` within 0.3 s; `²` in Host Port then SSL)."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from ertui import mtas, settings
+from ertui import mtas
 from ertui.store.engine import make_engine
 from ertui.store.vault import Vault
-from tests.e2e.conftest import Terminal, ertui_script
+from tests.e2e.conftest import Terminal, console_store, start_ertui
 
 pytestmark = pytest.mark.e2e
 
@@ -22,21 +21,8 @@ PASSWORD = "Tr0ub4dor-e2e-pw"
 
 
 def _start(terminal: Terminal, db: Path) -> None:
-    script = ertui_script()
-    if script is None:
-        pytest.skip("the ertui console script is not installed")
-    engine = make_engine(f"sqlite:///{db}")
-    settings.set_admin_email(engine, "ops@example.com")
-    settings.set_master_host(engine, "console.example.com")
-    env = {
-        "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
-        "XDG_CONFIG_HOME": os.environ["XDG_CONFIG_HOME"],
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "TEXTUAL_ANIMATIONS": "none",
-    }
-    terminal.start([script, "--db", str(db)], env)
-    terminal.wait_for(r"List of Message Transfer Agents")
+    console_store(db)
+    start_ertui(terminal, db)
 
 
 def _assert_clean_exit(terminal: Terminal) -> None:

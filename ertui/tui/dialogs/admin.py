@@ -14,9 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Input, Static
 
 from ertui import settings
-from ertui.errors import ValidationError
-from ertui.tui.dialogs.base import FormDialog
-from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.dialogs.base import FieldsDialog
 from ertui.tui.safe import safe_str
 from ertui.tui.widgets.form_rows import FieldError, form_row
 
@@ -24,7 +22,7 @@ from ertui.tui.widgets.form_rows import FieldError, form_row
 FIELD_IDS = {"admin_email": "admin-email", "from_name": "from-name", "reply_to": "reply-to"}
 
 
-class AdminDialog(FormDialog):
+class AdminDialog(FieldsDialog):
     """Dismisses with a sentence saying what the sender now is, or None when
     cancelled. Enter in any field confirms."""
 
@@ -74,14 +72,8 @@ class AdminDialog(FormDialog):
         self._preview()
 
     @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        if event.input.id is not None:
-            self.query_one(f"#{event.input.id}-error", FieldError).show(None)
+    def _changed(self) -> None:  # (FieldsDialog clears the field's error)
         self._preview()
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_save()
 
     def _preview(self) -> None:
         """The headers as a recipient's mail program shows them (not encoded)."""
@@ -96,16 +88,13 @@ class AdminDialog(FormDialog):
         self.query_one("#sender-preview", Static).update(line)
 
     def action_save(self) -> None:
-        reply = self._value("reply-to")
-        try:
-            saved = settings.set_sender(self.engine, self._value("admin-email"), self._value("from-name"), reply)
-        except ValidationError as exc:
-            field_id = FIELD_IDS.get(exc.key, "admin-email")
-            self.query_one(f"#{field_id}-error", FieldError).show(exc.message)
-            self.query_one(f"#{field_id}", Input).focus()
-            return
-        except FAILURES as exc:
-            self.notify(sentence(exc), severity="error", markup=False)
+        saved = self.saving(
+            lambda: settings.set_sender(
+                self.engine, self._value("admin-email"), self._value("from-name"), self._value("reply-to")
+            ),
+            lambda key: FIELD_IDS.get(key, "admin-email"),
+        )
+        if saved is None:
             return
         reply_to = f"; Reply-To {saved.reply_to}" if saved.reply_to else ""
         shown = f"{saved.name} <{saved.address}>" if saved.name else saved.address

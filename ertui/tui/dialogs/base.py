@@ -14,10 +14,14 @@ button) closes; it dismisses with a sentence or value saying what was saved,
 or None.
 
 ``OneFieldDialog``: one Input, checked by one core call; Enter in it confirms.
+
+``FieldsDialog``: a few Inputs, each with its error line; typing in one clears
+its error, Enter in any confirms, and ``saving`` says why a save failed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
@@ -33,6 +37,7 @@ from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.widgets.form_rows import FieldError, form_row
 
 ResultT = TypeVar("ResultT")
+SavedT = TypeVar("SavedT")
 
 
 class Dialog(ModalScreen[ResultT]):
@@ -189,3 +194,31 @@ class OneFieldDialog(FormDialog):
             self.notify(sentence(exc), severity="error", markup=False)
             return
         self.dismiss(result)
+
+
+class FieldsDialog(FormDialog):
+    """A few Inputs (``#<id>``), each with its ``FieldError`` (``#<id>-error``)
+    under it: typing in a field clears its error, Enter in any field saves."""
+
+    @on(Input.Changed)
+    def _clear_error(self, event: Input.Changed) -> None:
+        if event.input.id is not None:
+            self.query_one(f"#{event.input.id}-error", FieldError).show(None)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()
+
+    def saving(self, save: Callable[[], SavedT], field_for: Callable[[str], str]) -> SavedT | None:
+        """What ``save`` (the core call) returns, or None when it failed: a
+        ValidationError's sentence under the field ``field_for(its key)``, that
+        field focused; any other expected failure as a notification."""
+        try:
+            return save()
+        except ValidationError as exc:
+            field_id = field_for(exc.key)
+            self.query_one(f"#{field_id}-error", FieldError).show(exc.message)
+            self.query_one(f"#{field_id}", Input).focus()
+        except FAILURES as exc:
+            self.notify(sentence(exc), severity="error", markup=False)
+        return None

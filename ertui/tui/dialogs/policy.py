@@ -7,16 +7,13 @@ from typing import ClassVar
 
 from rich.text import Text
 from sqlalchemy.engine import Engine
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Input, Label, Static
 
 from ertui import delivery_policy as dp
-from ertui.errors import ValidationError
-from ertui.tui.dialogs.base import FormDialog
-from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.dialogs.base import FieldsDialog
 from ertui.tui.safe import safe_str
 from ertui.tui.widgets.form_rows import FieldError, FormRow
 
@@ -36,7 +33,7 @@ def typed(knob: dp.Knob, value: float) -> str:
     return str(int(value)) if knob.count else knob.shown(value)
 
 
-class PolicyDialog(FormDialog):
+class PolicyDialog(FieldsDialog):
     """Dismisses with a sentence saying what was saved, or None when cancelled.
     Enter in any field confirms."""
 
@@ -83,30 +80,18 @@ class PolicyDialog(FormDialog):
             yield self.buttons()
         yield Footer()
 
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        if event.input.id is not None:
-            self.query_one(f"#{event.input.id}-error", FieldError).show(None)
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_save()
+    def _save(self) -> dp.Policy:
+        """The changed fields checked, then stored (nothing written when one is wrong)."""
+        changes: dict[str, float] = {}
+        for knob in dp.KNOBS:
+            text = self.query_one(f"#{field_id(knob)}", Input).value
+            if text.strip() != self.initial[knob.name]:
+                changes[knob.name] = dp.parse(knob, text)
+        return dp.set_policy(self.engine, changes) if changes else self.stored
 
     def action_save(self) -> None:
-        changes: dict[str, float] = {}
-        try:
-            for knob in dp.KNOBS:
-                text = self.query_one(f"#{field_id(knob)}", Input).value
-                if text.strip() != self.initial[knob.name]:
-                    changes[knob.name] = dp.parse(knob, text)
-            saved = dp.set_policy(self.engine, changes) if changes else self.stored
-        except ValidationError as exc:
-            knob = dp.BY_NAME.get(exc.key, dp.FIRST_RETRY)
-            self.query_one(f"#{field_id(knob)}-error", FieldError).show(exc.message)
-            self.query_one(f"#{field_id(knob)}", Input).focus()
-            return
-        except FAILURES as exc:
-            self.notify(sentence(exc), severity="error", markup=False)
+        saved = self.saving(self._save, lambda key: field_id(dp.BY_NAME.get(key, dp.FIRST_RETRY)))
+        if saved is None:
             return
         if saved == self.stored:
             self.dismiss(None)

@@ -29,6 +29,7 @@ from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.lifecycle import gone
 from ertui.tui.safe import safe
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
+from ertui.tui.screens.queue_keys import message_keys
 from ertui.tui.widgets import queue_format as fmt
 
 ATTEMPT_COLUMNS = (
@@ -111,16 +112,7 @@ class MessageScreen(Screen[None]):
         # `?` is the App's too; bound here first so the footer shows it before the rest
         Binding("question_mark", "app.help", "Help", id="message.help", tooltip="List every key of this screen"),
         Binding("escape", "back", "Back", id="message.back", tooltip="Back to the Mail Queue"),
-        Binding("r", "retry", "Retry", id="message.retry", tooltip="Retry this message now"),
-        Binding("h", "hold", "Hold", id="message.hold", tooltip="Hold this message (not delivered) or release it"),
-        Binding(
-            "delete",
-            "delete",
-            "Delete",
-            key_display="del",
-            id="message.delete",
-            tooltip="Delete this message (asks first)",
-        ),
+        *message_keys("message"),
         Binding("1", "tab('summary')", "Tabs", key_display="1-4", id="message.tab1", tooltip="Summary and body"),
         *(
             Binding(str(n), f"tab('{name}')", name.capitalize(), show=False, id=f"message.tab{n}", tooltip=tip)

@@ -5,6 +5,24 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
+
+def message_keys(scope: str) -> list[Binding]:
+    """r, h and delete act on one message, alike on the Mail Queue (the row under
+    the cursor) and on a message's own screen; ``scope`` prefixes their ids."""
+    return [
+        Binding("r", "retry", "Retry", id=f"{scope}.retry", tooltip="Retry this message now"),
+        Binding("h", "hold", "Hold", id=f"{scope}.hold", tooltip="Hold this message (not delivered) or release it"),
+        Binding(
+            "delete",
+            "delete",
+            "Delete",
+            key_display="del",
+            id=f"{scope}.delete",
+            tooltip="Delete this message (asks first)",
+        ),
+    ]
+
+
 BINDINGS: list[BindingType] = [
     # `?` is the App's too; bound here first so the footer shows it before the rest
     Binding("question_mark", "app.help", "Help", id="queue.help", tooltip="List every key of this screen"),
@@ -27,16 +45,7 @@ BINDINGS: list[BindingType] = [
     Binding(
         "s", "cycle_status", "Status", id="queue.status", tooltip="Show unsent, failed, held, sent or all messages"
     ),
-    Binding("r", "retry", "Retry", id="queue.retry", tooltip="Retry this message now"),
-    Binding("h", "hold", "Hold", id="queue.hold", tooltip="Hold this message (not delivered) or release it"),
-    Binding(
-        "delete",
-        "delete",
-        "Delete",
-        key_display="del",
-        id="queue.delete",
-        tooltip="Delete this message (asks first)",
-    ),
+    *message_keys("queue"),
     Binding(
         "R",
         "retry_all",
