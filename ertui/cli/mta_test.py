@@ -14,7 +14,7 @@ import click
 
 from ertui import mtas, validate
 from ertui.cli.common import engine, print_json
-from ertui.cli.mta import connection_options, read_password
+from ertui.cli.mta_options import SessionFields, connection_options, read_password, session_options
 from ertui.errors import Field, ValidationError
 from ertui.mta_rules import security_from_flags
 from ertui.smtp.outcome import MtaConfig, ProbeResult, Step
@@ -33,7 +33,9 @@ def _config(
     username: str | None,
     password_stdin: bool,
     no_verify_tls: bool,
+    session: SessionFields,
 ) -> MtaConfig:
+    """A saved MTA's settings, or the unsaved ones of --host checked by ``draft_config``."""
     if mta and host:
         raise ValidationError(MTA_FIELD, "Give either a saved MTA or --host, not both.")
     if not mta and not host:
@@ -47,18 +49,20 @@ def _config(
             "--password-stdin": password_stdin,
             "--no-verify-tls": no_verify_tls,
         }
-        given = [name for name, value in unsaved.items() if value]
+        given = [name for name, value in unsaved.items() if value] + session.given()
         if given:
             raise ValidationError(MTA_FIELD, f"{', '.join(given)} only go with --host; a saved MTA uses its settings.")
         return mtas.config_for(mtas.get(engine(ctx), mta))
     assert host is not None
+    mechanism = session.mechanism()  # (before a prompt)
     return mtas.draft_config(
         host=host,
         port=port,
         security=security_from_flags(ssl, starttls),
         username=username,
-        password=read_password(username, password_stdin),
+        password=read_password(username, password_stdin, mechanism),
         verify_tls=not no_verify_tls,
+        **session.values(),
     )
 
 
@@ -139,6 +143,7 @@ def _print(result: ProbeResult, show_transcript: bool) -> None:
 @click.option("--to", "to", required=True, metavar="ADDRESS", help="Recipient of the test email.")
 @click.option("--host", default=None, help="Test unsaved settings: host name or IP address.")
 @connection_options
+@session_options()
 @click.option("--transcript", "show_transcript", is_flag=True, help="Print the SMTP dialogue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option(
@@ -161,6 +166,7 @@ def test_cmd(
     username: str | None,
     password_stdin: bool,
     no_verify_tls: bool,
+    session: SessionFields,
     show_transcript: bool,
     as_json: bool,
     timeout: float | None,
@@ -170,7 +176,7 @@ def test_cmd(
     Exit 0 when the server accepted the mail, 1 when the test failed, 2 for
     bad input.
     """
-    config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
+    config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls, session)
     if timeout is not None:
         config = replace(config, timeout=validate.timeout(timeout))
     result = asyncio.run(mtas.run_test(engine(ctx), config, to, None if as_json else print_step))

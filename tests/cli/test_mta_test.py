@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas
 from ertui.cli import cli
+from ertui.cli.mta_options import SessionFields
 from ertui.cli.mta_test import _config
 from ertui.mta_rules import Security
 from tests.cli.conftest import SECRET
@@ -237,6 +238,7 @@ def test_port_follows_the_mode_when_not_given(flags: list[str], port: int) -> No
         None,
         False,
         False,
+        SessionFields(),
     )
     assert config.port == port
     assert config.security == {25: Security.NONE, 465: Security.SSL, 587: Security.STARTTLS}[port]

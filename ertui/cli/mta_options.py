@@ -1,0 +1,168 @@
+"""The MTA options shared by `mta add`, `mta edit`, `mta test --host` and
+`mta probe --host`: each option is declared once here, and the session's
+fields reach the commands as one ``SessionFields`` that goes, unchanged, to
+``mtas.add``/``mtas.edit`` or to ``draft_config`` (the one place the rules live)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar, cast
+
+import click
+
+from ertui import validate
+from ertui.cli.common import not_empty, read_secret
+from ertui.errors import Field, ValidationError
+from ertui.mta_rules import AuthMechanism
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The command-line name of each session field (for "only goes with --host").
+_FLAGS = {
+    "ehlo_name": "--ehlo-name",
+    "auth_mechanism": "--auth-mechanism",
+    "pipelining": "--no-pipelining",
+    "oauth_token_url": "--oauth-token-url",
+    "oauth_client_id": "--oauth-client-id",
+    "oauth_scope": "--oauth-scope",
+}
+
+
+@dataclass(frozen=True)
+class SessionFields:
+    """How a session with the MTA goes, as given on the command line; None: left out."""
+
+    ehlo_name: str | None = None
+    auth_mechanism: str | None = None
+    pipelining: bool | None = None
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_scope: str | None = None
+
+    def given(self) -> list[str]:
+        """The options given, by their command-line names."""
+        return [_FLAGS[name] for name, value in asdict(self).items() if value is not None]
+
+    def mechanism(self, default: str = AuthMechanism.AUTO.value) -> AuthMechanism:
+        """The mechanism asked for (else ``default``), checked before any prompt."""
+        return validate.auth_mechanism(self.auth_mechanism or default)
+
+    def values(self) -> dict[str, Any]:
+        """The fields given, as keywords of ``draft_config``, ``mtas.add`` and ``mtas.edit``."""
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+
+def _apply(f: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """The decorators in ``options`` put on ``f``, the first one on top."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def connection_options(f: F) -> F:
+    """The connection of a new MTA, for `mta add` and `mta test/probe --host`:
+    --port, --ssl, --starttls, --username, --password-stdin, --no-verify-tls."""
+    return _apply(
+        f,
+        [
+            click.option(
+                "--port",
+                type=str,
+                default=None,
+                callback=not_empty,
+                help="Port (default: 25, 465 with SSL, 587 with STARTTLS).",
+            ),
+            click.option("--ssl", is_flag=True, help="Implicit TLS (SSL), port 465 by default."),
+            click.option("--starttls", is_flag=True, help="STARTTLS (must succeed), port 587 by default."),
+            click.option("--username", default=None, help="Turns on User/Pass Authorization."),
+            click.option(
+                "--password-stdin",
+                is_flag=True,
+                help="Read the password (xoauth2: the client secret) from stdin (with --username).",
+            ),
+            click.option("--no-verify-tls", is_flag=True, help="Do not verify the server certificate."),
+        ],
+    )
+
+
+def session_options(edit: bool = False) -> Callable[[F], F]:
+    """The session's fields (the form's Advanced section), for add, edit, test
+    and probe: --ehlo-name, --auth-mechanism, --no-pipelining (on edit
+    --pipelining/--no-pipelining), --oauth-token-url, --oauth-client-id,
+    --oauth-scope. The command gets them as one ``session: SessionFields``."""
+    pipelining = (
+        click.option("--pipelining/--no-pipelining", default=None, help="Use PIPELINING when the server offers it.")
+        if edit
+        else click.option("--no-pipelining", is_flag=True, help="Never use PIPELINING with this MTA.")
+    )
+    ehlo_help = "Name sent in EHLO ('' on edit: the master host name)." if edit else "Name sent in EHLO."
+    options = [
+        click.option("--ehlo-name", default=None, help=ehlo_help),
+        click.option(
+            "--auth-mechanism",
+            default=None,
+            callback=not_empty,
+            help="auto (best offered), plain, login, cram-md5 or xoauth2.",
+        ),
+        pipelining,
+        click.option("--oauth-token-url", default=None, help="xoauth2: the OAuth2 token endpoint (https)."),
+        click.option("--oauth-client-id", default=None, help="xoauth2: the client id (secret: --password-stdin)."),
+        click.option("--oauth-scope", default=None, help="xoauth2: the scope (default: Microsoft 365's)."),
+    ]
+
+    def apply(f: F) -> F:
+        @functools.wraps(f)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            no_pipelining = kwargs.pop("no_pipelining", False)
+            pipelining = kwargs.pop("pipelining", None)
+            session = SessionFields(
+                ehlo_name=kwargs.pop("ehlo_name"),
+                auth_mechanism=kwargs.pop("auth_mechanism"),
+                pipelining=False if no_pipelining else pipelining,
+                oauth_token_url=kwargs.pop("oauth_token_url"),
+                oauth_client_id=kwargs.pop("oauth_client_id"),
+                oauth_scope=kwargs.pop("oauth_scope"),
+            )
+            return f(*args, session=session, **kwargs)
+
+        return _apply(cast(F, command), options)
+
+    return apply
+
+
+def relay_options(edit: bool) -> Callable[[F], F]:
+    """What `mta add` and `mta edit` take beyond the session: --timeout and --rate-limit."""
+
+    def apply(f: F) -> F:
+        return _apply(
+            f,
+            [
+                click.option(
+                    "--timeout", type=str, default=None, callback=not_empty, help="Seconds, 1-300 (default 30)."
+                ),
+                click.option(
+                    "--rate-limit", type=str, default=None, callback=not_empty, help="Messages/minute (0: none)."
+                ),
+                session_options(edit),
+            ],
+        )
+
+    return apply
+
+
+def secret_label(mechanism: AuthMechanism | str | None) -> tuple[str, Field]:
+    """What --password-stdin or the prompt reads: the password, or the OAuth2 client secret."""
+    name = mechanism.value if isinstance(mechanism, AuthMechanism) else mechanism
+    if name is not None and name.strip().lower() == AuthMechanism.XOAUTH2.value:
+        return "Client secret", validate.OAUTH_SECRET
+    return "Password", validate.PASSWORD
+
+
+def read_password(username: str | None, from_stdin: bool, mechanism: AuthMechanism | str | None = None) -> str | None:
+    """The password (or client secret) that goes with --username: stdin or a no-echo prompt."""
+    if from_stdin and not username:
+        raise ValidationError(validate.PASSWORD, "--password-stdin needs --username.")
+    prompt, field = secret_label(mechanism)
+    return read_secret(from_stdin, prompt, field) if username else None
