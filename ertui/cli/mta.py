@@ -77,7 +77,7 @@ def add_cmd(
     session: SessionFields,
 ) -> None:
     """Add an MTA."""
-    mechanism = session.mechanism()  # (before a prompt)
+    mechanism = session.login(username)  # (before a prompt)
     m = mtas.add(
         engine(ctx),
         description=description,

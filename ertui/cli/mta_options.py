@@ -49,6 +49,20 @@ class SessionFields:
         """The mechanism asked for (else ``default``), checked before any prompt."""
         return validate.auth_mechanism(self.auth_mechanism or default)
 
+    def login(self, username: str | None) -> AuthMechanism:
+        """For a new MTA (add, test/probe --host): the mechanism, checked; a
+        mechanism other than auto or an OAuth2 option without --username would
+        be dropped unseen (no login without a user), so it is refused."""
+        mechanism = self.mechanism()
+        if username is None or not username.strip():
+            login = [flag for flag in self.given() if flag.startswith("--oauth-")]
+            if mechanism != AuthMechanism.AUTO:
+                login.insert(0, f"--auth-mechanism {mechanism.value}")
+            if login:
+                verb = "needs" if len(login) == 1 else "need"
+                raise ValidationError(validate.USERNAME, f"{', '.join(login)} {verb} --username (the login).")
+        return mechanism
+
     def values(self) -> dict[str, Any]:
         """The fields given, as keywords of ``draft_config``, ``mtas.add`` and ``mtas.edit``."""
         return {name: value for name, value in asdict(self).items() if value is not None}
@@ -97,7 +111,11 @@ def session_options(edit: bool = False) -> Callable[[F], F]:
         if edit
         else click.option("--no-pipelining", is_flag=True, help="Never use PIPELINING with this MTA.")
     )
-    ehlo_help = "Name sent in EHLO ('' on edit: the master host name)." if edit else "Name sent in EHLO."
+    ehlo_help = (
+        "Name sent in EHLO ('' on edit: the master host name)."
+        if edit
+        else "Name sent in EHLO (default: the master host name)."
+    )
     options = [
         click.option("--ehlo-name", default=None, help=ehlo_help),
         click.option(

@@ -54,7 +54,7 @@ def _config(
             raise ValidationError(MTA_FIELD, f"{', '.join(given)} only go with --host; a saved MTA uses its settings.")
         return mtas.config_for(mtas.get(engine(ctx), mta))
     assert host is not None
-    mechanism = session.mechanism()  # (before a prompt)
+    mechanism = session.login(username)  # (before a prompt)
     return mtas.draft_config(
         host=host,
         port=port,
