@@ -6,7 +6,14 @@ import click
 
 from ertui import mtas, validate
 from ertui.cli.common import confirm, engine, not_empty, print_json, read_secret
-from ertui.cli.mta_options import SessionFields, connection_options, read_password, relay_options, secret_label
+from ertui.cli.mta_options import (
+    ConnectionFields,
+    SessionFields,
+    connection_options,
+    read_password,
+    relay_options,
+    secret_label,
+)
 from ertui.errors import ValidationError
 from ertui.mta_rules import (
     DEFAULT_MAX_CONNECTIONS,
@@ -15,7 +22,6 @@ from ertui.mta_rules import (
     Security,
     host_port,
     security_change,
-    security_from_flags,
 )
 from ertui.store.models import Mta
 from ertui.termsafe import terminal_safe
@@ -64,31 +70,26 @@ def add_cmd(
     ctx: click.Context,
     description: str,
     host: str,
-    port: str | None,
-    ssl: bool,
-    starttls: bool,
-    username: str | None,
-    password_stdin: bool,
+    conn: ConnectionFields,
     max_connections: str,
     disabled: bool,
-    no_verify_tls: bool,
     timeout: str | None,
     rate_limit: str | None,
     session: SessionFields,
 ) -> None:
     """Add an MTA."""
-    mechanism = session.login(username)  # (before a prompt)
+    mechanism = session.login(conn.username)  # (before a prompt)
     m = mtas.add(
         engine(ctx),
         description=description,
         host=host,
-        port=port,
-        security=security_from_flags(ssl, starttls),
-        username=username,
-        password=read_password(username, password_stdin, mechanism),
+        port=conn.port,
+        security=conn.security,
+        username=conn.username,
+        password=read_password(conn.username, conn.password_stdin, mechanism),
         max_connections=max_connections,
         enabled=not disabled,
-        verify_tls=not no_verify_tls,
+        verify_tls=not conn.no_verify_tls,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
         rate_limit=rate_limit if rate_limit is not None else 0,
         **session.values(),

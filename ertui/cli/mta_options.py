@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar, cast
 
 import click
@@ -15,7 +15,7 @@ import click
 from ertui import validate
 from ertui.cli.common import not_empty, read_secret
 from ertui.errors import Field, ValidationError
-from ertui.mta_rules import AuthMechanism
+from ertui.mta_rules import AuthMechanism, Security, security_from_flags
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +28,26 @@ _FLAGS = {
     "oauth_client_id": "--oauth-client-id",
     "oauth_scope": "--oauth-scope",
 }
+
+
+@dataclass(frozen=True)
+class ConnectionFields:
+    """The connection of a new MTA as given on the command line."""
+
+    port: str | None = None
+    ssl: bool = False
+    starttls: bool = False
+    username: str | None = None
+    password_stdin: bool = False
+    no_verify_tls: bool = False
+
+    def given(self) -> list[str]:
+        """The options given, by their command-line names."""
+        return [f"--{name.replace('_', '-')}" for name, value in asdict(self).items() if value]
+
+    @property
+    def security(self) -> Security:
+        return security_from_flags(self.ssl, self.starttls)
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,17 @@ class SessionFields:
         return {name: value for name, value in asdict(self).items() if value is not None}
 
 
+def _gathered(f: F, into: str, build: Callable[[dict[str, Any]], object], names: Sequence[str]) -> F:
+    """``f`` called with the options ``names`` gathered by ``build`` into one keyword, ``into``."""
+
+    @functools.wraps(f)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        taken = {name: kwargs.pop(name) for name in names if name in kwargs}
+        return f(*args, **kwargs, **{into: build(taken)})
+
+    return cast(F, command)
+
+
 def _apply(f: F, options: Sequence[Callable[[Any], Any]]) -> F:
     """The decorators in ``options`` put on ``f``, the first one on top."""
     for option in reversed(options):
@@ -77,9 +108,11 @@ def _apply(f: F, options: Sequence[Callable[[Any], Any]]) -> F:
 
 def connection_options(f: F) -> F:
     """The connection of a new MTA, for `mta add` and `mta test/probe --host`:
-    --port, --ssl, --starttls, --username, --password-stdin, --no-verify-tls."""
+    --port, --ssl, --starttls, --username, --password-stdin, --no-verify-tls,
+    given to the command as one ``conn: ConnectionFields``."""
+    names = [field.name for field in fields(ConnectionFields)]
     return _apply(
-        f,
+        _gathered(f, "conn", lambda given: ConnectionFields(**given), names),
         [
             click.option(
                 "--port",
@@ -130,22 +163,15 @@ def session_options(edit: bool = False) -> Callable[[F], F]:
         click.option("--oauth-scope", default=None, help="xoauth2: the scope (default: Microsoft 365's)."),
     ]
 
-    def apply(f: F) -> F:
-        @functools.wraps(f)
-        def command(*args: Any, **kwargs: Any) -> Any:
-            no_pipelining = kwargs.pop("no_pipelining", False)
-            pipelining = kwargs.pop("pipelining", None)
-            session = SessionFields(
-                ehlo_name=kwargs.pop("ehlo_name"),
-                auth_mechanism=kwargs.pop("auth_mechanism"),
-                pipelining=False if no_pipelining else pipelining,
-                oauth_token_url=kwargs.pop("oauth_token_url"),
-                oauth_client_id=kwargs.pop("oauth_client_id"),
-                oauth_scope=kwargs.pop("oauth_scope"),
-            )
-            return f(*args, session=session, **kwargs)
+    names = [*(field.name for field in fields(SessionFields)), "no_pipelining"]
 
-        return _apply(cast(F, command), options)
+    def build(given: dict[str, Any]) -> SessionFields:
+        if given.pop("no_pipelining", False):
+            given["pipelining"] = False
+        return SessionFields(**given)
+
+    def apply(f: F) -> F:
+        return _apply(_gathered(f, "session", build, names), options)
 
     return apply
 
