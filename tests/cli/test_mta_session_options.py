@@ -111,6 +111,19 @@ def test_no_pipelining_sends_one_command_at_a_time(ready: Engine, db_url: str, p
         (["--auth-mechanism", "xoauth2", "--oauth-client-id", "a"], "--auth-mechanism xoauth2, --oauth-client-id need"),
         (["--auth-mechanism", "xoauth2", "--username", USER], "Token URL is required"),
         (["--auth-mechanism", "xoauth2", "--username", USER, "--oauth-token-url", "http://x/t"], "Client ID"),
+        (
+            [
+                "--auth-mechanism",
+                "xoauth2",
+                "--username",
+                USER,
+                "--oauth-token-url",
+                "http://x/t",
+                "--oauth-client-id",
+                "a",
+            ],
+            "Client secret is required with the xoauth2 mechanism.",
+        ),
     ],
 )
 def test_bad_session_fields_exit_2_in_one_sentence_before_any_connection(
