@@ -1,7 +1,8 @@
 """The MTA options shared by `mta add`, `mta edit`, `mta test --host` and
-`mta probe --host`: each option is declared once here, and the session's
-fields reach the commands as one ``SessionFields`` that goes, unchanged, to
-``mtas.add``/``mtas.edit`` or to ``draft_config`` (the one place the rules live)."""
+`mta probe --host`: each option is declared once here. A command gets the
+connection as one ``ConnectionFields`` and the session's fields as one
+``SessionFields``, whose ``values()`` go unchanged to ``mtas.add``/``mtas.edit``
+or to ``draft_config`` (the one place the rules live)."""
 
 from __future__ import annotations
 
@@ -19,15 +20,10 @@ from ertui.mta_rules import AuthMechanism, Security, security_from_flags
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The command-line name of each session field (for "only goes with --host").
-_FLAGS = {
-    "ehlo_name": "--ehlo-name",
-    "auth_mechanism": "--auth-mechanism",
-    "pipelining": "--no-pipelining",
-    "oauth_token_url": "--oauth-token-url",
-    "oauth_client_id": "--oauth-client-id",
-    "oauth_scope": "--oauth-scope",
-}
+
+def _flags(given: dict[str, Any]) -> list[str]:
+    """The command-line names of the options given (a flag turned off: its --no- form)."""
+    return [f"--{'no-' if value is False else ''}{name.replace('_', '-')}" for name, value in given.items()]
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,7 @@ class ConnectionFields:
 
     def given(self) -> list[str]:
         """The options given, by their command-line names."""
-        return [f"--{name.replace('_', '-')}" for name, value in asdict(self).items() if value]
+        return _flags({name: value for name, value in asdict(self).items() if value})
 
     @property
     def security(self) -> Security:
@@ -63,7 +59,7 @@ class SessionFields:
 
     def given(self) -> list[str]:
         """The options given, by their command-line names."""
-        return [_FLAGS[name] for name, value in asdict(self).items() if value is not None]
+        return _flags(self.values())
 
     def mechanism(self, default: str = AuthMechanism.AUTO.value) -> AuthMechanism:
         """The mechanism asked for (else ``default``), checked before any prompt."""
