@@ -14,6 +14,8 @@ import trustme
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from ertui.smtp import oauth
+from tests.relay_servers import RelayServer, TokenEndpoint
 from tests.smtpd import SmtpServer
 
 PG_ENV = "ERTUI_TEST_PG_URL"
@@ -133,3 +135,19 @@ def ssl_server(server_ssl_ctx: ssl.SSLContext) -> Iterator[SmtpServer]:
 def starttls_server(server_ssl_ctx: ssl.SSLContext) -> Iterator[SmtpServer]:
     with SmtpServer("starttls", server_ctx=server_ssl_ctx) as srv:
         yield srv
+
+
+@pytest.fixture
+def relay() -> Iterator[RelayServer]:
+    """Records EHLO names and AUTH mechanisms; speaks XOAUTH2 (tests/relay_servers.py)."""
+    with RelayServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def endpoint() -> Iterator[TokenEndpoint]:
+    """A local OAuth2 token endpoint; the per-process token cache is emptied after."""
+    ep = TokenEndpoint()
+    yield ep
+    ep.close()
+    oauth._cache.clear()  # each test its own endpoint: no token carried over

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 import click
 
 from ertui import mtas, validate
 from ertui.cli.common import confirm, engine, not_empty, print_json, read_secret
-from ertui.errors import Field, ValidationError
+from ertui.cli.mta_options import (
+    ConnectionFields,
+    SessionFields,
+    connection_options,
+    read_password,
+    relay_options,
+    secret_label,
+)
+from ertui.errors import ValidationError
 from ertui.mta_rules import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TIMEOUT,
@@ -17,7 +22,6 @@ from ertui.mta_rules import (
     Security,
     host_port,
     security_change,
-    security_from_flags,
 )
 from ertui.store.models import Mta
 from ertui.termsafe import terminal_safe
@@ -52,77 +56,6 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
         )
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def connection_options(f: F) -> F:
-    """The connection of a new MTA, for `mta add` and `mta test --host`: --port,
-    --ssl, --starttls, --username, --password-stdin, --no-verify-tls."""
-    options = [
-        click.option(
-            "--port",
-            type=str,
-            default=None,
-            callback=not_empty,
-            help="Port (default: 25, 465 with SSL, 587 with STARTTLS).",
-        ),
-        click.option("--ssl", is_flag=True, help="Implicit TLS (SSL), port 465 by default."),
-        click.option("--starttls", is_flag=True, help="STARTTLS (must succeed), port 587 by default."),
-        click.option("--username", default=None, help="Turns on User/Pass Authorization."),
-        click.option("--password-stdin", is_flag=True, help="Read the password from stdin (with --username)."),
-        click.option("--no-verify-tls", is_flag=True, help="Do not verify the server certificate."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def relay_options(edit: bool) -> Callable[[F], F]:
-    """The relay's fields (the form's Advanced section), for `mta add` and `mta edit`."""
-    pipelining = (
-        click.option("--pipelining/--no-pipelining", default=None, help="Use PIPELINING when the server offers it.")
-        if edit
-        else click.option("--no-pipelining", is_flag=True, help="Never use PIPELINING with this MTA.")
-    )
-    options = [
-        click.option("--timeout", type=str, default=None, callback=not_empty, help="Seconds, 1-300 (default 30)."),
-        click.option("--rate-limit", type=str, default=None, callback=not_empty, help="Messages/minute (0: none)."),
-        click.option("--ehlo-name", default=None, help="Name sent in EHLO ('' on edit: the master host name)."),
-        click.option(
-            "--auth-mechanism",
-            default=None,
-            callback=not_empty,
-            help="auto (best offered), plain, login, cram-md5 or xoauth2.",
-        ),
-        pipelining,
-        click.option("--oauth-token-url", default=None, help="xoauth2: the OAuth2 token endpoint (https)."),
-        click.option("--oauth-client-id", default=None, help="xoauth2: the client id (secret: --password-stdin)."),
-        click.option("--oauth-scope", default=None, help="xoauth2: the scope (default: Microsoft 365's)."),
-    ]
-
-    def apply(f: F) -> F:
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return apply
-
-
-def _secret_label(mechanism: str | None) -> tuple[str, Field]:
-    """What --password-stdin or the prompt reads: the password, or the OAuth2 client secret."""
-    if mechanism is not None and mechanism.strip().lower() == AuthMechanism.XOAUTH2.value:
-        return "Client secret", validate.OAUTH_SECRET
-    return "Password", validate.PASSWORD
-
-
-def read_password(username: str | None, from_stdin: bool, mechanism: str | None = None) -> str | None:
-    """The password (or client secret) that goes with --username: stdin or a no-echo prompt."""
-    if from_stdin and not username:
-        raise ValidationError(validate.PASSWORD, "--password-stdin needs --username.")
-    prompt, field = _secret_label(mechanism)
-    return read_secret(from_stdin, prompt, field) if username else None
-
-
 @mta_group.command("add")
 @click.option("--description", required=True, help="A name for this MTA (unique).")
 @click.option("--host", required=True, help="Host name or IP address of the MTA.")
@@ -137,44 +70,29 @@ def add_cmd(
     ctx: click.Context,
     description: str,
     host: str,
-    port: str | None,
-    ssl: bool,
-    starttls: bool,
-    username: str | None,
-    password_stdin: bool,
+    conn: ConnectionFields,
     max_connections: str,
     disabled: bool,
-    no_verify_tls: bool,
     timeout: str | None,
     rate_limit: str | None,
-    ehlo_name: str | None,
-    auth_mechanism: str | None,
-    no_pipelining: bool,
-    oauth_token_url: str | None,
-    oauth_client_id: str | None,
-    oauth_scope: str | None,
+    session: SessionFields,
 ) -> None:
     """Add an MTA."""
-    mechanism = validate.auth_mechanism(auth_mechanism or "auto")  # (before a prompt)
+    mechanism = session.login(conn.username)  # (before a prompt)
     m = mtas.add(
         engine(ctx),
         description=description,
         host=host,
-        port=port,
-        security=security_from_flags(ssl, starttls),
-        username=username,
-        password=read_password(username, password_stdin, mechanism.value),
+        port=conn.port,
+        security=conn.security,
+        username=conn.username,
+        password=read_password(conn.username, conn.password_stdin, mechanism),
         max_connections=max_connections,
         enabled=not disabled,
-        verify_tls=not no_verify_tls,
+        verify_tls=not conn.no_verify_tls,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
         rate_limit=rate_limit if rate_limit is not None else 0,
-        ehlo_name=ehlo_name,
-        auth_mechanism=mechanism,
-        pipelining=not no_pipelining,
-        oauth_token_url=oauth_token_url,
-        oauth_client_id=oauth_client_id,
-        oauth_scope=oauth_scope,
+        **session.values(),
     )
     click.echo(f"Added MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
     warn_cleartext(m)
@@ -211,12 +129,7 @@ def edit_cmd(
     verify_tls: bool | None,
     timeout: str | None,
     rate_limit: str | None,
-    ehlo_name: str | None,
-    auth_mechanism: str | None,
-    pipelining: bool | None,
-    oauth_token_url: str | None,
-    oauth_client_id: str | None,
-    oauth_scope: str | None,
+    session: SessionFields,
 ) -> None:
     """Edit an MTA (by id or description); what is left out stays as it is."""
     if no_auth and (username or password_stdin):
@@ -224,14 +137,14 @@ def edit_cmd(
     eng = engine(ctx)
     current = mtas.get(eng, mta)
     security = security_change(Security(current.security), ssl, starttls)
-    mechanism = validate.auth_mechanism(auth_mechanism or current.auth_mechanism).value
+    mechanism = session.mechanism(current.auth_mechanism).value
     becomes_oauth = mechanism == AuthMechanism.XOAUTH2.value and current.oauth_secret_enc is None
     ask = (
         password_stdin
         or (username and not current.use_auth)
         or (becomes_oauth and not no_auth and bool(username or current.use_auth))
     )
-    prompt, field = _secret_label(mechanism)
+    prompt, field = secret_label(mechanism)
     password = read_secret(password_stdin, prompt, field) if ask else None
     m = mtas.edit(
         eng,
@@ -248,12 +161,7 @@ def edit_cmd(
         verify_tls=verify_tls,
         timeout=timeout,
         rate_limit=rate_limit,
-        ehlo_name=ehlo_name,
-        auth_mechanism=auth_mechanism,
-        pipelining=pipelining,
-        oauth_token_url=oauth_token_url,
-        oauth_client_id=oauth_client_id,
-        oauth_scope=oauth_scope,
+        **session.values(),
     )
     click.echo(f"Saved MTA {m.id} {m.description!r}: {host_port(m.host, m.port)} {Security(m.security).label}.")
     warn_cleartext(m)

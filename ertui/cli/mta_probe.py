@@ -10,7 +10,7 @@ import click
 
 from ertui import mtas, validate
 from ertui.cli.common import engine, print_json
-from ertui.cli.mta import connection_options
+from ertui.cli.mta_options import ConnectionFields, SessionFields, connection_options, session_options
 from ertui.cli.mta_test import _as_dict, _config, print_step, print_unreached
 from ertui.termsafe import terminal_safe
 
@@ -19,6 +19,7 @@ from ertui.termsafe import terminal_safe
 @click.argument("mta", required=False)
 @click.option("--host", default=None, help="Probe unsaved settings: host name or IP address.")
 @connection_options
+@session_options()
 @click.option("--transcript", "show_transcript", is_flag=True, help="Print the SMTP dialogue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="One deadline per step (1-300 s).")
@@ -27,12 +28,8 @@ def probe_cmd(
     ctx: click.Context,
     mta: str | None,
     host: str | None,
-    port: str | None,
-    ssl: bool,
-    starttls: bool,
-    username: str | None,
-    password_stdin: bool,
-    no_verify_tls: bool,
+    conn: ConnectionFields,
+    session: SessionFields,
     show_transcript: bool,
     as_json: bool,
     timeout: float | None,
@@ -42,7 +39,7 @@ def probe_cmd(
     Exit 0 when the MTA answered (and accepted the login), 1 when it did not,
     2 for bad input.
     """
-    config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
+    config = _config(ctx, mta, host, conn, session)
     if timeout is not None:
         config = replace(config, timeout=validate.timeout(timeout))
     result = asyncio.run(mtas.run_probe(engine(ctx), config, None if as_json else print_step))

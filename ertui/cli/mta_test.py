@@ -14,9 +14,8 @@ import click
 
 from ertui import mtas, validate
 from ertui.cli.common import engine, print_json
-from ertui.cli.mta import connection_options, read_password
+from ertui.cli.mta_options import ConnectionFields, SessionFields, connection_options, read_password, session_options
 from ertui.errors import Field, ValidationError
-from ertui.mta_rules import security_from_flags
 from ertui.smtp.outcome import MtaConfig, ProbeResult, Step
 from ertui.termsafe import terminal_safe
 
@@ -24,41 +23,28 @@ MTA_FIELD = Field("mta", "MTA")
 
 
 def _config(
-    ctx: click.Context,
-    mta: str | None,
-    host: str | None,
-    port: str | None,
-    ssl: bool,
-    starttls: bool,
-    username: str | None,
-    password_stdin: bool,
-    no_verify_tls: bool,
+    ctx: click.Context, mta: str | None, host: str | None, conn: ConnectionFields, session: SessionFields
 ) -> MtaConfig:
+    """A saved MTA's settings, or the unsaved ones of --host checked by ``draft_config``."""
     if mta and host:
         raise ValidationError(MTA_FIELD, "Give either a saved MTA or --host, not both.")
     if not mta and not host:
         raise ValidationError(MTA_FIELD, "Give a saved MTA (id or description) or --host HOST.")
     if mta:
-        unsaved = {
-            "--port": port,
-            "--ssl": ssl,
-            "--starttls": starttls,
-            "--username": username,
-            "--password-stdin": password_stdin,
-            "--no-verify-tls": no_verify_tls,
-        }
-        given = [name for name, value in unsaved.items() if value]
+        given = conn.given() + session.given()
         if given:
             raise ValidationError(MTA_FIELD, f"{', '.join(given)} only go with --host; a saved MTA uses its settings.")
         return mtas.config_for(mtas.get(engine(ctx), mta))
     assert host is not None
+    mechanism = session.login(conn.username)  # (before a prompt)
     return mtas.draft_config(
         host=host,
-        port=port,
-        security=security_from_flags(ssl, starttls),
-        username=username,
-        password=read_password(username, password_stdin),
-        verify_tls=not no_verify_tls,
+        port=conn.port,
+        security=conn.security,
+        username=conn.username,
+        password=read_password(conn.username, conn.password_stdin, mechanism),
+        verify_tls=not conn.no_verify_tls,
+        **session.values(),
     )
 
 
@@ -139,6 +125,7 @@ def _print(result: ProbeResult, show_transcript: bool) -> None:
 @click.option("--to", "to", required=True, metavar="ADDRESS", help="Recipient of the test email.")
 @click.option("--host", default=None, help="Test unsaved settings: host name or IP address.")
 @connection_options
+@session_options()
 @click.option("--transcript", "show_transcript", is_flag=True, help="Print the SMTP dialogue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option(
@@ -155,12 +142,8 @@ def test_cmd(
     mta: str | None,
     to: str,
     host: str | None,
-    port: str | None,
-    ssl: bool,
-    starttls: bool,
-    username: str | None,
-    password_stdin: bool,
-    no_verify_tls: bool,
+    conn: ConnectionFields,
+    session: SessionFields,
     show_transcript: bool,
     as_json: bool,
     timeout: float | None,
@@ -170,7 +153,7 @@ def test_cmd(
     Exit 0 when the server accepted the mail, 1 when the test failed, 2 for
     bad input.
     """
-    config = _config(ctx, mta, host, port, ssl, starttls, username, password_stdin, no_verify_tls)
+    config = _config(ctx, mta, host, conn, session)
     if timeout is not None:
         config = replace(config, timeout=validate.timeout(timeout))
     result = asyncio.run(mtas.run_test(engine(ctx), config, to, None if as_json else print_step))

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas
 from ertui.cli import cli
+from ertui.cli.mta_options import ConnectionFields, SessionFields
 from ertui.cli.mta_test import _config
 from ertui.mta_rules import Security
 from tests.cli.conftest import SECRET
@@ -227,17 +228,8 @@ def test_unknown_saved_mta_exits_1(ready: Engine, db_url: str) -> None:
     [([], 25), (["--ssl"], 465), (["--starttls"], 587)],
 )
 def test_port_follows_the_mode_when_not_given(flags: list[str], port: int) -> None:
-    config = _config(
-        None,  # type: ignore[arg-type]
-        None,
-        "mx.example.com",
-        None,
-        "--ssl" in flags,
-        "--starttls" in flags,
-        None,
-        False,
-        False,
-    )
+    conn = ConnectionFields(ssl="--ssl" in flags, starttls="--starttls" in flags)
+    config = _config(None, None, "mx.example.com", conn, SessionFields())  # type: ignore[arg-type]
     assert config.port == port
     assert config.security == {25: Security.NONE, 465: Security.SSL, 587: Security.STARTTLS}[port]
 
