@@ -33,7 +33,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ertui import audit, delivery_policy, render, settings, validate
 from ertui.errors import Field, NotFoundError, ValidationError
-from ertui.queue_stats import WORKER_STALE as WORKER_STALE  # the counts, re-exported
 from ertui.queue_stats import QueueStats as QueueStats
 from ertui.queue_stats import stats as stats
 from ertui.store import sealed

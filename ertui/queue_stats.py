@@ -15,11 +15,10 @@ from sqlalchemy.engine import Engine
 
 from ertui import settings
 from ertui.store.engine import store_call
-from ertui.store.models import WAITING_STATUSES, Message, MessageStatus, Mta, WorkerRecord
+from ertui.store.models import WAITING_STATUSES, WORKER_LIVE_WITHIN, Message, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
 
 # A worker whose heartbeat is older than this is taken for dead by `stats`.
-WORKER_STALE = timedelta(seconds=90)
 
 T = Message.__table__  # type: ignore[attr-defined]
 
@@ -45,7 +44,7 @@ def stats(engine: Engine) -> QueueStats:
             counts[str(status)] = int(n)
         oldest = conn.execute(select(func.min(T.c.created_at)).where(T.c.status.in_(WAITING_STATUSES))).scalar()
         W = WorkerRecord.__table__  # type: ignore[attr-defined]
-        live = conn.execute(select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_STALE)).all()
+        live = conn.execute(select(W.c.paused).where(W.c.heartbeat_at >= now - WORKER_LIVE_WITHIN)).all()
         M = Mta.__table__  # type: ignore[attr-defined]
         enabled = conn.execute(select(M.c.description, M.c.cooldown_until, M.c.last_error).where(M.c.enabled)).all()
     age = None

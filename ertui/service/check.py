@@ -9,7 +9,8 @@ from datetime import timedelta
 from enum import IntEnum
 
 from ertui.errors import Field, ValidationError
-from ertui.service.snapshot import LIVE_WORKER, Snapshot
+from ertui.service.snapshot import Snapshot
+from ertui.store.models import WORKER_LIVE_WITHIN
 
 
 class State(IntEnum):
@@ -59,7 +60,7 @@ def evaluate(snap: Snapshot, th: Thresholds) -> tuple[State, str]:
     if down:
         warn.append("MTA down: " + ", ".join(repr(d) for d in down))
     if th.crit_no_worker and snap.live_workers == 0:
-        crit.append(f"no worker heartbeat in {int(LIVE_WORKER.total_seconds() // 60)} min")
+        crit.append(f"no worker heartbeat in {int(WORKER_LIVE_WITHIN.total_seconds() // 60)} min")
     state = State.CRITICAL if crit else State.WARNING if warn else State.OK
     summary = (
         f"{snap.unsent} unsent, oldest {int(age)} s, {snap.failed_24h} failed in 24h, "

@@ -13,12 +13,11 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 
 from ertui.store.engine import store_call
-from ertui.store.models import WAITING_STATUSES, Message, MessageStatus, Mta, WorkerRecord
+from ertui.store.models import WAITING_STATUSES, WORKER_LIVE_WITHIN, Message, MessageStatus, Mta, WorkerRecord
 from ertui.timeutil import as_utc, utcnow
 
 FAILED_WINDOW = timedelta(hours=24)
 # A worker renews its heartbeat every lease_seconds/3 (10 s by default).
-LIVE_WORKER = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def take(engine: Engine, now: datetime | None = None) -> Snapshot:
         cooling = until is not None and until > now
         health.append(MtaHealth(int(mid), str(desc), bool(enabled), bool(enabled) and not cooling and not failures))
     beats = [(_dt(b), bool(p)) for b, p in workers]
-    live = [(b, p) for b, p in beats if b is not None and b >= now - LIVE_WORKER]
+    live = [(b, p) for b, p in beats if b is not None and b >= now - WORKER_LIVE_WITHIN]
     last = max((b for b, _ in beats if b is not None), default=None)
     return Snapshot(
         at=now,

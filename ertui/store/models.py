@@ -5,7 +5,7 @@ Schema changes go through an Alembic revision in ``ertui/store/migrations/versio
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, true
@@ -214,6 +214,11 @@ class MtaSlot(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=_utc())
     # The fencing token: one more at every lease (see Message.lease_gen).
     gen: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+# A worker whose heartbeat (every renewal, a third of its lease) is older than
+# this is not running: for `queue stats`, `ertui check`, the metrics, doctor.
+WORKER_LIVE_WITHIN = timedelta(minutes=2)
 
 
 class WorkerRecord(SQLModel, table=True):
