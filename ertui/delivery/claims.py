@@ -34,6 +34,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
@@ -424,16 +425,17 @@ _SQLITE_RESULT = (
     "WHERE id=? AND status='sending' AND lease_owner=? AND lease_gen=?"
 )
 _ATTEMPT_COLUMNS = (
+    "started_at",  # first: the one value converted (``_attempt_tuple``)
     "message_id",
     "mta_id",
     "mta_description",
-    "started_at",
     "duration_ms",
     "outcome",
     "kind",
     "code",
     "text",
 )
+_ATTEMPT_REST = itemgetter(*_ATTEMPT_COLUMNS[1:])
 _SQLITE_ATTEMPT = (
     f"INSERT INTO attempt ({', '.join(_ATTEMPT_COLUMNS)}) VALUES ({', '.join('?' * len(_ATTEMPT_COLUMNS))})"
 )
@@ -471,4 +473,4 @@ def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _attempt_tuple(a: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(sqlite_time(a[c]) if c == "started_at" else a[c] for c in _ATTEMPT_COLUMNS)
+    return (sqlite_time(a["started_at"]), *_ATTEMPT_REST(a))  # (one per delivery: no generator)
