@@ -34,6 +34,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
@@ -424,16 +425,17 @@ _SQLITE_RESULT = (
     "WHERE id=? AND status='sending' AND lease_owner=? AND lease_gen=?"
 )
 _ATTEMPT_COLUMNS = (
+    "started_at",  # first: the one value converted (``_attempt_tuple``)
     "message_id",
     "mta_id",
     "mta_description",
-    "started_at",
     "duration_ms",
     "outcome",
     "kind",
     "code",
     "text",
 )
+_ATTEMPT_REST = itemgetter(*_ATTEMPT_COLUMNS[1:])
 _SQLITE_ATTEMPT = (
     f"INSERT INTO attempt ({', '.join(_ATTEMPT_COLUMNS)}) VALUES ({', '.join('?' * len(_ATTEMPT_COLUMNS))})"
 )
@@ -446,20 +448,24 @@ def sqlite_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not UTC:
         value = as_utc(value)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # Hot path (four per delivery): the aware text less its "+00:00", which is
+    # the naive text without building a second datetime.
+    return value.isoformat(" ", "microseconds")[:-6]
 
 
 def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
     t = sqlite_time
+    last, sent = r["b_last"], r["b_sent"]
+    last_text = t(last)
     return (
         r["b_status"],
         r["b_inc"],
-        t(r["b_last"]),
+        last_text,
         t(r["b_next"]),
         r["b_error"],
         r["b_mta"],
         r["b_reply"],
-        t(r["b_sent"]),
+        last_text if sent is last else t(sent),  # a sent message: the same time
         r["b_id"],
         r["b_owner"],
         r["b_gen"],
@@ -467,4 +473,4 @@ def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _attempt_tuple(a: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(sqlite_time(a[c]) if c == "started_at" else a[c] for c in _ATTEMPT_COLUMNS)
+    return (sqlite_time(a["started_at"]), *_ATTEMPT_REST(a))  # (one per delivery: no generator)

@@ -65,7 +65,10 @@ class Exchange:
 
     @property
     def accepted(self) -> bool:
-        return any(r.code in RCPT_OK for r in self.rcpts)
+        for r in self.rcpts:  # noqa: SIM110 (a loop, not any(): asked several times per message)
+            if r.code in RCPT_OK:
+                return True
+        return False
 
     @property
     def envelope_ok(self) -> bool:
@@ -164,11 +167,11 @@ def group(mail: Args, rcpts: Sequence[Args]) -> list[Args]:
 
 
 def _joined(commands: Sequence[Args]) -> bytes:
-    for args in commands:
-        for arg in args:
-            if COMMAND_INJECTION_REGEX.search(arg):
-                raise ValueError("Command arg contains a prohibited control character")
-    return b"".join(b" ".join(args) + b"\r\n" for args in commands)
+    lines = [b" ".join(args) for args in commands]
+    for line in lines:  # (the regex matches one control character: the same as per argument)
+        if COMMAND_INJECTION_REGEX.search(line):
+            raise ValueError("Command arg contains a prohibited control character")
+    return b"\r\n".join(lines) + b"\r\n" if lines else b""
 
 
 async def pipelined(
@@ -288,7 +291,7 @@ async def _next_reply(protocol: SMTPProtocol, loop: asyncio.AbstractEventLoop) -
     if waiter is None or not waiter.done():
         # A reply that came in the same chunk as an earlier one is still in
         # the buffer (the protocol parses one reply per chunk).
-        parsed = protocol._read_response_from_buffer()
+        parsed = protocol._read_response_from_buffer() if protocol._buffer else None
         if parsed is not None:
             return parsed
         if waiter is None:

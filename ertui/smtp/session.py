@@ -357,9 +357,11 @@ class SmtpSession:
     async def _after(self, smtp: aiosmtplib.SMTP, x: Exchange, outcomes: list[Outcome]) -> None:
         """After a failure: drop the connection when the MTA failed, else reset a
         transaction left half built (RSET) so the next message starts clean."""
-        failed = next((o for o in outcomes if not o.ok), None)
-        if failed is None:
-            return
+        for failed in outcomes:
+            if not failed.ok:
+                break
+        else:
+            return  # (the common case, without a generator per message)
         if self.transcript is not None:
             self.transcript.note(f"failed: {failed.summary}")
         if any(o.mta_failure for o in outcomes):
