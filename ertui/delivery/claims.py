@@ -33,13 +33,13 @@ import json
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from operator import itemgetter
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from ertui.delivery import sqlite_rows as rows
 from ertui.mtas import Contact, write_contacts
 from ertui.store import sealed
 from ertui.store.models import DUE_STATUSES, Attempt, Message, MessageStatus, Mta, WorkerRecord
@@ -211,8 +211,8 @@ def _claim_sqlite(
     """
     params = {
         "owner": owner,
-        "until": sqlite_time(until),
-        "now": sqlite_time(now),
+        "until": rows.sqlite_time(until),
+        "now": rows.sqlite_time(now),
         "n": limit,
         "protect": json.dumps(sorted(protect)),
     }
@@ -368,9 +368,9 @@ def _write(
         # Plain DB-API executemany with ready-made values: the per-row cost of
         # SQLAlchemy's parameter processing is many times SQLite's own here.
         if results:
-            written = conn.exec_driver_sql(_SQLITE_RESULT, [_result_tuple(r) for r in results]).rowcount
+            written = conn.exec_driver_sql(rows.RESULT_SQL, [rows.result_tuple(r) for r in results]).rowcount
         if attempts:
-            conn.exec_driver_sql(_SQLITE_ATTEMPT, [_attempt_tuple(a) for a in attempts])
+            conn.exec_driver_sql(rows.ATTEMPT_SQL, [rows.attempt_tuple(a) for a in attempts])
     else:
         if results:
             written = conn.execute(_RESULT, results).rowcount
@@ -417,60 +417,3 @@ def _without_dangling(
         live_msgs = _live_ids(conn, T, {a["message_id"] for a in attempts})
         attempts = [a for a in attempts if a["message_id"] in live_msgs]
     return results, attempts
-
-
-_SQLITE_RESULT = (
-    "UPDATE message SET status=?, attempts=attempts+?, last_attempt_at=?, next_attempt_at=?, "
-    "last_error=?, last_mta_id=?, server_reply=?, sent_at=?, lease_owner=NULL, lease_until=NULL "
-    "WHERE id=? AND status='sending' AND lease_owner=? AND lease_gen=?"
-)
-_ATTEMPT_COLUMNS = (
-    "started_at",  # first: the one value converted (``_attempt_tuple``)
-    "message_id",
-    "mta_id",
-    "mta_description",
-    "duration_ms",
-    "outcome",
-    "kind",
-    "code",
-    "text",
-)
-_ATTEMPT_REST = itemgetter(*_ATTEMPT_COLUMNS[1:])
-_SQLITE_ATTEMPT = (
-    f"INSERT INTO attempt ({', '.join(_ATTEMPT_COLUMNS)}) VALUES ({', '.join('?' * len(_ATTEMPT_COLUMNS))})"
-)
-
-
-def sqlite_time(value: datetime | None) -> str | None:
-    """A time as SQLAlchemy stores it in SQLite (naive UTC text), so that the
-    fast path and the ORM write, compare and read the same values."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = as_utc(value)
-    # Hot path (four per delivery): the aware text less its "+00:00", which is
-    # the naive text without building a second datetime.
-    return value.isoformat(" ", "microseconds")[:-6]
-
-
-def _result_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
-    t = sqlite_time
-    last, sent = r["b_last"], r["b_sent"]
-    last_text = t(last)
-    return (
-        r["b_status"],
-        r["b_inc"],
-        last_text,
-        t(r["b_next"]),
-        r["b_error"],
-        r["b_mta"],
-        r["b_reply"],
-        last_text if sent is last else t(sent),  # a sent message: the same time
-        r["b_id"],
-        r["b_owner"],
-        r["b_gen"],
-    )
-
-
-def _attempt_tuple(a: dict[str, Any]) -> tuple[Any, ...]:
-    return (sqlite_time(a["started_at"]), *_ATTEMPT_REST(a))  # (one per delivery: no generator)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ertui.delivery import claims
+from ertui.delivery import sqlite_rows as rows
 from ertui.timeutil import as_utc
 
 TIMES = [
@@ -23,11 +23,11 @@ TIMES = [
 
 @pytest.mark.parametrize("when", TIMES)
 def test_sqlite_time_is_the_naive_utc_text(when: datetime) -> None:
-    assert claims.sqlite_time(when) == as_utc(when).replace(tzinfo=None).isoformat(" ", "microseconds")
+    assert rows.sqlite_time(when) == as_utc(when).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def test_sqlite_time_of_none() -> None:
-    assert claims.sqlite_time(None) is None
+    assert rows.sqlite_time(None) is None
 
 
 def test_attempt_tuple_follows_the_insert_columns() -> None:
@@ -42,6 +42,6 @@ def test_attempt_tuple_follows_the_insert_columns() -> None:
         "code": 250,
         "text": "ok",
     }
-    values = dict(zip(claims._ATTEMPT_COLUMNS, claims._attempt_tuple(row), strict=True))
+    values = dict(zip(rows.ATTEMPT_COLUMNS, rows.attempt_tuple(row), strict=True))
     assert values == {**row, "started_at": "2026-12-02 14:30:01.123456"}
-    assert claims._SQLITE_ATTEMPT.count("?") == len(claims._ATTEMPT_COLUMNS) == len(row)
+    assert rows.ATTEMPT_SQL.count("?") == len(rows.ATTEMPT_COLUMNS) == len(row)
