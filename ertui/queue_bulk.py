@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ertui import queue
 from ertui.errors import Field, ValidationError
 from ertui.store.engine import store_call
-from ertui.store.models import UNSENT_STATUSES, Message, MessageStatus, Mta
+from ertui.store.models import HOLDABLE_STATUSES, UNSENT_STATUSES, Message, MessageStatus, Mta
 from ertui.timeutil import parse_age, utcnow
 
 T = Message.__table__.c  # type: ignore[attr-defined]
@@ -41,12 +41,13 @@ SEARCH = Field("search", "--search")
 NEEDS_IDS_OR_FILTER = "Give message ids or a filter (--status, --domain, --mta, --older-than, --search)."
 STATUS_CHOICES = ("unsent", "queued", "deferred", "held", "failed", "sent", "all")
 
-#: Which statuses each action can change (its guard); other matches are skipped.
-ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "retry": ("retried", (MessageStatus.FAILED.value, MessageStatus.DEFERRED.value, MessageStatus.QUEUED.value)),
-    "hold": ("held", (MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value, MessageStatus.FAILED.value)),
-    "release": ("released", (MessageStatus.HELD.value,)),
-    "delete": ("deleted", tuple(s.value for s in MessageStatus if s is not MessageStatus.SENDING)),
+#: Each action's verb, and its guard: the messages it may change; other matches
+#: are skipped (retry's is the queue's own rule, ``queue.retryable``).
+ACTIONS: dict[str, tuple[str, Callable[[], ColumnElement[bool]]]] = {
+    "retry": ("retried", queue.retryable),
+    "hold": ("held", lambda: T.status.in_(HOLDABLE_STATUSES)),
+    "release": ("released", lambda: T.status == MessageStatus.HELD.value),
+    "delete": ("deleted", lambda: T.status != MessageStatus.SENDING.value),
 }
 
 #: Why a matching message was not changed, per action.
@@ -213,7 +214,7 @@ def apply(engine: Engine, action: str, flt: QueueFilter, *, dry_run: bool = Fals
     now = utcnow()
     where = conditions(flt, now)
     matched = queue.count_where(engine, where)
-    guard = queue.retryable() if action == "retry" else T.status.in_(ACTIONS[action][1])
+    guard = ACTIONS[action][1]()
     if dry_run:
         return BulkResult(action, matched, queue.count_where(engine, [*where, guard]), True)
     changed = 0
