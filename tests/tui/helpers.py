@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from ertui.tui.widgets.mta_table import MtaTable
 
@@ -31,11 +31,50 @@ async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
     await pilot.pause()
 
 
-async def wait_for(pilot: Pilot[Any], condition: object, tries: int = 200) -> None:
-    """Let the app run until ``condition()`` holds (bounded; fails the test otherwise)."""
+async def wait_for(pilot: Pilot[Any], condition: object, tries: int = 200, why: object = None) -> None:
+    """Let the app run until ``condition()`` holds (bounded; fails the test otherwise).
+
+    ``why``, when given, is called on failure to say what the app showed instead.
+    """
     assert callable(condition)
     for _ in range(tries):
         if condition():
             return
         await pilot.pause(0.02)
-    raise AssertionError(f"condition never held: {condition}")
+    seen = why() if callable(why) else ""
+    raise AssertionError(f"condition never held: {condition} {seen}")
+
+
+def palette_matches(app: App[Any]) -> list[str]:
+    """The command palette's matches as shown, best first ([] while it searches)."""
+    options = app.screen.query_one("CommandList", OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def palette_choose(pilot: Pilot[Any], opener: str, query: str, wanted: str) -> None:
+    """Open the palette with ``opener``, type ``query`` and run its first match.
+
+    Waits for each step the palette takes on its own (its input focused, every
+    key in it, the search finished with ``wanted`` first), so a loaded machine
+    only makes it slower, never loses a key typed before the input had focus.
+    """
+    from textual.command import CommandInput, CommandPalette
+
+    await pilot.press(opener)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    await wait_for(pilot, lambda: isinstance(pilot.app.focused, CommandInput))
+    await pilot.press(*query)
+
+    def typed() -> str:
+        return pilot.app.screen.query_one(CommandInput).value
+
+    def shown() -> str:
+        return f"typed={typed()!r} matches={palette_matches(pilot.app)[:3]!r}"
+
+    await wait_for(pilot, lambda: typed() == query, why=shown)
+
+    def first() -> str:
+        return (palette_matches(pilot.app) or [""])[0]
+
+    await wait_for(pilot, lambda: wanted in first(), tries=500, why=shown)
+    await pilot.press("enter")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.engine import Engine
-from textual.app import App
-from textual.command import CommandPalette
-from textual.widgets import Input, OptionList
+from textual.widgets import Input
 
 from ertui import mtas, settings
 from ertui.tui.dialogs.admin import AdminDialog
@@ -16,7 +12,7 @@ from ertui.tui.dialogs.mta_form import MtaForm
 from ertui.tui.screens.help import HelpScreen
 from ertui.tui.screens.settings import SettingsScreen
 from tests.tui.conftest import HOST_NAME, make_app
-from tests.tui.helpers import static_text, type_into, wait_for
+from tests.tui.helpers import palette_choose, static_text, type_into, wait_for
 
 
 async def test_edit_host_previews_the_link_validates_and_saves(store: Engine) -> None:
@@ -160,27 +156,13 @@ async def test_help_of_a_form_with_a_field_focused_keeps_its_columns(store: Engi
         assert "Move to the next field or button" in shown
 
 
-def first_command(app: App[Any]) -> str:
-    """The palette's first match, "" while it has none yet (it searches as you type)."""
-    options = app.screen.query_one("CommandList", OptionList)
-    return str(options.get_option_at_index(0).prompt) if options.option_count else ""
-
-
 async def test_palette_offers_actions_by_name(store: Engine) -> None:
     async with make_app(store).run_test(size=(100, 30)) as pilot:
-        await pilot.press("colon")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
-        await pilot.press(*"add mta")
-        await wait_for(pilot, lambda: "Add MTA" in first_command(pilot.app))
-        await pilot.press("enter")
+        await palette_choose(pilot, "colon", "add mta", "Add MTA")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, MtaForm))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen))
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
-        await pilot.press(*"administrator")
-        await wait_for(pilot, lambda: "Admin" in first_command(pilot.app))
-        await pilot.press("enter")
+        await palette_choose(pilot, "ctrl+p", "administrator", "Admin")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, AdminDialog))
 
 

@@ -9,6 +9,7 @@ from ertui import mtas, queue
 from ertui.tui.app import ErtuiApp
 from ertui.tui.screens.queue import QueueScreen
 from tests.smtpd import SmtpServer
+from tests.tui.helpers import palette_choose, wait_for
 from tests.tui.queue.conftest import fill
 from tests.tui.queue.test_queue_screen import cell, settle
 
@@ -68,13 +69,9 @@ async def test_palette_offers_the_queue_actions(store: Engine) -> None:
         await settle(pilot)
         await pilot.press("m")
         await settle(pilot)
-        await pilot.press("colon", *"retry all")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await palette_choose(pilot, "colon", "retry all", "Retry all")
+        await wait_for(pilot, lambda: any("failed message" in str(n.message) for n in app._notifications))
         assert isinstance(app.screen, QueueScreen)
-        assert any("failed message" in str(n.message) for n in app._notifications)
 
 
 async def test_the_footer_shows_help_first_and_every_queue_key_at_80_columns(
