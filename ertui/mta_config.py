@@ -1,13 +1,15 @@
 """An MTA's settings as the transport takes them: a saved row to its
 ``MtaConfig`` (secrets decrypted), the values typed in the form or on the
 command line checked into a draft ``MtaConfig`` (``draft_config``: the one
-place these rules live), and the public JSON view of a row.
+place these rules live; its login rules, ``login``, are ``mtas.edit``'s too),
+and the public JSON view of a row.
 
 Re-exported by ``ertui.mtas``, the MTA service, which stores what is drafted here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ertui import validate
@@ -135,23 +137,26 @@ def draft_config(
     """
     hostname = validate.host(host)
     the_port = DEFAULT_PORTS[security] if port in (None, "") else validate.port(port)
-    auth = bool(username and username.strip()) if use_auth is None else use_auth
-    user = validate.username(username or "") if auth else None
-    if auth_mechanism is None:
-        mechanism = AuthMechanism(stored.auth_mechanism) if stored is not None else AuthMechanism.AUTO
-    else:
-        mechanism = validate.auth_mechanism(str(auth_mechanism))
-    xoauth2 = auth and mechanism == AuthMechanism.XOAUTH2
-    secret = validate.secret(password) if password and not xoauth2 else None
-    if auth and not xoauth2 and secret is None and stored is not None and stored.password_enc:
+    lg = login(
+        stored,
+        use_auth=use_auth,
+        username=username,
+        password=password,
+        auth_mechanism=auth_mechanism,
+        oauth_token_url=oauth_token_url,
+        oauth_client_id=oauth_client_id,
+        oauth_scope=oauth_scope,
+        oauth_secret=oauth_secret,
+    )
+    xoauth2 = lg.use_auth and lg.mechanism == AuthMechanism.XOAUTH2
+    secret = lg.password
+    if lg.use_auth and not xoauth2 and secret is None:
+        assert stored is not None and stored.password_enc  # login() required one
         secret = (vault or Vault.load(create=False)).decrypt(stored.password_enc)
-    if auth and not xoauth2 and not secret:
-        raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
-    oauth: dict[str, Any] = {}
-    if xoauth2:
-        oauth = oauth_values(stored, oauth_token_url, oauth_client_id, oauth_scope, oauth_secret or password)
-        if oauth["oauth_secret"] is None and stored is not None and stored.oauth_secret_enc:
-            oauth["oauth_secret"] = (vault or Vault.load(create=False)).decrypt(stored.oauth_secret_enc)
+    oauth = dict(lg.oauth)
+    if xoauth2 and oauth["oauth_secret"] is None:
+        assert stored is not None and stored.oauth_secret_enc  # oauth_values() required one
+        oauth["oauth_secret"] = (vault or Vault.load(create=False)).decrypt(stored.oauth_secret_enc)
     if timeout is None:
         timeout = stored.timeout if stored is not None else DEFAULT_TIMEOUT
     ehlo = validate.ehlo_name(_optional(ehlo_name, stored.ehlo_name if stored is not None else None))
@@ -161,17 +166,74 @@ def draft_config(
         host=hostname,
         port=the_port,
         security=security,
-        use_auth=auth,
-        username=user,
-        password=secret if auth and not xoauth2 else None,
+        use_auth=lg.use_auth,
+        username=lg.username,
+        password=secret if lg.use_auth and not xoauth2 else None,
         verify_tls=verify_tls,
         timeout=validate.mta_timeout(timeout),
         description=description.strip(),
         pipelining=pipelining,
         ehlo_name=ehlo,
-        auth_mechanism=mechanism,
+        auth_mechanism=lg.mechanism,
         **oauth,
     )
+
+
+@dataclass(frozen=True)
+class Login:
+    """How an MTA logs in, as given and checked against the stored MTA (if any)."""
+
+    use_auth: bool
+    username: str | None  # None when authentication is off
+    mechanism: AuthMechanism
+    password: str | None  # a new password given; None: the stored one stays (or none, auth off / xoauth2)
+    oauth: dict[str, Any]  # xoauth2's settings (``oauth_values``), else empty
+
+
+USERNAME_REQUIRED = "Username is required when User/Pass Authorization is on."
+
+
+def login(
+    stored: Mta | None,
+    *,
+    use_auth: bool | None,
+    username: str | None,
+    password: str | None,
+    auth_mechanism: AuthMechanism | str | None,
+    oauth_token_url: str | None,
+    oauth_client_id: str | None,
+    oauth_scope: str | None,
+    oauth_secret: str | None,
+) -> Login:
+    """The one place of the login rules, for a new MTA, an edit and a draft to test.
+
+    A value left out (None) is the stored one. Authentication is on when
+    ``use_auth`` says so; left out, when a username is given, else as stored.
+    It then needs a username and a password — or, with the ``xoauth2``
+    mechanism, a token URL, a client id and a client secret (``oauth_values``);
+    a password or secret left empty is the stored one, when there is one.
+    """
+    if auth_mechanism is None:
+        mechanism = AuthMechanism(stored.auth_mechanism) if stored is not None else AuthMechanism.AUTO
+    else:
+        mechanism = validate.auth_mechanism(str(auth_mechanism))
+    if use_auth is not None:
+        auth = use_auth
+    else:
+        auth = bool(username and username.strip()) or (stored is not None and stored.use_auth)
+    if not auth:
+        return Login(False, None, mechanism, None, {})
+    name = username if username is not None else (stored.username if stored is not None else None)
+    if not (name or "").strip():
+        raise ValidationError(validate.USERNAME, USERNAME_REQUIRED)
+    user = validate.username(name or "")
+    if mechanism == AuthMechanism.XOAUTH2:
+        oauth = oauth_values(stored, oauth_token_url, oauth_client_id, oauth_scope, oauth_secret or password)
+        return Login(True, user, mechanism, None, oauth)
+    secret = validate.secret(password) if password else None
+    if secret is None and not (stored is not None and stored.password_enc):
+        raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
+    return Login(True, user, mechanism, secret, {})
 
 
 def oauth_values(

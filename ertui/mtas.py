@@ -21,7 +21,7 @@ from ertui.mta_config import (
     cleartext_auth_warning,
     config_for,
     draft_config,
-    oauth_values,
+    login,
     to_dict,
 )
 from ertui.mta_rules import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, AuthMechanism, Security, port_for_mode
@@ -212,33 +212,38 @@ def edit(
         changes["ehlo_name"] = validate.ehlo_name(ehlo_name)
     if pipelining is not None:
         changes["pipelining"] = pipelining
-    mechanism = AuthMechanism(mta.auth_mechanism)
+    lg = login(
+        mta,
+        use_auth=use_auth,
+        username=username,
+        password=password,
+        auth_mechanism=auth_mechanism,
+        oauth_token_url=oauth_token_url,
+        oauth_client_id=oauth_client_id,
+        oauth_scope=oauth_scope,
+        oauth_secret=oauth_secret,
+    )
     if auth_mechanism is not None:
-        mechanism = validate.auth_mechanism(str(auth_mechanism))
-        changes["auth_mechanism"] = mechanism.value
-    auth = mta.use_auth if use_auth is None else use_auth
-    if username is not None and username.strip():
-        auth = True if use_auth is None else use_auth
-    if auth:
-        if username is not None:
-            changes["username"] = validate.username(username)
-        elif not mta.username:
-            raise ValidationError(validate.USERNAME, "Username is required when User/Pass Authorization is on.")
-        if mechanism == AuthMechanism.XOAUTH2:
-            oauth = oauth_values(mta, oauth_token_url, oauth_client_id, oauth_scope, oauth_secret or password)
-            secret = oauth.pop("oauth_secret")
-            if secret is not None:
-                oauth["oauth_secret_enc"] = (vault or Vault.for_store(engine)).encrypt(secret)
-            changes.update(oauth, password_enc=None)
-        elif password:
-            changes["password_enc"] = (vault or Vault.for_store(engine)).encrypt(validate.secret(password))
-        elif not mta.password_enc:
-            raise ValidationError(validate.PASSWORD, PASSWORD_REQUIRED)
-        if mechanism != AuthMechanism.XOAUTH2:
-            changes.update(oauth_token_url=None, oauth_client_id=None, oauth_scope=None, oauth_secret_enc=None)
-        changes["use_auth"] = True
-    else:
+        changes["auth_mechanism"] = lg.mechanism.value
+    if not lg.use_auth:
         changes.update(use_auth=False, username=None, password_enc=None, oauth_secret_enc=None)
+    elif lg.mechanism == AuthMechanism.XOAUTH2:
+        oauth = dict(lg.oauth)
+        secret = oauth.pop("oauth_secret")
+        if secret is not None:
+            oauth["oauth_secret_enc"] = (vault or Vault.for_store(engine)).encrypt(secret)
+        changes.update(oauth, use_auth=True, username=lg.username, password_enc=None)
+    else:
+        if lg.password is not None:
+            changes["password_enc"] = (vault or Vault.for_store(engine)).encrypt(lg.password)
+        changes.update(
+            use_auth=True,
+            username=lg.username,
+            oauth_token_url=None,
+            oauth_client_id=None,
+            oauth_scope=None,
+            oauth_secret_enc=None,
+        )
     row = update_row(engine, Mta, mta.id, **changes, updated_at=utcnow())
     if row is None:
         raise NotFoundError(f"The MTA {mta.description!r} was removed meanwhile.")
