@@ -11,7 +11,9 @@ how to restore it, never silently replaced.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,13 +124,22 @@ def _missing_key(path: Path) -> str:
 
 
 def _create_key_file(path: Path) -> None:
+    """Make the key file, whole or not at all: the key is written to a private
+    file of its own, then linked in at ``path`` in one step (``link`` fails if
+    ``path`` exists). Another process that started at the same moment reads
+    either no file or the whole key, never an empty or half-written one; the
+    first link wins and every process then reads that key."""
     from cryptography.fernet import Fernet
 
     make_private_dir(path.parent)
     key = Fernet.generate_key()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return  # another process made it first; read theirs
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: read theirs
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
