@@ -66,6 +66,22 @@ class ConsoleProcess(AppService):
             self._sizer = asyncio.create_task(self._tell_size())
         await super().on_data(payload)
 
+    async def start(self, width: int, height: int) -> None:
+        await self._open_app_process(width, height)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        """textual-serve's ``run``, without its one false cancellation: when the
+        console's output is all read in at once (it wrote and ended before the
+        reader got a turn), ``run`` cancels its stderr reader before that ever
+        started and re-raises the CancelledError, which is nobody's cancel."""
+        try:
+            await self.run()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this task was cancelled: pass it on
+
     async def _tell_size(self) -> None:
         for pause in SIZE_RETELL:
             await asyncio.sleep(pause)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
+from asyncio.subprocess import Process
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,34 @@ async def test_what_a_console_writes_to_stderr_is_logged_safe_for_a_terminal(
     logged = [r.getMessage() for r in caplog.records if "boom" in r.getMessage()]
     assert logged == [f"console {console.process.pid}: boom \\x1b]0;owned\\x07 here"]
     assert "\x1b" not in capsys.readouterr().out
+
+
+class ReadLate(ConsoleProcess):
+    """A console whose output is all read in before textual-serve's reader
+    starts (as under load: the process wrote and ended at once)."""
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        process = await super()._open_app_process(width, height)
+        await process.wait()
+        assert process.stdout is not None
+        for _ in range(200):  # until the pipe's end is in the reader's buffer
+            if process.stdout.at_eof() or getattr(process.stdout, "_eof", False):
+                break
+            await asyncio.sleep(0.01)
+        return process
+
+
+@pytest.mark.parametrize("output", ["", "__GANGLION__\\n"])
+async def test_a_console_that_ended_before_it_was_read_stops_cleanly(output: str) -> None:
+    console = ReadLate(
+        "sqlite:///unused.db",
+        (80, 24),
+        write_bytes=nothing,
+        write_str=nothing,
+        close=nothing,
+        download_manager=DownloadManager(),
+    )
+    console.argv = [sys.executable, "-c", f"import sys; sys.stdout.write('{output}')"]
+    await console.start(80, 24)
+    await console.stop()  # textual-serve cancelled its stderr reader before it ran: not our error
+    assert console.process is not None and console.process.returncode == 0
