@@ -1,7 +1,9 @@
 """The Delivery log: every delivery attempt of every worker on the store, live.
 
 It tails ``ertui.delivery_log`` (the attempt table) from a thread every half
-second (every second while a worker floods it), keeps the last 1,000 lines in a ``Log`` (strings; only the lines on
+second (every second while a worker floods it; one read at a time, its cursor
+moved by the UI thread when the read ends, so a slow store never shows an
+attempt twice), keeps the last 1,000 lines in a ``Log`` (strings; only the lines on
 screen are drawn, so a worker at full drain is not slowed: ``bench/log_screen.py``),
 colours what did not deliver, and pauses with Space (new attempts are fetched
 again on resume; when more than 1,000 came meanwhile, the newest 1,000).
@@ -32,11 +34,16 @@ BUSY = MAX_LINES // 2  # a read of this many lines: the next poll rests
 
 
 class LinesRead(TMessage):
-    def __init__(self, lines: list[delivery_log.LogLine], error: str | None, after: int = 0) -> None:
+    """One read's result (every read posts exactly one), for the UI thread to apply."""
+
+    def __init__(
+        self, lines: list[delivery_log.LogLine], error: str | None, after: int = 0, generation: int = 0
+    ) -> None:
         super().__init__()
         self.lines = lines
         self.error = error
         self.after = after  # the id the read started after
+        self.generation = generation  # the view it was read for (Failures toggles a new one)
         # formatted in the reading thread: the UI thread only hands strings to the Log
         self.texts = [line_text(line) for line in lines[-MAX_LINES:]]
 
@@ -91,9 +98,11 @@ class DeliveryLogScreen(Screen[None]):
         self.poll_seconds = poll_seconds
         self.paused = False
         self.failed_only = False
-        self.after_id: int | None = None
+        self.after_id: int | None = None  # moved on the UI thread only, by each read's result
         self.shown = 0
         self._rest = False  # skip the next poll (see _tick)
+        self._reading = False  # a read is under way: no second one beside it
+        self._generation = 0
         self.error: str | None = None  # the store's failure, shown in the header until a read works
 
     def compose(self) -> ComposeResult:
@@ -107,14 +116,22 @@ class DeliveryLogScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "Delivery log"
         self._header()
-        self.fetch()
+        self._read()
         self.set_interval(self.poll_seconds, self._tick)
 
     def _tick(self) -> None:
         if self._rest:  # the last read was a flood: lines scroll by too fast to read anyway
             self._rest = False
             return
-        self.fetch()
+        self._read()
+
+    def _read(self) -> None:
+        """Start a read unless one is under way (a slow store: the next poll
+        reads on from where that one ends, so no attempt is read twice)."""
+        if self.paused or self._reading:
+            return
+        self._reading = True
+        self.fetch(self.after_id, self.failed_only, self._generation)
 
     def _header(self) -> None:
         state = "paused (space resumes)" if self.paused else "live"
@@ -125,13 +142,12 @@ class DeliveryLogScreen(Screen[None]):
         else:
             header.update(Text(f"{which.capitalize()} of every worker · {state}"))
 
-    @work(thread=True, exclusive=True, group="log")
-    def fetch(self) -> None:
-        if self.paused:
-            return
-        flt = delivery_log.LogFilter(failed=self.failed_only)
+    @work(thread=True, group="log")
+    def fetch(self, after_id: int | None, failed_only: bool, generation: int) -> None:
+        """Read the attempts after ``after_id`` in a thread; the result goes to ``_show``."""
+        flt = delivery_log.LogFilter(failed=failed_only)
         try:
-            after = self.after_id
+            after = after_id
             if after is None:
                 after = delivery_log.tail_start(self.engine, flt, BACKLOG)
             # at full drain more than MAX_LINES may come between two reads: only the
@@ -139,39 +155,40 @@ class DeliveryLogScreen(Screen[None]):
             # current, and a read costs at most MAX_LINES rows whatever the rate)
             after = max(after, delivery_log.tail_start(self.engine, flt, MAX_LINES))
             lines = delivery_log.read(self.engine, flt, after_id=after, limit=MAX_LINES)
-            self.after_id = lines[-1].id if lines else after
-            # a worker at full drain: one read a second, not two (half the reads and frames)
-            self._rest = len(lines) >= BUSY
         except ErtuiError as exc:
-            self.post_message(LinesRead([], str(exc)))
+            self.post_message(LinesRead([], str(exc), generation=generation))
             return
-        if lines or self.error:  # or to take a store error off the header
-            self.post_message(LinesRead(lines, None, after))
+        self.post_message(LinesRead(lines, None, after, generation))
 
     @on(LinesRead)
     def _show(self, event: LinesRead) -> None:
-        log = self.query_one("#delivery-log", Log)
-        if self.paused and event.lines:  # read just before Space: shown on resume instead
-            self.after_id = event.after
+        self._reading = False
+        if event.generation != self._generation:  # read for the view before Failures was toggled
+            self._read()
             return
         if event.error or self.error:
             self.error = event.error
             self._header()
         if event.error:
             return
-        # one write for the whole read: the widget keeps strings, draws what is on screen
-        log.write_lines(event.texts)
-        self.shown += len(event.lines)
+        if self.paused:  # read just before Space: read again on resume
+            return
+        self.after_id = event.lines[-1].id if event.lines else event.after
+        # a worker at full drain: one read a second, not two (half the reads and frames)
+        self._rest = len(event.lines) >= BUSY
+        if event.lines:  # one write for the whole read: the widget keeps strings, draws what is on screen
+            self.query_one("#delivery-log", Log).write_lines(event.texts)
+            self.shown += len(event.lines)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self._header()
-        if not self.paused:
-            self.fetch()
+        self._read()
 
     def action_toggle_failed(self) -> None:
         self.failed_only = not self.failed_only
+        self._generation += 1  # a read under way is for the other view: dropped when it ends
         self.after_id = None
         self.query_one("#delivery-log", Log).clear()
         self._header()
-        self.fetch()
+        self._read()
