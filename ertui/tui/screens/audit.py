@@ -19,6 +19,7 @@ from ertui.store.models import AuditEntry
 from ertui.termsafe import terminal_safe
 from ertui.tui import timefmt
 from ertui.tui.failures import FAILURES, sentence
+from ertui.tui.reads import Reads
 from ertui.tui.widgets.queue_format import one_line
 
 SHOWN = 500  # the newest entries; `ertui audit` has them all
@@ -55,6 +56,7 @@ class AuditScreen(Screen[None]):
     def __init__(self, engine: Engine) -> None:
         super().__init__(id="audit-screen")
         self.engine = engine
+        self._reads: Reads[int] = Reads(self._load, lambda: 0, self.call_later)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,10 +75,10 @@ class AuditScreen(Screen[None]):
         self.dismiss(None)
 
     def action_reload(self) -> None:
-        self._load()
+        self._reads.ask()  # one read at a time: an older one never lands after a newer one
 
-    @work(thread=True, exclusive=True, group="audit-load")
-    def _load(self) -> None:
+    @work(thread=True, group="audit-load")
+    def _load(self, _key: int = 0) -> None:
         try:
             self.post_message(AuditLoaded(audit.entries(self.engine, limit=SHOWN), None))
         except FAILURES as exc:
@@ -84,6 +86,7 @@ class AuditScreen(Screen[None]):
 
     @on(AuditLoaded)
     def _loaded(self, event: AuditLoaded) -> None:
+        self._reads.done(0)
         note = self.query_one("#audit-note", Static)
         if event.error is not None:
             note.update(Text(event.error, style="bold red"))

@@ -27,6 +27,7 @@ from ertui import delivery_log
 from ertui.errors import ErtuiError
 from ertui.termsafe import terminal_safe
 from ertui.timeutil import as_utc
+from ertui.tui.reads import Reads
 
 MAX_LINES = 1000
 BACKLOG = 200  # attempts shown when the screen opens
@@ -101,8 +102,8 @@ class DeliveryLogScreen(Screen[None]):
         self.after_id: int | None = None  # moved on the UI thread only, by each read's result
         self.shown = 0
         self._rest = False  # skip the next poll (see _tick)
-        self._reading = False  # a read is under way: no second one beside it
-        self._generation = 0
+        self._generation = 0  # the view: Failures toggles a new one
+        self._reads = Reads(self._begin, lambda: self._generation, self.call_later)
         self.error: str | None = None  # the store's failure, shown in the header until a read works
 
     def compose(self) -> ComposeResult:
@@ -126,12 +127,13 @@ class DeliveryLogScreen(Screen[None]):
         self._read()
 
     def _read(self) -> None:
-        """Start a read unless one is under way (a slow store: the next poll
-        reads on from where that one ends, so no attempt is read twice)."""
-        if self.paused or self._reading:
-            return
-        self._reading = True
-        self.fetch(self.after_id, self.failed_only, self._generation)
+        """Read now, or after the read under way (a slow store: the next read
+        goes on from where that one ended, so no attempt is read twice)."""
+        if not self.paused:
+            self._reads.ask()
+
+    def _begin(self, generation: int) -> None:
+        self.fetch(self.after_id, self.failed_only, generation)
 
     def _header(self) -> None:
         state = "paused (space resumes)" if self.paused else "live"
@@ -162,9 +164,7 @@ class DeliveryLogScreen(Screen[None]):
 
     @on(LinesRead)
     def _show(self, event: LinesRead) -> None:
-        self._reading = False
-        if event.generation != self._generation:  # read for the view before Failures was toggled
-            self._read()
+        if not self._reads.done(event.generation):  # read for the view before Failures was toggled
             return
         if event.error or self.error:
             self.error = event.error

@@ -25,6 +25,7 @@ from ertui.tui.console import console
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
+from ertui.tui.reads import Reads
 from ertui.tui.screens import queue_bulk as bulk
 from ertui.tui.screens import queue_keys as keys
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
@@ -64,8 +65,7 @@ class QueueScreen(bulk.BulkActions):
         self._keys: tuple[str, ...] = ()  # the columns shown
         self._pending_top = True  # move the cursor to the top when the next page arrives
         self._timer: Timer | None = None
-        self._loading = False
-        self._reload_again = False
+        self._reads = Reads(self._load, lambda: (self.view, self.page_anchor), self.call_later)
         self.title = "Mail Queue"
 
     # -- layout ---------------------------------------------------------------
@@ -144,32 +144,22 @@ class QueueScreen(bulk.BulkActions):
     def reload(self, top: bool = False) -> None:
         """Read the current page again (off the UI thread).
 
-        One read at a time: asked while one runs, another follows it, so a burst
-        of delivery events costs two reads, not one per event.
+        One read at a time (``Reads``): asked while one runs, another follows it,
+        so a burst of delivery events costs two reads, not one per event.
         """
         if top:
             self._pending_top = True
-        if self._loading:
-            self._reload_again = True
-            return
-        self._loading = True
-        self._reload_again = False
-        self._load(self.view, self.page_anchor)
+        self._reads.ask()
 
     @work(thread=True, group="queue-page")
-    def _load(self, view: ViewFilter, anchor: int | None) -> None:
-        self.post_message(load_page(self.engine, view, anchor))
+    def _load(self, key: tuple[ViewFilter, int | None]) -> None:
+        self.post_message(load_page(self.engine, *key))
 
     @on(PageLoaded)
     def _page_loaded(self, event: PageLoaded) -> None:
-        self._loading = False
-        if gone(self):
+        fresh = self._reads.done(event.key)  # stale: asked for before the filter or page changed
+        if gone(self) or not fresh:
             return
-        if event.key != (self.view, self.page_anchor):
-            self.reload()  # asked for before the filter or page changed
-            return
-        if self._reload_again:
-            self.reload()
         self.load_error = event.error
         if event.error is None and not event.rows and self.anchors:
             self.anchors.pop()  # the page emptied (deleted, sent): back a page

@@ -29,6 +29,7 @@ from ertui.tui.dialogs.test_dialog import TestDialog
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.lifecycle import gone
 from ertui.tui.messages import DeliveryNotice
+from ertui.tui.reads import Reads
 from ertui.tui.safe import safe
 from ertui.tui.screens.audit import AuditScreen
 from ertui.tui.screens.queue import QueueScreen
@@ -114,9 +115,10 @@ class SettingsScreen(Screen[None]):
     ]
 
     class Loaded(Message):
-        def __init__(self, view: SettingsView) -> None:
+        def __init__(self, view: SettingsView | None, version: int) -> None:
             super().__init__()
             self.view = view
+            self.version = version  # the screen's version when the read started
 
     def __init__(self, engine: Engine, view: SettingsView | None = None) -> None:
         """``view``: what the store held a moment ago, read in a thread while
@@ -127,6 +129,10 @@ class SettingsScreen(Screen[None]):
         self.view: SettingsView | None = None
         self.expanded: int | None = None
         self._refresh_pending = False
+        # a read in the background that started before reload() showed a newer
+        # view is stale (a removed MTA would come back until the next refresh)
+        self._version = 0
+        self._reads = Reads(self._read_in_background, lambda: self._version, self.call_later)
 
     @property
     def ertui_app(self) -> Console | None:
@@ -164,18 +170,28 @@ class SettingsScreen(Screen[None]):
         """Read the store now and show it (after an action of the operator)."""
         if gone(self):
             return
+        self._version += 1
         try:
             self.apply(load_view(self.engine))
         except FAILURES as exc:
             self.notify(sentence(exc), severity="error", markup=False)
 
-    @work(thread=True, exclusive=True, group="settings-refresh", exit_on_error=False)
     def refresh_in_background(self) -> None:
-        self.post_message(self.Loaded(load_view(self.engine)))
+        """Read the store off the UI thread now, or after the read under way."""
+        self._reads.ask()
+
+    @work(thread=True, group="settings-refresh", exit_on_error=False)
+    def _read_in_background(self, version: int) -> None:
+        view = None
+        try:
+            view = load_view(self.engine)
+        finally:  # a read that failed ends too (the view shown stays; the next poll tries again)
+            self.post_message(self.Loaded(view, version))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
-        self.apply(message.view)
+        if self._reads.done(message.version) and message.view is not None:
+            self.apply(message.view)
 
     @on(DeliveryNotice)
     def _delivered(self) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from ertui import queue_shape
 from ertui.errors import ErtuiError
 from ertui.termsafe import terminal_safe
+from ertui.tui.reads import Reads
 from ertui.tui.screens.queue_filter import ViewFilter
 
 REFRESH_SECONDS = 2.0
@@ -26,8 +27,9 @@ KEY_WIDTH = 28
 
 
 class ShapeRead(TMessage):
-    def __init__(self, shape: queue_shape.Shape | None, error: str | None) -> None:
+    def __init__(self, key: tuple[str, str], shape: queue_shape.Shape | None, error: str | None) -> None:
         super().__init__()
+        self.key = key  # (by, status) it was read for
         self.shape = shape
         self.error = error
 
@@ -59,7 +61,9 @@ class ShapeScreen(Screen[None]):
         self.by = by
         self.status = "unsent"
         self.refresh_seconds = refresh_seconds
-        self.keys: list[str] = []
+        self.keys: list[str] = []  # the rows shown, of ``shown``'s (by, status)
+        self.shown: tuple[str, str] = (by, self.status)
+        self._reads = Reads(self._begin, lambda: (self.by, self.status), self.call_later)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,15 +80,22 @@ class ShapeScreen(Screen[None]):
         self.load()
         self.set_interval(self.refresh_seconds, self.load)
 
-    @work(thread=True, exclusive=True, group="shape")
     def load(self) -> None:
+        """Read the shape now, or after the read under way."""
+        self._reads.ask()
+
+    @work(thread=True, group="shape")
+    def _begin(self, key: tuple[str, str]) -> None:
+        by, status = key
         try:
-            self.post_message(ShapeRead(queue_shape.shape(self.engine, by=self.by, status=self.status), None))
+            self.post_message(ShapeRead(key, queue_shape.shape(self.engine, by=by, status=status), None))
         except ErtuiError as exc:
-            self.post_message(ShapeRead(None, str(exc)))
+            self.post_message(ShapeRead(key, None, str(exc)))
 
     @on(ShapeRead)
     def _show(self, event: ShapeRead) -> None:
+        if not self._reads.done(event.key):  # read before `b` or `s` changed the view
+            return
         header = self.query_one("#shape-header", Static)
         if event.shape is None:
             header.update(Text(terminal_safe(event.error or ""), style="bold red"))
@@ -93,6 +104,7 @@ class ShapeScreen(Screen[None]):
         header.update(Text(f"{shape.status.capitalize()} mail by {shape.by} and minutes waiting · Enter opens a row"))
         table = self.query_one(DataTable)
         cursor = table.cursor_row
+        table.columns[next(iter(table.columns))].label = Text(event.key[0])  # before clear(): redrawn
         table.clear()
         self.keys = []
         for row in (shape.total, *shape.rows):
@@ -101,12 +113,12 @@ class ShapeScreen(Screen[None]):
             cells = [Text(str(n) if n else "·", justify="right") for n in (row.total, *row.counts)]
             table.add_row(key_text, *cells)
             self.keys.append("" if row is shape.total else row.key)
+        self.shown = event.key
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
 
     def action_toggle_by(self) -> None:
         self.by = "mta" if self.by == "domain" else "domain"
-        self.query_one(DataTable).columns[next(iter(self.query_one(DataTable).columns))].label = Text(self.by)
         self.load()
 
     def action_cycle_status(self) -> None:
@@ -123,9 +135,10 @@ class ShapeScreen(Screen[None]):
         TOTAL row, and MTA "(none yet)", which no filter names: the status alone)."""
         table = self.query_one(DataTable)
         key = self.keys[table.cursor_row] if 0 <= table.cursor_row < len(self.keys) else ""
-        view = ViewFilter(status=self.status)
-        if key and self.by == "domain":
-            view = ViewFilter(status=self.status, domain=key)
+        by, status = self.shown  # the rows on screen, even just after `b` or `s` (not read yet)
+        view = ViewFilter(status=status)
+        if key and by == "domain":
+            view = ViewFilter(status=status, domain=key)
         elif key and key != queue_shape.NO_MTA:
-            view = ViewFilter(status=self.status, mta=key)
+            view = ViewFilter(status=status, mta=key)
         self.open_queue(view)
