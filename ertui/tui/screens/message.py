@@ -27,6 +27,7 @@ from ertui.termsafe import terminal_safe
 from ertui.tui import timefmt
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.lifecycle import gone
+from ertui.tui.reads import Reads
 from ertui.tui.safe import safe
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
 from ertui.tui.screens.queue_keys import message_keys
@@ -131,8 +132,7 @@ class MessageScreen(Screen[None]):
         self.poll_seconds = poll_seconds
         self.msg: Message | None = None
         self._attempt_ids: set[int] = set()
-        self._loading = False
-        self._reload_again = False
+        self._reads = Reads(self._load, lambda: self.message_id, self.call_later)
         self._raw: bytes | None = None  # the bytes shown in Headers and Raw
         self.title = f"Message #{message_id}"
 
@@ -172,13 +172,8 @@ class MessageScreen(Screen[None]):
             self.reload()
 
     def reload(self) -> None:
-        """Read the message again; one read at a time (a burst of events costs two)."""
-        if self._loading:
-            self._reload_again = True
-            return
-        self._loading = True
-        self._reload_again = False
-        self._load(self.message_id)
+        """Read the message again; one read at a time (``Reads``: a burst of events costs two)."""
+        self._reads.ask()
 
     @work(thread=True, group="message-load")
     def _load(self, message_id: int) -> None:
@@ -195,11 +190,9 @@ class MessageScreen(Screen[None]):
 
     @on(MessageLoaded)
     def _loaded(self, event: MessageLoaded) -> None:
-        self._loading = False
+        self._reads.done(self.message_id)
         if gone(self):
             return
-        if self._reload_again:
-            self.reload()
         if event.msg is None:
             self.msg = None
             self.query_one("#message-summary", Static).update(Text(event.error or "", style="bold red"))
