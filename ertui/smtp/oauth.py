@@ -7,7 +7,8 @@ store, a log or a transcript (the session redacts it). The SASL string of
 XOAUTH2 is aiosmtplib's (``SMTP.auth_xoauth2``), not built here.
 
 A refused or failed grant raises ``OAuthTokenError`` with the endpoint's own
-error text and a hint; the classifier makes it an ``oauth_token`` Outcome.
+error text (the MTA's secrets redacted, then cut to length) and a hint; the
+classifier makes it an ``oauth_token`` Outcome.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from ertui.smtp.outcome import MtaConfig, OAuthTokenError
+from ertui.smtp.transcript import Redactor
 
 # Renew this long before the endpoint's expiry (or a tenth of a short lifetime).
 REFRESH_MARGIN = 60.0
 DEFAULT_LIFETIME = 3600.0  # when the endpoint gives no expires_in
+SAID_LIMIT = 300  # characters of the endpoint's own words in an error
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,15 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
         "client_secret": config.oauth_secret or "",
         "scope": config.oauth_scope or "",
     }
+    # The endpoint's words may echo the request (the client secret, form-encoded):
+    # redacted whole, before they are cut to length (a cut would split a secret).
+    redact = Redactor.for_config(config).scrub
     verify: ssl.SSLContext | bool = ssl.create_default_context() if config.verify_tls else False
     try:
         async with httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False) as client:
             reply = await client.post(url, data=form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = redact(str(exc))[:SAID_LIMIT] or type(exc).__name__
         raise OAuthTokenError(
             f"the token endpoint {where} cannot be reached: {reason}",
             "check the Token URL and that this host can reach it (proxy, firewall)",
@@ -82,7 +88,7 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
     token = body.get("access_token")
     if reply.status_code != 200 or not isinstance(token, str) or not token:
         said = " — ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
-        said = said or reply.text.strip()[:300] or "no access token in the answer"
+        said = redact(said or reply.text.strip())[:SAID_LIMIT] or "no access token in the answer"
         raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {reply.status_code}): {said}")
     try:
         lifetime = float(body.get("expires_in", DEFAULT_LIFETIME))
