@@ -7,41 +7,22 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, quote, quote_plus
 
 import pytest
-from aiosmtpd.smtp import AuthResult
 
 from ertui.mta_rules import AuthMechanism
 from ertui.smtp import oauth, probe
 from ertui.smtp.outcome import ErrorKind, MtaConfig, ProbeResult
 from ertui.smtp.session import SmtpSession
 from ertui.smtp.transcript import Redactor, Transcript
+from tests.echo_servers import SECRET, TOKEN, USERS, EchoingRelay, Endpoint, granting, leaks
 from tests.relay_servers import USER, RelayServer
 from tests.smtp.hostile import PASSWORD, PLAIN, SECRET_FORMS, hostile_server
 
 HELO = "mail.example.org"
 MSG = b"From: a@example.org\r\nTo: b@example.com\r\nSubject: t\r\n\r\nhi\r\n"
-# A bearer token as Microsoft's endpoint gives one: long, base64url.
-TOKEN = (
-    "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + "eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9" * 3 + ".c2lnbmF0dXJl"
-)
-# A client secret with characters that a form body, JSON and base64 each write otherwise.
-SECRET = 'Xy8~q+Rk/7"z=w&p m%Ö'
-
-
-def leaks(text: str, secret: str) -> list[str]:
-    """Each telling form of ``secret`` found in ``text``: any 12 characters of
-    it raw, form-encoded or JSON-escaped, or of its base64 at any offset."""
-    written: tuple[str, ...] = (secret, quote_plus(secret), quote(secret, safe=""), json.dumps(secret)[1:-1])
-    raw = secret.encode()
-    written += tuple(base64.b64encode(bytes(pad) + raw).decode()[4:-4] for pad in range(3))
-    forms = {form[i : i + 12] for form in written for i in range(len(form) - 11)}
-    return sorted(form for form in forms if form in text)
 
 
 def everything(result: ProbeResult) -> str:
@@ -55,7 +36,7 @@ def everything(result: ProbeResult) -> str:
 
 @pytest.mark.parametrize("stage", ["AUTH", "MAIL", "RCPT", "DATA"])
 async def test_a_password_echoed_at_any_step_is_in_no_step_detail(stage: str) -> None:
-    reply = f"{'535' if stage == 'AUTH' else '554'} 5.7.8 you sent {PLAIN} which is |{USER}|{PASSWORD}\r\n"
+    reply = f"{'535' if stage == 'AUTH' else '554'} 5.7.8 you sent {PLAIN} which is |alice|{PASSWORD}\r\n"
     with hostile_server({stage: reply}) as srv:
         cfg = MtaConfig("127.0.0.1", srv.port, timeout=5.0, use_auth=True, username="alice", password=PASSWORD)
         results = [await probe.send_test(cfg, "a@example.org", "b@example.com", HELO)]
@@ -71,49 +52,6 @@ async def test_a_password_echoed_at_any_step_is_in_no_step_detail(stage: str) ->
 # -- XOAUTH2: the access token in the AUTH line, echoed back ---------------------------
 
 
-class EchoingRelay(RelayServer):
-    """Refuses XOAUTH2 with a 535 that quotes the client's AUTH line back."""
-
-    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
-        self.mechanisms.append("XOAUTH2")
-        return AuthResult(success=False, handled=False, message=f"535 5.7.8 rejected: {args[1]} (user {USER})")
-
-
-class Endpoint:
-    """A real token endpoint (http.server on 127.0.0.1, port 0) that answers
-    every grant with ``answer(form body) -> (status, content type, body)``."""
-
-    def __init__(self, answer: Callable[[bytes], tuple[int, str, bytes]]) -> None:
-        self.bodies: list[bytes] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.bodies.append(body)
-                status, kind, data = answer(body)
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/tenant/oauth2/v2.0/token"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def granting(body: bytes) -> tuple[int, str, bytes]:
-    return 200, "application/json", json.dumps({"access_token": TOKEN, "expires_in": 3600}).encode()
-
-
 @pytest.fixture
 def clean_cache() -> Iterator[None]:
     oauth._cache.clear()
@@ -121,13 +59,13 @@ def clean_cache() -> Iterator[None]:
     oauth._cache.clear()
 
 
-def oauth_cfg(port: int, url: str, secret: str = SECRET) -> MtaConfig:
+def oauth_cfg(port: int, url: str, secret: str = SECRET, user: str = USER) -> MtaConfig:
     return MtaConfig(
         "127.0.0.1",
         port,
         timeout=10.0,
         use_auth=True,
-        username=USER,
+        username=user,
         auth_mechanism=AuthMechanism.XOAUTH2,
         oauth_token_url=url,
         oauth_client_id="app-1",
@@ -137,11 +75,12 @@ def oauth_cfg(port: int, url: str, secret: str = SECRET) -> MtaConfig:
 
 
 @pytest.mark.usefixtures("clean_cache")
-async def test_an_echoed_xoauth2_line_gives_away_no_token() -> None:
+@pytest.mark.parametrize("user", USERS)
+async def test_an_echoed_xoauth2_line_gives_away_no_token(user: str) -> None:
     endpoint = Endpoint(granting)
     try:
         with EchoingRelay() as relay:
-            cfg = oauth_cfg(relay.port, endpoint.url)
+            cfg = oauth_cfg(relay.port, endpoint.url, user=user)
             async with SmtpSession(cfg, HELO) as session:  # the worker's path: no transcript
                 outcome = await session.send("a@example.org", "b@example.com", MSG)
             tested = await probe.send_test(cfg, "a@example.org", "b@example.com", HELO)
