@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,10 +48,11 @@ class EchoingRelay(RelayServer):
 
 
 class Endpoint:
-    """A real token endpoint (http.server on 127.0.0.1, port 0) that answers
-    every grant with ``answer(form body) -> (status, content type, body)``."""
+    """A real token endpoint (http.server on 127.0.0.1, port 0; https with
+    ``tls``) that answers every grant with ``answer(form body) -> (status,
+    content type, body)``; ``bodies`` are the requests it read."""
 
-    def __init__(self, answer: Callable[[bytes], tuple[int, str, bytes]]) -> None:
+    def __init__(self, answer: Callable[[bytes], tuple[int, str, bytes]], tls: ssl.SSLContext | None = None) -> None:
         self.bodies: list[bytes] = []
         outer = self
 
@@ -69,7 +71,10 @@ class Endpoint:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/tenant/oauth2/v2.0/token"
+        if tls is not None:  # https: the handshake when a request is read, so a refused one stops no other
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/tenant/oauth2/v2.0/token"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:

@@ -6,9 +6,11 @@ client secret) until shortly before it expires; it is never written to the
 store, a log or a transcript (the session redacts it). The SASL string of
 XOAUTH2 is aiosmtplib's (``SMTP.auth_xoauth2``), not built here.
 
+The endpoint's certificate is always verified (the system CA store, or
+``SSL_CERT_FILE``), whatever the MTA's *Verify TLS* says of its SMTP server.
 A refused or failed grant raises ``OAuthTokenError`` with the endpoint's own
-error text (the MTA's secrets redacted, then cut to length) and a hint; the
-classifier makes it an ``oauth_token`` Outcome.
+error text (the client secret and any token in the answer redacted, then cut
+to length) and a hint; the classifier makes it an ``oauth_token`` Outcome.
 """
 
 from __future__ import annotations
@@ -73,8 +75,11 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
     }
     # The endpoint's words may echo the request (the client secret, form-encoded):
     # redacted whole, before they are cut to length (a cut would split a secret).
-    redact = Redactor.for_config(config).scrub
-    verify: ssl.SSLContext | bool = ssl.create_default_context() if config.verify_tls else False
+    redactor = Redactor.for_config(config)
+    redact = redactor.scrub
+    # Always verified (the system CA store, SSL_CERT_FILE): the MTA's Verify TLS
+    # is about its SMTP server; the client secret goes to no unverified endpoint.
+    verify = ssl.create_default_context()
     try:
         async with httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False) as client:
             reply = await client.post(url, data=form, headers={"Accept": "application/json"})
@@ -86,6 +91,9 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
         ) from None
     body = _json(reply)
     token = body.get("access_token")
+    for key in ("access_token", "refresh_token", "id_token"):  # in an answer refused all the same
+        if isinstance(body.get(key), str):
+            redactor.add_secret(body[key])
     if reply.status_code != 200 or not isinstance(token, str) or not token:
         said = " — ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
         said = redact(said or reply.text.strip())[:SAID_LIMIT] or "no access token in the answer"

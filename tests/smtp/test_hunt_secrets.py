@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import parse_qs, quote, quote_plus
 
 import pytest
@@ -151,3 +153,55 @@ def test_every_written_form_of_a_secret_is_redacted() -> None:
     for form in (SECRET, quote_plus(SECRET), quote(SECRET, safe=""), json.dumps(SECRET)[1:-1]):
         assert redactor.scrub(f"a {form} b") == "a <redacted> b", form
     assert Transcript([SECRET]).scrub(json.dumps({"s": SECRET})) == '{"s": "<redacted>"}'
+
+
+def created(body: bytes) -> tuple[int, str, bytes]:
+    """A token, but not in a 200 answer: refused, and the token is not shown."""
+    return 201, "application/json", json.dumps({"access_token": TOKEN, "token_type": "Bearer"}).encode()
+
+
+@pytest.mark.usefixtures("clean_cache")
+async def test_a_refused_answer_that_carries_a_token_does_not_show_it() -> None:
+    endpoint = Endpoint(created)
+    try:
+        with RelayServer() as relay:
+            tested = await probe.check_connection(oauth_cfg(relay.port, endpoint.url), HELO)
+    finally:
+        endpoint.close()
+    assert tested.outcome.kind == ErrorKind.OAUTH_TOKEN and "(HTTP 201)" in tested.outcome.message
+    assert leaks(everything(tested), TOKEN) == []
+
+
+# -- the token endpoint's certificate -----------------------------------------------------
+
+
+@pytest.mark.usefixtures("clean_cache")
+async def test_the_token_endpoint_is_verified_even_when_the_mta_is_not(server_ssl_ctx: ssl.SSLContext) -> None:
+    """Verify TLS off is about the SMTP server (a self-signed relay): the client
+    secret still goes to no endpoint whose certificate is not trusted."""
+    endpoint = Endpoint(granting, tls=server_ssl_ctx)
+    try:
+        with RelayServer() as relay:
+            cfg = replace(oauth_cfg(relay.port, endpoint.url), verify_tls=False)
+            async with SmtpSession(cfg, HELO) as session:
+                outcome = await session.open()
+    finally:
+        endpoint.close()
+    assert outcome.kind == ErrorKind.OAUTH_TOKEN and "cannot be reached" in outcome.message, outcome
+    assert endpoint.bodies == [] and relay.mechanisms == []  # the client secret was never sent
+
+
+@pytest.mark.usefixtures("clean_cache", "trust_ca")
+async def test_a_token_endpoint_of_a_private_ca_is_trusted_through_ssl_cert_file(
+    server_ssl_ctx: ssl.SSLContext,
+) -> None:
+    endpoint = Endpoint(granting, tls=server_ssl_ctx)
+    try:
+        with RelayServer() as relay:
+            relay.tokens = {TOKEN}
+            async with SmtpSession(oauth_cfg(relay.port, endpoint.url), HELO) as session:
+                outcome = await session.send("a@example.org", "b@example.com", MSG)
+    finally:
+        endpoint.close()
+    assert outcome.ok, outcome
+    assert len(endpoint.bodies) == 1 and relay.bearers == [TOKEN]
