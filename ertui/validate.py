@@ -196,7 +196,8 @@ def token_url(value: str, field: Field | str = OAUTH_TOKEN_URL) -> str:
     try:
         parts = urlsplit(value)
         scheme, name = parts.scheme.lower(), (parts.hostname or "").lower()
-    except ValueError:  # e.g. an IPv6 address without its closing "]"
+        parts.port  # noqa: B018 (raises ValueError for a port that is no number from 0 to 65535)
+    except ValueError:  # that, or an IPv6 address without its closing "]"
         scheme = name = ""
     local = scheme == "http" and name in _LOOPBACK_NAMES
     bad = not (scheme == "https" or local) or not name or len(value) > 2000 or " " in value or "\\" in value

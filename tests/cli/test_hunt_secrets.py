@@ -41,6 +41,8 @@ TOKEN_URL_HTTPS = "Token URL must be an https:// address"
         ("http://evil.example#@localhost/token", TOKEN_URL_HTTPS),
         ("http://127.0.0.1@evil.example/token", TOKEN_URL_HTTPS),
         ("http://evil.example\\@127.0.0.1/token", TOKEN_URL_HTTPS),
+        ("https://login.example.com:abc/token", TOKEN_URL_HTTPS),  # (httpx: InvalidURL, not an HTTPError)
+        ("https://login.example.com:99999/token", TOKEN_URL_HTTPS),
     ],
 )
 def test_a_token_url_with_credentials_or_another_host_is_refused(run: Run, url: str, sentence: str) -> None:
