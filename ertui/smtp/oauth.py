@@ -80,8 +80,13 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
     # Always verified (the system CA store, SSL_CERT_FILE): the MTA's Verify TLS
     # is about its SMTP server; the client secret goes to no unverified endpoint.
     verify = ssl.create_default_context()
+    # A proxy from the environment (HTTPS_PROXY) for https only, where it sees a
+    # tunnel; http:// is for this host only and would hand a proxy the secret in clear.
+    proxies = urlsplit(url).scheme.lower() == "https"
     try:
-        async with httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            timeout=config.timeout, verify=verify, follow_redirects=False, trust_env=proxies
+        ) as client:
             reply = await client.post(url, data=form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         reason = redact(str(exc))[:SAID_LIMIT] or type(exc).__name__

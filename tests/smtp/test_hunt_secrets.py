@@ -205,3 +205,27 @@ async def test_a_token_endpoint_of_a_private_ca_is_trusted_through_ssl_cert_file
         endpoint.close()
     assert outcome.ok, outcome
     assert len(endpoint.bodies) == 1 and relay.bearers == [TOKEN]
+
+
+@pytest.mark.usefixtures("clean_cache")
+async def test_an_http_token_endpoint_on_this_host_is_reached_without_the_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """http:// is allowed for this host only, so the secret crosses no network in
+    clear: an HTTP_PROXY in the environment must not carry the grant."""
+    proxy = Endpoint(granting)  # a "proxy" that would read the form in clear
+    endpoint = Endpoint(granting)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, proxy.url.split("/tenant/", 1)[0])
+    try:
+        with RelayServer() as relay:
+            relay.tokens = {TOKEN}
+            async with SmtpSession(oauth_cfg(relay.port, endpoint.url), HELO) as session:
+                outcome = await session.send("a@example.org", "b@example.com", MSG)
+    finally:
+        endpoint.close()
+        proxy.close()
+    assert outcome.ok, outcome
+    assert proxy.bodies == [] and len(endpoint.bodies) == 1
