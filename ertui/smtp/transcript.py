@@ -6,6 +6,7 @@ MTA's secrets, used by the transcript and by the session for every Outcome."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import ssl
 from dataclasses import replace
@@ -25,12 +26,12 @@ MIN_EMBEDDED = 8
 class Redactor:
     """The one redaction of an MTA's own secrets from text. A secret is
     redacted in every form a server or a token endpoint may echo it in: raw;
-    URL-encoded (a form body) and JSON-escaped; base64 as AUTH LOGIN, AUTH
-    PLAIN (with and without an authorization identity, padded or not) and
-    XOAUTH2 send it; and, for a secret long enough, its base64 inside any other
-    base64 blob, whatever bytes come before it. Used for transcripts, the
-    Test's steps and every server text the transport gives back (an Outcome),
-    so an echoed secret reaches no log, store row or screen."""
+    URL-encoded (a form body), JSON-escaped and HTML-escaped; base64 as AUTH
+    LOGIN, AUTH PLAIN (with and without an authorization identity, padded or
+    not) and XOAUTH2 send it; and, for a secret long enough, its base64 inside
+    any other base64 blob, whatever bytes come before it. Used for transcripts,
+    the Test's steps and every server text the transport gives back (an
+    Outcome), so an echoed secret reaches no log, store row or screen."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         self._secrets: list[str] = []
@@ -58,6 +59,8 @@ class Redactor:
             quote(secret, safe=""),
             json.dumps(secret)[1:-1],
             json.dumps(secret, ensure_ascii=False)[1:-1],
+            html.escape(secret),  # an HTML error page that quotes the request
+            html.escape(secret, quote=False),
         }
         raw = secret.encode("utf-8")
         user = (username or "").encode("utf-8")

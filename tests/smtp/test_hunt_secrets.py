@@ -6,6 +6,7 @@ step, a transcript or an Outcome (which the worker logs and stores)."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import ssl
 from collections.abc import Callable, Iterator
@@ -150,7 +151,7 @@ async def test_a_token_endpoint_that_echoes_the_client_secret_shows_none_of_it(
 
 def test_every_written_form_of_a_secret_is_redacted() -> None:
     redactor = Redactor.for_config(MtaConfig("h", 25, use_auth=True, username=USER, password=SECRET))
-    for form in (SECRET, quote_plus(SECRET), quote(SECRET, safe=""), json.dumps(SECRET)[1:-1]):
+    for form in (SECRET, quote_plus(SECRET), quote(SECRET, safe=""), json.dumps(SECRET)[1:-1], html.escape(SECRET)):
         assert redactor.scrub(f"a {form} b") == "a <redacted> b", form
     assert Transcript([SECRET]).scrub(json.dumps({"s": SECRET})) == '{"s": "<redacted>"}'
 
