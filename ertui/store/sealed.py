@@ -10,10 +10,11 @@ message is kept as:
   token), a newline, then the bytes of the masked message.
 
 Only the worker opens the seal (:func:`open_raw`, where a claim reads the
-bytes), in memory, just before sending; the secrets it finds there
-(:func:`secrets`) are redacted from the replies to the message. Once the message is sent or failed
-(expired included) :func:`erase` keeps only the masked bytes: the headers and
-the masked body stay for the log, the token is gone.
+bytes), in memory, just before sending; the tokens it finds there
+(:func:`secrets`) are redacted from every reply to the message. Once the
+message is sent or failed (expired included) :func:`erase` keeps only the
+masked bytes: the headers and the masked body stay for the log, the token is
+gone.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ MAGIC = b"ertui-sealed:1\n"
 SEALED_KINDS = (MessageKind.PASSWORD_RECOVERY.value,)
 # Once a message is in one of these, its secret is no longer needed.
 FINISHED = (MessageStatus.SENT.value, MessageStatus.FAILED.value)
-_TOKEN = re.compile(r"(token=)([A-Za-z0-9_~.%-]{4})[A-Za-z0-9_~.%-]*")
+_CHARS = "[A-Za-z0-9_~.%-]"  # of a token in a link (URL-safe, or percent-encoded)
+_TOKEN = re.compile(rf"(token=)({_CHARS}{{4}}){_CHARS}*")
 T = Message.__table__  # type: ignore[attr-defined]
 log = logging.getLogger("ertui.worker")
 # The ids of sealed messages this process opened to send (see ``erase``).
@@ -85,7 +87,7 @@ def open_raw(stored: bytes, message_id: int | None = None) -> bytes:
         return masked
 
 
-_TOKEN_VALUE = re.compile(r"token=([A-Za-z0-9_~.%-]{16,})")
+_TOKEN_VALUE = re.compile(rf"token=({_CHARS}{{16,}})")  # (a masked one has 4 and "…")
 
 
 def secrets(raw: bytes) -> tuple[str, ...]:
