@@ -28,7 +28,7 @@ from ertui.config import ENV_SECRET_KEY, key_file_path
 from ertui.errors import ErtuiError
 from ertui.service import snapshot
 from ertui.smtp.outcome import ErrorKind, Outcome
-from ertui.store.engine import current_revision
+from ertui.store.engine import current_revision, redact_url
 from ertui.store.migrations import HEAD_REVISION
 from ertui.store.models import Mta
 from ertui.store.vault import Vault
@@ -80,7 +80,7 @@ async def run(open_engine: Callable[[], Engine], on_check: Callable[[Check], Non
     if revision != HEAD_REVISION:
         add(Check("store", False, f"the schema is at {revision}, not {HEAD_REVISION}", "Run any ertui command once."))
         return Report(checks)
-    add(Check("store", True, f"{engine.url.render_as_string(hide_password=True)} at schema {revision}"))
+    add(Check("store", True, f"{redact_url(str(engine.url))} at schema {revision}"))
     for step in (_secret_key, _sender, _host_name, _enabled_mtas):
         add(await asyncio.to_thread(step, engine))
     for check in await _probe_enabled(engine):

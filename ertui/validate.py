@@ -6,6 +6,7 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from ertui.errors import Field, ValidationError
 from ertui.mta_rules import MAX_RATE_LIMIT, MAX_TIMEOUT, MIN_TIMEOUT, AuthMechanism
@@ -180,20 +181,34 @@ def auth_mechanism(value: str, field: Field | str = AUTH_MECHANISM) -> AuthMecha
         raise ValidationError(field, f"{field.label} must be one of {names}.") from None
 
 
-_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 def token_url(value: str, field: Field | str = OAUTH_TOKEN_URL) -> str:
-    """An OAuth2 token endpoint: an https:// address (http:// only on this host)."""
+    """An OAuth2 token endpoint: an https:// address (http:// only on this host,
+    so the client secret never crosses a network in clear), with no credentials
+    in it (``https://id:secret@…``: the URL is stored, shown and logged as it
+    is). The host is the one a URL parser finds (``urlsplit``, which agrees with
+    httpx); an ``@`` before the path and any ``\\`` are refused outright, so
+    no parser can read another host out of the address."""
     field = Field.of(field)
     value = header_text(value.strip(), field)
-    scheme, _, rest = value.partition("://")
-    host_part = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    name = host_part if host_part.startswith("[") else host_part.split(":", 1)[0]
-    local = scheme.lower() == "http" and name.lower() in _LOOPBACK_NAMES
-    if not (scheme.lower() == "https" or local) or not name or len(value) > 2000 or " " in value:
+    try:
+        parts = urlsplit(value)
+        scheme, name = parts.scheme.lower(), (parts.hostname or "").lower()
+        parts.port  # noqa: B018 (raises ValueError for a port that is no number from 0 to 65535)
+    except ValueError:  # that, or an IPv6 address without its closing "]"
+        scheme = name = ""
+    local = scheme == "http" and name in _LOOPBACK_NAMES
+    bad = not (scheme == "https" or local) or not name or len(value) > 2000 or " " in value or "\\" in value
+    if bad or not value.lower().startswith(scheme + "://"):
         raise ValidationError(
             field, f"{field.label} must be an https:// address (http:// only for 127.0.0.1 or localhost)."
+        )
+    authority = value.partition("://")[2].split("/", 1)[0]
+    if "@" in authority:
+        raise ValidationError(
+            field, f"{field.label} must not contain a user name or password: give the client secret as Client secret."
         )
     return value
 

@@ -74,6 +74,9 @@ class Claimed:
     # During this claim: attempts made so far, MTAs that failed for it.
     tries: int = 0
     excluded: set[int] = field(default_factory=set)
+    # A sealed message's secrets (``store.sealed.secrets``): redacted from every
+    # reply to it, which is logged and stored (a filter that quotes the link).
+    secrets: tuple[str, ...] = ()
 
 
 def claim(engine: Engine, owner: str, limit: int, lease_seconds: float, protect: Collection[str] = ()) -> list[Claimed]:
@@ -117,23 +120,27 @@ def _claim(
         rows = _claim_sqlite(conn, owner, now, until, limit, protect)
     else:
         rows = _claim_core(conn, owner, now, until, limit, protect)
-    out = [
-        Claimed(
-            id=int(r[0]),
-            sender=r[1],
-            recipient=r[2],
-            raw=sealed.open_raw(bytes(r[3]), int(r[0])),
-            attempts=int(r[4]),
-            next_attempt_at=_dt(r[5]),
-            expires_at=_dt(r[6]),
-            last_attempt_at=None if r[7] is None else _dt(r[7]),
-            last_error=r[8],
-            last_mta_id=r[9],
-            gen=int(r[10]),
-            valid_until=valid,
+    out = []
+    for r in rows:
+        stored = bytes(r[3])
+        raw = sealed.open_raw(stored, int(r[0]))
+        out.append(
+            Claimed(
+                id=int(r[0]),
+                sender=r[1],
+                recipient=r[2],
+                raw=raw,
+                attempts=int(r[4]),
+                next_attempt_at=_dt(r[5]),
+                expires_at=_dt(r[6]),
+                last_attempt_at=None if r[7] is None else _dt(r[7]),
+                last_error=r[8],
+                last_mta_id=r[9],
+                gen=int(r[10]),
+                valid_until=valid,
+                secrets=sealed.secrets(raw) if sealed.is_sealed(stored) else (),
+            )
         )
-        for r in rows
-    ]
     out.sort(key=lambda c: (c.next_attempt_at, c.id))
     return out
 

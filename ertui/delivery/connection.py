@@ -29,6 +29,7 @@ from ertui.delivery.leases import Leases
 from ertui.delivery.pool import Conn, MtaState
 from ertui.delivery.results import RecentDeliveries, ResultBook
 from ertui.delivery.settings import DeliveryEvent, WorkerSettings
+from ertui.smtp.transcript import Redactor
 from ertui.store.models import MessageStatus
 from ertui.timeutil import utcnow
 
@@ -252,6 +253,8 @@ class Connections(Leases):
         if not outcome.ok and not guard():  # stopped before DATA: not sent, not ours
             self._forget(msg, "its lease ran out during the transaction; not sent")
             return False
+        if msg.secrets:  # a reply that quotes the reset link is logged and stored: without the token
+            outcome = Redactor(list(msg.secrets)).outcome(outcome)
         elapsed = time.monotonic() - t0
         msg.tries += 1
         msg.last_mta_id = st.id

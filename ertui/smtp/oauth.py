@@ -6,8 +6,11 @@ client secret) until shortly before it expires; it is never written to the
 store, a log or a transcript (the session redacts it). The SASL string of
 XOAUTH2 is aiosmtplib's (``SMTP.auth_xoauth2``), not built here.
 
+The endpoint's certificate is always verified (the system CA store, or
+``SSL_CERT_FILE``), whatever the MTA's *Verify TLS* says of its SMTP server.
 A refused or failed grant raises ``OAuthTokenError`` with the endpoint's own
-error text and a hint; the classifier makes it an ``oauth_token`` Outcome.
+error text (the client secret and any token in the answer redacted, then cut
+to length) and a hint; the classifier makes it an ``oauth_token`` Outcome.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from ertui.smtp.outcome import MtaConfig, OAuthTokenError
+from ertui.smtp.transcript import Redactor
 
 # Renew this long before the endpoint's expiry (or a tenth of a short lifetime).
 REFRESH_MARGIN = 60.0
 DEFAULT_LIFETIME = 3600.0  # when the endpoint gives no expires_in
+SAID_LIMIT = 300  # characters of the endpoint's own words in an error
 
 
 @dataclass(frozen=True)
@@ -68,21 +73,35 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
         "client_secret": config.oauth_secret or "",
         "scope": config.oauth_scope or "",
     }
-    verify: ssl.SSLContext | bool = ssl.create_default_context() if config.verify_tls else False
+    # The endpoint's words may echo the request (the client secret, form-encoded):
+    # redacted whole, before they are cut to length (a cut would split a secret).
+    redactor = Redactor.for_config(config)
+    redact = redactor.scrub
+    # Always verified (the system CA store, SSL_CERT_FILE): the MTA's Verify TLS
+    # is about its SMTP server; the client secret goes to no unverified endpoint.
+    verify = ssl.create_default_context()
+    # A proxy from the environment (HTTPS_PROXY) for https only, where it sees a
+    # tunnel; http:// is for this host only and would hand a proxy the secret in clear.
+    proxies = urlsplit(url).scheme.lower() == "https"
     try:
-        async with httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            timeout=config.timeout, verify=verify, follow_redirects=False, trust_env=proxies
+        ) as client:
             reply = await client.post(url, data=form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = redact(str(exc))[:SAID_LIMIT] or type(exc).__name__
         raise OAuthTokenError(
             f"the token endpoint {where} cannot be reached: {reason}",
             "check the Token URL and that this host can reach it (proxy, firewall)",
         ) from None
     body = _json(reply)
     token = body.get("access_token")
+    for key in ("access_token", "refresh_token", "id_token"):  # in an answer refused all the same
+        if isinstance(body.get(key), str):
+            redactor.add_secret(body[key])
     if reply.status_code != 200 or not isinstance(token, str) or not token:
         said = " — ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
-        said = said or reply.text.strip()[:300] or "no access token in the answer"
+        said = redact(said or reply.text.strip())[:SAID_LIMIT] or "no access token in the answer"
         raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {reply.status_code}): {said}")
     try:
         lifetime = float(body.get("expires_in", DEFAULT_LIFETIME))

@@ -88,9 +88,7 @@ async def send_test(
 
 def _recorder(config: MtaConfig, on_step: Callable[[Step], None] | None) -> StepRecorder:
     recorder = StepRecorder(verify_tls=config.verify_tls, on_step=on_step)
-    for secret in (config.password, config.oauth_secret):
-        if secret:
-            recorder.add_secret(secret, config.username)
+    recorder.add_config(config)
     return recorder
 
 

@@ -107,6 +107,7 @@ class StepRecorder(Transcript):
         self._begin(step)
 
     def server(self, code: int, message: str) -> None:
+        message = self.scrub(message)  # a step's detail quotes the server: never an echoed secret
         super().server(code, message)
         name = self._open
         if name is None:

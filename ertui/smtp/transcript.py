@@ -6,9 +6,12 @@ MTA's secrets, used by the transcript and by the session for every Outcome."""
 from __future__ import annotations
 
 import base64
+import html
+import json
 import ssl
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import aiosmtplib
 from aiosmtplib.typing import Default
@@ -16,13 +19,19 @@ from aiosmtplib.typing import Default
 from ertui.mta_rules import Security
 from ertui.smtp.outcome import MtaConfig, Outcome
 
+# A secret's base64 is looked for inside other base64 text from this many characters.
+MIN_EMBEDDED = 8
+
 
 class Redactor:
-    """The one redaction of an MTA's own secrets from text: the password in
-    raw form and in its base64 forms (AUTH LOGIN's, AUTH PLAIN's with and
-    without an authorization identity, padded or not). Used for transcripts
-    and for every server text the transport gives back (an Outcome), so an
-    echoed password reaches no log, store row or screen."""
+    """The one redaction of an MTA's own secrets from text. A secret is
+    redacted in every form a server or a token endpoint may echo it in: raw;
+    URL-encoded (a form body), JSON-escaped and HTML-escaped; base64 as AUTH
+    LOGIN, AUTH PLAIN (with and without an authorization identity, padded or
+    not) and XOAUTH2 send it; and, for a secret long enough, its base64 inside
+    any other base64 blob, whatever bytes come before it. Used for transcripts,
+    the Test's steps and every server text the transport gives back (an
+    Outcome), so an echoed secret reaches no log, store row or screen."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         self._secrets: list[str] = []
@@ -32,20 +41,34 @@ class Redactor:
     @classmethod
     def for_config(cls, config: MtaConfig) -> Redactor:
         redactor = cls()
+        redactor.add_config(config)
+        return redactor
+
+    def add_config(self, config: MtaConfig) -> None:
+        """The MTA's secrets: its password and its OAuth2 client secret."""
         for secret in (config.password, config.oauth_secret):
             if secret:
-                redactor.add_secret(secret, config.username)
-        return redactor
+                self.add_secret(secret, config.username)
 
     def add_secret(self, secret: str, username: str | None = None) -> None:
         if not secret:
             return
         forms = set(self._secrets) | {secret}
+        forms |= {
+            quote_plus(secret),
+            quote(secret, safe=""),
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+            html.escape(secret),  # an HTML error page that quotes the request
+            html.escape(secret, quote=False),
+        }
         raw = secret.encode("utf-8")
         user = (username or "").encode("utf-8")
-        for blob in (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw):
+        xoauth2 = b"user=" + user + b"\x01auth=Bearer " + raw + b"\x01\x01"
+        for blob in (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw, xoauth2):
             forms.add(base64.b64encode(blob).decode("ascii"))
             forms.add(base64.b64encode(blob).decode("ascii").rstrip("="))
+        forms |= _embedded_base64(raw)
         self._secrets = sorted(forms, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
@@ -62,6 +85,21 @@ class Redactor:
         if message == outcome.message and hint == outcome.hint:
             return outcome
         return replace(outcome, message=message, hint=hint)
+
+
+def _embedded_base64(raw: bytes) -> set[str]:
+    """The base64 characters that ``raw`` alone decides, at each of the three
+    offsets it can have inside a longer blob: found in any base64 text that
+    carries it, whatever comes before or after. Only for a secret long enough
+    that these are not a few characters that could match by chance."""
+    cores: set[str] = set()
+    for pad in range(3):
+        encoded = base64.b64encode(bytes(pad) + raw).decode("ascii")
+        first = -(-pad * 8 // 6)  # the first character with no bit of the padding
+        last = (pad + len(raw)) * 8 // 6  # past the last one with no bit of what follows
+        if last - first >= MIN_EMBEDDED:
+            cores.add(encoded[first:last])
+    return cores
 
 
 class Transcript(Redactor):

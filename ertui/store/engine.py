@@ -145,14 +145,19 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
 
 
 _URL_PASSWORD = re.compile(r"(://[^/@:]*):[^/@]*@")
+_URL_QUERY_PASSWORD = re.compile(r"([?&][^=&#]*password[^=&#]*)=[^&#]*", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password shown as ``***``, even when it does not parse."""
+    """The URL with its password shown as ``***``, even when it does not parse:
+    the one given before the host and one given as a query parameter
+    (``?password=``, ``sslpassword``: libpq takes both)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        hidden = {k: "***" for k in parsed.query if "password" in k.lower()}
+        return parsed.update_query_dict(hidden).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
     except Exception:  # sqlalchemy raises ArgumentError or ValueError for junk
-        return _URL_PASSWORD.sub(r"\1:***@", url)
+        return _URL_QUERY_PASSWORD.sub(r"\1=***", _URL_PASSWORD.sub(r"\1:***@", url))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -10,16 +10,21 @@ message is kept as:
   token), a newline, then the bytes of the masked message.
 
 Only the worker opens the seal (:func:`open_raw`, where a claim reads the
-bytes), in memory, just before sending. Once the message is sent or failed
-(expired included) :func:`erase` keeps only the masked bytes: the headers and
-the masked body stay for the log, the token is gone.
+bytes), in memory, just before sending; the tokens it finds there
+(:func:`secrets`) are redacted from every reply to the message. Once the
+message is sent or failed (expired included) :func:`erase` keeps only the
+masked bytes: the headers and the masked body stay for the log, the token is
+gone.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -32,7 +37,8 @@ MAGIC = b"ertui-sealed:1\n"
 SEALED_KINDS = (MessageKind.PASSWORD_RECOVERY.value,)
 # Once a message is in one of these, its secret is no longer needed.
 FINISHED = (MessageStatus.SENT.value, MessageStatus.FAILED.value)
-_TOKEN = re.compile(r"(token=)([A-Za-z0-9_~.%-]{4})[A-Za-z0-9_~.%-]*")
+_CHARS = "[A-Za-z0-9_~.%-]"  # of a token in a link (URL-safe, or percent-encoded)
+_TOKEN = re.compile(rf"(token=)({_CHARS}{{4}}){_CHARS}*")
 T = Message.__table__  # type: ignore[attr-defined]
 log = logging.getLogger("ertui.worker")
 # The ids of sealed messages this process opened to send (see ``erase``).
@@ -79,6 +85,28 @@ def open_raw(stored: bytes, message_id: int | None = None) -> bytes:
     except VaultError as exc:
         log.error("%s The message goes out with its link masked.", exc)
         return masked
+
+
+_TOKEN_VALUE = re.compile(rf"token=({_CHARS}{{16,}})")  # (a masked one has 4 and "…")
+
+
+def secrets(raw: bytes) -> tuple[str, ...]:
+    """The secrets in the real bytes of a sealed message: each ``token=`` value
+    of its text, the transfer encoding undone, as written and URL-decoded. The
+    worker redacts them from the replies to the message (a spam filter may
+    quote the link back), which are logged and stored."""
+    found: set[str] = set()
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    for part in message.walk():
+        if part.get_content_maintype() != "text":
+            continue
+        try:
+            text = part.get_content()
+        except (LookupError, ValueError):  # (an unknown charset: not one ertui writes)
+            continue
+        for value in _TOKEN_VALUE.findall(str(text)):
+            found |= {value, unquote(value)}
+    return tuple(sorted(found))
 
 
 def reveal(stored: bytes) -> bytes:
