@@ -102,21 +102,27 @@ def recover_cmd(ctx: click.Context, username: str) -> None:
 
 @user_group.command("reset-password")
 @click.argument("username")
-@click.option("--token", default=None, help="The token from the recovery link (visible in ps: prefer --token-stdin).")
-@click.option("--token-stdin", is_flag=True, help="Read the token from stdin (first line).")
+@click.option("--token", default=None, hidden=True)  # refused: a secret in argv (see below)
+@click.option("--token-stdin", is_flag=True, help="Read the token from stdin (first line); without it, a prompt.")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin (after the token, if any).")
 @click.pass_context
 def reset_cmd(ctx: click.Context, username: str, token: str | None, token_stdin: bool, password_stdin: bool) -> None:
-    """Set a new password with the token from a recovery email."""
-    if (token is None) == (not token_stdin):
-        raise ValidationError(TOKEN_FIELD, "Token is required once: give exactly one of --token or --token-stdin.")
-    if token_stdin:
-        if sys.stdin.isatty():
-            token = str(click.prompt("Token", hide_input=True, default="", show_default=False))
-        else:
-            token = read_stdin_line(TOKEN_FIELD, "--token-stdin").strip()
-        if not token:
-            raise ValidationError(TOKEN_FIELD, "Token is empty: --token-stdin read nothing.")
+    """Set a new password with the token from a recovery email (read from
+    stdin or a prompt that does not echo: never from the command line)."""
+    if token is not None:
+        raise ValidationError(
+            TOKEN_FIELD,
+            "Token is a secret and --token would show it to every user of this host (ps): "
+            "give it with --token-stdin, or at the prompt.",
+        )
+    if token_stdin or not sys.stdin.isatty():
+        if not token_stdin:
+            raise ValidationError(TOKEN_FIELD, "Token is required: give it on stdin with --token-stdin.")
+        token = read_stdin_line(TOKEN_FIELD, "--token-stdin").strip()
+    else:
+        token = str(click.prompt("Token", hide_input=True, default="", show_default=False)).strip()
+    if not token:
+        raise ValidationError(TOKEN_FIELD, "Token is empty: nothing was read.")
     assert token is not None
     validate.secret(token, TOKEN_FIELD)
     password = _new_password(password_stdin, required=True)

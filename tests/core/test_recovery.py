@@ -204,9 +204,9 @@ def test_user_cli(db_url: str, engine: Engine) -> None:
     msg_id = queue.list_messages(engine, status="all")[0].id
     assert msg_id is not None
     _, token = _link_token(engine, msg_id)
-    bad = run("user", "reset-password", "dave", "--token", "wrong", "--password-stdin", input="new-pass-22\n")
+    bad = run("user", "reset-password", "dave", "--token-stdin", "--password-stdin", input="wrong\nnew-pass-22\n")
     assert bad.exit_code == 2 and recovery.INVALID_TOKEN in bad.stderr
-    ok = run("user", "reset-password", "dave", "--token", token, "--password-stdin", input="new-pass-22\n")
+    ok = run("user", "reset-password", "dave", "--token-stdin", "--password-stdin", input=f"{token}\nnew-pass-22\n")
     assert ok.exit_code == 0, ok.output
     assert users.verify_password("new-pass-22", users.get_user(engine, "dave").password_hash)
     assert run("user", "remove", "admin", "--yes").exit_code == 1
@@ -225,8 +225,9 @@ def test_reset_password_reads_the_token_from_stdin(db_url: str, engine: Engine) 
     def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
         return r.invoke(cli, ["--db", db_url, "user", "reset-password", "erin", *args], input=input)
 
-    both = run("--token", token, "--token-stdin", "--password-stdin", input="x\nnew-pass-33\n")
-    assert both.exit_code == 2 and "Token is required once: give exactly one of --token or --token-stdin" in both.stderr
+    argv = run("--token", token, "--password-stdin", input="new-pass-33\n")  # never a secret in argv
+    assert argv.exit_code == 2 and "Token is a secret and --token would show it" in argv.stderr
+    assert token not in argv.output
     neither = run("--password-stdin", input="new-pass-33\n")
     assert neither.exit_code == 2 and "Token" in neither.stderr
     empty = run("--token-stdin", "--password-stdin", input="\nnew-pass-33\n")

@@ -78,8 +78,8 @@ def test_a_copy_of_the_store_resets_no_password(ready: Engine, db_path: Path, tm
         with pytest.raises(recovery.InvalidTokenError):
             recovery.reset_password(ready, "dave", guess, "stolen-pass-1")
     # ... also through the command an attacker would use, with the masked link's token
-    args = [*db, "user", "reset-password", "dave", "--token", token[:4] + "…", "--password-stdin"]
-    masked = runner.invoke(cli, args, input="x-pass-99\n")
+    args = [*db, "user", "reset-password", "dave", "--token-stdin", "--password-stdin"]
+    masked = runner.invoke(cli, args, input=token[:4] + "…\nx-pass-99\n")
     assert masked.exit_code == 2
     assert users.verify_password("old-password-1", users.get_user(ready, "dave").password_hash)
 
