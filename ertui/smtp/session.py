@@ -21,6 +21,13 @@ timeout, not a multiple of it (with a timeout of 3 s or less, too short to
 probe for TLS while waiting, a silent port is probed after it for at most
 1 s more). Cancelling ``open`` (a worker that stops) ends the attempt at once.
 
+Connections: the early probe for TLS is a second connection to the MTA. A
+session made with ``one_connection`` (the worker's: each of its connections
+holds one of the MTA's slots, ``ertui.delivery.slots``) never opens one while
+its own is open, so a slow greeting never makes the MTA see more than its
+*max concurrent connections*; such a session probes a silent port only after
+the timeout, its own connection closed.
+
 Permanent vs temporary: an outcome is ``permanent`` for a 5xx reply to the
 greeting, EHLO, MAIL, RCPT or DATA and for an address that cannot be sent at
 all; everything else — 4xx, network, timeouts, TLS and authentication — is
@@ -92,10 +99,21 @@ class SmtpSession:
     #: for TLS; only when the timeout is clearly longer.
     tls_probe_after: float = 2.0
 
-    def __init__(self, config: MtaConfig, helo_name: str, *, transcript: Transcript | None = None) -> None:
+    def __init__(
+        self,
+        config: MtaConfig,
+        helo_name: str,
+        *,
+        transcript: Transcript | None = None,
+        one_connection: bool = False,
+    ) -> None:
         self.config = config
         self.helo_name = helo_name
         self.transcript = transcript
+        # Never a second connection to the MTA while the first is open (the
+        # worker's: each connection holds one of the MTA's slots). A silent
+        # greeting is then probed for TLS only after the first one is closed.
+        self.one_connection = one_connection
         # The MTA's own secrets, redacted from every server text given back.
         self._redactor = Redactor.for_config(config)
         self._smtp: aiosmtplib.SMTP | None = None
@@ -202,9 +220,10 @@ class SmtpSession:
         return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
 
     def _probes_early(self) -> bool:
-        """Whether ``_connect`` probes a silent port for TLS while it waits."""
+        """Whether ``_connect`` probes a silent port for TLS while it waits (on a
+        second connection: never for a session that holds a connection slot)."""
         cfg = self.config
-        return cfg.security != Security.SSL and cfg.timeout > self.tls_probe_after * 1.5
+        return not self.one_connection and cfg.security != Security.SSL and cfg.timeout > self.tls_probe_after * 1.5
 
     async def _connect(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
         """Connect and read the greeting. Without SSL, a port that has sent not
