@@ -23,6 +23,7 @@ from ertui.smtp.outcome import (
     MtaConfig,
     OAuthTokenError,
     Outcome,
+    OutOfStepError,
     SmtpUtf8UnsupportedError,
     SpeaksTlsError,
 )
@@ -118,6 +119,13 @@ def classify(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcom
             K.PROTOCOL,
             f"the server's answer is not SMTP: {reply.message.strip()}",
             f"check that {_where(config)} is an SMTP port and the security mode is right",
+        )
+    if isinstance(exc, OutOfStepError):
+        return _fail(
+            K.PROTOCOL,
+            f"the server's replies are out of step with the commands: {exc}",
+            "the server answers more replies than commands, or out of order; turn PIPELINING off for "
+            "this MTA, or report it to the server's administrator",
         )
     if isinstance(exc, SpeaksTlsError):
         return _speaks_tls()
