@@ -8,11 +8,16 @@ XOAUTH2 is aiosmtplib's (``SMTP.auth_xoauth2``), not built here.
 
 A refused or failed grant raises ``OAuthTokenError`` with the endpoint's own
 error text and a hint; the classifier makes it an ``oauth_token`` Outcome.
+The answer is read as a stream and at most ``MAX_ANSWER`` bytes of it (a token
+answer is a few KiB): an endpoint that sends without end — a wrong URL to a
+large download, a hostile server — is refused at that size instead of filling
+the worker's memory until the MTA's timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import ssl
 import time
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ from ertui.smtp.outcome import MtaConfig, OAuthTokenError
 # Renew this long before the endpoint's expiry (or a tenth of a short lifetime).
 REFRESH_MARGIN = 60.0
 DEFAULT_LIFETIME = 3600.0  # when the endpoint gives no expires_in
+MAX_ANSWER = 64 * 1024  # bytes of the endpoint's answer read at most (decoded)
 
 
 @dataclass(frozen=True)
@@ -70,20 +76,23 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
     }
     verify: ssl.SSLContext | bool = ssl.create_default_context() if config.verify_tls else False
     try:
-        async with httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False) as client:
-            reply = await client.post(url, data=form, headers={"Accept": "application/json"})
+        async with (
+            httpx.AsyncClient(timeout=config.timeout, verify=verify, follow_redirects=False) as client,
+            client.stream("POST", url, data=form, headers={"Accept": "application/json"}) as reply,
+        ):
+            status, raw = reply.status_code, await _bounded(reply, where)
     except httpx.HTTPError as exc:
         reason = str(exc) or type(exc).__name__
         raise OAuthTokenError(
             f"the token endpoint {where} cannot be reached: {reason}",
             "check the Token URL and that this host can reach it (proxy, firewall)",
         ) from None
-    body = _json(reply)
+    body = _json(raw)
     token = body.get("access_token")
-    if reply.status_code != 200 or not isinstance(token, str) or not token:
+    if status != 200 or not isinstance(token, str) or not token:
         said = " — ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
-        said = said or reply.text.strip()[:300] or "no access token in the answer"
-        raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {reply.status_code}): {said}")
+        said = said or raw.decode("utf-8", "replace").strip()[:300] or "no access token in the answer"
+        raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {status}): {said}")
     try:
         lifetime = float(body.get("expires_in", DEFAULT_LIFETIME))
     except (TypeError, ValueError):
@@ -91,9 +100,22 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
     return token, max(0.0, lifetime)
 
 
-def _json(reply: httpx.Response) -> dict[str, Any]:
+async def _bounded(reply: httpx.Response, where: str) -> bytes:
+    """The answer's body, refused past ``MAX_ANSWER`` bytes."""
+    body = bytearray()
+    async for chunk in reply.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_ANSWER:
+            raise OAuthTokenError(
+                f"the token endpoint {where} sent more than {MAX_ANSWER // 1024} KiB: not a token answer",
+                "check the Token URL: it must be the OAuth2 token endpoint (…/oauth2/v2.0/token)",
+            )
+    return bytes(body)
+
+
+def _json(raw: bytes) -> dict[str, Any]:
     try:
-        body = reply.json()
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return {}
     return body if isinstance(body, dict) else {}
