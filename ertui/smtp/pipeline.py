@@ -32,10 +32,13 @@ against its command (``_in_step``) and that nothing more came with them (a
 reply left in the buffer would be taken for the next command's). Found before
 the content, the transaction ends unsent with ``OutOfStepError`` (a protocol
 failure of the MTA: the message goes to another MTA) and the connection is
-closed. Found with the content's reply (a surplus after it, or the next
-message's group, read with it, out of step) the content's fate is unknown:
-it counts as not sent, like a reply lost with the connection — a broken
-server may then get it twice, never a refused message marked sent.
+closed. Found with the content's reply: a reply too many after it (the
+content answered twice; the next message's group, read with it, one reply
+late) leaves the content's reply standing — the message is not sent twice —
+and the next group unsent; replies early or missing (a 354 before DATA's
+place: the group answered before the content) leave the content's fate
+unknown: it counts as not sent, like a reply lost with the connection, never
+a refused message marked sent.
 
 ``Exchange`` holds what the server said; ``outcomes`` turns it into an
 Outcome per recipient (``ertui.smtp.classify`` for every failure), whichever
@@ -181,7 +184,12 @@ async def one_by_one(
             protocol.write(_content(data))
             ends: list[SMTPResponse] = []
             await _read(protocol, ends, 1, smtp.timeout, [], t)
-        _in_step(protocol, [CONTENT], ends)
+        try:
+            _in_step(protocol, [CONTENT], ends)
+        except OutOfStepError:
+            if not _surplus([CONTENT], ends):
+                raise
+            smtp.close()  # a reply too many after the content's own: it stands, the connection does not
         x.end = ends[0]
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OutOfStepError):
         smtp.close()  # desynchronised: never pair a late reply with a later command
@@ -216,6 +224,15 @@ def _in_step(protocol: SMTPProtocol | None, steps: Sequence[bytes], replies: Seq
             raise OutOfStepError(f"{reply.code} in reply to {name}")
     if protocol is not None:
         _nothing_pending(protocol, len(replies))
+
+
+def _surplus(steps: Sequence[bytes], replies: Sequence[SMTPResponse]) -> bool:
+    """Out of step with a reply too many, after the content's own: the first
+    reply fits the content and no 354 came before DATA's place (a 354 early, or
+    a reply missing, means the first reply may be a later command's)."""
+    if not replies or not _fits(replies[0].code, CONTENT) or len(replies) < len(steps):
+        return False
+    return all(r.code != 354 for r, step in zip(replies[1:], steps[1:], strict=False) if step != b"DATA")
 
 
 def _nothing_pending(protocol: SMTPProtocol, expected: int = 0) -> None:
@@ -308,13 +325,19 @@ async def pipelined(
                     raise
                 following.error = exc  # the next message's failure, not this one's
                 smtp.close()
-            # Trusted only if the whole batch is in step: the content's reply with the next group's.
             steps = [CONTENT, *(c[0] for c in then)] if following is not None else [CONTENT]
-            _in_step(None if following is not None and following.error else protocol, steps, ends)
+            try:
+                _in_step(None if following is not None and following.error else protocol, steps, ends)
+            except OutOfStepError as exc:
+                if not _surplus(steps, ends):  # replies early or missing: the first may not be the content's
+                    raise
+                smtp.close()  # a reply too many: the content's own came first; the rest is not trusted
+                following = None if following is None else Exchange(pipelined=True, error=exc)
+            else:
+                if following is not None:
+                    _fill(following, ends[1:], len(then))
             if x.envelope_ok:
                 x.end = ends[0]
-            if following is not None:
-                _fill(following, ends[1:], len(then))
             return following
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OutOfStepError):
         smtp.close()  # desynchronised: never pair a late reply with a later command

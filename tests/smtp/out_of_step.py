@@ -19,9 +19,9 @@ TRICKS: dict[str, dict[str, bytes]] = {
     "354 to MAIL": {"MAIL": b"354 go ahead\r\n"},
     # a 250 where DATA's 354 belongs
     "250 to DATA": {"DATA": b"250 2.0.0 ok\r\n"},
-    # the content answered twice: the second reply would be the next command's
-    "content answered twice": {"CONTENT": b"250 2.0.0 queued\r\n250 2.0.0 queued again\r\n"},
 }
+# The content answered twice: the second reply would be the next command's.
+TWICE = {"CONTENT": b"250 2.0.0 queued\r\n250 2.0.0 queued again\r\n"}
 
 
 class Hostile:

@@ -14,7 +14,7 @@ import pytest
 
 from ertui.smtp.outcome import ErrorKind, MtaConfig, Outcome
 from ertui.smtp.session import SmtpSession
-from tests.smtp.out_of_step import TRICKS, Hostile
+from tests.smtp.out_of_step import TRICKS, TWICE, Hostile
 from tests.smtpd import RawServer
 
 SENDER = "a@example.com"
@@ -51,8 +51,30 @@ async def test_no_reply_is_paired_with_the_wrong_command(trick: str, pipelining:
         finally:
             await session.close()
     assert server.connections == 2
-    if "CONTENT" not in TRICKS[trick]:  # found before the content: it was never written
-        assert len(server.contents) == 1
+    assert len(server.contents) == 1, "found before the content: it was never written"
+
+
+@pytest.mark.parametrize("then", [False, True], ids=["alone", "with the next group"])
+async def test_a_content_answered_twice_is_sent_once(pipelining: bool, then: bool) -> None:
+    """A reply too many after the content's own: the content's reply stands
+    (sent, never sent again), the connection closes, and the next message's
+    group written with the content is not trusted: sent on a new connection."""
+    server = Hostile(TWICE, pipelining=pipelining)
+    with RawServer(server) as srv:
+        session = SmtpSession(cfg(srv.port, pipelining), "me.example")
+        nxt = (SENDER, "c@example.com", MSG, None) if then else None
+        try:
+            first = await session.send(SENDER, "b@example.com", MSG, then=nxt)
+            assert first.ok and first.message == "2.0.0 queued", first
+            second = await session.send(SENDER, "c@example.com", MSG)
+            if not second.ok:  # (its group went out on the first connection: the worker retries it)
+                assert then and pipelining and out_of_step(second), second
+                second = await session.send(SENDER, "c@example.com", MSG)
+            assert second.ok, second
+        finally:
+            await session.close()
+    assert len(server.accepted) == 2, "each message once"
+    assert server.connections >= 2
 
 
 async def test_a_content_answered_after_the_next_group_is_not_marked_sent() -> None:
