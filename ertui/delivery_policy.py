@@ -156,12 +156,22 @@ def _number(raw: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
+def _in_range(knob: Knob, value: float | None) -> bool:
+    try:
+        return value is not None and check(knob, value) == value
+    except ValidationError:
+        return False
+
+
 @store_call
 def stored_values(engine: Engine) -> dict[str, float]:
-    """The knobs the store holds (a knob never set is absent), in one query."""
+    """The knobs the store holds (a knob never set is absent), in one query.
+    A value ``set_policy`` would refuse (outside the knob's range: a script
+    wrote it, e.g. a first retry delay of 1e12 s, past the year 9999) counts
+    as never set, so every reader — the worker too — keeps the default."""
     rows = settings.get_settings(engine, tuple(k.key for k in KNOBS))
     found = {k.name: _number(rows.get(k.key)) for k in KNOBS}
-    return {name: value for name, value in found.items() if value is not None}
+    return {name: value for name, value in found.items() if value is not None and _in_range(BY_NAME[name], value)}
 
 
 @store_call

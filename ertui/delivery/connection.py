@@ -177,7 +177,7 @@ class Connections(Leases):
             conn.valid_until = start + s.lease_seconds
             if st.config is None:  # it became unusable meanwhile
                 return
-            session = SmtpSession(st.config, self._helo)
+            session = SmtpSession(st.config, self._helo, one_connection=True)  # (within its slot)
             opened = False
             sent_here = 0
             while sent_here < s.messages_per_connection:

@@ -3,8 +3,14 @@ across every worker process and host on the store.
 
 The algorithm is a **token bucket of capacity 1** kept in the MTA's row
 (``rate_tokens`` left at ``rate_refilled_at``, seconds since the epoch) and
-refilled at N/60 tokens a second — the GCRA form, sends evenly spaced
-60/N seconds apart, like Postfix's ``destination_rate_delay``. A connection
+refilled at N/60 tokens a second, slowed by ``SPACING`` — the GCRA form,
+sends evenly spaced 1.01 × 60/N seconds apart, like Postfix's
+``destination_rate_delay``. The 1 % is for the server, which counts arrivals,
+not tokens: a message reaches it some time after its token (the transaction's
+round trips), and without it the first token of a minute and the N+1st, 60 s
+later, would fall in one minute at the server whenever the first took longer
+to arrive than the last. N tokens now span 60.6 s: up to 0.6 s of difference
+in arrival times still keeps any 60 s at the server to N messages. A connection
 takes one token before it takes a message from the line, with one guarded
 statement (``take``): the bucket is refilled and decremented only ``WHERE``
 it holds a whole token, so concurrent workers on SQLite (writers serialised)
@@ -32,11 +38,12 @@ from ertui.store.models import Mta
 
 M = Mta.__table__  # type: ignore[attr-defined]
 CAPACITY = 1.0  # tokens: no burst beyond one message
+SPACING = 1.01  # sends 1 % further apart than 60/N: room for arrival times (module doc)
 
 
 def _tokens_at(now: float) -> ColumnElement[float]:
     """The bucket's tokens at ``now``, refilled since ``rate_refilled_at``, at most CAPACITY."""
-    refilled = M.c.rate_tokens + (now - M.c.rate_refilled_at) * (M.c.rate_limit_per_minute / 60.0)
+    refilled = M.c.rate_tokens + (now - M.c.rate_refilled_at) * (M.c.rate_limit_per_minute / (60.0 * SPACING))
     return case((refilled > CAPACITY, CAPACITY), else_=refilled)
 
 
@@ -57,7 +64,7 @@ def take(engine: Engine, mta_id: int, now: float | None = None) -> float:
         row = conn.execute(select(M.c.rate_limit_per_minute, tokens).where(M.c.id == mta_id)).first()
     if row is None or int(row[0]) <= 0:
         return 0.0  # no limit (any more), or no such MTA: nothing to wait for
-    return max(0.01, (1.0 - float(row[1])) * 60.0 / int(row[0]))
+    return max(0.01, (1.0 - float(row[1])) * 60.0 * SPACING / int(row[0]))
 
 
 def room(engine: Engine, mta_id: int, now: float | None = None) -> int:

@@ -14,8 +14,10 @@ from ertui.smtp.transcript import Redactor, Transcript
 
 
 async def login(
-    smtp: aiosmtplib.SMTP, cfg: MtaConfig, redactor: Redactor, transcript: Transcript | None
+    smtp: aiosmtplib.SMTP, cfg: MtaConfig, redactor: Redactor, transcript: Transcript | None, token: str | None = None
 ) -> aiosmtplib.SMTPResponse:
+    """AUTH as the MTA says; ``token``: XOAUTH2's access token when the caller
+    has it already (the session asks for it as a stage of its own)."""
     if not smtp.supports_extension("auth"):
         raise AuthUnsupportedError("the server does not offer AUTH")
     offered = smtp.server_auth_methods
@@ -32,7 +34,7 @@ async def login(
         raise AuthUnsupportedError(f"the server does not offer AUTH {wanted.value.upper()} (server offers: {shown})")
     user = cfg.username or ""
     if wanted == AuthMechanism.XOAUTH2:
-        return await _xoauth2(smtp, cfg, user, redactor, transcript)
+        return await _xoauth2(smtp, cfg, user, redactor, transcript, token)
     password = cfg.password or ""
     error: aiosmtplib.SMTPAuthenticationError | None = None
     for name in methods:
@@ -48,15 +50,31 @@ async def login(
     raise error
 
 
+async def oauth_token(smtp: aiosmtplib.SMTP, cfg: MtaConfig) -> str | None:
+    """XOAUTH2's access token, when the MTA uses it and the server offers it
+    (asked by the session as a stage of its own, before AUTH)."""
+    if cfg.auth_mechanism != AuthMechanism.XOAUTH2 or "xoauth2" not in smtp.server_auth_methods:
+        return None
+    from ertui.smtp import oauth  # httpx loads only for an MTA that uses it
+
+    return await oauth.access_token(cfg)
+
+
 async def _xoauth2(
-    smtp: aiosmtplib.SMTP, cfg: MtaConfig, user: str, redactor: Redactor, transcript: Transcript | None
+    smtp: aiosmtplib.SMTP,
+    cfg: MtaConfig,
+    user: str,
+    redactor: Redactor,
+    transcript: Transcript | None,
+    token: str | None,
 ) -> aiosmtplib.SMTPResponse:
     """AUTH XOAUTH2 through aiosmtplib's own encoding, with a token of the
     client-credentials grant (cached per process), redacted like a password.
     A refused token leaves the cache: the next connection asks for a new one."""
     from ertui.smtp import oauth  # httpx loads only for an MTA that uses it
 
-    token = await oauth.access_token(cfg)
+    if token is None:
+        token = await oauth.access_token(cfg)
     redactor.add_secret(token, user)
     if transcript is not None:
         transcript.add_secret(token, user)

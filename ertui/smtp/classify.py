@@ -6,12 +6,11 @@ failure path, so it may take its time to be precise.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
 import ssl
 from collections.abc import Iterator
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import aiosmtplib
 
@@ -23,6 +22,7 @@ from ertui.smtp.outcome import (
     MtaConfig,
     OAuthTokenError,
     Outcome,
+    OutOfStepError,
     SmtpUtf8UnsupportedError,
     SpeaksTlsError,
 )
@@ -119,8 +119,15 @@ def classify(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcom
             f"the server's answer is not SMTP: {reply.message.strip()}",
             f"check that {_where(config)} is an SMTP port and the security mode is right",
         )
+    if isinstance(exc, OutOfStepError):
+        return _fail(
+            K.PROTOCOL,
+            f"the server's replies are out of step with the commands: {exc}",
+            "the server answers more replies than commands, or out of order; turn PIPELINING off for "
+            "this MTA, or report it to the server's administrator",
+        )
     if isinstance(exc, SpeaksTlsError):
-        return _speaks_tls()
+        return speaks_tls()
     if isinstance(exc, AuthUnsupportedError):
         return _auth_unsupported(str(exc), config)
     if isinstance(exc, OAuthTokenError):
@@ -374,6 +381,15 @@ def _timeout(exc: BaseException, stage: str, config: MtaConfig | None) -> Outcom
             "a firewall may be dropping the connection, the host may be down, or the port "
             "does not answer in the chosen security mode",
         )
+    if stage == "oauth":  # the token endpoint, not the SMTP server (ertui.smtp.oauth)
+        url = config.oauth_token_url if config is not None else None
+        where = (urlsplit(url).netloc or url) if url else "the token endpoint"
+        return _fail(
+            K.OAUTH_TOKEN,
+            f"the token endpoint {where} did not answer within {seconds}",
+            "check the Token URL and that this host can reach it (proxy, firewall)",
+            configuration=True,
+        )
     if stage == "data":
         return _fail(
             K.TIMEOUT,
@@ -413,38 +429,11 @@ def starttls_missing(config: MtaConfig) -> Outcome:
     )
 
 
-async def diagnose_silence(config: MtaConfig, outcome: Outcome) -> Outcome:
-    """A server that accepted the connection but never greeted: if the port
-    completes a TLS handshake, it is an SSL port used without SSL."""
-    if config.security == Security.SSL or not outcome.message.startswith(NO_GREETING):
-        return outcome
-    if not await answers_tls(config.host, config.port, min(config.timeout, 5.0)):
-        return outcome
-    return _speaks_tls()
-
-
-def _speaks_tls() -> Outcome:
+def speaks_tls() -> Outcome:
+    """No greeting, but the port completes a TLS handshake (``ertui.smtp.tls_probe``)."""
     return _fail(
         K.PROTOCOL,
         "no SMTP greeting, but the port completes a TLS handshake: it expects SSL",
         IS_SSL_HINT,
         configuration=True,
     )
-
-
-async def answers_tls(host: str, port: int, seconds: float) -> bool:
-    """Whether ``host:port`` completes a TLS handshake (nothing verified)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=ctx, ssl_handshake_timeout=seconds),
-            seconds,
-        )
-    except (OSError, TimeoutError, ValueError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError, TimeoutError):
-        await asyncio.wait_for(writer.wait_closed(), 1.0)
-    return True

@@ -11,11 +11,16 @@ The endpoint's certificate is always verified (the system CA store, or
 A refused or failed grant raises ``OAuthTokenError`` with the endpoint's own
 error text (the client secret and any token in the answer redacted, then cut
 to length) and a hint; the classifier makes it an ``oauth_token`` Outcome.
+The answer is read as a stream and at most ``MAX_ANSWER`` bytes of it (a token
+answer is a few KiB): an endpoint that sends without end — a wrong URL to a
+large download, a hostile server — is refused at that size instead of filling
+the worker's memory until the MTA's timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import ssl
 import time
 from dataclasses import dataclass
@@ -31,6 +36,7 @@ from ertui.smtp.transcript import Redactor
 REFRESH_MARGIN = 60.0
 DEFAULT_LIFETIME = 3600.0  # when the endpoint gives no expires_in
 SAID_LIMIT = 300  # characters of the endpoint's own words in an error
+MAX_ANSWER = 64 * 1024  # bytes of the endpoint's answer read at most (decoded)
 
 
 @dataclass(frozen=True)
@@ -84,25 +90,28 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
     # tunnel; http:// is for this host only and would hand a proxy the secret in clear.
     proxies = urlsplit(url).scheme.lower() == "https"
     try:
-        async with httpx.AsyncClient(
-            timeout=config.timeout, verify=verify, follow_redirects=False, trust_env=proxies
-        ) as client:
-            reply = await client.post(url, data=form, headers={"Accept": "application/json"})
+        async with (
+            httpx.AsyncClient(
+                timeout=config.timeout, verify=verify, follow_redirects=False, trust_env=proxies
+            ) as client,
+            client.stream("POST", url, data=form, headers={"Accept": "application/json"}) as reply,
+        ):
+            status, raw = reply.status_code, await _bounded(reply, where)
     except httpx.HTTPError as exc:
         reason = redact(str(exc))[:SAID_LIMIT] or type(exc).__name__
         raise OAuthTokenError(
             f"the token endpoint {where} cannot be reached: {reason}",
             "check the Token URL and that this host can reach it (proxy, firewall)",
         ) from None
-    body = _json(reply)
+    body = _json(raw)
     token = body.get("access_token")
     for key in ("access_token", "refresh_token", "id_token"):  # in an answer refused all the same
         if isinstance(body.get(key), str):
             redactor.add_secret(body[key])
-    if reply.status_code != 200 or not isinstance(token, str) or not token:
+    if status != 200 or not isinstance(token, str) or not token:
         said = " — ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
-        said = redact(said or reply.text.strip())[:SAID_LIMIT] or "no access token in the answer"
-        raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {reply.status_code}): {said}")
+        said = redact(said or raw.decode("utf-8", "replace").strip())[:SAID_LIMIT] or "no access token in the answer"
+        raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {status}): {said}")
     try:
         lifetime = float(body.get("expires_in", DEFAULT_LIFETIME))
     except (TypeError, ValueError):
@@ -110,9 +119,22 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
     return token, max(0.0, lifetime)
 
 
-def _json(reply: httpx.Response) -> dict[str, Any]:
+async def _bounded(reply: httpx.Response, where: str) -> bytes:
+    """The answer's body, refused past ``MAX_ANSWER`` bytes."""
+    body = bytearray()
+    async for chunk in reply.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_ANSWER:
+            raise OAuthTokenError(
+                f"the token endpoint {where} sent more than {MAX_ANSWER // 1024} KiB: not a token answer",
+                "check the Token URL: it must be the OAuth2 token endpoint (…/oauth2/v2.0/token)",
+            )
+    return bytes(body)
+
+
+def _json(raw: bytes) -> dict[str, Any]:
     try:
-        body = reply.json()
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return {}
     return body if isinstance(body, dict) else {}

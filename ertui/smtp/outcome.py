@@ -159,6 +159,13 @@ class SmtpUtf8UnsupportedError(Exception):
     """An address is not ASCII and the server does not offer SMTPUTF8."""
 
 
+class OutOfStepError(Exception):
+    """The server's replies do not pair with the commands sent: more replies
+    than commands, or a reply no command in its place can have (a 354 to MAIL,
+    a 250 to DATA). Nothing it said after that can be trusted
+    (``ertui.smtp.pipeline``)."""
+
+
 OAUTH_TOKEN_HINT = (
     "check the Token URL, the Client ID, the Client secret and the Scope "
     "(Microsoft 365: https://outlook.office365.com/.default), and that the application "

@@ -23,6 +23,23 @@ command's reply is read. If DATA got 354 although no recipient was accepted
 (a server that does not check), a lone "." ends the empty message and the
 session sends RSET; the connection stays usable.
 
+Out of step: a server that answers more replies than commands, or a reply
+no command in its place can have (a 354 to MAIL or RCPT, a 250 to DATA, a 354
+to the content), would have its replies paired with the wrong commands — a
+refusal of the content read as the reply to an earlier command, a message
+marked sent that the server refused. Both ways of sending check every reply
+against its command (``_in_step``) and that nothing more came with them (a
+reply left in the buffer would be taken for the next command's). Found before
+the content, the transaction ends unsent with ``OutOfStepError`` (a protocol
+failure of the MTA: the message goes to another MTA) and the connection is
+closed. Found with the content's reply: a reply too many after it (the
+content answered twice; the next message's group, read with it, one reply
+late) leaves the content's reply standing — the message is not sent twice —
+and the next group unsent; replies early or missing (a 354 before DATA's
+place: the group answered before the content) leave the content's fate
+unknown: it counts as not sent, like a reply lost with the connection, never
+a refused message marked sent.
+
 ``Exchange`` holds what the server said; ``outcomes`` turns it into an
 Outcome per recipient (``ertui.smtp.classify`` for every failure), whichever
 way it was sent.
@@ -40,7 +57,7 @@ from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import COMMAND_INJECTION_REGEX, PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
 
 from ertui.smtp.classify import classify
-from ertui.smtp.outcome import MtaConfig, Outcome, SmtpUtf8UnsupportedError
+from ertui.smtp.outcome import MtaConfig, Outcome, OutOfStepError, SmtpUtf8UnsupportedError
 from ertui.smtp.transcript import Transcript
 
 Args = tuple[bytes, ...]
@@ -135,30 +152,94 @@ async def one_by_one(
     guard: Callable[[], bool] | None,
     t: Transcript | None,
 ) -> None:
-    """Each command waits for its reply (a server without PIPELINING)."""
-    x.mail = await smtp.execute_command(*mail)
-    if x.mail.code != 250:
-        return
-    for args in rcpts:
-        x.rcpts.append(reply := await smtp.execute_command(*args))
-        if reply.code == 421:  # closing: no point in the rest
-            return
-    if not x.accepted:
-        return
-    if guard is not None and not guard():
-        raise Withdrawn
-    if t is not None:
-        t.client("DATA")
-        t.client(f"<message: {len(data)} bytes>")
-        t.client(".")
+    """Each command waits for its reply (a server without PIPELINING), each
+    reply checked against its command (see the module docstring)."""
+    protocol = smtp.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Server not connected")
     try:
-        x.end = await smtp.data(data)
-        x.data = SMTPResponse(354, "")
-    except aiosmtplib.SMTPDataError as exc:  # a refusal of DATA or of the content
-        x.data = SMTPResponse(exc.code, exc.message)
-    if t is not None:
-        reply = x.end or x.data
-        t.server(reply.code, reply.message)
+        _nothing_pending(protocol)
+        x.mail = await _command(smtp, mail)
+        if x.mail.code != 250:
+            return
+        for args in rcpts:
+            x.rcpts.append(reply := await _command(smtp, args))
+            if reply.code == 421:  # closing: no point in the rest
+                return
+        if not x.accepted:
+            return
+        if guard is not None and not guard():
+            raise Withdrawn
+        x.data = await _command(smtp, (b"DATA",))
+        if x.data.code != 354:
+            return
+        lock = protocol._command_lock
+        if lock is None:
+            raise aiosmtplib.SMTPServerDisconnected("Server not connected")
+        async with lock:
+            if t is not None:
+                t.client(f"<message: {len(data)} bytes>")
+                t.client(".")
+            protocol._response_pending = True
+            protocol.write(_content(data))
+            ends: list[SMTPResponse] = []
+            await _read(protocol, ends, 1, smtp.timeout, [], t)
+        try:
+            _in_step(protocol, [CONTENT], ends)
+        except OutOfStepError:
+            if not _surplus([CONTENT], ends):
+                raise
+            smtp.close()  # a reply too many after the content's own: it stands, the connection does not
+        x.end = ends[0]
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OutOfStepError):
+        smtp.close()  # desynchronised: never pair a late reply with a later command
+        raise
+
+
+async def _command(smtp: aiosmtplib.SMTP, args: Args) -> SMTPResponse:
+    """One command and its reply, which must fit it, with nothing after it."""
+    reply = await smtp.execute_command(*args)
+    _in_step(smtp.protocol, [args[0]], [reply])
+    return reply
+
+
+CONTENT = b"."  # the message content, as a step of ``_in_step``
+_STEP_NAMES = {b"MAIL": "MAIL FROM", b"RCPT": "RCPT TO", CONTENT: "the message content"}
+
+
+def _fits(code: int, step: bytes) -> bool:
+    """Whether a reply with ``code`` can answer ``step`` (RFC 5321 4.3.2):
+    DATA 354 or a refusal, every other command and the content 2xx or a refusal."""
+    if step == b"DATA":
+        return code == 354 or 400 <= code < 600
+    return 200 <= code < 300 or 400 <= code < 600
+
+
+def _in_step(protocol: SMTPProtocol | None, steps: Sequence[bytes], replies: Sequence[SMTPResponse]) -> None:
+    """Raise ``OutOfStepError`` unless each reply fits its command and (with a
+    ``protocol``) no further reply came with them."""
+    for step, reply in zip(steps, replies, strict=False):
+        if not _fits(reply.code, step):
+            name = _STEP_NAMES.get(step, step.decode("ascii", "replace"))
+            raise OutOfStepError(f"{reply.code} in reply to {name}")
+    if protocol is not None:
+        _nothing_pending(protocol, len(replies))
+
+
+def _surplus(steps: Sequence[bytes], replies: Sequence[SMTPResponse]) -> bool:
+    """Out of step with a reply too many, after the content's own: the first
+    reply fits the content and no 354 came before DATA's place (a 354 early, or
+    a reply missing, means the first reply may be a later command's)."""
+    if not replies or not _fits(replies[0].code, CONTENT) or len(replies) < len(steps):
+        return False
+    return all(r.code != 354 for r, step in zip(replies[1:], steps[1:], strict=False) if step != b"DATA")
+
+
+def _nothing_pending(protocol: SMTPProtocol, expected: int = 0) -> None:
+    """A reply (or part of one) already in the buffer answers no command sent."""
+    if protocol._buffer:
+        said = f"after the {expected} expected" if expected else "before any command"
+        raise OutOfStepError(f"more replies than commands (another came {said})")
 
 
 def group(mail: Args, rcpts: Sequence[Args]) -> list[Args]:
@@ -204,6 +285,7 @@ async def pipelined(
     try:
         async with lock:
             if ahead is None:
+                _nothing_pending(protocol)
                 protocol._response_pending = True
                 protocol.write(_joined(commands))
                 if t is not None:
@@ -213,6 +295,7 @@ async def pipelined(
                     await _read(protocol, replies, len(commands), timeout, commands, t)
                 finally:  # what came before a failure still counts (e.g. a 421 to MAIL)
                     _fill(x, replies, len(commands))
+                _in_step(protocol, [c[0] for c in commands], replies)
             else:
                 x.mail, x.rcpts, x.data, x.error = ahead.mail, ahead.rcpts, ahead.data, ahead.error
             if x.data is None or x.data.code != 354:
@@ -242,12 +325,21 @@ async def pipelined(
                     raise
                 following.error = exc  # the next message's failure, not this one's
                 smtp.close()
+            steps = [CONTENT, *(c[0] for c in then)] if following is not None else [CONTENT]
+            try:
+                _in_step(None if following is not None and following.error else protocol, steps, ends)
+            except OutOfStepError as exc:
+                if not _surplus(steps, ends):  # replies early or missing: the first may not be the content's
+                    raise
+                smtp.close()  # a reply too many: the content's own came first; the rest is not trusted
+                following = None if following is None else Exchange(pipelined=True, error=exc)
+            else:
+                if following is not None:
+                    _fill(following, ends[1:], len(then))
             if x.envelope_ok:
                 x.end = ends[0]
-            if following is not None:
-                _fill(following, ends[1:], len(then))
             return following
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OutOfStepError):
         smtp.close()  # desynchronised: never pair a late reply with a later command
         raise
 
@@ -309,6 +401,8 @@ def outcomes(x: Exchange, sender: str, recipients: Sequence[str], config: MtaCon
     503s a pipelining server gives the rest are its echo), a refused RCPT only
     its own recipient; the accepted ones share the fate of DATA and the content."""
     error = x.error or aiosmtplib.SMTPServerDisconnected("the server sent no reply")
+    if isinstance(error, OutOfStepError):  # no reply of the transaction can be trusted
+        return [classify(error, "mail", config)] * len(recipients)
     if x.mail is None or x.mail.code != 250:
         exc = error if x.mail is None else aiosmtplib.SMTPSenderRefused(x.mail.code, x.mail.message, sender)
         return [classify(exc, "mail", config)] * len(recipients)

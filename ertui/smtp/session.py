@@ -21,6 +21,10 @@ timeout, not a multiple of it (with a timeout of 3 s or less, too short to
 probe for TLS while waiting, a silent port is probed after it for at most
 1 s more). Cancelling ``open`` (a worker that stops) ends the attempt at once.
 
+Connections: the early probe for TLS is a second connection. A session made
+with ``one_connection`` (the worker's: each holds one of the MTA's slots)
+never opens it while its own is open; it probes only after the timeout.
+
 Permanent vs temporary: an outcome is ``permanent`` for a 5xx reply to the
 greeting, EHLO, MAIL, RCPT or DATA and for an address that cannot be sent at
 all; everything else — 4xx, network, timeouts, TLS and authentication — is
@@ -42,8 +46,8 @@ import aiosmtplib
 
 from ertui.mta_rules import Security
 from ertui.smtp import pipeline
-from ertui.smtp.auth import login
-from ertui.smtp.classify import answers_tls, classify, diagnose_silence, starttls_missing
+from ertui.smtp.auth import login, oauth_token
+from ertui.smtp.classify import classify, starttls_missing
 from ertui.smtp.outcome import (
     ErrorKind,
     MtaConfig,
@@ -52,6 +56,7 @@ from ertui.smtp.outcome import (
     SpeaksTlsError,
 )
 from ertui.smtp.pipeline import Args, Exchange, Withdrawn
+from ertui.smtp.tls_probe import answers_tls, diagnose_silence
 from ertui.smtp.transcript import Redactor, TracedSMTP, Transcript, connecting, tls_notes
 
 R = TypeVar("R")
@@ -92,10 +97,18 @@ class SmtpSession:
     #: for TLS; only when the timeout is clearly longer.
     tls_probe_after: float = 2.0
 
-    def __init__(self, config: MtaConfig, helo_name: str, *, transcript: Transcript | None = None) -> None:
+    def __init__(
+        self,
+        config: MtaConfig,
+        helo_name: str,
+        *,
+        transcript: Transcript | None = None,
+        one_connection: bool = False,
+    ) -> None:
         self.config = config
         self.helo_name = helo_name
         self.transcript = transcript
+        self.one_connection = one_connection  # never a second socket (see the module doc)
         # The MTA's own secrets, redacted from every server text given back.
         self._redactor = Redactor.for_config(config)
         self._smtp: aiosmtplib.SMTP | None = None
@@ -194,17 +207,19 @@ class SmtpSession:
             self._stage = "ehlo"
             reply = await self._ehlo(smtp)
         if cfg.use_auth:
+            self._stage = "oauth"  # a silent token endpoint is not the SMTP server's silence
+            token = await oauth_token(smtp, cfg)
             self._stage = "auth"
-            reply = await login(smtp, cfg, self._redactor, t)
+            reply = await login(smtp, cfg, self._redactor, t, token)
         self._smtp = smtp
         self._eightbit = smtp.supports_extension("8bitmime")
         self._smtputf8 = smtp.supports_extension("smtputf8")
         return Outcome(ok=True, code=reply.code, message=self._redactor.scrub(reply.message))
 
     def _probes_early(self) -> bool:
-        """Whether ``_connect`` probes a silent port for TLS while it waits."""
+        """Whether ``_connect`` probes a silent port for TLS while it waits (a second socket)."""
         cfg = self.config
-        return cfg.security != Security.SSL and cfg.timeout > self.tls_probe_after * 1.5
+        return not self.one_connection and cfg.security != Security.SSL and cfg.timeout > self.tls_probe_after * 1.5
 
     async def _connect(self, smtp: aiosmtplib.SMTP) -> aiosmtplib.SMTPResponse:
         """Connect and read the greeting. Without SSL, a port that has sent not

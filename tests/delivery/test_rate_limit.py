@@ -57,9 +57,11 @@ def test_the_bucket_gives_one_token_per_interval(any_engine: Engine) -> None:
     mid = m.id or 0
     t0 = 1_000_000.0
     assert ratelimit.take(any_engine, mid, t0) == 0.0  # a new MTA's bucket is full (1 token)
-    assert ratelimit.take(any_engine, mid, t0 + 0.25) == pytest.approx(0.75)  # nothing taken
+    # 60/min: a token every 1.01 s (ratelimit.SPACING)
+    assert ratelimit.take(any_engine, mid, t0 + 0.25) == pytest.approx(0.76)  # nothing taken
     assert ratelimit.room(any_engine, mid, t0 + 0.5) == 0
-    assert ratelimit.take(any_engine, mid, t0 + 1.0) == 0.0
+    assert ratelimit.take(any_engine, mid, t0 + 1.0) == pytest.approx(0.01)
+    assert ratelimit.take(any_engine, mid, t0 + 1.01) == 0.0
     # Idle for long: still one token, never a burst of the minute's worth.
     assert ratelimit.room(any_engine, mid, t0 + 600) == 1
     assert ratelimit.take(any_engine, mid, t0 + 600) == 0.0
