@@ -14,7 +14,14 @@ from typing import Any
 
 from ertui import validate
 from ertui.errors import ValidationError
-from ertui.mta_rules import DEFAULT_OAUTH_SCOPE, DEFAULT_PORTS, DEFAULT_TIMEOUT, AuthMechanism, Security
+from ertui.mta_rules import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_OAUTH_SCOPE,
+    DEFAULT_PORTS,
+    DEFAULT_TIMEOUT,
+    AuthMechanism,
+    Security,
+)
 from ertui.smtp.outcome import MtaConfig
 from ertui.store.models import Mta
 from ertui.store.vault import Vault
@@ -25,6 +32,33 @@ CLEARTEXT_AUTH = (
     "User/Pass Authorization is on without TLS: the username and password go over the network "
     "in clear text; turn on STARTTLS (587) or SSL (465)."
 )
+
+
+# What the worker takes of a row, and the default for a value outside its range.
+_BOUNDED: tuple[tuple[str, Any, Any], ...] = (
+    ("max_connections", validate.max_connections, DEFAULT_MAX_CONNECTIONS),
+    ("timeout", validate.mta_timeout, DEFAULT_TIMEOUT),
+    ("rate_limit_per_minute", validate.rate_limit, 0),
+)
+
+
+def bounded(mta: Mta) -> list[str]:
+    """Make a row read from the store safe to deliver through, in place: a
+    value outside its field's range (written by a script or by hand: ``mta
+    add``/``edit`` refuse it) counts as that field's default, as the delivery
+    policy's values do — a max connections of 10**9 would make as many slot
+    rows, a timeout of -5 fail every message at once. Returns the fields
+    replaced, for the worker to say so."""
+    replaced = []
+    for name, rule, default in _BOUNDED:
+        try:
+            ok = rule(getattr(mta, name)) == getattr(mta, name)
+        except (ValidationError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            setattr(mta, name, default)
+            replaced.append(name)
+    return replaced
 
 
 def config_for(mta: Mta, vault: Vault | None = None) -> MtaConfig:

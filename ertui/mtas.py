@@ -18,6 +18,7 @@ from ertui.errors import NotFoundError, ValidationError
 from ertui.mta_config import (
     CLEARTEXT_AUTH,
     PASSWORD_REQUIRED,
+    bounded,
     cleartext_auth_warning,
     config_for,
     draft_config,
@@ -34,6 +35,7 @@ from ertui.timeutil import utcnow
 __all__ = [
     "CLEARTEXT_AUTH",
     "PASSWORD_REQUIRED",
+    "bounded",
     "cleartext_auth_warning",
     "config_for",
     "draft_config",

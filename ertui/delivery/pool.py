@@ -9,6 +9,7 @@ limit — a stale connection closes once its message is done.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,8 @@ from ertui.delivery.policy import UNWELL_WINDOW
 from ertui.smtp.outcome import MtaConfig
 from ertui.store.models import Mta
 from ertui.timeutil import as_utc
+
+log = logging.getLogger("ertui.worker")
 
 
 @dataclass
@@ -83,6 +86,7 @@ class MtaPool:
     def __init__(self) -> None:
         self.states: dict[int, MtaState] = {}
         self._vault: Any = None
+        self._said: dict[int, list[str]] = {}  # fields out of range, said once per MTA
 
     def usable(self, now: datetime) -> list[MtaState]:
         return [st for st in self.states.values() if st.usable(now)]
@@ -100,6 +104,14 @@ class MtaPool:
         for row in rows:
             assert row.id is not None
             seen.add(row.id)
+            replaced = mtas.bounded(row)
+            if replaced and self._said.get(row.id) != replaced:
+                log.warning(
+                    "MTA %r: %s out of range in the store; the default is used (correct it with `ertui mta edit`)",
+                    row.description,
+                    ", ".join(replaced),
+                )
+            self._said[row.id] = replaced
             key = config_key(row)
             st = self.states.get(row.id)
             cooldown = as_utc(row.cooldown_until) if row.cooldown_until else None
