@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ertui.errors import Field, ValidationError
+from ertui.service.ages import format_age
 from ertui.store.engine import store_call
 from ertui.store.models import Attempt, Message, Mta
-from ertui.timeutil import as_utc, parse_age, utcnow
+from ertui.timeutil import MAX_AGE, as_utc, parse_age, utcnow
 
 SINCE = Field("since", "--since")
 DOMAIN = Field("domain", "--domain")
@@ -77,7 +78,9 @@ def make_filter(
     if since is not None:
         age = parse_age(since)
         if age is None:
-            raise ValidationError(SINCE, "--since must be an age such as 90s, 30m, 2h or 3d.")
+            raise ValidationError(
+                SINCE, f"--since must be an age of at most {format_age(MAX_AGE)}, such as 90s, 30m, 2h or 3d."
+            )
         when = utcnow() - age
     for value, field in ((mta, MTA), (domain, DOMAIN)):
         if value is not None and (not value.strip() or len(value) > MAX_FILTER):
