@@ -13,6 +13,7 @@ error text and a hint; the classifier makes it an ``oauth_token`` Outcome.
 from __future__ import annotations
 
 import hashlib
+import math
 import ssl
 import time
 from dataclasses import dataclass
@@ -84,11 +85,11 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
         said = " — ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
         said = said or reply.text.strip()[:300] or "no access token in the answer"
         raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {reply.status_code}): {said}")
-    try:
+    try:  # a number from outside: 1e400 (inf), NaN, or an integer too large for a float
         lifetime = float(body.get("expires_in", DEFAULT_LIFETIME))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         lifetime = DEFAULT_LIFETIME
-    return token, max(0.0, lifetime)
+    return token, max(0.0, lifetime) if math.isfinite(lifetime) else DEFAULT_LIFETIME
 
 
 def _json(reply: httpx.Response) -> dict[str, Any]:
