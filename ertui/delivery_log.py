@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from ertui import validate
 from ertui.errors import Field, ValidationError
 from ertui.service.ages import format_age
 from ertui.store.engine import store_call
@@ -82,12 +83,11 @@ def make_filter(
                 SINCE, f"--since must be an age of at most {format_age(MAX_AGE)}, such as 90s, 30m, 2h or 3d."
             )
         when = utcnow() - age
-    for value, field in ((mta, MTA), (domain, DOMAIN)):
-        if value is not None and (not value.strip() or len(value) > MAX_FILTER):
-            raise ValidationError(field, f"{field.label} must be 1 to {MAX_FILTER} characters.")
-    return LogFilter(
-        mta=mta.strip() if mta else None, domain=domain.strip().lower() if domain else None, failed=failed, since=when
+    mta, domain = (
+        None if value is None else validate.filter_text(value, field, MAX_FILTER)
+        for value, field in ((mta, MTA), (domain, DOMAIN))
     )
+    return LogFilter(mta=mta, domain=domain.lower() if domain else None, failed=failed, since=when)
 
 
 A = Attempt.__table__.c  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from ertui import queue
+from ertui import queue, validate
 from ertui.errors import Field, ValidationError
 from ertui.service.ages import format_age
 from ertui.store.engine import store_call
@@ -127,15 +127,16 @@ def make_filter(
             raise ValidationError(
                 OLDER_THAN, f"--older-than must be an age from 1s to {format_age(MAX_AGE)}, such as 30m, 2h or 3d."
             )
-    for value, field in ((domain, DOMAIN), (mta, MTA), (search, SEARCH)):
-        if value is not None and (not value.strip() or len(value) > MAX_TEXT or not value.isprintable()):
-            raise ValidationError(field, f"{field.label} must be 1 to {MAX_TEXT} printable characters.")
+    domain, mta, search = (
+        None if value is None else validate.filter_text(value, field, MAX_TEXT)
+        for value, field in ((domain, DOMAIN), (mta, MTA), (search, SEARCH))
+    )
     return QueueFilter(
         status=status,
-        domain=domain.strip().lower().lstrip("@") if domain else None,
-        mta=mta.strip() if mta else None,
+        domain=domain.lower().lstrip("@") if domain else None,
+        mta=mta,
         older_than=age,
-        search=search.strip() if search else None,
+        search=search,
     )
 
 

@@ -333,6 +333,20 @@ def search(value: str, field: Field | str = SEARCH) -> str:
     value = value.strip()
     if len(value) > MAX_SEARCH_LEN:
         raise ValidationError(field, f"{field.label} must be at most {MAX_SEARCH_LEN} characters long.")
+    bad = control_character(value)
+    if bad is not None:  # stored text holds none (a NUL: PostgreSQL cannot even compare it)
+        raise ValidationError(field, f"{field.label} must not contain control characters (found {bad}).")
+    return utf8_text(value, field)
+
+
+def filter_text(value: str, field: Field | str, most: int = 255) -> str:
+    """A word that filters a listing (a domain, an MTA's name): 1 to ``most``
+    printable characters, trimmed. A control character (a NUL, which
+    PostgreSQL cannot even compare) matches nothing ever stored: refused."""
+    field = Field.of(field)
+    value = value.strip()
+    if not value or len(value) > most or not value.isprintable():
+        raise ValidationError(field, f"{field.label} must be 1 to {most} printable characters.")
     return utf8_text(value, field)
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
 
-from ertui import queue
+from ertui import mtas, queue, settings
 from ertui.cli import cli
 from ertui.smtp import oauth
 from tests.relay_servers import USER, RelayServer
@@ -198,3 +198,74 @@ def test_a_token_lifetime_that_is_no_number_of_seconds_still_grants(
     result = grant_through(db_url, relay, command, 200, b'{"access_token": "tok-1", "expires_in": ' + expires_in + b"}")
     assert result.exit_code == 0, result.output
     assert relay.bearers == ["tok-1"]
+
+
+# -- text that can match nothing stored, on SQLite and PostgreSQL ------------------
+
+NO_MATCH = ["a\x00b", "\x1b[2J", "x\x9by", "a\u2028b"]
+
+
+@pytest.mark.parametrize("word", NO_MATCH, ids=["nul", "esc", "c1", "line-sep"])
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["log", "--mta"], "--mta"),
+        (["log", "--domain"], "--domain"),
+        (["queue", "list", "--search"], "Search"),
+        (["queue", "hold", "--search"], "--search"),
+        (["queue", "retry", "--dry-run", "--domain"], "--domain"),
+        (["queue", "delete", "--yes", "--mta"], "--mta"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_a_filter_with_a_control_character_is_bad_input_on_every_store(
+    any_engine: Engine, any_db_url: str, args: list[str], option: str, word: str
+) -> None:
+    """PostgreSQL cannot compare a NUL: `log --mta` and `queue list --search`
+    said 'The store cannot be read or written' (exit 1) for a typo."""
+    settings.set_admin_email(any_engine, "postmaster@example.org")
+    queue.enqueue(any_engine, ["a@x.example"], "Hi", "x")
+    before = contents(any_engine)
+    refused(invoke(any_db_url, *args, word), option)
+    assert contents(any_engine) == before
+
+
+@pytest.mark.parametrize("command", [["mta", "edit"], ["mta", "remove"], ["mta", "enable"], ["mta", "probe"]])
+def test_an_mta_named_with_a_nul_is_not_found_on_every_store(
+    any_engine: Engine, any_db_url: str, command: list[str]
+) -> None:
+    mtas.add(any_engine, description="Relay", host="127.0.0.1")
+    before = contents(any_engine)
+    extra = ["--timeout", "5"] if command[-1] == "edit" else (["--yes"] if command[-1] == "remove" else [])
+    out = invoke(any_db_url, *command, "Re\x00lay", *extra)
+    assert out.exit_code == 1 and out.output == "ertui: There is no MTA with the id or description 'Re\\x00lay'.\n"
+    assert contents(any_engine) == before
+
+
+# -- options that conflict ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["mta", "edit", "Plain", "--oauth-client-id", "app-1"], "--oauth-client-id goes with"),
+        (["mta", "edit", "Plain", "--oauth-token-url", "http://["], "(the mechanism is plain)"),
+        (["mta", "edit", "Plain", "--no-auth", "--oauth-scope", "s"], "(User/Pass Authorization is off)"),
+        (["mta", "edit", "Open", "--oauth-scope", "s", "--oauth-client-id", "c"], "-id, --oauth-scope go"),
+        (["mta", "edit", "Open", "--auth-mechanism", "xoauth2", "--oauth-client-id", "c"], "Authorization is off"),
+        (["mta", "add", "--description", "New", "--host", "127.0.0.1", "--username", "u", "--password-stdin",
+          "--auth-mechanism", "login", "--oauth-client-id", "c"], "(the mechanism is login)"),
+        (["mta", "probe", "--host", "127.0.0.1", "--username", "u", "--password-stdin", "--oauth-scope", "s"],
+         "(the mechanism is auto)"),
+    ],
+)  # fmt: skip
+def test_an_oauth_option_the_login_will_not_use_is_refused(
+    ready: Engine, db_url: str, args: list[str], words: str
+) -> None:
+    """They were dropped unseen ('Saved', exit 0), even a Token URL that is no address."""
+    mtas.add(ready, description="Open", host="127.0.0.1")
+    mtas.add(ready, description="Plain", host="127.0.0.1", username="u", password="pw", auth_mechanism="plain")
+    before = contents(ready)
+    out = CliRunner().invoke(cli, ["--db", db_url, *args], input="pw\n")
+    refused(out, words)
+    assert contents(ready) == before
