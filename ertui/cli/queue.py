@@ -69,12 +69,7 @@ def send_cmd(
         )
     recipients = list(to)
     if to_file is not None:
-        listed = (
-            read_stdin_all(TO_FIELD, "--to-file -") if to_file == "-" else read_file(to_file, TO_FIELD, "--to-file")
-        )
-        recipients += [
-            line.strip() for line in listed.splitlines() if line.strip() and not line.lstrip().startswith("#")
-        ]
+        recipients += _listed(to_file)
     if not recipients:
         raise ValidationError(TO_FIELD, "Give at least one recipient: --to ADDRESS or --to-file FILE.")
     if body_file is not None:

@@ -4,11 +4,13 @@ exit 2 (3 for the Nagios check), no traceback, and nothing written."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, settings
 from ertui.cli import cli
+from ertui.cli.common import MAX_INPUT_BYTES
 from ertui.smtp import oauth
 from tests.relay_servers import USER, RelayServer
 
@@ -268,4 +271,74 @@ def test_an_oauth_option_the_login_will_not_use_is_refused(
     before = contents(ready)
     out = CliRunner().invoke(cli, ["--db", db_url, *args], input="pw\n")
     refused(out, words)
+    assert contents(ready) == before
+
+
+# -- input without end ---------------------------------------------------------------
+
+
+class Endless(io.RawIOBase):
+    """``size`` bytes of ``fill`` made as they are read, counting what was read:
+    a stand-in for /dev/zero or ``yes |`` that cannot eat the test's memory."""
+
+    def __init__(self, size: int, fill: bytes = b"a") -> None:
+        self.left = size
+        self.fill = fill
+        self.read_so_far = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = self.fill * n
+        self.left -= n
+        self.read_so_far += n
+        return n
+
+
+TOO_MUCH = MAX_INPUT_BYTES + 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["send", "--to", "a@x.example", "--subject", "Hi"], "Body (read from stdin) is larger than 32 MiB"),
+        (["send", "--to-file", "-", "--subject", "Hi", "--body", "x"], "To (--to-file -) is larger than 32 MiB"),
+    ],
+)
+def test_stdin_is_read_up_to_a_bound(ready: Engine, db_url: str, args: list[str], words: str) -> None:
+    """`yes | ertui send …` (or /dev/zero) was read until memory ran out."""
+    source = Endless(TOO_MUCH)
+    before = contents(ready)
+    out = CliRunner().invoke(cli, ["--db", db_url, *args], input=io.BufferedReader(source))
+    refused(out, words)
+    assert source.read_so_far <= MAX_INPUT_BYTES + 1024 * 1024
+    assert contents(ready) == before
+
+
+@pytest.mark.parametrize("option", ["--body-file", "--to-file"])
+def test_a_file_is_read_up_to_a_bound(ready: Engine, db_url: str, tmp_path: Path, option: str) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * (MAX_INPUT_BYTES + 1))
+    before = contents(ready)
+    to = ["--to", "a@x.example"] if option == "--body-file" else ["--body", "x"]
+    refused(invoke(db_url, "send", *to, "--subject", "Hi", option, str(big)), "is larger than 32 MiB")
+    assert contents(ready) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["mta", "add", "--description", "R", "--host", "127.0.0.1", "--username", "u", "--password-stdin"],
+        ["mta", "test", "--host", "127.0.0.1", "--to", "a@x.example", "--username", "u", "--password-stdin"],
+    ],
+)
+def test_a_secret_line_is_read_up_to_a_bound(ready: Engine, db_url: str, args: list[str]) -> None:
+    """`tr -d '\\n' </dev/zero | ertui mta add … --password-stdin` read one line without end."""
+    source = Endless(TOO_MUCH)
+    before = contents(ready)
+    out = CliRunner().invoke(cli, ["--db", db_url, *args], input=io.BufferedReader(source))
+    refused(out, "Password (--password-stdin read) is longer than 65,536 bytes")
+    assert source.read_so_far <= 1024 * 1024
     assert contents(ready) == before
