@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from ertui import mtas, queue, settings
 from ertui.cli import cli
 from ertui.cli.common import MAX_INPUT_BYTES
+from ertui.delivery.settings import WorkerSettings
+from ertui.errors import ValidationError
 from ertui.smtp import oauth
 from tests.relay_servers import USER, RelayServer
 
@@ -342,3 +344,44 @@ def test_a_secret_line_is_read_up_to_a_bound(ready: Engine, db_url: str, args: l
     refused(out, "Password (--password-stdin read) is longer than 65,536 bytes")
     assert source.read_so_far <= 1024 * 1024
     assert contents(ready) == before
+
+
+# -- numbers from the environment ------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1e20", "1e308", "99999999999", "0", "59"])
+@pytest.mark.parametrize(
+    "args", [["send", "--to", "a@x.example", "--subject", "Hi", "--body", "x"], ["policy", "show"], ["policy"]]
+)
+def test_a_message_lifetime_from_the_environment_out_of_range_is_one_sentence(
+    ready: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, args: list[str], value: str
+) -> None:
+    """1e20 overflowed the expiry date (a traceback); 0 failed every new message at once."""
+    monkeypatch.setenv("ERTUI_MESSAGE_LIFETIME", value)
+    before = contents(ready)
+    out = invoke(db_url, *args)
+    refused(out, "ERTUI_MESSAGE_LIFETIME must be a number of seconds from 60 to 31536000")
+    assert contents(ready) == before
+
+
+@pytest.mark.parametrize("value", ["1e308", "inf", "nan", "-1", "99999999999"])
+@pytest.mark.parametrize(
+    "name", ["backoff_base", "backoff_max", "cooldown_base", "max_attempts", "lease_seconds", "batch_size"]
+)
+def test_a_worker_setting_from_the_environment_out_of_range_is_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """ERTUI_WORKER_BACKOFF_BASE=1e308 made `policy show` end in OverflowError and a
+    worker defer mail past the end of time."""
+    variable = "ERTUI_WORKER_" + name.upper()
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=f"^{variable} must be "):
+        WorkerSettings.from_env()
+
+
+def test_the_worker_overrides_the_tests_use_still_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable, value in (("ERTUI_WORKER_BACKOFF_BASE", "0"), ("ERTUI_WORKER_LEASE_SECONDS", "1.5")):
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("ERTUI_WORKER_MAX_ATTEMPTS", "3")
+    got = WorkerSettings.from_env()
+    assert (got.backoff_base, got.lease_seconds, got.max_attempts) == (0.0, 1.5, 3)
