@@ -140,7 +140,7 @@ def timeout(value: float, field: Field | str = TIMEOUT) -> float:
     """Seconds to wait for a connection or a reply: more than 0, at most 600."""
     field = Field.of(field)
     if not 0 < value <= 600:  # (NaN fails this too)
-        raise ValidationError(field, f"{field.label} must be from 0 to 600 seconds.")
+        raise ValidationError(field, f"{field.label} must be more than 0 and at most 600 seconds.")
     return float(value)
 
 

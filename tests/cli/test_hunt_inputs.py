@@ -385,3 +385,13 @@ def test_the_worker_overrides_the_tests_use_still_hold(monkeypatch: pytest.Monke
     monkeypatch.setenv("ERTUI_WORKER_MAX_ATTEMPTS", "3")
     got = WorkerSettings.from_env()
     assert (got.backoff_base, got.lease_seconds, got.max_attempts) == (0.0, 1.5, 3)
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "301", "600", "1e9", "nan", "soon"])
+def test_the_probe_timeout_has_the_rule_its_help_and_the_saved_field_say(
+    ready: Engine, db_url: str, value: str
+) -> None:
+    """`mta probe --timeout` said '1-300 s' in its help, but took 0.5 and 600 and
+    refused 0 with 'must be from 0 to 600 seconds'."""
+    out = invoke(db_url, "mta", "probe", "--host", "127.0.0.1", "--port", "1", "--timeout", value)
+    refused(out, "Timeout must be a number of seconds from 1 to 300.")
