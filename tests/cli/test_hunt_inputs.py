@@ -395,3 +395,11 @@ def test_the_probe_timeout_has_the_rule_its_help_and_the_saved_field_say(
     refused 0 with 'must be from 0 to 600 seconds'."""
     out = invoke(db_url, "mta", "probe", "--host", "127.0.0.1", "--port", "1", "--timeout", value)
     refused(out, "Timeout must be a number of seconds from 1 to 300.")
+
+
+def test_reveal_secrets_alone_is_bad_input(ready: Engine, db_url: str) -> None:
+    """It wrote the raw bytes (a recovery email's live token) when the summary was asked for."""
+    [mid] = queue.enqueue(ready, ["a@x.example"], "Hi", "x")
+    out = invoke(db_url, "queue", "show", str(mid), "--reveal-secrets")
+    refused(out, "--reveal-secrets goes with --raw or --headers.")
+    assert "Subject: Hi" not in out.output
