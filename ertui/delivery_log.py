@@ -118,8 +118,9 @@ def read(engine: Engine, flt: LogFilter | None = None, *, after_id: int = 0, lim
     if flt.mta is not None:
         key = flt.mta.lower()
         match = func.lower(mta_name) == key
-        if key.isdigit() and len(key) < 10:
-            match = match | (A.mta_id == int(key))
+        number = validate.digits(key, 9)  # ASCII digits only: int('²') raises
+        if number is not None:
+            match = match | (A.mta_id == number)
         query = query.where(match)
     with engine.connect() as conn:
         rows = conn.execute(query).all()

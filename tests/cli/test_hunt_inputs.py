@@ -23,6 +23,7 @@ from ertui.cli import cli
 from ertui.cli.common import MAX_INPUT_BYTES
 from ertui.delivery.settings import WorkerSettings
 from ertui.errors import ValidationError
+from ertui.service import notify
 from ertui.smtp import oauth
 from tests.relay_servers import USER, RelayServer
 
@@ -403,3 +404,34 @@ def test_reveal_secrets_alone_is_bad_input(ready: Engine, db_url: str) -> None:
     out = invoke(db_url, "queue", "show", str(mid), "--reveal-secrets")
     refused(out, "--reveal-secrets goes with --raw or --headers.")
     assert "Subject: Hi" not in out.output
+
+
+# -- digits that str.isdigit takes and int does not --------------------------------
+
+UNICODE_DIGITS = ["²", "١", "৩", "５"]
+
+
+@pytest.mark.parametrize("word", UNICODE_DIGITS)
+def test_log_by_mta_never_reads_a_unicode_digit_as_an_id(ready: Engine, db_url: str, word: str) -> None:
+    """`ertui log --mta ²` ended in ValueError; `--mta ١` took MTA 1."""
+    mtas.add(ready, description="Relay", host="127.0.0.1")
+    out = invoke(db_url, "log", "--mta", word)
+    assert out.exit_code == 0 and out.output == "", out.output
+
+
+@pytest.mark.parametrize("word", UNICODE_DIGITS)
+def test_the_check_counts_take_ascii_digits_only(db_url: str, word: str) -> None:
+    for option in ("--warn-failed", "--crit-failed"):
+        out = invoke(db_url, "check", option, word)
+        assert out.exit_code == 3 and "Traceback" not in out.output, out.output
+        assert out.output.startswith(f"ERTUI UNKNOWN - {option} must be a whole number")
+
+
+@pytest.mark.parametrize("word", UNICODE_DIGITS)
+def test_systemd_numbers_take_ascii_digits_only(monkeypatch: pytest.MonkeyPatch, word: str) -> None:
+    """WATCHDOG_USEC or JOURNAL_STREAM with '²' ended the worker in ValueError."""
+    monkeypatch.setenv("WATCHDOG_USEC", word)
+    monkeypatch.setenv("JOURNAL_STREAM", f"{word}:{word}")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    assert notify.watchdog_interval(default=5.0) == 5.0
+    assert notify.logs_to_journal(2) is False
