@@ -148,11 +148,10 @@ def mta_timeout(value: object, field: Field | str = TIMEOUT) -> float:
     """A saved MTA's timeout: seconds from 1 to 300 (a number or a string of one)."""
     field = Field.of(field)
     rule = f"{field.label} must be a number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT}."
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise ValidationError(field, rule) from None
+    if isinstance(value, str):  # ASCII digits only: float() takes '١٠', '1_0' and 'nan'
+        if _DECIMAL.fullmatch(value.strip()) is None:
+            raise ValidationError(field, rule)
+        value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, int | float) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
         raise ValidationError(field, rule)  # (NaN fails the range too)
     return float(value)
@@ -367,6 +366,7 @@ def username(value: str, field: Field | str = USERNAME) -> str:
     return short_text(value, field, 255)
 
 
+_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 

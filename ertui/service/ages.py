@@ -9,7 +9,7 @@ from ertui.errors import Field, ValidationError
 from ertui.timeutil import MAX_AGE, age_of
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_AGE = re.compile(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhdw])\s*", re.IGNORECASE)
+_AGE = re.compile(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhdw])\s*", re.IGNORECASE | re.ASCII)  # ASCII digits only
 
 
 def parse_age(text: str, field: Field | str) -> timedelta:

@@ -435,3 +435,25 @@ def test_systemd_numbers_take_ascii_digits_only(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
     assert notify.watchdog_interval(default=5.0) == 5.0
     assert notify.logs_to_journal(2) is False
+
+
+@pytest.mark.parametrize("value", ["١٠", "1_0", "５", "nan", "5."])
+def test_an_mta_timeout_takes_ascii_digits_only(ready: Engine, db_url: str, value: str) -> None:
+    """float() took '١٠' and '1_0' as 10 (saved)."""
+    mtas.add(ready, description="Relay", host="127.0.0.1")
+    before = contents(ready)
+    refused(invoke(db_url, "mta", "edit", "Relay", "--timeout", value), "Timeout must be a number of seconds")
+    assert contents(ready) == before
+
+
+@pytest.mark.parametrize("age", ["١٥m", "３d", "1\u00a0h"])
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(["audit", "--since"], "--since"), (["retention", "set", "--keep-sent"], "Keep sent")],
+)
+def test_an_age_takes_ascii_digits_and_spaces_only(
+    ready: Engine, db_url: str, args: list[str], option: str, age: str
+) -> None:
+    before = contents(ready)
+    refused(invoke(db_url, *args, age), option)
+    assert contents(ready) == before
