@@ -83,11 +83,9 @@ def make_filter(
                 SINCE, f"--since must be an age of at most {format_age(MAX_AGE)}, such as 90s, 30m, 2h or 3d."
             )
         when = utcnow() - age
-    mta, domain = (
-        None if value is None else validate.filter_text(value, field, MAX_FILTER)
-        for value, field in ((mta, MTA), (domain, DOMAIN))
-    )
-    return LogFilter(mta=mta, domain=domain.lower() if domain else None, failed=failed, since=when)
+    mta = None if mta is None else validate.filter_text(mta, MTA, MAX_FILTER)
+    domain = None if domain is None else validate.filter_domain(domain, DOMAIN, MAX_FILTER)
+    return LogFilter(mta=mta, domain=domain, failed=failed, since=when)
 
 
 A = Attempt.__table__.c  # type: ignore[attr-defined]

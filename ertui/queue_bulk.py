@@ -127,13 +127,13 @@ def make_filter(
             raise ValidationError(
                 OLDER_THAN, f"--older-than must be an age from 1s to {format_age(MAX_AGE)}, such as 30m, 2h or 3d."
             )
-    domain, mta, search = (
+    mta, search = (
         None if value is None else validate.filter_text(value, field, MAX_TEXT)
-        for value, field in ((domain, DOMAIN), (mta, MTA), (search, SEARCH))
+        for value, field in ((mta, MTA), (search, SEARCH))
     )
     return QueueFilter(
         status=status,
-        domain=domain.lower().lstrip("@") if domain else None,
+        domain=None if domain is None else validate.filter_domain(domain, DOMAIN, MAX_TEXT),
         mta=mta,
         older_than=age,
         search=search,

@@ -349,6 +349,14 @@ def filter_text(value: str, field: Field | str, most: int = 255) -> str:
     return utf8_text(value, field)
 
 
+def filter_domain(value: str, field: Field | str, most: int = 255) -> str:
+    """A recipient domain to filter by: ``filter_text``, in lower case, an ``@`` before it dropped."""
+    domain = filter_text(value, field, most).lower().lstrip("@")
+    if not domain:  # `--domain @` was no filter at all: everything matched
+        raise ValidationError(field, f"{Field.of(field).label} must name a domain, such as example.com.")
+    return domain
+
+
 def utf8_text(value: str, field: Field | str) -> str:
     """Text that can be written as UTF-8: not bytes of another encoding that
     Python carried over as lone surrogates (argv, stdin, files)."""

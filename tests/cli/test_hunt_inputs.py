@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, insert, select
 from sqlalchemy.engine import Engine
 
 from ertui import mtas, queue, settings
@@ -25,6 +25,8 @@ from ertui.delivery.settings import WorkerSettings
 from ertui.errors import ValidationError
 from ertui.service import notify
 from ertui.smtp import oauth
+from ertui.store.models import Attempt
+from ertui.timeutil import utcnow
 from tests.relay_servers import USER, RelayServer
 
 HUGE_AGES = ("999999999w", "99999999d", "999999999", "9999999999999999999999s", "3651d", "99999999.5d")
@@ -457,3 +459,31 @@ def test_an_age_takes_ascii_digits_and_spaces_only(
     before = contents(ready)
     refused(invoke(db_url, *args, age), option)
     assert contents(ready) == before
+
+
+@pytest.mark.parametrize("domain", ["@", "@@", " @ "])
+@pytest.mark.parametrize("args", [["log"], ["queue", "hold", "--dry-run"], ["queue", "delete", "--yes"]])
+def test_a_domain_filter_of_only_an_at_sign_is_refused(
+    ready: Engine, db_url: str, args: list[str], domain: str
+) -> None:
+    """`--domain @` was no filter: `log` showed every attempt, `queue hold` asked for a filter."""
+    queue.enqueue(ready, ["a@x.example"], "Hi", "x")
+    before = contents(ready)
+    refused(invoke(db_url, *args, "--domain", domain), "--domain must name a domain")
+    assert contents(ready) == before
+
+
+def test_log_and_queue_read_a_domain_alike(ready: Engine, db_url: str) -> None:
+    """`log --domain @X.example` matched nothing while `queue hold --domain @X.example` matched."""
+    [mid] = queue.enqueue(ready, ["a@x.example"], "Hi", "x")
+    with ready.begin() as conn:
+        conn.execute(
+            insert(Attempt).values(
+                message_id=mid, started_at=utcnow(), duration_ms=5, outcome="deferred", code=451, text="later"
+            )
+        )
+    for domain in ("x.example", "@X.example", " X.EXAMPLE "):
+        shown = invoke(db_url, "log", "--domain", domain)
+        assert shown.exit_code == 0 and f"#{mid}" in shown.output, (domain, shown.output)
+        held = invoke(db_url, "queue", "hold", "--dry-run", "--domain", domain)
+        assert held.output.startswith("1 message(s) would be held."), (domain, held.output)
