@@ -180,9 +180,10 @@ def env_override(knob: Knob, environ: Mapping[str, str] | None = None) -> float 
     if not raw:
         return None
     value = _number(raw.strip())
-    # The knob's range, but from 0 for the worker's own overrides (tests retry at
-    # once with ERTUI_WORKER_BACKOFF_BASE=0); 1e20 overflowed a date (a traceback).
-    low = 0.0 if knob.env.startswith(WORKER_ENV_PREFIX) else knob.low
+    # The knob's range, but from 0 (an expert's override: tests retry at once with
+    # ERTUI_WORKER_BACKOFF_BASE=0, expire mail at once with ERTUI_MESSAGE_LIFETIME=0);
+    # beyond it, 1e20 overflowed a date (a traceback).
+    low = 0.0
     if value is None or not low <= value <= knob.high or (knob.count and value != int(value)):
         rule = f"from {low:.0f} to {knob.high:.0f}"
         if knob.count:

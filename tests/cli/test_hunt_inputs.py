@@ -352,18 +352,18 @@ def test_a_secret_line_is_read_up_to_a_bound(ready: Engine, db_url: str, args: l
 # -- numbers from the environment ------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["1e20", "1e308", "99999999999", "0", "59"])
+@pytest.mark.parametrize("value", ["1e20", "1e308", "99999999999", "31536001", "-1", "nan"])
 @pytest.mark.parametrize(
     "args", [["send", "--to", "a@x.example", "--subject", "Hi", "--body", "x"], ["policy", "show"], ["policy"]]
 )
 def test_a_message_lifetime_from_the_environment_out_of_range_is_one_sentence(
     ready: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, args: list[str], value: str
 ) -> None:
-    """1e20 overflowed the expiry date (a traceback); 0 failed every new message at once."""
+    """1e20 overflowed the expiry date (a traceback)."""
     monkeypatch.setenv("ERTUI_MESSAGE_LIFETIME", value)
     before = contents(ready)
     out = invoke(db_url, *args)
-    refused(out, "ERTUI_MESSAGE_LIFETIME must be a number of seconds from 60 to 31536000")
+    refused(out, "ERTUI_MESSAGE_LIFETIME must be a number of seconds from 0 to 31536000")
     assert contents(ready) == before
 
 
