@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from ertui import validate
 from ertui.errors import Field, ValidationError
+from ertui.service.ages import format_age
 from ertui.store.engine import store_call
 from ertui.store.models import Attempt, Message, Mta
-from ertui.timeutil import as_utc, parse_age, utcnow
+from ertui.timeutil import MAX_AGE, as_utc, parse_age, utcnow
 
 SINCE = Field("since", "--since")
 DOMAIN = Field("domain", "--domain")
@@ -77,14 +79,13 @@ def make_filter(
     if since is not None:
         age = parse_age(since)
         if age is None:
-            raise ValidationError(SINCE, "--since must be an age such as 90s, 30m, 2h or 3d.")
+            raise ValidationError(
+                SINCE, f"--since must be an age of at most {format_age(MAX_AGE)}, such as 90s, 30m, 2h or 3d."
+            )
         when = utcnow() - age
-    for value, field in ((mta, MTA), (domain, DOMAIN)):
-        if value is not None and (not value.strip() or len(value) > MAX_FILTER):
-            raise ValidationError(field, f"{field.label} must be 1 to {MAX_FILTER} characters.")
-    return LogFilter(
-        mta=mta.strip() if mta else None, domain=domain.strip().lower() if domain else None, failed=failed, since=when
-    )
+    mta = None if mta is None else validate.filter_text(mta, MTA, MAX_FILTER)
+    domain = None if domain is None else validate.filter_domain(domain, DOMAIN, MAX_FILTER)
+    return LogFilter(mta=mta, domain=domain, failed=failed, since=when)
 
 
 A = Attempt.__table__.c  # type: ignore[attr-defined]
@@ -115,8 +116,9 @@ def read(engine: Engine, flt: LogFilter | None = None, *, after_id: int = 0, lim
     if flt.mta is not None:
         key = flt.mta.lower()
         match = func.lower(mta_name) == key
-        if key.isdigit() and len(key) < 10:
-            match = match | (A.mta_id == int(key))
+        number = validate.digits(key, 9)  # ASCII digits only: int('²') raises
+        if number is not None:
+            match = match | (A.mta_id == number)
         query = query.where(match)
     with engine.connect() as conn:
         rows = conn.execute(query).all()

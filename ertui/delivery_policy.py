@@ -185,14 +185,22 @@ def stored(engine: Engine) -> Policy:
 
 def env_override(knob: Knob, environ: Mapping[str, str] | None = None) -> float | None:
     """The knob's environment override in seconds (or attempts), None when unset;
-    ValidationError naming the variable when it is not a number."""
+    ValidationError naming the variable when it is not a number in its range."""
     raw = (os.environ if environ is None else environ).get(knob.env)
     if not raw:
         return None
     value = _number(raw.strip())
-    if value is None:
-        unit = "a whole number" if knob.count else "a number of seconds"
-        raise ValidationError(Field(knob.name, knob.env), f"{knob.env} must be {unit}.")
+    # The knob's range, but from 0 (an expert's override: tests retry at once with
+    # ERTUI_WORKER_BACKOFF_BASE=0, expire mail at once with ERTUI_MESSAGE_LIFETIME=0);
+    # beyond it, 1e20 overflowed a date (a traceback).
+    low = 0.0
+    if value is None or not low <= value <= knob.high or (knob.count and value != int(value)):
+        rule = f"from {low:.0f} to {knob.high:.0f}"
+        if knob.count:
+            rule = f"a whole number {rule}"
+        else:
+            rule = f"a number of seconds {rule} ({knob.shown(low)} to {knob.shown(knob.high)})"
+        raise ValidationError(Field(knob.name, knob.env), f"{knob.env} must be {rule}.")
     return value
 
 

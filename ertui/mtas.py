@@ -58,7 +58,7 @@ def get(engine: Engine, ref: str | int) -> Mta:
         number = validate.digits(text)
         if number is not None and number <= MAX_ID:
             mta = s.get(Mta, number)
-        if mta is None:
+        if mta is None and validate.control_character(text) is None:  # no description holds one
             mta = s.exec(select(Mta).where(Mta.description_key == text.lower())).first()
         if mta is None:
             raise NotFoundError(f"There is no MTA with the id or description {text!r}.")

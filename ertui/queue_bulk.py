@@ -22,11 +22,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from ertui import queue
+from ertui import queue, validate
 from ertui.errors import Field, ValidationError
+from ertui.service.ages import format_age
 from ertui.store.engine import store_call
 from ertui.store.models import HOLDABLE_STATUSES, UNSENT_STATUSES, Message, MessageStatus, Mta
-from ertui.timeutil import parse_age, utcnow
+from ertui.timeutil import MAX_AGE, parse_age, utcnow
 
 T = Message.__table__.c  # type: ignore[attr-defined]
 M = Mta.__table__.c  # type: ignore[attr-defined]
@@ -122,17 +123,20 @@ def make_filter(
     age = None
     if older_than is not None:
         age = parse_age(older_than)
-        if age is None:
-            raise ValidationError(OLDER_THAN, "--older-than must be an age such as 30m, 2h or 3d.")
-    for value, field in ((domain, DOMAIN), (mta, MTA), (search, SEARCH)):
-        if value is not None and (not value.strip() or len(value) > MAX_TEXT or not value.isprintable()):
-            raise ValidationError(field, f"{field.label} must be 1 to {MAX_TEXT} printable characters.")
+        if not age:  # 0 would match every message: a filter that is none
+            raise ValidationError(
+                OLDER_THAN, f"--older-than must be an age from 1s to {format_age(MAX_AGE)}, such as 30m, 2h or 3d."
+            )
+    mta, search = (
+        None if value is None else validate.filter_text(value, field, MAX_TEXT)
+        for value, field in ((mta, MTA), (search, SEARCH))
+    )
     return QueueFilter(
         status=status,
-        domain=domain.strip().lower().lstrip("@") if domain else None,
-        mta=mta.strip() if mta else None,
+        domain=None if domain is None else validate.filter_domain(domain, DOMAIN, MAX_TEXT),
+        mta=mta,
         older_than=age,
-        search=search.strip() if search else None,
+        search=search,
     )
 
 

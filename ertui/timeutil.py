@@ -44,14 +44,25 @@ def relative(when: datetime, now: datetime) -> str:
 
 
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: The longest age any option takes (ten years): ``999999999w`` overflows a
+#: timedelta, ``99999999d`` a datetime once taken from now.
+MAX_AGE = timedelta(days=3650)
 
 
 def parse_age(text: str) -> timedelta | None:
     """An age as an operator types it: ``90s``, ``30m``, ``2h``, ``3d``, ``1w``
-    (a bare number is seconds); None when it is not one."""
+    (a bare number is seconds), at most ``MAX_AGE``; None when it is not one."""
     value = text.strip().lower()
     unit = value[-1:] if value[-1:] in _AGE_UNITS else "s"
     number = value[:-1] if value[-1:] in _AGE_UNITS else value
     if not number.isascii() or not number.isdigit() or len(number) > 9:
         return None
-    return timedelta(seconds=int(number) * _AGE_UNITS[unit])
+    return age_of(int(number) * _AGE_UNITS[unit])
+
+
+def age_of(seconds: float) -> timedelta | None:
+    """``seconds`` as an age, None beyond ``MAX_AGE`` (checked before a
+    timedelta is made, which would overflow)."""
+    if not 0 <= seconds <= MAX_AGE.total_seconds():
+        return None
+    return timedelta(seconds=seconds)

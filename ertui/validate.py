@@ -141,7 +141,7 @@ def timeout(value: float, field: Field | str = TIMEOUT) -> float:
     """Seconds to wait for a connection or a reply: more than 0, at most 600."""
     field = Field.of(field)
     if not 0 < value <= 600:  # (NaN fails this too)
-        raise ValidationError(field, f"{field.label} must be from 0 to 600 seconds.")
+        raise ValidationError(field, f"{field.label} must be more than 0 and at most 600 seconds.")
     return float(value)
 
 
@@ -149,11 +149,10 @@ def mta_timeout(value: object, field: Field | str = TIMEOUT) -> float:
     """A saved MTA's timeout: seconds from 1 to 300 (a number or a string of one)."""
     field = Field.of(field)
     rule = f"{field.label} must be a number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT}."
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise ValidationError(field, rule) from None
+    if isinstance(value, str):  # ASCII digits only: float() takes '١٠', '1_0' and 'nan'
+        if _DECIMAL.fullmatch(value.strip()) is None:
+            raise ValidationError(field, rule)
+        value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, int | float) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
         raise ValidationError(field, rule)  # (NaN fails the range too)
     return float(value)
@@ -348,7 +347,29 @@ def search(value: str, field: Field | str = SEARCH) -> str:
     value = value.strip()
     if len(value) > MAX_SEARCH_LEN:
         raise ValidationError(field, f"{field.label} must be at most {MAX_SEARCH_LEN} characters long.")
+    bad = control_character(value)
+    if bad is not None:  # stored text holds none (a NUL: PostgreSQL cannot even compare it)
+        raise ValidationError(field, f"{field.label} must not contain control characters (found {bad}).")
     return utf8_text(value, field)
+
+
+def filter_text(value: str, field: Field | str, most: int = 255) -> str:
+    """A word that filters a listing (a domain, an MTA's name): 1 to ``most``
+    printable characters, trimmed. A control character (a NUL, which
+    PostgreSQL cannot even compare) matches nothing ever stored: refused."""
+    field = Field.of(field)
+    value = value.strip()
+    if not value or len(value) > most or not value.isprintable():
+        raise ValidationError(field, f"{field.label} must be 1 to {most} printable characters.")
+    return utf8_text(value, field)
+
+
+def filter_domain(value: str, field: Field | str, most: int = 255) -> str:
+    """A recipient domain to filter by: ``filter_text``, in lower case, an ``@`` before it dropped."""
+    domain = filter_text(value, field, most).lower().lstrip("@")
+    if not domain:  # `--domain @` was no filter at all: everything matched
+        raise ValidationError(field, f"{Field.of(field).label} must name a domain, such as example.com.")
+    return domain
 
 
 def utf8_text(value: str, field: Field | str) -> str:
@@ -368,6 +389,7 @@ def username(value: str, field: Field | str = USERNAME) -> str:
     return short_text(value, field, 255)
 
 
+_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 

@@ -78,11 +78,13 @@ def check_cmd(
 
 
 def _count(text: str, name: str) -> int:
+    from ertui import validate
     from ertui.errors import Field, ValidationError
 
-    if not text.strip().isdigit() or int(text) > 10**9:
+    number = validate.digits(text)  # ASCII digits only: int('²') raises
+    if number is None or number > 10**9:
         raise ValidationError(Field.of(name), f"{name} must be a whole number from 0 to 1000000000.")
-    return int(text)
+    return number
 
 
 def register(cli: click.Group) -> None:

@@ -209,16 +209,35 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+# The most a file or stdin may hold (a body, a list of recipients): /dev/zero,
+# `yes |` or a wrong file would otherwise be read until memory runs out. Mail
+# servers refuse messages far smaller (25-35 MB is usual).
+MAX_INPUT_BYTES = 32 * 1024 * 1024
+# … and one line of it (a password, a token: their own rules are far shorter).
+MAX_LINE_BYTES = 64 * 1024
+
+
 def read_stdin_line(field: Field, option: str) -> str:
     """One line of stdin (without its line end), strictly UTF-8: bytes that are
     not say which field and option read them (exit 2), never a traceback."""
-    data = sys.stdin.buffer.readline()
+    data = sys.stdin.buffer.readline(MAX_LINE_BYTES + 1)  # `tr -d '\n' </dev/zero |` ends too
+    if len(data.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+        raise ValidationError(field, f"{field.label} ({option} read) is longer than {MAX_LINE_BYTES:,} bytes.")
     return decode_utf8(data.rstrip(b"\r\n"), field, f"{option} read")
 
 
 def read_stdin_all(field: Field, what: str = "stdin") -> str:
-    """All of stdin, strictly UTF-8."""
-    return decode_utf8(sys.stdin.buffer.read(), field, what)
+    """All of stdin (at most ``MAX_INPUT_BYTES``), strictly UTF-8."""
+    return decode_utf8(_bounded(sys.stdin.buffer.read(MAX_INPUT_BYTES + 1), field, what), field, what)
+
+
+def _bounded(data: bytes, field: Field, what: str) -> bytes:
+    if len(data) > MAX_INPUT_BYTES:
+        most = MAX_INPUT_BYTES // (1024 * 1024)
+        raise ValidationError(
+            field, f"{field.label} ({what}) is larger than {most} MiB; ertui reads at most {most} MiB."
+        )
+    return data
 
 
 def decode_utf8(data: bytes, field: Field, what: str) -> str:
@@ -231,15 +250,16 @@ def decode_utf8(data: bytes, field: Field, what: str) -> str:
 
 
 def read_file(path: str, field: Field, option: str) -> str:
-    """A text file named by an option, strictly UTF-8; a file that cannot be
+    """A text file named by an option (at most ``MAX_INPUT_BYTES``), strictly UTF-8; a file that cannot be
     read (missing, a folder, no permission, an I/O error) is one sentence, exit 1."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         raise ErtuiError(f"{option} {terminal_path(path)} cannot be read: {reason}.") from None
-    return decode_utf8(data, field, f"{option} {terminal_path(path)}")
+    what = f"{option} {terminal_path(path)}"
+    return decode_utf8(_bounded(data, field, what), field, what)
 
 
 def terminal_path(path: str) -> str:

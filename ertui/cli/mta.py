@@ -138,6 +138,7 @@ def edit_cmd(
     current = mtas.get(eng, mta)
     security = security_change(Security(current.security), ssl, starttls)
     mechanism = session.mechanism(current.auth_mechanism).value
+    session.check_oauth(not no_auth and bool(username or current.use_auth), AuthMechanism(mechanism))
     becomes_oauth = mechanism == AuthMechanism.XOAUTH2.value and current.oauth_secret_enc is None
     ask = (
         password_stdin

@@ -77,7 +77,20 @@ class SessionFields:
             if login:
                 verb = "needs" if len(login) == 1 else "need"
                 raise ValidationError(validate.USERNAME, f"{', '.join(login)} {verb} --username (the login).")
+        self.check_oauth(True, mechanism)
         return mechanism
+
+    def check_oauth(self, use_auth: bool, mechanism: AuthMechanism) -> None:
+        """An --oauth-* option that the MTA's login will not use (no login, or a
+        mechanism other than xoauth2) is refused, never dropped unseen."""
+        given = [flag for flag in self.given() if flag.startswith("--oauth-")]
+        if not given or (use_auth and mechanism == AuthMechanism.XOAUTH2):
+            return
+        why = f"the mechanism is {mechanism.value}" if use_auth else "User/Pass Authorization is off"
+        verb = "goes" if len(given) == 1 else "go"
+        raise ValidationError(
+            validate.OAUTH_TOKEN_URL, f"{', '.join(given)} {verb} with --auth-mechanism xoauth2 only ({why})."
+        )
 
     def values(self) -> dict[str, Any]:
         """The fields given, as keywords of ``draft_config``, ``mtas.add`` and ``mtas.edit``."""

@@ -9,7 +9,7 @@ from dataclasses import replace
 import click
 
 from ertui import mtas, validate
-from ertui.cli.common import engine, print_json
+from ertui.cli.common import engine, not_empty, print_json
 from ertui.cli.mta_options import ConnectionFields, SessionFields, connection_options, session_options
 from ertui.cli.mta_test import _as_dict, _config, print_step, print_unreached
 from ertui.termsafe import terminal_safe
@@ -22,7 +22,7 @@ from ertui.termsafe import terminal_safe
 @session_options()
 @click.option("--transcript", "show_transcript", is_flag=True, help="Print the SMTP dialogue.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="One deadline per step (1-300 s).")
+@click.option("--timeout", default=None, metavar="SECONDS", callback=not_empty, help="One deadline per step (1-300 s).")
 @click.pass_context
 def probe_cmd(
     ctx: click.Context,
@@ -32,7 +32,7 @@ def probe_cmd(
     session: SessionFields,
     show_transcript: bool,
     as_json: bool,
-    timeout: float | None,
+    timeout: str | None,
 ) -> None:
     """Connect, TLS, EHLO and AUTH through one MTA, then QUIT: no mail is sent.
 
@@ -41,7 +41,7 @@ def probe_cmd(
     """
     config = _config(ctx, mta, host, conn, session)
     if timeout is not None:
-        config = replace(config, timeout=validate.timeout(timeout))
+        config = replace(config, timeout=validate.mta_timeout(timeout))  # the saved field's rule
     result = asyncio.run(mtas.run_probe(engine(ctx), config, None if as_json else print_step))
     if as_json:
         print_json(_as_dict(result))

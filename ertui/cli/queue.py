@@ -69,12 +69,7 @@ def send_cmd(
         )
     recipients = list(to)
     if to_file is not None:
-        listed = (
-            read_stdin_all(TO_FIELD, "--to-file -") if to_file == "-" else read_file(to_file, TO_FIELD, "--to-file")
-        )
-        recipients += [
-            line.strip() for line in listed.splitlines() if line.strip() and not line.lstrip().startswith("#")
-        ]
+        recipients += _listed(to_file)
     if not recipients:
         raise ValidationError(TO_FIELD, "Give at least one recipient: --to ADDRESS or --to-file FILE.")
     if body_file is not None:
@@ -159,9 +154,11 @@ def show_cmd(
     ctx: click.Context, message_id: int, as_json: bool, raw: bool, headers: bool, reveal_secrets: bool
 ) -> None:
     """A message and its attempt log; --raw or --headers: its bytes."""
+    if reveal_secrets and not (raw or headers):  # never the live bytes when the summary was asked for
+        raise ValidationError(IDS_FIELD, "--reveal-secrets goes with --raw or --headers.")
     eng = engine(ctx)
     m = queue.get_message(eng, message_id)
-    if raw or headers or reveal_secrets:
+    if raw or headers:
         write_source(m, headers=headers, reveal=reveal_secrets, other=as_json)
         return
     names = queue.mta_names(eng)

@@ -56,22 +56,23 @@ class WorkerSettings:
     @classmethod
     def from_env(cls, **overrides: Any) -> WorkerSettings:
         values: dict[str, Any] = {}
+        knobs = {attr: dp.BY_NAME[name] for name, attr in POLICY_FIELDS.items()}
         for name, f in cls.__dataclass_fields__.items():
             if name in ("from_store", "pinned"):
                 continue
-            raw = os.environ.get(ENV_PREFIX + name.upper())
+            variable = ENV_PREFIX + name.upper()
+            raw = os.environ.get(variable)
             if not raw:
                 continue
             kind = str(f.type)
-            try:
-                if "bool" in kind:
-                    values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
-                else:
-                    values[name] = int(raw) if kind == "int" else float(raw)
-            except ValueError:
-                raise ValidationError(
-                    Field(name, ENV_PREFIX + name.upper()), f"{ENV_PREFIX}{name.upper()} must be a number."
-                ) from None
+            if name in knobs:  # the delivery policy's rule for its overrides
+                value = dp.env_override(knobs[name])
+                assert value is not None  # (the variable is set)
+                values[name] = int(value) if kind == "int" else value
+            elif "bool" in kind:
+                values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[name] = _number(raw, variable, whole=kind == "int")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values, from_store=True, pinned=frozenset(values))
 
@@ -88,6 +89,25 @@ class WorkerSettings:
                 setattr(self, attr, int(new) if knob.count else new)
                 changes.append(f"{knob.label.lower()} {knob.shown(old)} → {knob.shown(new)}")
         return changes
+
+
+#: The largest value of a worker setting from the environment (about 115 days
+#: in seconds): beyond, 1e308 or inf overflowed a date in the worker.
+MAX_ENV_NUMBER = 10_000_000
+
+
+def _number(raw: str, variable: str, *, whole: bool) -> float | int:
+    """An ``ERTUI_WORKER_*`` number: finite, from 0 to ``MAX_ENV_NUMBER``."""
+    try:
+        value: float | int = int(raw) if whole else float(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_ENV_NUMBER:  # (NaN fails this too)
+        unit = "a whole number" if whole else "a number"
+        raise ValidationError(
+            Field(variable.lower(), variable), f"{variable} must be {unit} from 0 to {MAX_ENV_NUMBER}."
+        )
+    return value
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import re
 from datetime import timedelta
 
 from ertui.errors import Field, ValidationError
+from ertui.timeutil import MAX_AGE, age_of
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_AGE = re.compile(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhdw])\s*", re.IGNORECASE)
-MAX_AGE = timedelta(days=3650)
+_AGE = re.compile(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhdw])\s*", re.IGNORECASE | re.ASCII)  # ASCII digits only
 
 
 def parse_age(text: str, field: Field | str) -> timedelta:
@@ -18,9 +18,9 @@ def parse_age(text: str, field: Field | str) -> timedelta:
     m = _AGE.fullmatch(text)
     if m is None:
         raise ValidationError(f, f"{f.label} must be an age such as 90s, 15m, 1h, 30d or 2w.")
-    age = timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
-    if age > MAX_AGE:
-        raise ValidationError(f, f"{f.label} must be at most 3650d.")
+    age = age_of(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if age is None:
+        raise ValidationError(f, f"{f.label} must be at most {format_age(MAX_AGE)}.")
     return age
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import socket
 
+from ertui.validate import digits
+
 
 class Notifier:
     def __init__(self, address: str) -> None:
@@ -45,10 +47,10 @@ class Notifier:
 def watchdog_interval(default: float = 5.0) -> float:
     """How often to send WATCHDOG=1: half of ``$WATCHDOG_USEC`` when systemd set
     it for this process, else ``default`` (harmless without a watchdog)."""
-    raw = os.environ.get("WATCHDOG_USEC", "")
+    usec = digits(os.environ.get("WATCHDOG_USEC", ""))
     pid = os.environ.get("WATCHDOG_PID", "")
-    if raw.isdigit() and int(raw) > 0 and (not pid or pid == str(os.getpid())):
-        return max(0.05, min(default, int(raw) / 2_000_000))
+    if usec and (not pid or pid == str(os.getpid())):
+        return max(0.05, min(default, usec / 2_000_000))
     return default
 
 
@@ -56,11 +58,11 @@ def logs_to_journal(fd: int) -> bool:
     """True when ``fd`` is the journal's stream (``$JOURNAL_STREAM`` names its
     device and inode): the journal stamps each line, so the log need not."""
     raw = os.environ.get("JOURNAL_STREAM", "")
-    dev, _, ino = raw.partition(":")
-    if not (dev.isdigit() and ino.isdigit()):
+    dev, ino = (digits(part, 20) for part in raw.partition(":")[::2])  # (64-bit numbers)
+    if dev is None or ino is None:
         return False
     try:
         st = os.fstat(fd)
     except OSError:
         return False
-    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+    return (st.st_dev, st.st_ino) == (dev, ino)

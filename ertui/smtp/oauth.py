@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import ssl
 import time
 from dataclasses import dataclass
@@ -112,11 +113,11 @@ async def _grant(config: MtaConfig) -> tuple[str, float]:
         said = " — ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
         said = redact(said or raw.decode("utf-8", "replace").strip())[:SAID_LIMIT] or "no access token in the answer"
         raise OAuthTokenError(f"the token endpoint {where} refused the grant (HTTP {status}): {said}")
-    try:
+    try:  # a number from outside: 1e400 (inf), NaN, or an integer too large for a float
         lifetime = float(body.get("expires_in", DEFAULT_LIFETIME))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         lifetime = DEFAULT_LIFETIME
-    return token, max(0.0, lifetime)
+    return token, max(0.0, lifetime) if math.isfinite(lifetime) else DEFAULT_LIFETIME
 
 
 async def _bounded(reply: httpx.Response, where: str) -> bytes:

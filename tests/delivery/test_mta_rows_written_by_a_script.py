@@ -18,7 +18,7 @@ from ertui.store.models import Mta, MtaSlot
 from tests.delivery.conftest import add_mta, fast_settings, run_worker
 from tests.smtpd import SmtpServer
 
-BAD_ROWS = [
+BAD_ROWS: list[dict[str, object]] = [
     {"max_connections": 10**9},
     {"max_connections": 0},
     {"timeout": -5.0},

@@ -127,7 +127,10 @@ def test_an_environment_variable_overrides_and_show_says_so(store: Engine, db_ur
     )
     assert shown["settings"]["first_retry"]["overridden_by_env"] is False
     code, _, err = run_cli(db_url, "policy", "show", env={"ERTUI_WORKER_BACKOFF_BASE": "soon"})
-    assert (code, err) == (2, "ertui: ERTUI_WORKER_BACKOFF_BASE must be a number of seconds.\n")
+    assert (code, err) == (
+        2,
+        "ertui: ERTUI_WORKER_BACKOFF_BASE must be a number of seconds from 0 to 86400 (0s to 1d).\n",
+    )
 
 
 # -- lifetime, attempts, cooldown -------------------------------------------------------
