@@ -18,7 +18,7 @@ from textual.widgets import Collapsible, Input, Select, Switch
 from ertui import validate
 from ertui.mta_rules import DEFAULT_OAUTH_SCOPE, DEFAULT_TIMEOUT, AuthMechanism
 from ertui.store.models import Mta
-from ertui.tui.widgets.form_rows import FieldError, form_row
+from ertui.tui.widgets.form_rows import FieldError, FormSelect, form_row
 
 STORED_SECRET_HINT = "●●●●●●●● stored; leave empty to keep it"
 # The field of each of the core's sentences on this section (by the field's label).
@@ -77,7 +77,7 @@ def compose_advanced(m: Mta | None, host_name: str) -> Iterator[Widget]:
         yield form_row("EHLO name", _input(ehlo, "ehlo_name", validate.MAX_HOST_LEN, placeholder=default_name))
         yield FieldError("ehlo_name")
         options = [(a.label, a.value) for a in AuthMechanism]
-        choice = Select(options, allow_blank=False, value=mechanism.value, id="auth_mechanism", compact=True)
+        choice = FormSelect(options, allow_blank=False, value=mechanism.value, id="auth_mechanism", compact=True)
         yield form_row("Auth mechanism", choice)
         yield FieldError("auth_mechanism")
         yield form_row("Pipelining", Switch(m.pipelining if m else True, id="pipelining"))
