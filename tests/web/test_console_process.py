@@ -31,8 +31,8 @@ async def nothing(*_: object) -> None:
     return None
 
 
-def make_console() -> ConsoleProcess:
-    return ConsoleProcess(
+def make_console(kind: type[ConsoleProcess] = ConsoleProcess) -> ConsoleProcess:
+    return kind(
         "sqlite:///unused.db",
         (80, 24),
         write_bytes=nothing,
@@ -96,14 +96,7 @@ class ReadLate(ConsoleProcess):
 
 @pytest.mark.parametrize("output", ["", "__GANGLION__\\n"])
 async def test_a_console_that_ended_before_it_was_read_stops_cleanly(output: str) -> None:
-    console = ReadLate(
-        "sqlite:///unused.db",
-        (80, 24),
-        write_bytes=nothing,
-        write_str=nothing,
-        close=nothing,
-        download_manager=DownloadManager(),
-    )
+    console = make_console(ReadLate)
     console.argv = [sys.executable, "-c", f"import sys; sys.stdout.write('{output}')"]
     await console.start(80, 24)
     await console.stop()  # textual-serve cancelled its stderr reader before it ran: not our error
