@@ -156,6 +156,8 @@ def show_cmd(
     """A message and its attempt log; --raw or --headers: its bytes."""
     if reveal_secrets and not (raw or headers):  # never the live bytes when the summary was asked for
         raise ValidationError(IDS_FIELD, "--reveal-secrets goes with --raw or --headers.")
+    if raw and headers:  # one of them: the whole bytes, or their header block
+        raise ValidationError(IDS_FIELD, "Give one of --raw (every byte) or --headers (the header block), not both.")
     eng = engine(ctx)
     m = queue.get_message(eng, message_id)
     if raw or headers:

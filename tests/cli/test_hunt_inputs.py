@@ -305,6 +305,14 @@ def test_reveal_secrets_alone_is_bad_input(ready: Engine, db_url: str) -> None:
     assert "Subject: Hi" not in out.output
 
 
+def test_raw_and_headers_together_is_bad_input(ready: Engine, db_url: str) -> None:
+    """It silently wrote the header block only."""
+    [mid] = queue.enqueue(ready, ["a@x.example"], "Hi", "x")
+    out = invoke(db_url, "queue", "show", str(mid), "--raw", "--headers")
+    refused(out, "Give one of --raw (every byte) or --headers (the header block), not both.")
+    assert "Subject: Hi" not in out.output
+
+
 # -- digits that str.isdigit takes and int does not --------------------------------
 
 UNICODE_DIGITS = ["²", "١", "৩", "５"]
