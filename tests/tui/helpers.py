@@ -73,8 +73,15 @@ async def palette_choose(pilot: Pilot[Any], opener: str, query: str, wanted: str
 
     await wait_for(pilot, lambda: typed() == query, why=shown)
 
-    def first() -> str:
-        return (palette_matches(pilot.app) or [""])[0]
+    def searching() -> bool:  # the palette's search of what was typed is still running
+        group = CommandPalette._GATHER_COMMANDS_GROUP
+        return any(w.group == group and w.is_running for w in pilot.app.workers)
 
-    await wait_for(pilot, lambda: wanted in first(), tries=500, why=shown)
+    # Read the matches of the whole query only: while it is typed, each key starts
+    # a new search and the list still shows an earlier one's (a prefix's) matches.
+    await pilot.pause()
+    await wait_for(pilot, lambda: not searching(), tries=500, why=shown)
+    await pilot.pause()
+    first = (palette_matches(pilot.app) or [""])[0]
+    assert wanted in first, shown()
     await pilot.press("enter")
