@@ -91,7 +91,7 @@ class SettingsScreen(Screen[None]):
             id="edit_host",
             tooltip="Edit the Master Server Host Name for Email Links",
         ),
-        Binding("A", "admin", "Admin", id="admin", tooltip="The sender: address, From name, Reply-To"),
+        Binding("A", "admin", "Admin", id="admin", tooltip="Administrator: sender, From name, Reply-To"),
         Binding(
             "P",
             "delivery_policy",
