@@ -18,7 +18,8 @@ from textual.widgets import Collapsible, Input, Select, Switch
 from ertui import validate
 from ertui.mta_rules import DEFAULT_OAUTH_SCOPE, DEFAULT_TIMEOUT, AuthMechanism
 from ertui.store.models import Mta
-from ertui.tui.widgets.form_rows import FieldError, FormSelect, form_row
+from ertui.tui.widgets.form_rows import FieldError, form_row
+from ertui.tui.widgets.teardown import FormSelect
 
 STORED_SECRET_HINT = "●●●●●●●● stored; leave empty to keep it"
 # The field of each of the core's sentences on this section (by the field's label).

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ertui import audit
 from ertui.store.models import AuditEntry
@@ -21,6 +21,7 @@ from ertui.tui import timefmt
 from ertui.tui.failures import FAILURES, sentence
 from ertui.tui.reads import Reads
 from ertui.tui.widgets.queue_format import one_line
+from ertui.tui.widgets.teardown import ConsoleHeader
 
 SHOWN = 500  # the newest entries; `ertui audit` has them all
 COLUMNS = (("at", "When"), ("user", "User"), ("front_end", "From"), ("action", "Action"), ("detail", "Change"))
@@ -59,7 +60,7 @@ class AuditScreen(Screen[None]):
         self._reads: Reads[int] = Reads(self._load, lambda: 0, self.call_later)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         table: DataTable[Text] = DataTable(id="audit-table", cursor_type="row")
         for key, label in COLUMNS:
             table.add_column(label, key=key)

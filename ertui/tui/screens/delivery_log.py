@@ -21,13 +21,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message as TMessage
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, Static
+from textual.widgets import Footer, Log, Static
 
 from ertui import delivery_log
 from ertui.errors import ErtuiError
 from ertui.termsafe import terminal_safe
 from ertui.timeutil import as_utc
 from ertui.tui.reads import Reads
+from ertui.tui.widgets.teardown import ConsoleHeader
 
 MAX_LINES = 1000
 BACKLOG = 200  # attempts shown when the screen opens
@@ -107,7 +108,7 @@ class DeliveryLogScreen(Screen[None]):
         self.error: str | None = None  # the store's failure, shown in the header until a read works
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield Static(id="log-header")
         log = Log(id="delivery-log", max_lines=MAX_LINES, highlight=True, auto_scroll=True)
         log.highlighter = OutcomeHighlighter()

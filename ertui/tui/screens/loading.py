@@ -16,7 +16,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
+
+from ertui.tui.widgets.teardown import ConsoleHeader
 
 LOADING_TEXT = "Opening the store…"
 
@@ -38,7 +40,7 @@ class LoadingScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         with Vertical(id="loading-section"):
             yield Static(LOADING_TEXT, id="loading-text", classes="section-title", markup=False)
         yield Footer(compact=True, show_command_palette=False)

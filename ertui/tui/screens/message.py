@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message as TMessage
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from ertui import queue, render
 from ertui.errors import NotFoundError
@@ -32,6 +32,7 @@ from ertui.tui.safe import safe
 from ertui.tui.screens.queue_actions import QueueActionDone, act, confirm_delete
 from ertui.tui.screens.queue_keys import message_keys
 from ertui.tui.widgets import queue_format as fmt
+from ertui.tui.widgets.teardown import ConsoleHeader
 
 ATTEMPT_COLUMNS = (
     ("started", "Started"),
@@ -137,7 +138,7 @@ class MessageScreen(Screen[None]):
         self.title = f"Message #{message_id}"
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         with TabbedContent(id="message-tabs", initial="summary"):
             with TabPane("Summary", id="summary"), VerticalScroll(id="message-scroll", classes="message-pane"):
                 yield Static(Text("Loading…", style="dim"), id="message-summary")

@@ -17,7 +17,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from ertui.store.models import MessageStatus
 from ertui.termsafe import terminal_safe
@@ -33,6 +33,7 @@ from ertui.tui.screens.queue_filter import ViewFilter, parse
 from ertui.tui.screens.queue_page import PAGE_SIZE, PageLoaded, QueueTable, Row, load_page
 from ertui.tui.widgets import queue_format as fmt
 from ertui.tui.widgets.columns import visible
+from ertui.tui.widgets.teardown import ConsoleHeader
 
 STATUS_FILTERS = ("unsent", "failed", "held", "sent", "all")
 POLL_SECONDS = 1.0
@@ -70,7 +71,7 @@ class QueueScreen(bulk.BulkActions):
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield Static(id="queue-info")
         yield Static(id="queue-filter-line")
         yield Input(

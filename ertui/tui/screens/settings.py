@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Static
 
 from ertui import mtas, queue, settings
 from ertui.delivery import slots
@@ -37,6 +37,7 @@ from ertui.tui.screens.queue_filter import ViewFilter
 from ertui.tui.widgets.mta_detail import SPARK_MINUTES, MtaDetail
 from ertui.tui.widgets.mta_table import MtaTable
 from ertui.tui.widgets.status_bar import Status, StatusBar
+from ertui.tui.widgets.teardown import ConsoleHeader
 
 REFRESH_SECONDS = 2.0
 # deliveries can come by the hundred a second: refresh at most this often for them
@@ -140,7 +141,7 @@ class SettingsScreen(Screen[None]):
         return console(self.app)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         with Vertical(id="mta-section"):
             yield Static("List of Message Transfer Agents (MTA)", classes="section-title")
             yield MtaTable(id="mta-table")

@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message as TMessage
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ertui import queue_shape
 from ertui.errors import ErtuiError
 from ertui.termsafe import terminal_safe
 from ertui.tui.reads import Reads
 from ertui.tui.screens.queue_filter import ViewFilter
+from ertui.tui.widgets.teardown import ConsoleHeader
 
 REFRESH_SECONDS = 2.0
 KEY_WIDTH = 28
@@ -66,7 +67,7 @@ class ShapeScreen(Screen[None]):
         self._reads = Reads(self._begin, lambda: (self.by, self.status), self.call_later)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ConsoleHeader()
         yield Static(id="shape-header")
         yield DataTable(id="shape-table", cursor_type="row", zebra_stripes=True)
         yield Footer()

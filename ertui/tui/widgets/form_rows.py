@@ -1,15 +1,12 @@
-"""Small pieces shared by the dialogs: a labelled row, the error line under a
-field, a Select that survives its dialog dismissed while it mounts."""
+"""Small pieces shared by the dialogs: a labelled row and the error line under a field."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual import events
 from textual.containers import Horizontal
-from textual.css.query import NoMatches
-from textual.dom import DOMNode
 from textual.widget import Widget
-from textual.widgets import Label, Select, Static, Switch
+from textual.widgets import Label, Static, Switch
 
 
 def switch_state(on: bool) -> str:
@@ -63,27 +60,3 @@ class FieldError(Static):
         self.message = message
         self.display = message is not None
         self.update(Text(message or ""))
-
-
-def _torn_down(node: DOMNode | None) -> bool:
-    """Whether ``node`` or a parent of it is being removed (a dialog dismissed)."""
-    while node is not None:
-        if node._closing or node._closed or node._pruning:
-            return True
-        parent = node._parent
-        node = parent if isinstance(parent, DOMNode) else None
-    return False
-
-
-class FormSelect(Select[str]):
-    """A ``Select`` that may be torn down while it mounts: a dialog dismissed by
-    a key typed ahead (Esc right after `e`) removed Textual's Select's own
-    children before its mount handler set the shown value, which raised
-    ``NoMatches`` and ended the console. Then nothing is left to show: ignored."""
-
-    def _on_mount(self, event: events.Mount) -> None:
-        try:
-            super()._on_mount(event)
-        except NoMatches:
-            if not (_torn_down(self) or not self.is_attached):
-                raise
