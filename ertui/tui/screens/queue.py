@@ -297,7 +297,10 @@ class QueueScreen(bulk.BulkActions):
         return self.view.search
 
     def action_back(self) -> None:
-        flt = self.query_one("#queue-filter", Input)
+        found = self.query("#queue-filter").results(Input)
+        flt = next(found, None)
+        if flt is None:  # a key typed ahead, before the screen is built or after it went: nothing to go back from
+            return
         if flt.display:
             flt.display = False
             self.table.focus()
